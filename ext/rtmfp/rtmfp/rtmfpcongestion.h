@@ -1,0 +1,40 @@
+/* RTMFP core: congestion control, RFC 7016 section 3.5.2 and Appendix A
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define RTMFP_TC_WINDOW_US (800 * G_TIME_SPAN_MILLISECOND)
+
+typedef struct {
+  guint smss;                   /* sender maximum segment size */
+  guint64 cwnd_init;            /* 4380 (RFC 5681 IW) by default */
+  guint64 cwnd_timedout;        /* 1 x SMSS */
+  guint64 cwnd;
+  guint64 ssthresh;             /* G_MAXUINT64 = infinity */
+  guint64 acked_accumulator;
+} RtmfpCongestion;
+
+/* What one received packet carrying acknowledgements did (Appendix A) */
+typedef struct {
+  guint64 acked_bytes;          /* newly acknowledged user data bytes */
+  guint64 pre_ack_outstanding;  /* S_OUTSTANDING_BYTES before the acks */
+  gboolean any_loss;            /* a fragment became lost (3 NAKs) */
+  gboolean any_nak;             /* any negative acknowledgement */
+  gboolean fastgrow;            /* no TCR rx here, no TC tx anywhere, 800 ms */
+  gboolean tc_sent;             /* TC sent on this session within 800 ms */
+} RtmfpCongestionAck;
+
+void      rtmfp_congestion_init (RtmfpCongestion * cc, guint smss);
+void      rtmfp_congestion_on_timeout (RtmfpCongestion * cc, gboolean was_loss);
+void      rtmfp_congestion_on_acks (RtmfpCongestion * cc,
+    const RtmfpCongestionAck * ack);
+/* Transmission of new or retransmitted data allowed? */
+gboolean  rtmfp_congestion_can_send (const RtmfpCongestion * cc,
+    guint64 outstanding_bytes);
+
+G_END_DECLS

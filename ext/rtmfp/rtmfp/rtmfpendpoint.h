@@ -1,0 +1,134 @@
+/* RTMFP core: an endpoint (RFC 7016 sections 3.2 - 3.5.1) -- one identity,
+ * one (logical) UDP socket, any number of sessions demultiplexed by
+ * session ID, the stateless responder, the initiator, redirect and
+ * forwarded IHello (introduction).
+ *
+ * Sans-I/O: datagrams come in through rtmfp_endpoint_receive, go out
+ * through the RtmfpSendFunc; the clock is a parameter (monotonic
+ * microseconds).  Ask rtmfp_endpoint_next_timeout when to call
+ * rtmfp_endpoint_handle_timeout next.  Not thread safe: one thread drives
+ * an endpoint.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <glib.h>
+#include "rtmfpaddr.h"
+#include "rtmfpcrypto.h"
+#include "rtmfpsession.h"
+
+G_BEGIN_DECLS
+
+typedef void (*RtmfpSendFunc) (const guint8 * data, gsize len,
+    const RtmfpAddr * to, gpointer user_data);
+
+typedef struct {
+  /* A session reached S_OPEN (both roles). */
+  void (*session_opened) (RtmfpEndpoint * ep, RtmfpSession * s, gpointer ud);
+  /* An opening session failed (timeout, keying...); see get_error. */
+  void (*session_open_failed) (RtmfpEndpoint * ep, RtmfpSession * s,
+      gpointer ud);
+  /* An open session reached S_CLOSED (either side closed, idle...). */
+  void (*session_closed) (RtmfpEndpoint * ep, RtmfpSession * s, gpointer ud);
+  /* The far end's address changed (mobility, validated). */
+  void (*session_address_changed) (RtmfpEndpoint * ep, RtmfpSession * s,
+      gpointer ud);
+
+  /* A far end opened a receiving flow.  assoc: our sending flow it is
+   * associated with, or NULL.  Call rtmfp_recv_flow_set_delivery here.
+   * Return FALSE to reject it (exception code 0). */
+  gboolean (*flow_opened) (RtmfpEndpoint * ep, RtmfpSession * s,
+      RtmfpRecvFlow * f, RtmfpSendFlow * assoc, gpointer ud);
+  /* A sending flow got a Flow Exception Report (rejected by the far end) */
+  void (*send_flow_exception) (RtmfpEndpoint * ep, RtmfpSession * s,
+      RtmfpSendFlow * f, guint64 code, gpointer ud);
+  /* Room freed up in a sending flow (its queue went below the low mark) */
+  void (*send_flow_writable) (RtmfpEndpoint * ep, RtmfpSession * s,
+      RtmfpSendFlow * f, gpointer ud);
+
+  /* An IHello (or an FIHello's IHello) whose EPD does not select us.  A
+   * server acting as redirector/introducer answers here, using
+   * rtmfp_endpoint_send_redirect and rtmfp_session_forward_ihello.  NULL:
+   * ignored. */
+  void (*ihello_other) (RtmfpEndpoint * ep, const guint8 * epd, gsize epd_len,
+      const guint8 * tag, gsize tag_len, const RtmfpAddr * from, gpointer ud);
+  /* Incoming session handshake: return FALSE to refuse (no RIKeying is
+   * sent).  NULL: accept all.  (Limits live here: e.g. max sessions.) */
+  gboolean (*accept_session) (RtmfpEndpoint * ep, const guint8 * far_cert,
+      gsize far_cert_len, const RtmfpAddr * from, gpointer ud);
+} RtmfpEndpointCallbacks;
+
+typedef struct {
+  RtmfpIdentity *identity;      /* borrowed at config time, ref'd by new */
+  RtmfpCryptoConfig crypto;
+  gboolean accept_sessions;     /* answer IHellos that select us */
+  gint64 open_timeout_us;       /* initiator: give up (default 95 s) */
+  gint64 keepalive_us;          /* default for new sessions (0 = off) */
+  gint64 idle_timeout_us;       /* default for new sessions */
+  guint max_sessions;           /* refuse new responder sessions past this */
+} RtmfpEndpointConfig;
+
+void      rtmfp_endpoint_config_init (RtmfpEndpointConfig * cfg);
+
+RtmfpEndpoint *rtmfp_endpoint_new (const RtmfpEndpointConfig * cfg,
+    const RtmfpEndpointCallbacks * callbacks, gpointer user_data,
+    RtmfpSendFunc send, gpointer send_data);
+/* Aborts every session (no callbacks) and frees. */
+void      rtmfp_endpoint_free (RtmfpEndpoint * ep);
+RtmfpIdentity *rtmfp_endpoint_get_identity (RtmfpEndpoint * ep);
+
+/* One received UDP datagram */
+void      rtmfp_endpoint_receive (RtmfpEndpoint * ep, const guint8 * data,
+    gsize len, const RtmfpAddr * from, gint64 now);
+/* Absolute time of the next timer, or -1 if none */
+gint64    rtmfp_endpoint_next_timeout (RtmfpEndpoint * ep);
+void      rtmfp_endpoint_handle_timeout (RtmfpEndpoint * ep, gint64 now);
+
+/* Initiator (3.5.1.1.1): opens a session to the endpoint selected by epd
+ * (see rtmfp_epd_append_*), trying every candidate address.  Returns the
+ * new session (owned by the endpoint: ref it to keep it) in
+ * S_IHELLO_SENT.  If an open session to that identity exists already it
+ * is returned instead. */
+RtmfpSession *rtmfp_endpoint_open_session (RtmfpEndpoint * ep,
+    const guint8 * epd, gsize epd_len, const RtmfpAddr * candidates,
+    guint n_candidates, gint64 now);
+/* More candidates for an opening session (e.g. a late DNS answer) */
+void      rtmfp_endpoint_add_candidate (RtmfpEndpoint * ep, RtmfpSession * s,
+    const RtmfpAddr * addr, gint64 now);
+
+/* Redirector (3.5.1.4): a Redirect to `to` echoing tag, listing addrs */
+void      rtmfp_endpoint_send_redirect (RtmfpEndpoint * ep,
+    const RtmfpAddr * to, const guint8 * tag, gsize tag_len,
+    const RtmfpAddr * addrs, guint n_addrs);
+
+/* Open session whose far certificate has this fingerprint, or NULL */
+RtmfpSession *rtmfp_endpoint_find_session_by_fingerprint (RtmfpEndpoint * ep,
+    const guint8 fp[RTMFP_FINGERPRINT_SIZE]);
+/* Calls func for every session (any state) */
+void      rtmfp_endpoint_foreach_session (RtmfpEndpoint * ep, GFunc func,
+    gpointer user_data);
+guint     rtmfp_endpoint_get_n_sessions (RtmfpEndpoint * ep);
+
+typedef struct {
+  guint64 datagrams_received;
+  guint64 datagrams_sent;
+  guint64 bytes_received;
+  guint64 bytes_sent;
+  guint64 dropped_undecodable;  /* bad length, checksum, HMAC, replay */
+  guint64 dropped_unknown_session;
+  guint64 dropped_malformed;    /* decoded but invalid packet/chunks */
+  guint64 ihellos_received;
+  guint64 rhellos_sent;
+  guint64 redirects_sent;
+  guint64 cookies_rejected;
+  guint64 sessions_opened;
+  guint64 sessions_refused;
+} RtmfpEndpointStats;
+
+void      rtmfp_endpoint_get_stats (RtmfpEndpoint * ep, RtmfpEndpointStats * st);
+/* Packet reassembly buffers currently held (3.4); for tests and
+ * monitoring: bounded whatever the input. */
+guint     rtmfp_endpoint_get_n_reassemblies (RtmfpEndpoint * ep);
+
+G_END_DECLS

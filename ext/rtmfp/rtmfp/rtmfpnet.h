@@ -1,0 +1,54 @@
+/* RTMFP core: the I/O driver.  Runs one RtmfpEndpoint on one UDP GSocket
+ * from a thread of its own with its own GMainContext; the only code of
+ * the core that touches sockets and the real clock.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <gio/gio.h>
+#include "rtmfpendpoint.h"
+
+G_BEGIN_DECLS
+
+typedef struct _RtmfpNet RtmfpNet;
+
+/* Creates the endpoint (callbacks run on the net thread) and binds a UDP
+ * socket to address:port (port 0 = ephemeral; address NULL = any, dual
+ * stack where available). */
+RtmfpNet *rtmfp_net_new (const RtmfpEndpointConfig * cfg,
+    const RtmfpEndpointCallbacks * callbacks, gpointer user_data,
+    const gchar * address, guint16 port, GError ** error);
+/* Starts the thread; idempotent */
+void      rtmfp_net_start (RtmfpNet * net);
+/* Stops the thread (joins it); the endpoint stays (for stats), no more
+ * callbacks run. */
+void      rtmfp_net_stop (RtmfpNet * net);
+void      rtmfp_net_free (RtmfpNet * net);
+
+guint16   rtmfp_net_get_local_port (RtmfpNet * net);
+/* Local address the socket is bound to */
+gboolean  rtmfp_net_get_local_address (RtmfpNet * net, RtmfpAddr * out);
+GMainContext *rtmfp_net_get_context (RtmfpNet * net);
+/* The endpoint: only to be used from the net thread (callbacks, invoke) */
+RtmfpEndpoint *rtmfp_net_get_endpoint (RtmfpNet * net);
+/* The clock the net thread passes to the core (g_get_monotonic_time) */
+gint64    rtmfp_net_now (RtmfpNet * net);
+
+/* Runs func(net, data) on the net thread soon (asynchronously), then
+ * re-arms the endpoint's timer.  Safe from any thread. */
+typedef void (*RtmfpNetFunc) (RtmfpNet * net, gpointer data);
+void      rtmfp_net_invoke (RtmfpNet * net, RtmfpNetFunc func, gpointer data,
+    GDestroyNotify destroy);
+/* Same, but waits until func has run (must not be called from the net
+ * thread itself; if the thread is not running, runs func directly). */
+void      rtmfp_net_invoke_sync (RtmfpNet * net, RtmfpNetFunc func,
+    gpointer data);
+
+typedef struct {
+  guint64 send_errors;          /* sendto failures (e.g. unreachable) */
+  guint64 receive_errors;
+} RtmfpNetStats;
+void      rtmfp_net_get_stats (RtmfpNet * net, RtmfpNetStats * st);
+
+G_END_DECLS

@@ -1,0 +1,132 @@
+/* RTMFP core: a session (RFC 7016 sections 3.5, 3.6) as the user sees it.
+ *
+ * Sessions belong to an RtmfpEndpoint, which creates them (by opening, or
+ * when a far end opens one to us) and feeds them packets and the clock.
+ * All calls happen on the endpoint's thread.  Everything that sends takes
+ * `now` and may transmit at once through the endpoint's send function.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <glib.h>
+#include "rtmfpaddr.h"
+#include "rtmfpflow.h"
+
+G_BEGIN_DECLS
+
+typedef struct _RtmfpSession RtmfpSession;
+typedef struct _RtmfpEndpoint RtmfpEndpoint;
+
+typedef enum {
+  RTMFP_SESSION_IHELLO_SENT,
+  RTMFP_SESSION_KEYING_SENT,
+  RTMFP_SESSION_OPEN,
+  RTMFP_SESSION_NEARCLOSE,
+  RTMFP_SESSION_FARCLOSE_LINGER,
+  RTMFP_SESSION_CLOSED,
+  RTMFP_SESSION_OPEN_FAILED,
+} RtmfpSessionState;
+
+const gchar *rtmfp_session_state_get_nick (RtmfpSessionState state);
+
+#define RTMFP_SESSION_ERROR (rtmfp_session_error_quark ())
+GQuark    rtmfp_session_error_quark (void);
+typedef enum {
+  RTMFP_SESSION_ERROR_TIMEOUT,          /* not open within the open timeout */
+  RTMFP_SESSION_ERROR_DUPLICATE,        /* duplicate of an existing session */
+  RTMFP_SESSION_ERROR_KEYING,           /* keying failed (see message) */
+  RTMFP_SESSION_ERROR_CLOSED,           /* closed by the far end */
+  RTMFP_SESSION_ERROR_IDLE,             /* far end silent too long */
+  RTMFP_SESSION_ERROR_ABORTED,          /* aborted locally */
+} RtmfpSessionError;
+
+typedef struct {
+  RtmfpSessionState state;
+  gint64 srtt_us;               /* -1 before the first sample */
+  gint64 rttvar_us;
+  gint64 erto_us;
+  guint64 cwnd;
+  guint64 ssthresh;
+  guint64 bytes_in_flight;      /* S_OUTSTANDING_BYTES */
+  guint64 packets_sent;
+  guint64 packets_received;
+  guint64 bytes_sent;           /* UDP payload bytes */
+  guint64 bytes_received;
+  guint64 fragments_retransmitted;
+  guint64 fragments_lost;
+  guint64 messages_abandoned;
+  guint64 timeouts;             /* TIMEOUT_ALARM firings with loss */
+  guint64 address_changes;
+  guint n_send_flows;
+  guint n_recv_flows;
+} RtmfpSessionStats;
+
+/* Backpressure: rtmfp_session_write never refuses for size; a flow whose
+ * queued (unacknowledged) bytes reached the high mark gets
+ * callbacks.send_flow_writable once they fall below the low mark. */
+#define RTMFP_SESSION_FLOW_HIGH_WATER (256 * 1024)
+#define RTMFP_SESSION_FLOW_LOW_WATER  (64 * 1024)
+/* Keepalive periods below this are raised to it (RFC 7425 5.3.4) */
+#define RTMFP_SESSION_MIN_KEEPALIVE_US (5 * G_TIME_SPAN_SECOND)
+
+RtmfpSession *rtmfp_session_ref (RtmfpSession * s);
+void      rtmfp_session_unref (RtmfpSession * s);
+
+RtmfpEndpoint *rtmfp_session_get_endpoint (const RtmfpSession * s);
+RtmfpSessionState rtmfp_session_get_state (const RtmfpSession * s);
+gboolean  rtmfp_session_is_initiator (const RtmfpSession * s);
+/* DESTADDR: where we send (changes with far-end mobility) */
+const RtmfpAddr *rtmfp_session_get_far_address (const RtmfpSession * s);
+/* The far end's certificate and fingerprint (peer ID), once known */
+const guint8 *rtmfp_session_get_far_certificate (const RtmfpSession * s,
+    gsize * len);
+const guint8 *rtmfp_session_get_far_fingerprint (const RtmfpSession * s);
+void      rtmfp_session_get_stats (const RtmfpSession * s,
+    RtmfpSessionStats * stats);
+/* The error that closed or failed the session, if any */
+const GError *rtmfp_session_get_error (const RtmfpSession * s);
+
+void      rtmfp_session_set_user_data (RtmfpSession * s, gpointer data,
+    GDestroyNotify destroy);
+gpointer  rtmfp_session_get_user_data (const RtmfpSession * s);
+
+/* ---- flows ---- */
+
+/* Opens a sending flow with the given metadata, associated (Return Flow
+ * Association) with the receiving flow assoc if not NULL.  NULL unless the
+ * session is open.  The flow is owned by the session. */
+RtmfpSendFlow *rtmfp_session_open_flow (RtmfpSession * s,
+    const guint8 * metadata, gsize metadata_len, RtmfpRecvFlow * assoc);
+/* Queues a message on a flow and transmits what congestion allows.
+ * deadline: absolute abandon time, RTMFP_NO_DEADLINE for reliable. */
+gboolean  rtmfp_session_write (RtmfpSession * s, RtmfpSendFlow * f,
+    const guint8 * data, gsize len, gint64 deadline, guint flags, gint64 now);
+void      rtmfp_session_close_flow (RtmfpSession * s, RtmfpSendFlow * f,
+    gint64 now);
+void      rtmfp_session_reject_flow (RtmfpSession * s, RtmfpRecvFlow * f,
+    guint64 code, gint64 now);
+RtmfpSendFlow *rtmfp_session_find_send_flow (RtmfpSession * s, guint64 id);
+RtmfpRecvFlow *rtmfp_session_find_recv_flow (RtmfpSession * s, guint64 id);
+
+/* ---- session control ---- */
+
+/* Sends a Forwarded IHello to the far end over this (open) session,
+ * asking it to answer the initiator at reply_address (3.5.1.5). */
+void      rtmfp_session_forward_ihello (RtmfpSession * s, const guint8 * epd,
+    gsize epd_len, const RtmfpAddr * reply_address, const guint8 * tag,
+    gsize tag_len, gint64 now);
+/* Keepalive period: a Ping when nothing was received for this long
+ * (0 = off).  Also the server-advised timers of RFC 7425 5.3.4 land here. */
+void      rtmfp_session_set_keepalive (RtmfpSession * s, gint64 period_us);
+/* Close when nothing at all was received from the far end for this long,
+ * keepalives notwithstanding (dead peer detection); 0 = never. */
+void      rtmfp_session_set_idle_timeout (RtmfpSession * s, gint64 timeout_us);
+/* Sends a Ping now (RTT probe) */
+void      rtmfp_session_ping (RtmfpSession * s, gint64 now);
+/* Orderly close (3.5.5): S_NEARCLOSE, Close Request until acked. */
+void      rtmfp_session_close (RtmfpSession * s, gint64 now);
+/* Abrupt close: Close Ack sent, S_CLOSED at once. */
+void      rtmfp_session_abort (RtmfpSession * s, gint64 now);
+
+G_END_DECLS

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian packages gst-rtmfp needs to build and test, only
+# those that are missing (apt-get, non-interactive).  Sourced or run.
+set -euo pipefail
+
+RTMFP_DEB_PACKAGES=(
+  build-essential meson ninja-build pkg-config python3
+  libglib2.0-dev libgnutls28-dev nettle-dev libgmp-dev
+)
+
+missing=()
+for p in "${RTMFP_DEB_PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "Installing missing packages: ${missing[*]}"
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
+      echo "error: need root (or sudo) to install: ${missing[*]}" >&2; exit 1
+    fi
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
