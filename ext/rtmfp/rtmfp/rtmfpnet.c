@@ -1,0 +1,661 @@
+/* RTMFP core: the I/O driver (see rtmfpnet.h).
+ *
+ * One UDP GSocket, one thread iterating a private GMainContext with three
+ * sources:
+ *   - the socket source (G_IO_IN): reads every pending datagram (up to a
+ *     batch limit) into rtmfp_endpoint_receive;
+ *   - the timer source: ready_time = rtmfp_endpoint_next_timeout, re-armed
+ *     after every event; dispatches rtmfp_endpoint_handle_timeout;
+ *   - the invoke source: runs functions queued by rtmfp_net_invoke[_sync]
+ *     from other threads, in FIFO order.
+ *
+ * Thread safety:
+ *   - The endpoint, its sessions and flows are touched only by the net
+ *     thread while it runs (callbacks run there too).  Other threads reach
+ *     them through rtmfp_net_invoke / rtmfp_net_invoke_sync.  Before start
+ *     and after stop, the owner thread may use them directly.
+ *   - `lock` protects the invoke queue, the running flag and the stats;
+ *     `cond` signals completed synchronous invocations and thread exit.
+ *   - g_source_set_ready_time and g_main_context_wakeup are thread safe,
+ *     so re-arming from anywhere is fine.
+ *   - The loop is driven by hand (g_main_context_iteration until `quit`)
+ *     rather than with a GMainLoop: a quit requested before the thread has
+ *     entered its loop cannot be lost, because the flag is checked before
+ *     every iteration and the wakeup is sticky.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#define G_LOG_DOMAIN "rtmfp-net"
+
+#include <string.h>
+#include <gio/gnetworking.h>
+
+#include "rtmfpnet.h"
+
+/* Datagrams read per socket wakeup before yielding to timers/invokes */
+#define RECV_BATCH 64
+/* Largest datagram accepted (as the endpoint); one byte more is read to
+ * detect truncation.  RTMFP datagrams normally stay within 1200 bytes. */
+#define RECV_BUFFER 8192
+/* Socket buffers asked for (bursts of a congestion window at once) */
+#define SOCKET_BUFFER_BYTES (1024 * 1024)
+/* A timer still due after handle_timeout is re-dispatched at once this
+ * many times in a row, then held back 1 ms (protects the CPU from a core
+ * bug without stalling legitimate back-to-back work). */
+#define MAX_TIMER_SPINS 16
+
+typedef struct {
+  RtmfpNetFunc func;
+  gpointer data;
+  GDestroyNotify destroy;
+  gboolean sync;
+  gboolean done;                /* sync only, under lock */
+} Invocation;
+
+struct _RtmfpNet {
+  RtmfpEndpoint *ep;
+  GSocket *socket;
+  gboolean socket_v6;           /* IPv6 socket (maybe dual stack) */
+  RtmfpAddr local_addr;
+  guint16 local_port;
+
+  GMainContext *context;
+  GSource *socket_source;
+  GSource *timer_source;
+  GSource *invoke_source;
+  GThread *thread;
+  gint quit;                    /* atomic */
+  guint timer_spins;            /* net thread only */
+  guint8 recv_buf[RECV_BUFFER + 1];     /* net thread only */
+
+  GMutex lock;
+  GCond cond;
+  gboolean running;             /* thread started and not yet joined */
+  GQueue invocations;           /* Invocation*, pending */
+  RtmfpNetStats stats;
+};
+
+/* ----------------------------- addresses ---------------------------- */
+
+/* GSocketAddress -> RtmfpAddr; an IPv4-mapped IPv6 address (what a dual
+ * stack socket reports for IPv4 peers) becomes plain IPv4. */
+static gboolean
+addr_from_gsocket (RtmfpAddr * out, GSocketAddress * sa)
+{
+  static const guint8 v4mapped[12] =
+      { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+  GInetAddress *ia;
+  const guint8 *bytes;
+  guint16 port;
+
+  if (!G_IS_INET_SOCKET_ADDRESS (sa))
+    return FALSE;
+  ia = g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (sa));
+  port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (sa));
+  bytes = g_inet_address_to_bytes (ia);
+  switch (g_inet_address_get_family (ia)) {
+    case G_SOCKET_FAMILY_IPV4:
+      rtmfp_addr_set_ipv4 (out, bytes, port);
+      return TRUE;
+    case G_SOCKET_FAMILY_IPV6:
+      if (memcmp (bytes, v4mapped, sizeof (v4mapped)) == 0)
+        rtmfp_addr_set_ipv4 (out, bytes + 12, port);
+      else
+        rtmfp_addr_set_ipv6 (out, bytes, port);
+      return TRUE;
+    default:
+      return FALSE;
+  }
+}
+
+/* RtmfpAddr -> GSocketAddress for this socket: IPv4 destinations are
+ * mapped into IPv6 on a dual-stack socket; NULL if unreachable from it. */
+static GSocketAddress *
+addr_to_gsocket (RtmfpNet * net, const RtmfpAddr * a)
+{
+  GInetAddress *ia;
+  GSocketAddress *sa;
+
+  if (a->family == 4 && net->socket_v6) {
+    guint8 mapped[16] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+    memcpy (mapped + 12, a->addr, 4);
+    ia = g_inet_address_new_from_bytes (mapped, G_SOCKET_FAMILY_IPV6);
+  } else if (a->family == 4) {
+    ia = g_inet_address_new_from_bytes (a->addr, G_SOCKET_FAMILY_IPV4);
+  } else if (a->family == 6 && net->socket_v6) {
+    ia = g_inet_address_new_from_bytes (a->addr, G_SOCKET_FAMILY_IPV6);
+  } else {
+    return NULL;
+  }
+  sa = g_inet_socket_address_new (ia, a->port);
+  g_object_unref (ia);
+  return sa;
+}
+
+/* ------------------------------- timer ------------------------------ */
+
+/* Called on the net thread (or the owner thread when not running) after
+ * anything that may have changed the endpoint's timers. */
+static void
+rearm_timer (RtmfpNet * net)
+{
+  gint64 t = rtmfp_endpoint_next_timeout (net->ep);
+
+  /* GSource ready times are on the g_get_monotonic_time clock, which is
+   * the clock we hand the core: no conversion. */
+  g_source_set_ready_time (net->timer_source, t < 0 ? -1 : t);
+}
+
+static gboolean
+timer_dispatch (GSource * source, GSourceFunc callback, gpointer user_data)
+{
+  RtmfpNet *net = user_data;
+  gint64 now = g_get_monotonic_time ();
+  gint64 t;
+
+  g_source_set_ready_time (source, -1);
+  rtmfp_endpoint_handle_timeout (net->ep, now);
+
+  t = rtmfp_endpoint_next_timeout (net->ep);
+  if (t >= 0 && t <= now) {
+    if (++net->timer_spins > MAX_TIMER_SPINS) {
+      if (net->timer_spins == MAX_TIMER_SPINS + 1)
+        g_warning ("endpoint timer stays due after handle_timeout; "
+            "throttling to 1 ms");
+      g_source_set_ready_time (source, now + 1000);
+      return G_SOURCE_CONTINUE;
+    }
+  } else {
+    net->timer_spins = 0;
+  }
+  g_source_set_ready_time (source, t < 0 ? -1 : t);
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs timer_funcs = {
+  NULL, NULL, timer_dispatch, NULL, NULL, NULL
+};
+
+/* ------------------------------ sockets ----------------------------- */
+
+static void
+net_send (const guint8 * data, gsize len, const RtmfpAddr * to,
+    gpointer user_data)
+{
+  RtmfpNet *net = user_data;
+  GSocketAddress *sa;
+  GError *err = NULL;
+  gssize r;
+
+  sa = addr_to_gsocket (net, to);
+  if (sa == NULL) {
+    g_mutex_lock (&net->lock);
+    net->stats.send_errors++;
+    g_mutex_unlock (&net->lock);
+    return;
+  }
+  /* Non-blocking: a full socket buffer is loss, as on any UDP path; the
+   * protocol's congestion control and retransmission deal with it. */
+  r = g_socket_send_to (net->socket, sa, (const gchar *) data, len, NULL,
+      &err);
+  if (r < 0) {
+    g_debug ("send_to failed: %s", err->message);
+    g_clear_error (&err);
+    g_mutex_lock (&net->lock);
+    net->stats.send_errors++;
+    g_mutex_unlock (&net->lock);
+  }
+  g_object_unref (sa);
+}
+
+static gboolean
+socket_readable (GSocket * socket, GIOCondition cond, gpointer user_data)
+{
+  RtmfpNet *net = user_data;
+  guint8 *buf = net->recv_buf;
+  guint i;
+
+  for (i = 0; i < RECV_BATCH; i++) {
+    GSocketAddress *sa = NULL;
+    GError *err = NULL;
+    RtmfpAddr from;
+    gssize n;
+
+    n = g_socket_receive_from (socket, &sa, (gchar *) buf, RECV_BUFFER + 1,
+        NULL, &err);
+    if (n < 0) {
+      gboolean drained = g_error_matches (err, G_IO_ERROR,
+          G_IO_ERROR_WOULD_BLOCK);
+
+      if (!drained) {
+        /* e.g. ICMP errors reported on the socket: not fatal */
+        g_debug ("receive_from: %s", err->message);
+        g_mutex_lock (&net->lock);
+        net->stats.receive_errors++;
+        g_mutex_unlock (&net->lock);
+      }
+      g_clear_error (&err);
+      g_clear_object (&sa);
+      if (drained)
+        break;
+      continue;
+    }
+    if (n > RECV_BUFFER || sa == NULL || !addr_from_gsocket (&from, sa)) {
+      g_mutex_lock (&net->lock);
+      net->stats.receive_errors++;
+      g_mutex_unlock (&net->lock);
+      g_clear_object (&sa);
+      continue;
+    }
+    g_object_unref (sa);
+    rtmfp_endpoint_receive (net->ep, buf, n, &from, g_get_monotonic_time ());
+  }
+
+  rearm_timer (net);
+  return G_SOURCE_CONTINUE;
+}
+
+static GSocket *
+make_socket (GInetAddress * bind_ia, guint16 port, gboolean dual_stack,
+    GError ** error)
+{
+  GSocketFamily family = g_inet_address_get_family (bind_ia);
+  GSocketAddress *sa;
+  GSocket *sock;
+
+  sock = g_socket_new (family, G_SOCKET_TYPE_DATAGRAM,
+      G_SOCKET_PROTOCOL_UDP, error);
+  if (sock == NULL)
+    return NULL;
+  if (dual_stack && family == G_SOCKET_FAMILY_IPV6 &&
+      !g_socket_set_option (sock, IPPROTO_IPV6, IPV6_V6ONLY, 0, NULL)) {
+    /* No dual stack here: the caller falls back to IPv4 */
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+        "no dual-stack IPv6 socket");
+    g_object_unref (sock);
+    return NULL;
+  }
+  g_socket_set_blocking (sock, FALSE);
+  /* Best effort; the kernel may cap these */
+  g_socket_set_option (sock, SOL_SOCKET, SO_RCVBUF, SOCKET_BUFFER_BYTES,
+      NULL);
+  g_socket_set_option (sock, SOL_SOCKET, SO_SNDBUF, SOCKET_BUFFER_BYTES,
+      NULL);
+
+  sa = g_inet_socket_address_new (bind_ia, port);
+  if (!g_socket_bind (sock, sa, FALSE, error)) {
+    g_object_unref (sa);
+    g_object_unref (sock);
+    return NULL;
+  }
+  g_object_unref (sa);
+  return sock;
+}
+
+/* Literal addresses, or a name resolved (blocking) at creation time */
+static GInetAddress *
+resolve_bind_address (const gchar * address, GError ** error)
+{
+  GInetAddress *ia = g_inet_address_new_from_string (address);
+  GResolver *resolver;
+  GList *list;
+
+  if (ia)
+    return ia;
+  resolver = g_resolver_get_default ();
+  list = g_resolver_lookup_by_name (resolver, address, NULL, error);
+  g_object_unref (resolver);
+  if (list == NULL)
+    return NULL;
+  ia = g_object_ref (list->data);
+  g_resolver_free_addresses (list);
+  return ia;
+}
+
+static GSocket *
+open_socket (const gchar * address, guint16 port, gboolean * is_v6,
+    GError ** error)
+{
+  GInetAddress *ia;
+  GSocket *sock;
+  GError *err = NULL;
+
+  if (address == NULL || *address == '\0' || g_str_equal (address, "::")) {
+    /* Any: dual-stack IPv6 where possible, else IPv4 */
+    ia = g_inet_address_new_any (G_SOCKET_FAMILY_IPV6);
+    sock = make_socket (ia, port, TRUE, &err);
+    g_object_unref (ia);
+    if (sock) {
+      *is_v6 = TRUE;
+      return sock;
+    }
+    g_debug ("IPv6 dual stack unavailable (%s), using IPv4", err->message);
+    g_clear_error (&err);
+    ia = g_inet_address_new_any (G_SOCKET_FAMILY_IPV4);
+  } else {
+    ia = resolve_bind_address (address, error);
+    if (ia == NULL)
+      return NULL;
+  }
+  *is_v6 = g_inet_address_get_family (ia) == G_SOCKET_FAMILY_IPV6;
+  sock = make_socket (ia, port, FALSE, error);
+  g_object_unref (ia);
+  return sock;
+}
+
+/* ------------------------------ invoke ------------------------------ */
+
+static void
+invocation_finish (RtmfpNet * net, Invocation * inv)
+{
+  if (inv->sync) {
+    g_mutex_lock (&net->lock);
+    inv->done = TRUE;           /* inv belongs to the waiter from here on */
+    g_cond_broadcast (&net->cond);
+    g_mutex_unlock (&net->lock);
+  } else {
+    if (inv->destroy)
+      inv->destroy (inv->data);
+    g_free (inv);
+  }
+}
+
+static gboolean
+invoke_dispatch (GSource * source, GSourceFunc callback, gpointer user_data)
+{
+  RtmfpNet *net = user_data;
+
+  g_source_set_ready_time (source, -1);
+  for (;;) {
+    Invocation *inv;
+
+    g_mutex_lock (&net->lock);
+    inv = g_queue_pop_head (&net->invocations);
+    g_mutex_unlock (&net->lock);
+    if (inv == NULL)
+      break;
+    inv->func (net, inv->data);
+    invocation_finish (net, inv);
+  }
+  rearm_timer (net);
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs invoke_funcs = {
+  NULL, NULL, invoke_dispatch, NULL, NULL, NULL
+};
+
+void
+rtmfp_net_invoke (RtmfpNet * net, RtmfpNetFunc func, gpointer data,
+    GDestroyNotify destroy)
+{
+  Invocation *inv;
+
+  g_return_if_fail (net != NULL);
+  g_return_if_fail (func != NULL);
+
+  inv = g_new0 (Invocation, 1);
+  inv->func = func;
+  inv->data = data;
+  inv->destroy = destroy;
+  g_mutex_lock (&net->lock);
+  g_queue_push_tail (&net->invocations, inv);
+  g_mutex_unlock (&net->lock);
+  g_source_set_ready_time (net->invoke_source, 0);
+}
+
+void
+rtmfp_net_invoke_sync (RtmfpNet * net, RtmfpNetFunc func, gpointer data)
+{
+  Invocation inv = { func, data, NULL, TRUE, FALSE };
+
+  g_return_if_fail (net != NULL);
+  g_return_if_fail (func != NULL);
+
+  g_mutex_lock (&net->lock);
+  if (!net->running || g_thread_self () == net->thread) {
+    /* Nobody else drives the endpoint (or we are the net thread: waiting
+     * would deadlock): run here. */
+    g_mutex_unlock (&net->lock);
+    func (net, data);
+    rearm_timer (net);
+    return;
+  }
+  g_queue_push_tail (&net->invocations, &inv);
+  g_mutex_unlock (&net->lock);
+  g_source_set_ready_time (net->invoke_source, 0);
+
+  g_mutex_lock (&net->lock);
+  while (!inv.done) {
+    if (!net->running && g_queue_remove (&net->invocations, &inv)) {
+      /* Stopped before our turn came: the endpoint is ours again. */
+      g_mutex_unlock (&net->lock);
+      func (net, data);
+      rearm_timer (net);
+      return;
+    }
+    g_cond_wait (&net->cond, &net->lock);
+  }
+  g_mutex_unlock (&net->lock);
+}
+
+/* ------------------------------ thread ------------------------------ */
+
+static gpointer
+net_thread (gpointer user_data)
+{
+  RtmfpNet *net = user_data;
+
+  g_main_context_push_thread_default (net->context);
+  rearm_timer (net);
+  while (!g_atomic_int_get (&net->quit))
+    g_main_context_iteration (net->context, TRUE);
+  g_main_context_pop_thread_default (net->context);
+  return NULL;
+}
+
+/* ------------------------------- API -------------------------------- */
+
+RtmfpNet *
+rtmfp_net_new (const RtmfpEndpointConfig * cfg,
+    const RtmfpEndpointCallbacks * callbacks, gpointer user_data,
+    const gchar * address, guint16 port, GError ** error)
+{
+  RtmfpNet *net;
+  GSocket *sock;
+  GSocketAddress *local;
+  gboolean is_v6 = FALSE;
+
+  g_return_val_if_fail (cfg != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  sock = open_socket (address, port, &is_v6, error);
+  if (sock == NULL)
+    return NULL;
+
+  net = g_new0 (RtmfpNet, 1);
+  g_mutex_init (&net->lock);
+  g_cond_init (&net->cond);
+  g_queue_init (&net->invocations);
+  net->socket = sock;
+  net->socket_v6 = is_v6;
+
+  local = g_socket_get_local_address (sock, NULL);
+  if (local) {
+    addr_from_gsocket (&net->local_addr, local);
+    net->local_port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS
+        (local));
+    g_object_unref (local);
+  }
+
+  net->ep = rtmfp_endpoint_new (cfg, callbacks, user_data, net_send, net);
+  if (net->ep == NULL) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+        "could not create the RTMFP endpoint");
+    g_object_unref (net->socket);
+    g_mutex_clear (&net->lock);
+    g_cond_clear (&net->cond);
+    g_free (net);
+    return NULL;
+  }
+
+  net->context = g_main_context_new ();
+
+  net->socket_source = g_socket_create_source (sock, G_IO_IN, NULL);
+  g_source_set_callback (net->socket_source, G_SOURCE_FUNC (socket_readable),
+      net, NULL);
+  g_source_attach (net->socket_source, net->context);
+
+  net->timer_source = g_source_new (&timer_funcs, sizeof (GSource));
+  g_source_set_callback (net->timer_source, NULL, net, NULL);
+  g_source_set_ready_time (net->timer_source, -1);
+  g_source_attach (net->timer_source, net->context);
+
+  net->invoke_source = g_source_new (&invoke_funcs, sizeof (GSource));
+  g_source_set_callback (net->invoke_source, NULL, net, NULL);
+  g_source_set_ready_time (net->invoke_source, -1);
+  g_source_attach (net->invoke_source, net->context);
+
+  return net;
+}
+
+void
+rtmfp_net_start (RtmfpNet * net)
+{
+  g_return_if_fail (net != NULL);
+
+  g_mutex_lock (&net->lock);
+  if (net->running) {
+    g_mutex_unlock (&net->lock);
+    return;
+  }
+  net->running = TRUE;
+  g_atomic_int_set (&net->quit, 0);
+  net->thread = g_thread_new ("rtmfp-net", net_thread, net);
+  g_mutex_unlock (&net->lock);
+}
+
+void
+rtmfp_net_stop (RtmfpNet * net)
+{
+  GThread *thread;
+
+  g_return_if_fail (net != NULL);
+
+  g_mutex_lock (&net->lock);
+  thread = net->thread;
+  if (thread == NULL || !net->running) {
+    g_mutex_unlock (&net->lock);
+    return;
+  }
+  if (thread == g_thread_self ()) {
+    g_mutex_unlock (&net->lock);
+    g_critical ("rtmfp_net_stop called from the net thread");
+    return;
+  }
+  g_mutex_unlock (&net->lock);
+
+  g_atomic_int_set (&net->quit, 1);
+  g_main_context_wakeup (net->context);
+  g_thread_join (thread);
+
+  g_mutex_lock (&net->lock);
+  net->thread = NULL;
+  net->running = FALSE;
+  /* Wake synchronous invokers whose turn will not come */
+  g_cond_broadcast (&net->cond);
+  g_mutex_unlock (&net->lock);
+}
+
+void
+rtmfp_net_free (RtmfpNet * net)
+{
+  Invocation *inv;
+
+  if (net == NULL)
+    return;
+
+  rtmfp_net_stop (net);
+
+  /* Pending asynchronous invocations never run; release their data.
+   * (Synchronous ones cannot be pending: their callers would be blocked
+   * in invoke_sync, which is a use-after-free race of the caller.) */
+  while ((inv = g_queue_pop_head (&net->invocations))) {
+    if (inv->sync) {
+      g_critical ("rtmfp_net_free with a pending rtmfp_net_invoke_sync");
+      continue;
+    }
+    if (inv->destroy)
+      inv->destroy (inv->data);
+    g_free (inv);
+  }
+
+  g_source_destroy (net->socket_source);
+  g_source_unref (net->socket_source);
+  g_source_destroy (net->timer_source);
+  g_source_unref (net->timer_source);
+  g_source_destroy (net->invoke_source);
+  g_source_unref (net->invoke_source);
+
+  rtmfp_endpoint_free (net->ep);
+  g_socket_close (net->socket, NULL);
+  g_object_unref (net->socket);
+  g_main_context_unref (net->context);
+  g_mutex_clear (&net->lock);
+  g_cond_clear (&net->cond);
+  g_free (net);
+}
+
+guint16
+rtmfp_net_get_local_port (RtmfpNet * net)
+{
+  g_return_val_if_fail (net != NULL, 0);
+
+  return net->local_port;
+}
+
+gboolean
+rtmfp_net_get_local_address (RtmfpNet * net, RtmfpAddr * out)
+{
+  g_return_val_if_fail (net != NULL, FALSE);
+  g_return_val_if_fail (out != NULL, FALSE);
+
+  if (net->local_addr.family == 0)
+    return FALSE;
+  *out = net->local_addr;
+  return TRUE;
+}
+
+GMainContext *
+rtmfp_net_get_context (RtmfpNet * net)
+{
+  g_return_val_if_fail (net != NULL, NULL);
+
+  return net->context;
+}
+
+RtmfpEndpoint *
+rtmfp_net_get_endpoint (RtmfpNet * net)
+{
+  g_return_val_if_fail (net != NULL, NULL);
+
+  return net->ep;
+}
+
+gint64
+rtmfp_net_now (RtmfpNet * net)
+{
+  return g_get_monotonic_time ();
+}
+
+void
+rtmfp_net_get_stats (RtmfpNet * net, RtmfpNetStats * st)
+{
+  g_return_if_fail (net != NULL);
+  g_return_if_fail (st != NULL);
+
+  g_mutex_lock (&net->lock);
+  *st = net->stats;
+  g_mutex_unlock (&net->lock);
+}
