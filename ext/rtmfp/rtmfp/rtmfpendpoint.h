@@ -69,12 +69,19 @@ typedef struct {
   guint max_sessions;           /* refuse new responder sessions past this */
 } RtmfpEndpointConfig;
 
+/* Defaults: no identity (see rtmfp_endpoint_new), crypto defaults,
+ * accept_sessions TRUE, open timeout 95 s, keepalive 15 s, idle timeout
+ * 120 s, max_sessions 4096 (0 = unlimited). */
 void      rtmfp_endpoint_config_init (RtmfpEndpointConfig * cfg);
 
+/* cfg NULL: defaults.  cfg->identity NULL: a fresh client-style identity
+ * (static keys for cfg->crypto.groups).  NULL if no identity can be made. */
 RtmfpEndpoint *rtmfp_endpoint_new (const RtmfpEndpointConfig * cfg,
     const RtmfpEndpointCallbacks * callbacks, gpointer user_data,
     RtmfpSendFunc send, gpointer send_data);
-/* Aborts every session (no callbacks) and frees. */
+/* Aborts every session (no callbacks) and frees.  Not from inside one of
+ * the endpoint's own callbacks.  Sessions the caller still holds a
+ * reference to stay valid objects, in S_CLOSED, detached. */
 void      rtmfp_endpoint_free (RtmfpEndpoint * ep);
 RtmfpIdentity *rtmfp_endpoint_get_identity (RtmfpEndpoint * ep);
 
