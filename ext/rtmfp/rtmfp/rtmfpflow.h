@@ -44,7 +44,8 @@ typedef struct {
   guint64 bytes_acked;
 } RtmfpSendFlowStats;
 
-/* metadata: the User's Per-Flow Metadata (copied, may be empty).
+/* metadata: the User's Per-Flow Metadata (copied, may be empty, at most
+ * RTMFP_MAX_METADATA_SIZE bytes).
  * has_assoc/assoc_flow_id: the Return Flow Association, i.e. the ID of the
  * RECEIVING flow this flow answers. */
 RtmfpSendFlow *rtmfp_send_flow_new (guint64 flow_id, const guint8 * metadata,
@@ -57,7 +58,10 @@ void      rtmfp_send_flow_get_stats (const RtmfpSendFlow * f,
     RtmfpSendFlowStats * stats);
 
 /* Largest fragment payload the flow cuts messages into (default fits one
- * 1200-byte class packet with room for acks). */
+ * 1200-byte class packet with room for acks).  Clamped so that a fragment
+ * with a maximal packet header, User Data header and this flow's startup
+ * options always fits an empty RTMFP_MAX_PLAIN_SIZE packet; 0 restores the
+ * default.  Applies to messages written afterwards. */
 void      rtmfp_send_flow_set_fragment_size (RtmfpSendFlow * f, gsize size);
 
 /* Queues one message.  deadline: absolute time after which the message is
@@ -77,7 +81,8 @@ guint64   rtmfp_send_flow_get_outstanding_bytes (const RtmfpSendFlow * f);
 gboolean  rtmfp_send_flow_get_exception (const RtmfpSendFlow * f, guint64 * code);
 
 /* Applies message deadlines at `now` (3.6.2.7); returns how many messages
- * were newly abandoned. */
+ * were newly abandoned.  Call it when next_timeout() is reached (emit()
+ * also calls it): is_ready() does not expire anything. */
 guint     rtmfp_send_flow_expire (RtmfpSendFlow * f, gint64 now);
 /* Earliest time anything in the flow needs attention (a deadline, the
  * buffer probe, the linger end), or RTMFP_NO_DEADLINE. */
@@ -109,7 +114,9 @@ typedef struct {
   gboolean any_loss;            /* out */
 } RtmfpAckContext;
 
-/* Processes one acknowledgement for this flow (3.6.2.4). */
+/* Processes one acknowledgement for this flow (3.6.2.4).  Besides the
+ * entries in flight, entries already declared lost that the receiver
+ * reports having are removed too (they are not counted as acked bytes). */
 void      rtmfp_send_flow_on_ack (RtmfpSendFlow * f, const RtmfpAckChunk * ack,
     RtmfpAckContext * ctx, gint64 now);
 /* After all acks of a packet: NAK counting and loss (3.6.2.5) */
@@ -175,30 +182,42 @@ void      rtmfp_recv_flow_set_delivery (RtmfpRecvFlow * f,
     gboolean arrival_order, RtmfpRecvFlowMessageFunc on_message,
     RtmfpRecvFlowCompleteFunc on_complete, gpointer user_data);
 /* Receive buffer capacity in bytes (advertised window), default
- * RTMFP_DEFAULT_RECV_BUFFER_CAPACITY.  It also bounds memory: at most one
- * packet's worth more than this is ever buffered (fragments beyond are
- * dropped unacknowledged), so it must be at least the largest message the
- * flow is to receive. */
+ * RTMFP_DEFAULT_RECV_BUFFER_CAPACITY.  It also bounds memory: out-of-order
+ * data is buffered up to one packet's worth beyond it, only the fragment
+ * in-order delivery waits for up to twice it; fragments beyond are dropped
+ * unacknowledged.  It must be at least the largest message the flow is to
+ * receive. */
 #define RTMFP_DEFAULT_RECV_BUFFER_CAPACITY (256 * 1024)
 void      rtmfp_recv_flow_set_buffer_capacity (RtmfpRecvFlow * f, gsize bytes);
+/* BUFFERED_SIZE: buffered data plus a small per-fragment overhead */
+gsize     rtmfp_recv_flow_get_buffered_size (const RtmfpRecvFlow * f);
 /* Stop delivering (and let the advertised window close) / resume */
 void      rtmfp_recv_flow_set_paused (RtmfpRecvFlow * f, gboolean paused);
 
 /* Processes one User Data / Next User Data chunk (3.6.3.2), delivering
- * what became complete.  *ack_now is set when an immediate ack is due. */
+ * what became complete.  *ack_now is set (never cleared) when an immediate
+ * ack is due, including for the first chunk of a new flow.  Rejecting for
+ * a missing metadata option or a bad association at startup (3.6.3.1
+ * steps 5-7) is the session's business; unknown options below 0x2000 are
+ * handled here (the flow becomes RF_REJECTED, code 0).  Malformed chunks
+ * (seq 0, fsnOffset > seq, fsnOffset 0 without ABN) are dropped. */
 void      rtmfp_recv_flow_on_chunk (RtmfpRecvFlow * f,
     const RtmfpUserDataChunk * c, gint64 now, gboolean * ack_now);
 /* Buffer Probe received: an ack is due */
 void      rtmfp_recv_flow_on_buffer_probe (RtmfpRecvFlow * f);
-/* Reject (3.6.3.7): drop data, report the code before every ack */
+/* Reject (3.6.3.7): drop data, report the code before every ack.  Sets
+ * SHOULD_ACK; the caller sets the session's ACK_NOW. */
 void      rtmfp_recv_flow_reject (RtmfpRecvFlow * f, guint64 code);
 gboolean  rtmfp_recv_flow_should_ack (const RtmfpRecvFlow * f);
 /* Appends the Flow Exception Report (if rejected) and the acknowledgement
  * chunk(s), at most max_len bytes.  Clears SHOULD_ACK when the whole ack
- * fitted.  Returns bytes appended (0 if nothing fits). */
+ * fitted (or when max_len is a whole empty packet, where truncation is
+ * final).  Returns bytes appended (0 if nothing fits). */
 gsize     rtmfp_recv_flow_append_ack (RtmfpRecvFlow * f, GByteArray * out,
     gsize max_len);
-/* Advances linger; TRUE once RF_CLOSED (free it, the ID may be reused) */
+/* Advances linger; TRUE once RF_CLOSED (free it, the ID may be reused).
+ * A paused flow holding complete messages stays in RF_COMPLETE_LINGER until
+ * they were delivered (3.6.3.8). */
 gboolean  rtmfp_recv_flow_tick (RtmfpRecvFlow * f, gint64 now);
 gint64    rtmfp_recv_flow_next_timeout (const RtmfpRecvFlow * f);
 

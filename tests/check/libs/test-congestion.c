@@ -1,0 +1,353 @@
+/* Unit tests: RFC 7016 Appendix A congestion window algorithm.
+ *
+ * Every expected number below was worked out by hand from Figures 24 and 25
+ * of RFC 7016 (CWND_INIT 4380, SMSS 1460, CWND_TIMEDOUT 1 SMSS).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <glib.h>
+
+#include "rtmfpcongestion.h"
+
+#define SMSS 1460
+
+static void
+ack (RtmfpCongestion * cc, guint64 pre, guint64 acked, gboolean nak,
+    gboolean loss, gboolean fastgrow, gboolean tc_sent)
+{
+  RtmfpCongestionAck a = { 0 };
+
+  a.acked_bytes = acked;
+  a.pre_ack_outstanding = pre;
+  a.any_nak = nak;
+  a.any_loss = loss;
+  a.fastgrow = fastgrow;
+  a.tc_sent = tc_sent;
+  rtmfp_congestion_on_acks (cc, &a);
+}
+
+/* Sets CWND = SSTHRESH = x via a loss with PRE_ACK_OUTSTANDING 2x
+ * (halving branch: not fastgrow, no TC) */
+static void
+set_window (RtmfpCongestion * cc, guint64 x)
+{
+  ack (cc, 2 * x, 0, TRUE, TRUE, FALSE, FALSE);
+  g_assert_cmpuint (cc->cwnd, ==, x);
+  g_assert_cmpuint (cc->ssthresh, ==, x);
+  g_assert_cmpuint (cc->acked_accumulator, ==, 0);
+}
+
+static void
+test_init (void)
+{
+  RtmfpCongestion cc;
+
+  rtmfp_congestion_init (&cc, SMSS);
+  g_assert_cmpuint (cc.smss, ==, SMSS);
+  g_assert_cmpuint (cc.cwnd_init, ==, 4380);
+  g_assert_cmpuint (cc.cwnd_timedout, ==, SMSS);
+  g_assert_cmpuint (cc.cwnd, ==, 4380);
+  g_assert_cmpuint (cc.ssthresh, ==, G_MAXUINT64);
+  g_assert_cmpuint (cc.acked_accumulator, ==, 0);
+
+  /* transmission allowed while S_OUTSTANDING_BYTES < CWND (3.5.2) */
+  g_assert_true (rtmfp_congestion_can_send (&cc, 0));
+  g_assert_true (rtmfp_congestion_can_send (&cc, 4379));
+  g_assert_false (rtmfp_congestion_can_send (&cc, 4380));
+  g_assert_false (rtmfp_congestion_can_send (&cc, 100000));
+}
+
+static void
+test_slow_start (void)
+{
+  RtmfpCongestion cc;
+
+  rtmfp_congestion_init (&cc, SMSS);
+
+  /* FASTGROW, CWND < SSTHRESH: INCREASE = acked, capped at SMSS */
+  ack (&cc, 4380, 1000, FALSE, FALSE, TRUE, FALSE);
+  g_assert_cmpuint (cc.cwnd, ==, 5380);
+  ack (&cc, 5380, 2000, FALSE, FALSE, TRUE, FALSE);
+  g_assert_cmpuint (cc.cwnd, ==, 6840);   /* + min (2000, 1460) */
+  ack (&cc, 6840, 1460, FALSE, FALSE, TRUE, FALSE);
+  g_assert_cmpuint (cc.cwnd, ==, 8300);
+
+  /* window not full (PRE_ACK_OUTSTANDING < CWND): no growth */
+  ack (&cc, 8299, 1460, FALSE, FALSE, TRUE, FALSE);
+  g_assert_cmpuint (cc.cwnd, ==, 8300);
+  /* any NAK in the packet: no growth */
+  ack (&cc, 9000, 1460, TRUE, FALSE, TRUE, FALSE);
+  g_assert_cmpuint (cc.cwnd, ==, 8300);
+  /* the accumulator is untouched in slow start */
+  g_assert_cmpuint (cc.acked_accumulator, ==, 0);
+
+  /* roughly one doubling per round trip of full-window acks */
+  rtmfp_congestion_init (&cc, SMSS);
+  {
+    guint64 start = cc.cwnd, w, acked;
+
+    w = cc.cwnd;
+    for (acked = 0; acked + SMSS <= w; acked += SMSS)
+      ack (&cc, cc.cwnd, SMSS, FALSE, FALSE, TRUE, FALSE);
+    /* 4380 / 1460 = 3 packets of 1460 each: +4380 */
+    g_assert_cmpuint (cc.cwnd, ==, 2 * start);
+  }
+}
+
+static void
+test_slow_start_not_fastgrow (void)
+{
+  RtmfpCongestion cc;
+
+  /* TC_SENT and not FASTGROW in slow start: INCREASE = ceil (acked / 4) */
+  rtmfp_congestion_init (&cc, SMSS);
+  ack (&cc, 4380, 1001, FALSE, FALSE, FALSE, TRUE);
+  g_assert_cmpuint (cc.cwnd, ==, 4380 + 251);
+  ack (&cc, 4631, 1000, FALSE, FALSE, FALSE, TRUE);
+  g_assert_cmpuint (cc.cwnd, ==, 4631 + 250);
+  /* capped at SMSS: ceil (10000 / 4) = 2500 > 1460 */
+  ack (&cc, 4881, 10000, FALSE, FALSE, FALSE, TRUE);
+  g_assert_cmpuint (cc.cwnd, ==, 4881 + 1460);
+
+  /* TCR received (not FASTGROW), no TC sent: no exponential growth even
+   * below SSTHRESH (3.5.2.1), 24 bytes per AITHRESH instead.
+   * AITHRESH = min (max (4380 / 16 = 273, 64), 4800) = 273;
+   * 4380 / 273 = 16 (remainder 12) -> +16 * 24 = 384 */
+  rtmfp_congestion_init (&cc, SMSS);
+  ack (&cc, 4380, 4380, FALSE, FALSE, FALSE, FALSE);
+  g_assert_cmpuint (cc.cwnd, ==, 4380 + 384);
+  g_assert_cmpuint (cc.acked_accumulator, ==, 12);
+}
+
+static void
+test_additive_increase (void)
+{
+  RtmfpCongestion cc;
+
+  /* FASTGROW, CWND >= SSTHRESH = 40000:
+   * AITHRESH = min (max (2500, 64), 4800) = 2500 */
+  rtmfp_congestion_init (&cc, SMSS);
+  set_window (&cc, 40000);
+  ack (&cc, 40000, 6000, FALSE, FALSE, TRUE, FALSE);
+  g_assert_cmpuint (cc.cwnd, ==, 40096);        /* 2 x 48 */
+  g_assert_cmpuint (cc.acked_accumulator, ==, 1000);
+  /* AITHRESH now 40096 / 16 = 2506: 2500 accumulated is not enough */
+  ack (&cc, 40096, 1500, FALSE, FALSE, TRUE, FALSE);
+  g_assert_cmpuint (cc.cwnd, ==, 40096);
+  g_assert_cmpuint (cc.acked_accumulator, ==, 2500);
+  ack (&cc, 40096, 6, FALSE, FALSE, TRUE, FALSE);
+  g_assert_cmpuint (cc.cwnd, ==, 40144);
+  g_assert_cmpuint (cc.acked_accumulator, ==, 0);
+
+  /* large window: AITHRESH capped at 4800 (the "scalable" 1%).
+   * Loss with TC_SENT: SSTHRESH = 7/8 x 160000 = 140000 */
+  rtmfp_congestion_init (&cc, SMSS);
+  ack (&cc, 160000, 0, TRUE, TRUE, FALSE, TRUE);
+  g_assert_cmpuint (cc.cwnd, ==, 140000);
+  g_assert_cmpuint (cc.ssthresh, ==, 140000);
+  ack (&cc, 140000, 100000, FALSE, FALSE, TRUE, FALSE);
+  /* 100000 / 4800 = 20 -> +960, remainder 4000 */
+  g_assert_cmpuint (cc.cwnd, ==, 140960);
+  g_assert_cmpuint (cc.acked_accumulator, ==, 4000);
+  /* INCREASE is capped at SMSS: 1000000 + 4000 -> 209 x 48 = 10032 */
+  ack (&cc, 140960, 1000000, FALSE, FALSE, TRUE, FALSE);
+  g_assert_cmpuint (cc.cwnd, ==, 140960 + SMSS);
+  g_assert_cmpuint (cc.acked_accumulator, ==, 1004000 - 209 * 4800);
+
+  /* Not FASTGROW, no TC: cap 4800, 24 bytes per threshold.
+   * AITHRESH = 2500; 5000 -> 2 x 24 */
+  rtmfp_congestion_init (&cc, SMSS);
+  set_window (&cc, 40000);
+  ack (&cc, 40000, 5000, FALSE, FALSE, FALSE, FALSE);
+  g_assert_cmpuint (cc.cwnd, ==, 40048);        /* 2 x 24 */
+  g_assert_cmpuint (cc.acked_accumulator, ==, 0);
+
+  /* Not FASTGROW, TC_SENT, above SSTHRESH: cap 2400.  CWND 140000:
+   * AITHRESH = min (8750, 2400) = 2400; 4800 -> 2 x 24 */
+  rtmfp_congestion_init (&cc, SMSS);
+  ack (&cc, 160000, 0, TRUE, TRUE, FALSE, TRUE);
+  ack (&cc, 140000, 4800, FALSE, FALSE, FALSE, TRUE);
+  g_assert_cmpuint (cc.cwnd, ==, 140048);
+  g_assert_cmpuint (cc.acked_accumulator, ==, 0);
+  /* ...whereas FASTGROW with the same numbers uses 4800: one step of 48 */
+  rtmfp_congestion_init (&cc, SMSS);
+  ack (&cc, 160000, 0, TRUE, TRUE, FALSE, TRUE);
+  ack (&cc, 140000, 4800, FALSE, FALSE, TRUE, TRUE);
+  g_assert_cmpuint (cc.cwnd, ==, 140048);
+  ack (&cc, 140048, 2400, FALSE, FALSE, TRUE, TRUE);
+  g_assert_cmpuint (cc.cwnd, ==, 140048);
+  g_assert_cmpuint (cc.acked_accumulator, ==, 2400);
+}
+
+static void
+test_loss (void)
+{
+  RtmfpCongestion cc;
+
+  /* FASTGROW and PRE_ACK_OUTSTANDING > 67200: 7/8 */
+  rtmfp_congestion_init (&cc, SMSS);
+  ack (&cc, 80000, 5000, TRUE, TRUE, TRUE, FALSE);
+  g_assert_cmpuint (cc.ssthresh, ==, 70000);
+  g_assert_cmpuint (cc.cwnd, ==, 70000);
+
+  /* exactly 67200 is not above the threshold: halve */
+  rtmfp_congestion_init (&cc, SMSS);
+  ack (&cc, 67200, 0, TRUE, TRUE, TRUE, FALSE);
+  g_assert_cmpuint (cc.cwnd, ==, 33600);
+
+  /* not FASTGROW (TCR received), no TC sent: halve even when large */
+  rtmfp_congestion_init (&cc, SMSS);
+  ack (&cc, 80000, 0, TRUE, TRUE, FALSE, FALSE);
+  g_assert_cmpuint (cc.cwnd, ==, 40000);
+
+  /* TC_SENT: 7/8 whatever the size */
+  rtmfp_congestion_init (&cc, SMSS);
+  ack (&cc, 10000, 0, TRUE, TRUE, FALSE, TRUE);
+  g_assert_cmpuint (cc.cwnd, ==, 8750);
+  /* 7/8 of 10001 = 8750.875 -> 8750 (integer arithmetic) */
+  rtmfp_congestion_init (&cc, SMSS);
+  ack (&cc, 10001, 0, TRUE, TRUE, TRUE, TRUE);
+  g_assert_cmpuint (cc.cwnd, ==, 8750);
+
+  /* never below CWND_INIT */
+  rtmfp_congestion_init (&cc, SMSS);
+  ack (&cc, 6000, 0, TRUE, TRUE, TRUE, FALSE);
+  g_assert_cmpuint (cc.cwnd, ==, 4380);
+  g_assert_cmpuint (cc.ssthresh, ==, 4380);
+  ack (&cc, 4000, 0, TRUE, TRUE, FALSE, TRUE);
+  g_assert_cmpuint (cc.cwnd, ==, 4380);
+
+  /* loss resets the accumulator */
+  rtmfp_congestion_init (&cc, SMSS);
+  set_window (&cc, 40000);
+  ack (&cc, 40000, 1000, FALSE, FALSE, TRUE, FALSE);
+  g_assert_cmpuint (cc.acked_accumulator, ==, 1000);
+  ack (&cc, 40000, 1000, TRUE, TRUE, TRUE, FALSE);
+  g_assert_cmpuint (cc.acked_accumulator, ==, 0);
+  g_assert_cmpuint (cc.cwnd, ==, 20000);
+
+  /* after a loss the window grows additively (CWND == SSTHRESH) */
+  ack (&cc, 20000, 2500, FALSE, FALSE, TRUE, FALSE);
+  /* AITHRESH = 20000 / 16 = 1250 -> 2 x 48 */
+  g_assert_cmpuint (cc.cwnd, ==, 20096);
+}
+
+static void
+test_timeout (void)
+{
+  RtmfpCongestion cc;
+
+  /* with loss: CWND_TIMEDOUT; SSTHRESH = max (inf, ...) stays infinite */
+  rtmfp_congestion_init (&cc, SMSS);
+  ack (&cc, 4380, 1460, FALSE, FALSE, TRUE, FALSE);
+  g_assert_cmpuint (cc.cwnd, ==, 5840);
+  rtmfp_congestion_on_timeout (&cc, TRUE);
+  g_assert_cmpuint (cc.cwnd, ==, SMSS);
+  g_assert_cmpuint (cc.ssthresh, ==, G_MAXUINT64);
+  g_assert_false (rtmfp_congestion_can_send (&cc, SMSS));
+  g_assert_true (rtmfp_congestion_can_send (&cc, SMSS - 1));
+
+  /* the next acks bring it back to at least CWND_INIT at once:
+   * max (1460 + min (500, 1460), 4380) */
+  ack (&cc, SMSS, 500, FALSE, FALSE, TRUE, FALSE);
+  g_assert_cmpuint (cc.cwnd, ==, 4380);
+
+  /* without loss: CWND_INIT */
+  rtmfp_congestion_init (&cc, SMSS);
+  set_window (&cc, 40000);
+  ack (&cc, 40000, 1000, FALSE, FALSE, TRUE, FALSE);
+  rtmfp_congestion_on_timeout (&cc, FALSE);
+  g_assert_cmpuint (cc.cwnd, ==, 4380);
+  /* SSTHRESH = max (40000, 3/4 x 40000) = 40000; accumulator cleared */
+  g_assert_cmpuint (cc.ssthresh, ==, 40000);
+  g_assert_cmpuint (cc.acked_accumulator, ==, 0);
+
+  /* SSTHRESH raised to 3/4 CWND when that is larger */
+  rtmfp_congestion_init (&cc, SMSS);
+  set_window (&cc, 20000);
+  /* above SSTHRESH: AITHRESH 1250, 20 steps of 48 = 960 */
+  ack (&cc, 20000, 1250 * 20, FALSE, FALSE, TRUE, FALSE);
+  g_assert_cmpuint (cc.cwnd, ==, 20960);
+  rtmfp_congestion_on_timeout (&cc, TRUE);
+  /* 3/4 x 20960 = 15720 < 20000: SSTHRESH stays 20000 */
+  g_assert_cmpuint (cc.ssthresh, ==, 20000);
+  g_assert_cmpuint (cc.cwnd, ==, SMSS);
+
+  /* SSTHRESH == CWND_INIT: a timeout without loss keeps both */
+  rtmfp_congestion_init (&cc, SMSS);
+  set_window (&cc, 4380);
+  rtmfp_congestion_on_timeout (&cc, FALSE);
+  g_assert_cmpuint (cc.ssthresh, ==, 4380);
+  g_assert_cmpuint (cc.cwnd, ==, 4380);
+
+  /* CWND = SSTHRESH = 100000: max (100000, 75000) keeps SSTHRESH */
+  rtmfp_congestion_init (&cc, SMSS);
+  set_window (&cc, 100000);
+  rtmfp_congestion_on_timeout (&cc, FALSE);
+  g_assert_cmpuint (cc.ssthresh, ==, 100000);
+  g_assert_cmpuint (cc.cwnd, ==, 4380);
+  /* slow start back up: +1460 per full-window packet while below
+   * SSTHRESH; 4380 + 66 x 1460 = 100740 is the first value >= 100000 */
+  while (cc.cwnd < 100000)
+    ack (&cc, cc.cwnd, SMSS, FALSE, FALSE, TRUE, FALSE);
+  g_assert_cmpuint (cc.cwnd, ==, 100740);
+  /* a window of 140000 times out: SSTHRESH = max (100000, 105000) */
+  cc.cwnd = 140000;
+  rtmfp_congestion_on_timeout (&cc, TRUE);
+  g_assert_cmpuint (cc.ssthresh, ==, 105000);
+  g_assert_cmpuint (cc.cwnd, ==, SMSS);
+}
+
+static void
+test_never_below_init (void)
+{
+  RtmfpCongestion cc;
+  GRand *r = g_rand_new_with_seed (7);
+  guint i;
+
+  /* Random acks, NAKs, losses: after any packet with acknowledgements the
+   * window is at least CWND_INIT, and it only drops below on a timeout
+   * with loss (to exactly CWND_TIMEDOUT). */
+  rtmfp_congestion_init (&cc, SMSS);
+  for (i = 0; i < 20000; i++) {
+    guint what = g_rand_int_range (r, 0, 100);
+
+    if (what < 3) {
+      gboolean loss = g_rand_boolean (r);
+
+      rtmfp_congestion_on_timeout (&cc, loss);
+      g_assert_cmpuint (cc.cwnd, ==, loss ? SMSS : 4380);
+    } else {
+      guint64 before = cc.cwnd;
+      guint64 pre = g_rand_int_range (r, 0, 2 * before + 2);
+      guint64 acked = g_rand_int_range (r, 0, pre + 1);
+      gboolean loss = g_rand_int_range (r, 0, 100) < 5;
+      gboolean nak = loss || g_rand_int_range (r, 0, 100) < 10;
+
+      ack (&cc, pre, acked, nak, loss, g_rand_boolean (r), g_rand_boolean (r));
+      if (!loss && (nak || pre < before))
+        g_assert_cmpuint (cc.cwnd, ==, before);
+      else
+        g_assert_cmpuint (cc.cwnd, >=, 4380);
+      if (!loss)
+        g_assert_cmpuint (cc.cwnd, <=, MAX (before + SMSS, 4380));
+    }
+  }
+  g_rand_free (r);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/congestion/init", test_init);
+  g_test_add_func ("/congestion/slow-start", test_slow_start);
+  g_test_add_func ("/congestion/slow-start-not-fastgrow",
+      test_slow_start_not_fastgrow);
+  g_test_add_func ("/congestion/additive-increase", test_additive_increase);
+  g_test_add_func ("/congestion/loss", test_loss);
+  g_test_add_func ("/congestion/timeout", test_timeout);
+  g_test_add_func ("/congestion/never-below-init", test_never_below_init);
+  return g_test_run ();
+}
