@@ -95,7 +95,13 @@ gpointer  rtmfp_session_get_user_data (const RtmfpSession * s);
 
 /* Opens a sending flow with the given metadata, associated (Return Flow
  * Association) with the receiving flow assoc if not NULL.  NULL unless the
- * session is open.  The flow is owned by the session. */
+ * session is open.  The flow is owned by the session.
+ *
+ * Flow lifetime (sending and receiving alike): a flow is freed once it has
+ * finished its linger (F_CLOSED / RF_CLOSED); when the session leaves
+ * S_OPEN its flows are aborted but stay allocated until the session itself
+ * is freed, so pointers held by the user remain valid as long as the
+ * session is. */
 RtmfpSendFlow *rtmfp_session_open_flow (RtmfpSession * s,
     const guint8 * metadata, gsize metadata_len, RtmfpRecvFlow * assoc);
 /* Queues a message on a flow and transmits what congestion allows.
@@ -124,7 +130,9 @@ void      rtmfp_session_set_keepalive (RtmfpSession * s, gint64 period_us);
 void      rtmfp_session_set_idle_timeout (RtmfpSession * s, gint64 timeout_us);
 /* Sends a Ping now (RTT probe) */
 void      rtmfp_session_ping (RtmfpSession * s, gint64 now);
-/* Orderly close (3.5.5): S_NEARCLOSE, Close Request until acked. */
+/* Orderly close (3.5.5): S_NEARCLOSE, Close Request until acked.  Leaving
+ * S_OPEN aborts every flow at once (queued data is dropped): to finish
+ * flows first, close them and wait for completion. */
 void      rtmfp_session_close (RtmfpSession * s, gint64 now);
 /* Abrupt close: Close Ack sent, S_CLOSED at once. */
 void      rtmfp_session_abort (RtmfpSession * s, gint64 now);

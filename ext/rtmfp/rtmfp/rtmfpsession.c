@@ -1,0 +1,2167 @@
+/* RTMFP core: the session from S_OPEN on (RFC 7016 sections 3.5, 3.6).
+ *
+ * The endpoint (rtmfpendpoint.c) runs the handshake and hands an open
+ * session decrypted, parsed packets.  Everything else about a session
+ * lives here: timestamps and RTT (3.5.2.2), congestion and burst
+ * avoidance (3.5.2, 3.5.2.3), acknowledgement timing and packing
+ * (3.6.3.4), the TIMEOUT_ALARM (3.6.2.6), flow startup and dispatch
+ * (3.6.3.1), ping, keepalive and address mobility (3.5.4), and the close
+ * handshake (3.5.5).
+ *
+ * Re-entrancy: user callbacks (flow_opened, message delivery, writable,
+ * exceptions, session_closed...) may call back into the session, even
+ * close or abort it.  Every entry point holds a reference and a dispatch
+ * depth while it runs; packets are only assembled when the outermost
+ * entry point leaves, and flows are never freed while a dispatch is under
+ * way (flows of a session that left S_OPEN are kept, closed, until the
+ * session itself is freed, so user pointers to them stay valid).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#define G_LOG_DOMAIN "rtmfp-session"
+
+#include <string.h>
+
+#include "rtmfpsessionpriv.h"
+#include "rtmfpcongestion.h"
+#include "rtmfpcrypto.h"
+#include "rtmfpvlu.h"
+
+/* ---- constants (RFC 7016 unless noted) ---- */
+#define MS (G_TIME_SPAN_MILLISECOND)
+#define SEC (G_TIME_SPAN_SECOND)
+
+#define ERTO_INITIAL (3 * SEC)          /* 3.5.2.2 */
+#define ERTO_MIN (250 * MS)
+#define ERTO_MAX (10 * SEC)
+#define MRTO_INITIAL (250 * MS)
+#define MRTO_ACK_DELAY (200 * MS)
+#define TS_ECHO_MAX_AGE (128 * SEC)
+#define TS_TICK (4 * MS)                /* 250 Hz timestamp clock, 2.2.4 */
+#define DELACK_DELAY (200 * MS)         /* 3.6.3.4.1 */
+#define BURST_LIMIT 6                   /* 3.5.2.3 */
+#define MOB_PROBE_INTERVAL (1 * SEC)    /* 3.5.4.2 */
+#define MOB_REPLY_MAX_AGE (120 * SEC)
+#define CLOSE_RESEND (5 * SEC)          /* 3.5.5 */
+#define NEARCLOSE_MAX (90 * SEC)
+#define FARCLOSE_LINGER (19 * SEC)
+
+#define MOB_MARK 'M'
+#define MOB_SECRET_SIZE 16
+#define MOB_HASH_SIZE 16
+#define MOB_MSG_SIZE (1 + 8 + MOB_HASH_SIZE)
+
+/* Hardening limits */
+#define MAX_RECV_FLOWS 4096             /* new receiving flows past this are
+                                         * ignored (memory bound) */
+#define MAX_PENDING_CTRL 32             /* queued control chunks */
+#define MAX_PACKETS_PER_FLUSH 4096
+
+#define NO_TIME G_MININT64
+
+/* ---- per-endpoint tracker of received time-critical data (TCR) ----
+ *
+ * 2.2.4: TCR "indicates that the sender is currently receiving packets on
+ * OTHER sessions that have the timeCritical flag set".  The endpoint
+ * tracks what we send (note_tc_sent), so the receive side is tracked here:
+ * the most recent session that received TC and the most recent different
+ * one, per endpoint.  Session pointers are only compared, never
+ * dereferenced; a session clears itself out when freed. */
+typedef struct {
+  gconstpointer a;
+  gint64 ta;
+  gconstpointer b;
+  gint64 tb;
+} TcRxTracker;
+
+static GMutex tc_lock;
+static GHashTable *tc_trackers; /* RtmfpEndpoint* -> TcRxTracker* */
+
+static void
+tc_rx_note (RtmfpEndpoint * ep, gconstpointer s, gint64 now)
+{
+  TcRxTracker *t;
+
+  g_mutex_lock (&tc_lock);
+  if (!tc_trackers)
+    tc_trackers = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  t = g_hash_table_lookup (tc_trackers, ep);
+  if (!t) {
+    t = g_new0 (TcRxTracker, 1);
+    t->ta = t->tb = NO_TIME;
+    g_hash_table_insert (tc_trackers, ep, t);
+  }
+  if (t->a != s) {
+    t->b = t->a;
+    t->tb = t->ta;
+    t->a = s;
+  }
+  t->ta = now;
+  g_mutex_unlock (&tc_lock);
+}
+
+/* TC received on a session other than s within the window? */
+static gboolean
+tc_rx_on_other_session (RtmfpEndpoint * ep, gconstpointer s, gint64 now)
+{
+  TcRxTracker *t;
+  gboolean ret = FALSE;
+
+  g_mutex_lock (&tc_lock);
+  t = tc_trackers ? g_hash_table_lookup (tc_trackers, ep) : NULL;
+  if (t) {
+    gint64 last = (t->a != s) ? t->ta : t->tb;
+    gconstpointer who = (t->a != s) ? t->a : t->b;
+    ret = who != NULL && last != NO_TIME && now - last < RTMFP_TC_WINDOW_US;
+  }
+  g_mutex_unlock (&tc_lock);
+  return ret;
+}
+
+static void
+tc_rx_forget (RtmfpEndpoint * ep, gconstpointer s)
+{
+  TcRxTracker *t;
+
+  g_mutex_lock (&tc_lock);
+  t = tc_trackers ? g_hash_table_lookup (tc_trackers, ep) : NULL;
+  if (t) {
+    if (t->a == s) {
+      t->a = t->b;
+      t->ta = t->tb;
+      t->b = NULL;
+      t->tb = NO_TIME;
+    } else if (t->b == s) {
+      t->b = NULL;
+      t->tb = NO_TIME;
+    }
+    if (!t->a && !t->b)
+      g_hash_table_remove (tc_trackers, ep);
+  }
+  g_mutex_unlock (&tc_lock);
+}
+
+/* ---- session ---- */
+
+typedef struct {
+  RtmfpSendFlow *flow;
+  guint64 id;
+  gboolean above_high;          /* queued bytes went past the high mark */
+} SendEntry;
+
+typedef struct {
+  RtmfpRecvFlow *flow;
+  guint64 id;
+  guint ack_gen;                /* flush generation of its last ack */
+} RecvEntry;
+
+struct _RtmfpSession {
+  gint ref_count;
+  RtmfpEndpoint *ep;            /* not owned; NULL once detached */
+  gboolean initiator;
+  RtmfpSessionState state;
+  GError *error;
+  gpointer user_data;
+  GDestroyNotify user_destroy;
+
+  guint32 near_id;
+  guint32 far_id;
+  RtmfpAddr dest;               /* DESTADDR */
+  RtmfpCipher *cipher;
+  guint8 *far_cert;
+  gsize far_cert_len;
+  gboolean has_fingerprint;
+  guint8 far_fingerprint[RTMFP_FINGERPRINT_SIZE];
+
+  /* 3.5.2.2 timestamps and RTT */
+  gboolean ts_rx_valid;
+  guint16 ts_rx;
+  gint64 ts_rx_time;
+  gboolean ts_echo_tx_valid;
+  guint16 ts_echo_tx;
+  gboolean ts_echo_rx_valid;
+  guint16 ts_echo_rx;
+  gint64 srtt;                  /* -1: no value */
+  gint64 rttvar;
+  gint64 mrto;
+  gint64 erto;
+
+  /* congestion (3.5.2, Appendix A) */
+  RtmfpCongestion cc;
+  gint64 last_tcr_rx;
+  gint64 last_tc_tx;
+  guint data_packet_count;      /* 3.5.2.3 burst avoidance */
+  gint64 timeout_alarm;         /* TIMEOUT_ALARM, -1 unset */
+  guint64 next_tsn;
+  guint64 max_tsn_ack;
+
+  /* acknowledgements (3.6.3.4) */
+  gboolean ack_now;
+  guint rx_data_packets;
+  gint64 delack_alarm;          /* -1 unset */
+  guint flush_gen;
+
+  /* flows */
+  GPtrArray *send_flows;        /* SendEntry*, in creation order */
+  GHashTable *send_by_id;       /* &id -> SendEntry* */
+  GHashTable *send_by_ptr;      /* RtmfpSendFlow* -> SendEntry* */
+  GPtrArray *recv_flows;        /* RecvEntry* */
+  GHashTable *recv_by_id;
+  GHashTable *recv_by_ptr;
+  GPtrArray *dead_send;         /* flows of a session no longer open */
+  GPtrArray *dead_recv;
+  guint rr_next;                /* round robin position */
+  guint64 next_flow_id;
+
+  /* control chunks waiting for the next packet to DESTADDR */
+  GQueue ctrl;                  /* GBytes*: whole chunks */
+
+  /* keepalive and dead peer detection (3.5.4.1) */
+  gint64 keepalive_period;
+  gint64 idle_timeout;
+  gint64 last_rx;
+  gboolean ka_outstanding;
+  gint64 ka_ping_tx;
+
+  /* mobility (3.5.4.2) */
+  guint8 mob_secret[MOB_SECRET_SIZE];
+  gint64 mob_tx_ts;
+  gint64 mob_rx_ts;
+  gboolean mob_pending;
+  RtmfpAddr mob_pending_addr;
+
+  /* close (3.5.5) */
+  gint64 close_start;
+  gint64 next_close_tx;
+  gint64 farclose_start;
+  gboolean closed_notified;
+
+  /* dispatch / re-entrancy */
+  guint depth;
+  gboolean flush_pending;
+  gint64 last_handled;
+
+  /* statistics */
+  RtmfpSessionStats stats;      /* counters kept here; the rest computed */
+  guint64 gone_retransmitted;   /* of send flows already freed */
+  guint64 gone_lost;
+  guint64 gone_abandoned;
+};
+
+static void session_flush (RtmfpSession * s, gint64 now);
+static void session_set_closed (RtmfpSession * s, GError * error);
+
+GQuark
+rtmfp_session_error_quark (void)
+{
+  return g_quark_from_static_string ("rtmfp-session-error-quark");
+}
+
+const gchar *
+rtmfp_session_state_get_nick (RtmfpSessionState state)
+{
+  switch (state) {
+    case RTMFP_SESSION_IHELLO_SENT:
+      return "ihello-sent";
+    case RTMFP_SESSION_KEYING_SENT:
+      return "keying-sent";
+    case RTMFP_SESSION_OPEN:
+      return "open";
+    case RTMFP_SESSION_NEARCLOSE:
+      return "nearclose";
+    case RTMFP_SESSION_FARCLOSE_LINGER:
+      return "farclose-linger";
+    case RTMFP_SESSION_CLOSED:
+      return "closed";
+    case RTMFP_SESSION_OPEN_FAILED:
+      return "open-failed";
+  }
+  return "unknown";
+}
+
+/* ---- small helpers ---- */
+
+static inline guint16
+session_ts_now (gint64 now)
+{
+  return (guint16) (((guint64) MAX (now, 0) / TS_TICK) & 0xffff);
+}
+
+static void
+min_time (gint64 * t, gint64 v)
+{
+  if (v < 0 || v == G_MAXINT64)
+    return;
+  if (*t < 0 || v < *t)
+    *t = v;
+}
+
+static const RtmfpEndpointCallbacks *
+session_callbacks (RtmfpSession * s, gpointer * ud)
+{
+  *ud = NULL;
+  if (!s->ep)
+    return NULL;
+  return _rtmfp_endpoint_get_callbacks (s->ep, ud);
+}
+
+static void
+session_enter (RtmfpSession * s)
+{
+  rtmfp_session_ref (s);
+  s->depth++;
+}
+
+static void
+session_leave (RtmfpSession * s, gint64 now)
+{
+  g_assert (s->depth > 0);
+  s->depth--;
+  if (s->depth == 0 && s->flush_pending) {
+    s->flush_pending = FALSE;
+    session_flush (s, now);
+  }
+  rtmfp_session_unref (s);
+}
+
+/* Assemble packets now, or when the outermost dispatch leaves */
+static void
+session_request_flush (RtmfpSession * s, gint64 now)
+{
+  if (s->depth > 0) {
+    s->flush_pending = TRUE;
+    return;
+  }
+  session_enter (s);
+  session_flush (s, now);
+  session_leave (s, now);
+}
+
+static guint64
+session_outstanding (RtmfpSession * s)
+{
+  guint64 sum = 0;
+  guint i;
+
+  for (i = 0; i < s->send_flows->len; i++) {
+    SendEntry *e = g_ptr_array_index (s->send_flows, i);
+    sum += rtmfp_send_flow_get_outstanding_bytes (e->flow);
+  }
+  return sum;
+}
+
+static void
+session_queue_chunk (RtmfpSession * s, guint8 type, const guint8 * payload,
+    gsize len)
+{
+  GByteArray *a;
+
+  if (g_queue_get_length (&s->ctrl) >= MAX_PENDING_CTRL) {
+    g_debug ("control queue full, dropping chunk 0x%02x", type);
+    return;
+  }
+  a = g_byte_array_sized_new (len + RTMFP_CHUNK_HEADER_SIZE);
+  rtmfp_chunk_append (a, type, payload, len);
+  g_queue_push_tail (&s->ctrl, g_byte_array_free_to_bytes (a));
+}
+
+/* ---- flow tables ---- */
+
+static SendEntry *
+send_entry_lookup (RtmfpSession * s, guint64 id)
+{
+  return g_hash_table_lookup (s->send_by_id, &id);
+}
+
+static RecvEntry *
+recv_entry_lookup (RtmfpSession * s, guint64 id)
+{
+  return g_hash_table_lookup (s->recv_by_id, &id);
+}
+
+static void
+send_flow_account_gone (RtmfpSession * s, RtmfpSendFlow * f)
+{
+  RtmfpSendFlowStats st;
+
+  rtmfp_send_flow_get_stats (f, &st);
+  s->gone_retransmitted += st.fragments_retransmitted;
+  s->gone_lost += st.fragments_lost;
+  s->gone_abandoned += st.messages_abandoned;
+}
+
+static void
+send_entry_remove (RtmfpSession * s, guint idx)
+{
+  SendEntry *e = g_ptr_array_index (s->send_flows, idx);
+
+  g_hash_table_remove (s->send_by_id, &e->id);
+  g_hash_table_remove (s->send_by_ptr, e->flow);
+  g_ptr_array_remove_index (s->send_flows, idx);
+  if (s->rr_next > idx)
+    s->rr_next--;
+  if (s->rr_next >= s->send_flows->len)
+    s->rr_next = 0;
+  g_free (e);
+}
+
+static void
+recv_entry_remove (RtmfpSession * s, guint idx)
+{
+  RecvEntry *e = g_ptr_array_index (s->recv_flows, idx);
+
+  g_hash_table_remove (s->recv_by_id, &e->id);
+  g_hash_table_remove (s->recv_by_ptr, e->flow);
+  g_ptr_array_remove_index (s->recv_flows, idx);
+  g_free (e);
+}
+
+/* 3.5.5: leaving S_OPEN aborts every flow.  The flow objects are kept
+ * (closed) until the session is freed: the user may still hold them. */
+static void
+session_abort_flows (RtmfpSession * s)
+{
+  while (s->send_flows->len > 0) {
+    guint idx = s->send_flows->len - 1;
+    SendEntry *e = g_ptr_array_index (s->send_flows, idx);
+    RtmfpSendFlow *f = e->flow;
+
+    rtmfp_send_flow_abandon_all (f);
+    rtmfp_send_flow_close (f);
+    send_entry_remove (s, idx);
+    g_ptr_array_add (s->dead_send, f);
+  }
+  while (s->recv_flows->len > 0) {
+    guint idx = s->recv_flows->len - 1;
+    RecvEntry *e = g_ptr_array_index (s->recv_flows, idx);
+    RtmfpRecvFlow *f = e->flow;
+
+    recv_entry_remove (s, idx);
+    g_ptr_array_add (s->dead_recv, f);
+  }
+  s->rr_next = 0;
+  s->ack_now = FALSE;
+  s->rx_data_packets = 0;
+  s->delack_alarm = -1;
+  s->timeout_alarm = -1;
+}
+
+/* Frees flows that finished their linger (F_CLOSED / RF_CLOSED) */
+static void
+session_tick_flows (RtmfpSession * s, gint64 now)
+{
+  guint i;
+
+  if (s->depth > 1)             /* never under a user callback */
+    return;
+  for (i = s->send_flows->len; i > 0; i--) {
+    SendEntry *e = g_ptr_array_index (s->send_flows, i - 1);
+    if (rtmfp_send_flow_tick (e->flow, now)) {
+      RtmfpSendFlow *f = e->flow;
+      g_debug ("send flow %" G_GUINT64_FORMAT " closed", e->id);
+      send_flow_account_gone (s, f);
+      send_entry_remove (s, i - 1);
+      rtmfp_send_flow_free (f);
+    }
+  }
+  for (i = s->recv_flows->len; i > 0; i--) {
+    RecvEntry *e = g_ptr_array_index (s->recv_flows, i - 1);
+    if (rtmfp_recv_flow_tick (e->flow, now)) {
+      RtmfpRecvFlow *f = e->flow;
+      g_debug ("recv flow %" G_GUINT64_FORMAT " closed", e->id);
+      recv_entry_remove (s, i - 1);
+      rtmfp_recv_flow_free (f);
+    }
+  }
+}
+
+/* 3.6.2.7: message deadlines */
+static void
+session_expire_flows (RtmfpSession * s, gint64 now)
+{
+  guint i;
+
+  for (i = 0; i < s->send_flows->len; i++) {
+    SendEntry *e = g_ptr_array_index (s->send_flows, i);
+    guint n = rtmfp_send_flow_expire (e->flow, now);
+    if (n > 0)
+      g_debug ("flow %" G_GUINT64_FORMAT ": %u messages expired", e->id, n);
+  }
+}
+
+/* send_flow_writable: queued bytes fell below the low mark after having
+ * been above the high mark. */
+static void
+session_check_writable (RtmfpSession * s)
+{
+  guint i;
+
+  for (i = 0; i < s->send_flows->len && s->state == RTMFP_SESSION_OPEN; i++) {
+    SendEntry *e = g_ptr_array_index (s->send_flows, i);
+    const RtmfpEndpointCallbacks *cb;
+    gpointer ud;
+
+    if (!e->above_high ||
+        rtmfp_send_flow_get_state (e->flow) != RTMFP_SEND_FLOW_OPEN ||
+        rtmfp_send_flow_get_queued_bytes (e->flow) >=
+        RTMFP_SESSION_FLOW_LOW_WATER)
+      continue;
+    e->above_high = FALSE;
+    cb = session_callbacks (s, &ud);
+    if (cb && cb->send_flow_writable)
+      cb->send_flow_writable (s->ep, s, e->flow, ud);
+  }
+}
+
+/* ---- RTT (3.5.2.2) ---- */
+
+static void
+session_rtt_sample (RtmfpSession * s, gint64 rtt)
+{
+  if (s->srtt >= 0) {
+    gint64 delta = ABS (s->srtt - rtt);
+    s->rttvar = (3 * s->rttvar + delta) / 4;
+    s->srtt = (7 * s->srtt + rtt) / 8;
+  } else {
+    s->srtt = rtt;
+    s->rttvar = rtt / 2;
+  }
+  s->mrto = s->srtt + 4 * s->rttvar + MRTO_ACK_DELAY;
+  s->erto = MAX (s->mrto, ERTO_MIN);
+}
+
+static void
+session_erto_backoff (RtmfpSession * s)
+{
+  gint64 b = s->erto / 10000 * 14142 + (s->erto % 10000) * 14142 / 10000;
+
+  s->erto = MAX (MIN (b, ERTO_MAX), s->mrto);
+}
+
+/* ---- packet assembly ---- */
+
+typedef struct {
+  RtmfpPacketBuilder b;
+  gboolean echo;
+  guint16 echo_value;
+} OutPacket;
+
+static void
+out_packet_begin (RtmfpSession * s, OutPacket * o, gint64 now)
+{
+  guint8 flags = s->initiator ? RTMFP_MODE_INITIATOR : RTMFP_MODE_RESPONDER;
+  guint16 echo = 0;
+
+  flags |= RTMFP_PKT_FLAG_TS;
+  o->echo = FALSE;
+
+  /* 3.5.2.2 timestamp echo */
+  if (s->ts_rx_valid) {
+    gint64 elapsed = now - s->ts_rx_time;
+    if (elapsed > TS_ECHO_MAX_AGE || elapsed < 0) {
+      s->ts_rx_valid = FALSE;
+      s->ts_echo_tx_valid = FALSE;
+    } else {
+      echo = (guint16) ((s->ts_rx + (guint64) (elapsed / TS_TICK)) & 0xffff);
+      if (!s->ts_echo_tx_valid || echo != s->ts_echo_tx) {
+        flags |= RTMFP_PKT_FLAG_TSE;
+        o->echo = TRUE;
+        o->echo_value = echo;
+      }
+    }
+  }
+
+  /* 3.5.2.1 / 2.2.4: we receive time-critical data on another session */
+  if (s->ep && tc_rx_on_other_session (s->ep, s, now))
+    flags |= RTMFP_PKT_FLAG_TCR;
+
+  rtmfp_packet_builder_init (&o->b, flags, session_ts_now (now), echo,
+      RTMFP_MAX_PLAIN_SIZE);
+}
+
+static gsize
+out_packet_space (const OutPacket * o)
+{
+  return o->b.buf->len < o->b.max_size ? o->b.max_size - o->b.buf->len : 0;
+}
+
+/* Appends pre-built whole chunk bytes */
+static gboolean
+out_packet_add_raw (OutPacket * o, GBytes * chunk)
+{
+  gsize len;
+  const guint8 *d = g_bytes_get_data (chunk, &len);
+
+  if (len > out_packet_space (o))
+    return FALSE;
+  g_byte_array_append (o->b.buf, d, len);
+  o->b.n_chunks++;
+  return TRUE;
+}
+
+/* Transmits and clears the packet */
+static void
+out_packet_send (RtmfpSession * s, OutPacket * o, const RtmfpAddr * to)
+{
+  gsize len;
+  const guint8 *data = rtmfp_packet_builder_data (&o->b, &len);
+
+  if (o->echo) {
+    s->ts_echo_tx = o->echo_value;
+    s->ts_echo_tx_valid = TRUE;
+  }
+  s->stats.packets_sent++;
+  /* estimate of the UDP payload: plain + the profile's worst overhead */
+  s->stats.bytes_sent += len + (s->cipher ? rtmfp_cipher_overhead (s->cipher)
+      : 0);
+  if (s->ep && s->cipher)
+    _rtmfp_endpoint_transmit (s->ep, s->cipher, s->far_id, data, len, to);
+  rtmfp_packet_builder_clear (&o->b);
+}
+
+static void
+out_packet_discard (OutPacket * o)
+{
+  rtmfp_packet_builder_clear (&o->b);
+}
+
+/* A packet of whole chunks to `to` (not DESTADDR: mobility probe, ping
+ * replies to another source; or an abrupt Close Ack) */
+static void
+session_send_direct (RtmfpSession * s, const RtmfpAddr * to,
+    GPtrArray * chunks, gint64 now)
+{
+  OutPacket o;
+  guint i;
+
+  if (!s->cipher || !s->ep || chunks->len == 0)
+    return;
+  out_packet_begin (s, &o, now);
+  for (i = 0; i < chunks->len; i++) {
+    if (!out_packet_add_raw (&o, g_ptr_array_index (chunks, i))) {
+      if (o.b.n_chunks > 0) {
+        out_packet_send (s, &o, to);
+        out_packet_begin (s, &o, now);
+      }
+      /* a chunk larger than a whole packet is dropped */
+      (void) out_packet_add_raw (&o, g_ptr_array_index (chunks, i));
+    }
+  }
+  if (o.b.n_chunks > 0)
+    out_packet_send (s, &o, to);
+  else
+    out_packet_discard (&o);
+}
+
+/* A packet with just a Session Close Acknowledgement, now (3.5.5) */
+static void
+session_send_close_ack (RtmfpSession * s, gint64 now)
+{
+  GPtrArray *chunks =
+      g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+  GByteArray *a = g_byte_array_new ();
+
+  rtmfp_chunk_append (a, RTMFP_CHUNK_SESSION_CLOSE_ACK, NULL, 0);
+  g_ptr_array_add (chunks, g_byte_array_free_to_bytes (a));
+  session_send_direct (s, &s->dest, chunks, now);
+  g_ptr_array_unref (chunks);
+}
+
+static gboolean
+session_wants_ack (RtmfpSession * s)
+{
+  guint i;
+
+  for (i = 0; i < s->recv_flows->len; i++) {
+    RecvEntry *e = g_ptr_array_index (s->recv_flows, i);
+    if (e->ack_gen != s->flush_gen && rtmfp_recv_flow_should_ack (e->flow))
+      return TRUE;
+  }
+  return FALSE;
+}
+
+static gboolean
+session_any_should_ack (RtmfpSession * s)
+{
+  guint i;
+
+  for (i = 0; i < s->recv_flows->len; i++) {
+    RecvEntry *e = g_ptr_array_index (s->recv_flows, i);
+    if (rtmfp_recv_flow_should_ack (e->flow))
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* 3.6.3.4.5 / 3.6.3.4.6: acknowledgements for every flow that wants one
+ * and was not acknowledged yet in this flush, while they fit.  An ack that
+ * does not fit whole is truncated (acking less is always safe) and the
+ * flow keeps SHOULD_ACK, so the rest goes in a later packet. */
+static void
+session_add_acks (RtmfpSession * s, OutPacket * o)
+{
+  guint i;
+
+  for (i = 0; i < s->recv_flows->len; i++) {
+    RecvEntry *e = g_ptr_array_index (s->recv_flows, i);
+    gsize space, n;
+    guint before;
+
+    if (e->ack_gen == s->flush_gen || !rtmfp_recv_flow_should_ack (e->flow))
+      continue;
+    space = out_packet_space (o);
+    if (space <= RTMFP_CHUNK_HEADER_SIZE)
+      return;
+    before = o->b.buf->len;
+    n = rtmfp_recv_flow_append_ack (e->flow, o->b.buf, space);
+    if (n == 0 || o->b.buf->len != before + n) {
+      g_byte_array_set_size (o->b.buf, before);
+      return;                   /* packet full */
+    }
+    o->b.n_chunks++;
+    e->ack_gen = s->flush_gen;
+  }
+}
+
+static gboolean
+session_data_allowed (RtmfpSession * s, guint64 * budget)
+{
+  guint64 out;
+
+  if (s->data_packet_count >= BURST_LIMIT)
+    return FALSE;
+  out = session_outstanding (s);
+  if (!rtmfp_congestion_can_send (&s->cc, out))
+    return FALSE;
+  *budget = s->cc.cwnd > out ? s->cc.cwnd - out : 1;
+  return TRUE;
+}
+
+static gboolean
+session_any_flow_ready (RtmfpSession * s, gint64 now)
+{
+  guint i;
+
+  for (i = 0; i < s->send_flows->len; i++) {
+    SendEntry *e = g_ptr_array_index (s->send_flows, i);
+    if (rtmfp_send_flow_is_ready (e->flow, now))
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* Round robin over ready flows, fair per packet: the next packet starts
+ * with the flow after the last one that put data in this one. */
+static void
+session_add_data (RtmfpSession * s, OutPacket * o, RtmfpEmitContext * ctx,
+    gint64 now)
+{
+  guint n = s->send_flows->len, i, last = 0;
+  gboolean emitted = FALSE;
+
+  for (i = 0; i < n; i++) {
+    guint idx = (s->rr_next + i) % n;
+    SendEntry *e = g_ptr_array_index (s->send_flows, idx);
+
+    if (out_packet_space (o) <= RTMFP_CHUNK_HEADER_SIZE || ctx->budget == 0)
+      break;
+    if (!rtmfp_send_flow_is_ready (e->flow, now))
+      continue;
+    if (rtmfp_send_flow_emit (e->flow, &o->b, ctx, now)) {
+      emitted = TRUE;
+      last = idx;
+    }
+  }
+  if (emitted && n > 0)
+    s->rr_next = (last + 1) % n;
+}
+
+/* Builds and sends packets while there is something to send to DESTADDR:
+ * control chunks, acknowledgements (ACK_NOW, or piggybacked), user data
+ * within the congestion window and burst limit. */
+static void
+session_flush (RtmfpSession * s, gint64 now)
+{
+  guint npk;
+  gboolean open;
+
+  if (s->state != RTMFP_SESSION_OPEN && s->state != RTMFP_SESSION_NEARCLOSE
+      && s->state != RTMFP_SESSION_FARCLOSE_LINGER)
+    return;
+  if (!s->cipher || !s->ep)
+    return;
+
+  open = s->state == RTMFP_SESSION_OPEN;
+  s->flush_gen++;
+  if (open)
+    session_expire_flows (s, now);
+
+  for (npk = 0; npk < MAX_PACKETS_PER_FLUSH; npk++) {
+    gboolean want_ctrl = !g_queue_is_empty (&s->ctrl);
+    gboolean want_ack = open && s->ack_now && session_wants_ack (s);
+    guint64 budget = 0;
+    gboolean want_data = open && session_data_allowed (s, &budget)
+        && session_any_flow_ready (s, now);
+    RtmfpEmitContext ctx;
+    OutPacket o;
+
+    if (!want_ctrl && !want_ack && !want_data)
+      break;
+
+    out_packet_begin (s, &o, now);
+
+    /* control chunks first (Close, Close Ack, Ping, Ping Reply, FIHello) */
+    while (!g_queue_is_empty (&s->ctrl)) {
+      GBytes *c = g_queue_peek_head (&s->ctrl);
+      if (!out_packet_add_raw (&o, c)) {
+        if (o.b.n_chunks == 0) {
+          /* larger than any packet: drop it */
+          g_bytes_unref (g_queue_pop_head (&s->ctrl));
+          continue;
+        }
+        break;
+      }
+      g_bytes_unref (g_queue_pop_head (&s->ctrl));
+    }
+
+    /* acknowledgements: obligatory (ACK_NOW) or opportunistic on any
+     * packet we send anyway (3.6.3.4.6) */
+    if (open)
+      session_add_acks (s, &o);
+
+    memset (&ctx, 0, sizeof ctx);
+    if (want_data) {
+      ctx.next_tsn = s->next_tsn;
+      ctx.budget = budget;
+      session_add_data (s, &o, &ctx, now);
+      s->next_tsn = ctx.next_tsn;
+    }
+
+    if (o.b.n_chunks == 0) {
+      out_packet_discard (&o);
+      break;
+    }
+
+    if (ctx.time_critical) {
+      rtmfp_packet_builder_set_flags (&o.b, RTMFP_PKT_FLAG_TC);
+      s->last_tc_tx = now;
+      _rtmfp_endpoint_note_tc_sent (s->ep, now);
+    }
+    if (ctx.any_user_data) {
+      /* 3.6.2.6 and 3.5.2.3 */
+      s->timeout_alarm = now + s->erto;
+      s->data_packet_count++;
+    }
+    out_packet_send (s, &o, &s->dest);
+  }
+
+  /* 3.6.3.4.5 / 3.6.3.4.6: once no flow is ready to ack, reset; a flow
+   * whose ack was truncated is acked again within the delack time */
+  if (open) {
+    s->ack_now = FALSE;
+    if (session_any_should_ack (s)) {
+      if (s->delack_alarm < 0)
+        s->delack_alarm = now + DELACK_DELAY;
+    } else {
+      s->rx_data_packets = 0;
+      s->delack_alarm = -1;
+    }
+  }
+}
+
+/* ---- mobility (3.5.4.2) ---- */
+
+static void
+mob_hash (RtmfpSession * s, const guint8 * msg9, const RtmfpAddr * addr,
+    guint8 out[MOB_HASH_SIZE])
+{
+  GByteArray *a = g_byte_array_new ();
+  RtmfpAddr plain = *addr;
+  guint8 mac[RTMFP_SHA256_SIZE];
+
+  plain.origin = 0;
+  g_byte_array_append (a, msg9, 9);
+  rtmfp_addr_append (a, &plain);
+  rtmfp_hmac_sha256 (s->mob_secret, sizeof s->mob_secret, a->data, a->len,
+      mac);
+  memcpy (out, mac, MOB_HASH_SIZE);
+  g_byte_array_unref (a);
+}
+
+static GBytes *
+mob_ping_chunk (RtmfpSession * s, const RtmfpAddr * to, gint64 now)
+{
+  guint8 msg[MOB_MSG_SIZE];
+  GByteArray *a;
+  guint64 ts = (guint64) now;
+  guint i;
+
+  msg[0] = MOB_MARK;
+  for (i = 0; i < 8; i++)
+    msg[1 + i] = (guint8) (ts >> (56 - 8 * i));
+  mob_hash (s, msg, to, msg + 9);
+  a = g_byte_array_new ();
+  rtmfp_chunk_append (a, RTMFP_CHUNK_PING, msg, sizeof msg);
+  return g_byte_array_free_to_bytes (a);
+}
+
+/* A Ping Reply: is it the answer to one of our mobility probes, sent from
+ * `from`?  Then DESTADDR moves there. */
+static void
+mob_on_ping_reply (RtmfpSession * s, const guint8 * d, gsize len,
+    const RtmfpAddr * from, gint64 now)
+{
+  guint8 expect[MOB_HASH_SIZE];
+  gint64 ts = 0;
+  guint i;
+
+  if (len != MOB_MSG_SIZE || d[0] != MOB_MARK)
+    return;
+  for (i = 0; i < 8; i++)
+    ts = (gint64) (((guint64) ts << 8) | d[1 + i]);
+  mob_hash (s, d, from, expect);
+  if (!rtmfp_crypto_equal (expect, d + 9, MOB_HASH_SIZE))
+    return;
+  if (ts > now || now - ts > MOB_REPLY_MAX_AGE || ts <= s->mob_rx_ts)
+    return;
+  s->mob_rx_ts = ts;
+  if (!rtmfp_addr_equal (from, &s->dest)) {
+    const RtmfpEndpointCallbacks *cb;
+    gpointer ud;
+    gchar a[RTMFP_ADDR_STRLEN], b[RTMFP_ADDR_STRLEN];
+
+    g_debug ("session %08x: far end moved %s -> %s", s->near_id,
+        rtmfp_addr_to_string (&s->dest, a), rtmfp_addr_to_string (from, b));
+    s->dest = *from;
+    s->stats.address_changes++;
+    if (s->mob_pending && rtmfp_addr_equal (&s->mob_pending_addr, from))
+      s->mob_pending = FALSE;
+    cb = session_callbacks (s, &ud);
+    if (cb && cb->session_address_changed)
+      cb->session_address_changed (s->ep, s, ud);
+  }
+}
+
+static void
+mob_probe (RtmfpSession * s, const RtmfpAddr * to, GPtrArray * direct,
+    gint64 now)
+{
+  s->mob_tx_ts = now;
+  s->mob_pending = FALSE;
+  g_ptr_array_add (direct, mob_ping_chunk (s, to, now));
+}
+
+/* ---- receiving ---- */
+
+typedef struct {
+  gboolean has_md;
+  const guint8 *md;
+  gsize md_len;
+  gboolean has_assoc;
+  guint64 assoc;
+  gboolean bad;                 /* must reject: unknown < 0x2000, malformed */
+} UdOptions;
+
+static gboolean
+ud_option_cb (const RtmfpOption * opt, gpointer user_data)
+{
+  UdOptions *o = user_data;
+
+  switch (opt->type) {
+    case RTMFP_UD_OPT_METADATA:
+      if (!o->has_md) {
+        o->has_md = TRUE;
+        o->md = opt->value;
+        o->md_len = opt->len;
+      }
+      break;
+    case RTMFP_UD_OPT_RETURN_ASSOCIATION:{
+      guint64 v;
+      gsize used;
+      /* 2.3.11.1.2: at most one association */
+      if (o->has_assoc || !rtmfp_vlu_decode (opt->value, opt->len, &v, &used)
+          || used != opt->len)
+        o->bad = TRUE;
+      else {
+        o->has_assoc = TRUE;
+        o->assoc = v;
+      }
+      break;
+    }
+    default:
+      if (opt->type < RTMFP_UD_OPT_MUST_UNDERSTAND_LIMIT)
+        o->bad = TRUE;
+      break;
+  }
+  return TRUE;
+}
+
+static void
+ud_parse_options (const RtmfpUserDataChunk * c, UdOptions * o)
+{
+  gsize consumed = 0;
+
+  memset (o, 0, sizeof *o);
+  if (!(c->flags & RTMFP_UD_FLAG_OPT))
+    return;
+  if (!c->options || !rtmfp_option_list_parse (c->options, c->options_len,
+          ud_option_cb, o, &consumed))
+    o->bad = TRUE;
+}
+
+/* 3.6.3.1 / 3.6.3.2 */
+static void
+session_on_user_data (RtmfpSession * s, const RtmfpUserDataChunk * c,
+    gint64 now)
+{
+  RecvEntry *e = recv_entry_lookup (s, c->flow_id);
+  UdOptions opts;
+  gboolean ack_now = FALSE;
+  RtmfpRecvFlow *f;
+
+  ud_parse_options (c, &opts);
+
+  if (e && rtmfp_recv_flow_get_state (e->flow) == RTMFP_RECV_FLOW_CLOSED) {
+    /* finished its linger: the ID may start a new flow */
+    guint idx;
+    RtmfpRecvFlow *old = e->flow;
+    if (s->depth <= 1 && g_ptr_array_find (s->recv_flows, e, &idx)) {
+      recv_entry_remove (s, idx);
+      rtmfp_recv_flow_free (old);
+    } else
+      return;
+    e = NULL;
+  }
+
+  if (!e) {
+    /* 3.6.3.1 startup */
+    SendEntry *assoc = NULL;
+    gboolean reject;
+
+    if (s->recv_flows->len >= MAX_RECV_FLOWS) {
+      g_debug ("too many receiving flows, ignoring flow %" G_GUINT64_FORMAT,
+          c->flow_id);
+      return;
+    }
+    f = rtmfp_recv_flow_new (c->flow_id, opts.md,
+        opts.has_md ? opts.md_len : 0, opts.has_assoc, opts.assoc);
+    e = g_new0 (RecvEntry, 1);
+    e->flow = f;
+    e->id = c->flow_id;
+    g_ptr_array_add (s->recv_flows, e);
+    g_hash_table_insert (s->recv_by_id, &e->id, e);
+    g_hash_table_insert (s->recv_by_ptr, f, e);
+
+    reject = !opts.has_md || opts.bad;
+    if (!reject && opts.has_assoc) {
+      assoc = send_entry_lookup (s, opts.assoc);
+      if (!assoc ||
+          rtmfp_send_flow_get_state (assoc->flow) != RTMFP_SEND_FLOW_OPEN)
+        reject = TRUE;
+    }
+    if (reject) {
+      g_debug ("flow %" G_GUINT64_FORMAT " rejected automatically",
+          c->flow_id);
+      rtmfp_recv_flow_reject (f, 0);
+    } else {
+      const RtmfpEndpointCallbacks *cb;
+      gpointer ud;
+      gboolean ok = FALSE;
+
+      cb = session_callbacks (s, &ud);
+      if (cb && cb->flow_opened)
+        ok = cb->flow_opened (s->ep, s, f, assoc ? assoc->flow : NULL, ud);
+      if (s->state != RTMFP_SESSION_OPEN)
+        return;
+      if (!ok && rtmfp_recv_flow_get_state (f) == RTMFP_RECV_FLOW_OPEN)
+        rtmfp_recv_flow_reject (f, 0);
+    }
+    s->ack_now = TRUE;          /* 3.6.3.1 step 11 */
+  } else {
+    f = e->flow;
+    /* 3.6.3.2 step 4 */
+    if (opts.bad && rtmfp_recv_flow_get_state (f) == RTMFP_RECV_FLOW_OPEN)
+      rtmfp_recv_flow_reject (f, 0);
+  }
+
+  if (rtmfp_recv_flow_get_state (f) != RTMFP_RECV_FLOW_OPEN)
+    s->ack_now = TRUE;
+  rtmfp_recv_flow_on_chunk (f, c, now, &ack_now);
+  if (s->state != RTMFP_SESSION_OPEN)
+    return;
+  if (ack_now)
+    s->ack_now = TRUE;
+  else if (!s->ack_now && s->delack_alarm < 0)
+    s->delack_alarm = now + DELACK_DELAY;
+}
+
+typedef struct {
+  gboolean any;
+  guint64 pre_outstanding;
+  RtmfpAckContext ctx;
+} AckState;
+
+static void
+session_on_ack (RtmfpSession * s, const RtmfpAckChunk * ack, AckState * st,
+    gint64 now)
+{
+  SendEntry *e;
+
+  if (!st->any) {
+    st->any = TRUE;
+    st->pre_outstanding = session_outstanding (s);
+    memset (&st->ctx, 0, sizeof st->ctx);
+    st->ctx.max_tsn_acked = s->max_tsn_ack;
+  }
+  s->data_packet_count = 0;     /* 3.5.2.3 */
+  e = send_entry_lookup (s, ack->flow_id);
+  if (e)
+    rtmfp_send_flow_on_ack (e->flow, ack, &st->ctx, now);
+}
+
+static void
+session_on_acks_done (RtmfpSession * s, AckState * st, gint64 now)
+{
+  RtmfpCongestionAck ca;
+  guint i;
+
+  for (i = 0; i < s->send_flows->len; i++) {
+    SendEntry *e = g_ptr_array_index (s->send_flows, i);
+    rtmfp_send_flow_on_acks_done (e->flow, &st->ctx);
+  }
+  s->max_tsn_ack = st->ctx.max_tsn_acked;
+
+  memset (&ca, 0, sizeof ca);
+  ca.acked_bytes = st->ctx.acked_bytes;
+  ca.pre_ack_outstanding = st->pre_outstanding;
+  ca.any_loss = st->ctx.any_loss;
+  ca.any_nak = st->ctx.any_nak;
+  ca.tc_sent = s->last_tc_tx != NO_TIME
+      && now - s->last_tc_tx < RTMFP_TC_WINDOW_US;
+  ca.fastgrow = !(s->last_tcr_rx != NO_TIME
+      && now - s->last_tcr_rx < RTMFP_TC_WINDOW_US)
+      && !_rtmfp_endpoint_tc_sent_since (s->ep, now - RTMFP_TC_WINDOW_US);
+  rtmfp_congestion_on_acks (&s->cc, &ca);
+
+  /* 3.6.2.6: push back TIMEOUT_ALARM if armed */
+  if (s->timeout_alarm >= 0)
+    s->timeout_alarm = now + s->erto;
+}
+
+static void
+session_on_flow_exception (RtmfpSession * s, guint64 flow_id, guint64 code)
+{
+  SendEntry *e = send_entry_lookup (s, flow_id);
+  const RtmfpEndpointCallbacks *cb;
+  gpointer ud;
+  guint64 old;
+
+  if (!e || rtmfp_send_flow_get_exception (e->flow, &old))
+    return;                     /* unknown, or reported already */
+  rtmfp_send_flow_on_exception (e->flow, code);
+  cb = session_callbacks (s, &ud);
+  if (cb && cb->send_flow_exception)
+    cb->send_flow_exception (s->ep, s, e->flow, code, ud);
+}
+
+/* Far end closed (3.5.5) */
+static void
+session_on_close_request (RtmfpSession * s, gint64 now)
+{
+  if (s->state == RTMFP_SESSION_OPEN) {
+    s->state = RTMFP_SESSION_FARCLOSE_LINGER;
+    s->farclose_start = now;
+    session_abort_flows (s);
+    g_queue_clear_full (&s->ctrl, (GDestroyNotify) g_bytes_unref);
+    if (!s->error)
+      s->error = g_error_new_literal (RTMFP_SESSION_ERROR,
+          RTMFP_SESSION_ERROR_CLOSED, "Session closed by the far end");
+  }
+  session_send_close_ack (s, now);
+}
+
+void
+_rtmfp_session_receive (RtmfpSession * s, const RtmfpPacket * p,
+    const RtmfpAddr * from, gsize datagram_len, gint64 now)
+{
+  RtmfpChunkIter it;
+  RtmfpChunk c;
+  RtmfpUserDataChunk prev;
+  gboolean prev_valid = FALSE;
+  gboolean had_user_data = FALSE;
+  AckState acks;
+  GPtrArray *replies;           /* Ping Replies for this packet */
+  RtmfpAckChunk *ack = NULL;
+
+  g_return_if_fail (s != NULL);
+  g_return_if_fail (p != NULL);
+  g_return_if_fail (from != NULL);
+
+  if (s->state != RTMFP_SESSION_OPEN && s->state != RTMFP_SESSION_NEARCLOSE
+      && s->state != RTMFP_SESSION_FARCLOSE_LINGER)
+    return;
+
+  session_enter (s);
+  memset (&acks, 0, sizeof acks);
+  replies = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+
+  s->stats.packets_received++;
+  s->stats.bytes_received += datagram_len;
+  s->last_rx = now;
+  s->ka_outstanding = FALSE;
+
+  /* 3.5.2.2 timestamps */
+  if (p->flags & RTMFP_PKT_FLAG_TS) {
+    if (!s->ts_rx_valid || p->timestamp != s->ts_rx) {
+      s->ts_rx = p->timestamp;
+      s->ts_rx_time = now;
+      s->ts_rx_valid = TRUE;
+    }
+  }
+  if ((p->flags & RTMFP_PKT_FLAG_TSE) &&
+      (!s->ts_echo_rx_valid || p->timestamp_echo != s->ts_echo_rx)) {
+    guint16 ticks;
+
+    s->ts_echo_rx = p->timestamp_echo;
+    s->ts_echo_rx_valid = TRUE;
+    ticks = (guint16) (session_ts_now (now) - p->timestamp_echo);
+    if (ticks <= 32767)
+      session_rtt_sample (s, (gint64) ticks * TS_TICK);
+  }
+  /* 3.5.2.1 */
+  if (p->flags & RTMFP_PKT_FLAG_TC)
+    tc_rx_note (s->ep, s, now);
+  if (p->flags & RTMFP_PKT_FLAG_TCR)
+    s->last_tcr_rx = now;
+
+  rtmfp_chunk_iter_init (&it, p);
+  while (rtmfp_chunk_iter_next (&it, &c)) {
+    gboolean open = s->state == RTMFP_SESSION_OPEN;
+
+    switch (c.type) {
+      case RTMFP_CHUNK_PING:
+        /* 3.5.4: answer promptly, to the packet's source */
+        if (open && replies->len < MAX_PENDING_CTRL) {
+          GByteArray *a = g_byte_array_new ();
+          rtmfp_chunk_append (a, RTMFP_CHUNK_PING_REPLY, c.data, c.len);
+          g_ptr_array_add (replies, g_byte_array_free_to_bytes (a));
+        }
+        break;
+      case RTMFP_CHUNK_PING_REPLY:
+        if (open)
+          mob_on_ping_reply (s, c.data, c.len, from, now);
+        break;
+      case RTMFP_CHUNK_USER_DATA:{
+        RtmfpUserDataChunk ud;
+        if (!rtmfp_user_data_chunk_parse (c.data, c.len, &ud)) {
+          prev_valid = FALSE;
+          break;
+        }
+        prev = ud;
+        prev_valid = TRUE;
+        if (open) {
+          had_user_data = TRUE;
+          session_on_user_data (s, &ud, now);
+        }
+        break;
+      }
+      case RTMFP_CHUNK_NEXT_USER_DATA:{
+        RtmfpUserDataChunk ud;
+        if (!prev_valid || prev.seq == G_MAXUINT64 ||
+            !rtmfp_next_user_data_chunk_parse (c.data, c.len, &prev, &ud)) {
+          prev_valid = FALSE;
+          break;
+        }
+        prev = ud;
+        if (open) {
+          had_user_data = TRUE;
+          session_on_user_data (s, &ud, now);
+        }
+        break;
+      }
+      case RTMFP_CHUNK_ACK_BITMAP:
+      case RTMFP_CHUNK_ACK_RANGES:{
+        gboolean ok;
+        if (!open)
+          break;
+        if (!ack)
+          ack = g_new (RtmfpAckChunk, 1);
+        ok = c.type == RTMFP_CHUNK_ACK_BITMAP ?
+            rtmfp_ack_bitmap_chunk_parse (c.data, c.len, ack) :
+            rtmfp_ack_ranges_chunk_parse (c.data, c.len, ack);
+        if (ok)
+          session_on_ack (s, ack, &acks, now);
+        break;
+      }
+      case RTMFP_CHUNK_BUFFER_PROBE:{
+        guint64 id;
+        RecvEntry *e;
+        if (open && rtmfp_buffer_probe_chunk_parse (c.data, c.len, &id) &&
+            (e = recv_entry_lookup (s, id)) != NULL &&
+            rtmfp_recv_flow_get_state (e->flow) != RTMFP_RECV_FLOW_CLOSED) {
+          rtmfp_recv_flow_on_buffer_probe (e->flow);
+          s->ack_now = TRUE;    /* 3.6.3.6 */
+        }
+        break;
+      }
+      case RTMFP_CHUNK_FLOW_EXCEPTION:{
+        guint64 id, code;
+        if (open && rtmfp_flow_exception_chunk_parse (c.data, c.len, &id,
+                &code))
+          session_on_flow_exception (s, id, code);
+        break;
+      }
+      case RTMFP_CHUNK_SESSION_CLOSE:
+        session_on_close_request (s, now);
+        break;
+      case RTMFP_CHUNK_SESSION_CLOSE_ACK:
+        /* 3.5.5: S_OPEN (far abort), S_NEARCLOSE, S_FARCLOSE_LINGER */
+        if (s->state == RTMFP_SESSION_OPEN)
+          session_set_closed (s, g_error_new_literal (RTMFP_SESSION_ERROR,
+                  RTMFP_SESSION_ERROR_CLOSED, "Session aborted by the far end"));
+        else
+          session_set_closed (s, NULL);
+        break;
+      case RTMFP_CHUNK_FIHELLO:{
+        RtmfpFIHelloChunk fi;
+        if (open && s->ep && rtmfp_fihello_chunk_parse (c.data, c.len, &fi))
+          _rtmfp_endpoint_handle_fihello (s->ep, s, &fi, now);
+        break;
+      }
+      default:
+        /* padding, startup chunks (wrong mode), unknown: ignored */
+        break;
+    }
+    if (s->state == RTMFP_SESSION_CLOSED)
+      break;
+  }
+  g_free (ack);
+
+  if (s->state == RTMFP_SESSION_OPEN) {
+    GPtrArray *direct;
+
+    if (acks.any) {
+      session_on_acks_done (s, &acks, now);
+      session_check_writable (s);
+    }
+    if (had_user_data && s->state == RTMFP_SESSION_OPEN) {
+      /* 3.6.3.2: every second packet with user data is acked at once */
+      if (++s->rx_data_packets >= 2)
+        s->ack_now = TRUE;
+    }
+
+    direct = g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+    if (s->state == RTMFP_SESSION_OPEN && !rtmfp_addr_equal (from, &s->dest)) {
+      /* 3.5.4.2: the far end may have moved; probe the new source */
+      if (s->mob_tx_ts == NO_TIME || now - s->mob_tx_ts >= MOB_PROBE_INTERVAL)
+        mob_probe (s, from, direct, now);
+      else {
+        s->mob_pending = TRUE;
+        s->mob_pending_addr = *from;
+      }
+    }
+    if (rtmfp_addr_equal (from, &s->dest)) {
+      guint i;
+      for (i = 0; i < replies->len; i++) {
+        if (g_queue_get_length (&s->ctrl) < MAX_PENDING_CTRL)
+          g_queue_push_tail (&s->ctrl,
+              g_bytes_ref (g_ptr_array_index (replies, i)));
+      }
+    } else {
+      guint i;
+      for (i = 0; i < replies->len; i++)
+        g_ptr_array_add (direct, g_bytes_ref (g_ptr_array_index (replies, i)));
+    }
+    if (direct->len > 0 && s->state == RTMFP_SESSION_OPEN)
+      session_send_direct (s, from, direct, now);
+    g_ptr_array_unref (direct);
+  }
+  g_ptr_array_unref (replies);
+
+  s->flush_pending = TRUE;
+  session_leave (s, now);
+}
+
+/* ---- closing ---- */
+
+/* S_CLOSED: flows aborted, the endpoint told exactly once.  error is
+ * taken (may be NULL).  Callers hold a reference. */
+static void
+session_set_closed (RtmfpSession * s, GError * error)
+{
+  RtmfpEndpoint *ep;
+
+  if (s->state == RTMFP_SESSION_CLOSED ||
+      s->state == RTMFP_SESSION_OPEN_FAILED) {
+    g_clear_error (&error);
+    return;
+  }
+  if (error && !s->error)
+    s->error = error;
+  else
+    g_clear_error (&error);
+
+  g_debug ("session %08x: %s -> closed", s->near_id,
+      rtmfp_session_state_get_nick (s->state));
+  session_abort_flows (s);
+  g_queue_clear_full (&s->ctrl, (GDestroyNotify) g_bytes_unref);
+  s->state = RTMFP_SESSION_CLOSED;
+  s->mob_pending = FALSE;
+
+  ep = s->ep;
+  if (!s->closed_notified && ep) {
+    s->closed_notified = TRUE;
+    rtmfp_session_ref (s);
+    _rtmfp_endpoint_session_closed (ep, s);
+    s->ep = NULL;
+    tc_rx_forget (ep, s);
+    rtmfp_session_unref (s);
+  }
+}
+
+/* Abrupt close: Close Ack to the far end, then S_CLOSED */
+static void
+session_abort_internal (RtmfpSession * s, GError * error, gint64 now)
+{
+  if (s->state == RTMFP_SESSION_OPEN || s->state == RTMFP_SESSION_NEARCLOSE
+      || s->state == RTMFP_SESSION_FARCLOSE_LINGER)
+    session_send_close_ack (s, now);
+  session_set_closed (s, error);
+}
+
+/* ---- life cycle ---- */
+
+RtmfpSession *
+_rtmfp_session_new (RtmfpEndpoint * ep, gboolean initiator, gint64 now)
+{
+  RtmfpSession *s = g_new0 (RtmfpSession, 1);
+  const RtmfpEndpointConfig *cfg = ep ? _rtmfp_endpoint_get_config (ep) : NULL;
+
+  s->ref_count = 1;
+  s->ep = ep;
+  s->initiator = initiator;
+  s->state = initiator ? RTMFP_SESSION_IHELLO_SENT :
+      RTMFP_SESSION_KEYING_SENT;
+
+  s->srtt = -1;
+  s->rttvar = 0;
+  s->mrto = MRTO_INITIAL;
+  s->erto = ERTO_INITIAL;
+  rtmfp_congestion_init (&s->cc, RTMFP_MAX_PLAIN_SIZE);
+  s->last_tcr_rx = NO_TIME;
+  s->last_tc_tx = NO_TIME;
+  s->timeout_alarm = -1;
+  s->next_tsn = 1;
+  s->max_tsn_ack = 0;
+  s->delack_alarm = -1;
+
+  s->send_flows = g_ptr_array_new ();
+  s->send_by_id = g_hash_table_new (g_int64_hash, g_int64_equal);
+  s->send_by_ptr = g_hash_table_new (NULL, NULL);
+  s->recv_flows = g_ptr_array_new ();
+  s->recv_by_id = g_hash_table_new (g_int64_hash, g_int64_equal);
+  s->recv_by_ptr = g_hash_table_new (NULL, NULL);
+  s->dead_send = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      rtmfp_send_flow_free);
+  s->dead_recv = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      rtmfp_recv_flow_free);
+  s->next_flow_id = 1;
+  g_queue_init (&s->ctrl);
+
+  if (cfg) {
+    rtmfp_session_set_keepalive (s, cfg->keepalive_us);
+    s->idle_timeout = MAX (cfg->idle_timeout_us, 0);
+  }
+  s->last_rx = now;
+  s->ka_ping_tx = NO_TIME;
+  s->mob_tx_ts = NO_TIME;
+  s->mob_rx_ts = NO_TIME;
+  rtmfp_random_bytes (s->mob_secret, sizeof s->mob_secret);
+
+  s->close_start = -1;
+  s->next_close_tx = -1;
+  s->farclose_start = -1;
+  s->last_handled = NO_TIME;
+  return s;
+}
+
+void
+_rtmfp_session_set_opening_state (RtmfpSession * s, RtmfpSessionState state)
+{
+  g_return_if_fail (s != NULL);
+  g_return_if_fail (state == RTMFP_SESSION_IHELLO_SENT ||
+      state == RTMFP_SESSION_KEYING_SENT);
+
+  if (s->state == RTMFP_SESSION_IHELLO_SENT ||
+      s->state == RTMFP_SESSION_KEYING_SENT)
+    s->state = state;
+}
+
+void
+_rtmfp_session_established (RtmfpSession * s, guint32 near_id,
+    guint32 far_id, const RtmfpAddr * far_addr, RtmfpCipher * cipher,
+    const guint8 * far_cert, gsize far_cert_len, gint64 now)
+{
+  RtmfpCertInfo info;
+  const RtmfpEndpointCallbacks *cb;
+  gpointer ud;
+
+  g_return_if_fail (s != NULL);
+  g_return_if_fail (far_addr != NULL);
+  g_return_if_fail (cipher != NULL);
+
+  if (s->state != RTMFP_SESSION_IHELLO_SENT &&
+      s->state != RTMFP_SESSION_KEYING_SENT) {
+    rtmfp_cipher_free (cipher);
+    g_return_if_reached ();
+  }
+
+  s->near_id = near_id;
+  s->far_id = far_id;
+  s->dest = *far_addr;
+  if (s->cipher)
+    rtmfp_cipher_free (s->cipher);
+  s->cipher = cipher;
+  g_free (s->far_cert);
+  s->far_cert = far_cert_len ? g_memdup2 (far_cert, far_cert_len) : NULL;
+  s->far_cert_len = far_cert_len;
+  if (far_cert && far_cert_len && rtmfp_cert_parse (far_cert, far_cert_len,
+          &info)) {
+    memcpy (s->far_fingerprint, info.fingerprint, RTMFP_FINGERPRINT_SIZE);
+    s->has_fingerprint = TRUE;
+  } else if (far_cert && far_cert_len) {
+    rtmfp_sha256 (far_cert, far_cert_len, s->far_fingerprint);
+    s->has_fingerprint = TRUE;
+  }
+
+  /* 3.5.2.2: TS_RX_TIME = -infinity, TS_RX / TS_ECHO_TX no value */
+  s->ts_rx_valid = FALSE;
+  s->ts_echo_tx_valid = FALSE;
+  s->ts_echo_rx_valid = FALSE;
+  s->last_rx = now;
+  s->state = RTMFP_SESSION_OPEN;
+  g_debug ("session %08x (far %08x) open, %s", near_id, far_id,
+      s->initiator ? "initiator" : "responder");
+
+  session_enter (s);
+  cb = session_callbacks (s, &ud);
+  if (cb && cb->session_opened)
+    cb->session_opened (s->ep, s, ud);
+  session_leave (s, now);
+}
+
+void
+_rtmfp_session_fail (RtmfpSession * s, const GError * error)
+{
+  const RtmfpEndpointCallbacks *cb;
+  gpointer ud;
+
+  g_return_if_fail (s != NULL);
+
+  if (s->state != RTMFP_SESSION_IHELLO_SENT &&
+      s->state != RTMFP_SESSION_KEYING_SENT)
+    return;
+  s->state = RTMFP_SESSION_OPEN_FAILED;
+  if (!s->error)
+    s->error = error ? g_error_copy (error) :
+        g_error_new_literal (RTMFP_SESSION_ERROR, RTMFP_SESSION_ERROR_TIMEOUT,
+        "Session open failed");
+  rtmfp_session_ref (s);
+  s->depth++;
+  cb = session_callbacks (s, &ud);
+  if (cb && cb->session_open_failed)
+    cb->session_open_failed (s->ep, s, ud);
+  s->depth--;
+  /* finished: detached from the endpoint (which may go away first) */
+  s->closed_notified = TRUE;
+  s->ep = NULL;
+  rtmfp_session_unref (s);
+}
+
+guint32
+_rtmfp_session_get_near_id (const RtmfpSession * s)
+{
+  g_return_val_if_fail (s != NULL, 0);
+  return s->near_id;
+}
+
+guint32
+_rtmfp_session_get_far_id (const RtmfpSession * s)
+{
+  g_return_val_if_fail (s != NULL, 0);
+  return s->far_id;
+}
+
+RtmfpCipher *
+_rtmfp_session_get_cipher (RtmfpSession * s)
+{
+  g_return_val_if_fail (s != NULL, NULL);
+  return s->state == RTMFP_SESSION_IHELLO_SENT
+      || s->state == RTMFP_SESSION_KEYING_SENT ? NULL : s->cipher;
+}
+
+gint64
+_rtmfp_session_last_tc_sent (const RtmfpSession * s)
+{
+  g_return_val_if_fail (s != NULL, -1);
+  return s->last_tc_tx == NO_TIME ? -1 : s->last_tc_tx;
+}
+
+void
+_rtmfp_session_destroy (RtmfpSession * s)
+{
+  g_return_if_fail (s != NULL);
+
+  session_abort_flows (s);
+  g_queue_clear_full (&s->ctrl, (GDestroyNotify) g_bytes_unref);
+  if (s->ep)
+    tc_rx_forget (s->ep, s);
+  if (s->state != RTMFP_SESSION_OPEN_FAILED)
+    s->state = RTMFP_SESSION_CLOSED;
+  s->closed_notified = TRUE;
+  s->ep = NULL;
+}
+
+RtmfpSession *
+rtmfp_session_ref (RtmfpSession * s)
+{
+  g_return_val_if_fail (s != NULL, NULL);
+  g_atomic_int_inc (&s->ref_count);
+  return s;
+}
+
+void
+rtmfp_session_unref (RtmfpSession * s)
+{
+  g_return_if_fail (s != NULL);
+
+  if (!g_atomic_int_dec_and_test (&s->ref_count))
+    return;
+
+  session_abort_flows (s);
+  g_ptr_array_unref (s->dead_send);
+  g_ptr_array_unref (s->dead_recv);
+  g_ptr_array_unref (s->send_flows);
+  g_ptr_array_unref (s->recv_flows);
+  g_hash_table_unref (s->send_by_id);
+  g_hash_table_unref (s->send_by_ptr);
+  g_hash_table_unref (s->recv_by_id);
+  g_hash_table_unref (s->recv_by_ptr);
+  g_queue_clear_full (&s->ctrl, (GDestroyNotify) g_bytes_unref);
+  if (s->ep)
+    tc_rx_forget (s->ep, s);
+  if (s->cipher)
+    rtmfp_cipher_free (s->cipher);
+  g_free (s->far_cert);
+  g_clear_error (&s->error);
+  if (s->user_destroy)
+    s->user_destroy (s->user_data);
+  g_free (s);
+}
+
+/* ---- timers ---- */
+
+static gint64
+session_keepalive_due (RtmfpSession * s)
+{
+  if (s->keepalive_period <= 0)
+    return -1;
+  if (s->ka_outstanding)
+    return s->ka_ping_tx + s->erto;     /* <= 1 per ERTO, 3.5.4.1 */
+  return s->last_rx + s->keepalive_period;
+}
+
+gint64
+_rtmfp_session_next_timeout (RtmfpSession * s)
+{
+  gint64 t = -1;
+  guint i;
+
+  g_return_val_if_fail (s != NULL, -1);
+
+  switch (s->state) {
+    case RTMFP_SESSION_OPEN:
+      min_time (&t, s->delack_alarm);
+      min_time (&t, s->timeout_alarm);
+      min_time (&t, session_keepalive_due (s));
+      if (s->idle_timeout > 0)
+        min_time (&t, s->last_rx + s->idle_timeout);
+      if (s->mob_pending && s->mob_tx_ts != NO_TIME)
+        min_time (&t, s->mob_tx_ts + MOB_PROBE_INTERVAL);
+      for (i = 0; i < s->send_flows->len; i++) {
+        SendEntry *e = g_ptr_array_index (s->send_flows, i);
+        gint64 v = rtmfp_send_flow_next_timeout (e->flow);
+        /* a flow reporting the past again after it was handled must not
+         * spin its driver */
+        if (v >= 0 && v != G_MAXINT64 && s->last_handled != NO_TIME &&
+            v <= s->last_handled)
+          v = s->last_handled + MS;
+        min_time (&t, v);
+      }
+      for (i = 0; i < s->recv_flows->len; i++) {
+        RecvEntry *e = g_ptr_array_index (s->recv_flows, i);
+        gint64 v = rtmfp_recv_flow_next_timeout (e->flow);
+        if (v >= 0 && v != G_MAXINT64 && s->last_handled != NO_TIME &&
+            v <= s->last_handled)
+          v = s->last_handled + MS;
+        min_time (&t, v);
+      }
+      break;
+    case RTMFP_SESSION_NEARCLOSE:
+      min_time (&t, s->next_close_tx);
+      min_time (&t, s->close_start + NEARCLOSE_MAX);
+      break;
+    case RTMFP_SESSION_FARCLOSE_LINGER:
+      min_time (&t, s->farclose_start + FARCLOSE_LINGER);
+      break;
+    default:
+      break;
+  }
+  return t;
+}
+
+void
+_rtmfp_session_handle_timeout (RtmfpSession * s, gint64 now)
+{
+  g_return_if_fail (s != NULL);
+
+  session_enter (s);
+  s->last_handled = now;
+
+  switch (s->state) {
+    case RTMFP_SESSION_OPEN:
+      /* dead peer */
+      if (s->idle_timeout > 0 && now - s->last_rx >= s->idle_timeout) {
+        g_debug ("session %08x: idle for %" G_GINT64_FORMAT " us", s->near_id,
+            now - s->last_rx);
+        session_abort_internal (s, g_error_new (RTMFP_SESSION_ERROR,
+                RTMFP_SESSION_ERROR_IDLE, "Nothing received from the far end "
+                "for %" G_GINT64_FORMAT " ms", (now - s->last_rx) / 1000),
+            now);
+        break;
+      }
+
+      /* 3.6.3.4.4 */
+      if (s->delack_alarm >= 0 && now >= s->delack_alarm) {
+        s->delack_alarm = -1;
+        s->ack_now = TRUE;
+      }
+
+      /* 3.6.2.6 TIMEOUT_ALARM */
+      if (s->timeout_alarm >= 0 && now >= s->timeout_alarm) {
+        gboolean was_loss = FALSE;
+        guint i;
+
+        s->timeout_alarm = -1;
+        for (i = 0; i < s->send_flows->len; i++) {
+          SendEntry *e = g_ptr_array_index (s->send_flows, i);
+          if (rtmfp_send_flow_on_timeout (e->flow))
+            was_loss = TRUE;
+        }
+        if (was_loss) {
+          session_erto_backoff (s);
+          s->stats.timeouts++;
+        }
+        rtmfp_congestion_on_timeout (&s->cc, was_loss);
+        s->data_packet_count = 0;
+        g_debug ("session %08x: timeout (loss %d), erto %" G_GINT64_FORMAT,
+            s->near_id, was_loss, s->erto);
+      }
+
+      session_expire_flows (s, now);
+      session_tick_flows (s, now);
+
+      /* 3.5.4.1 keepalive */
+      if (s->keepalive_period > 0) {
+        gint64 due = session_keepalive_due (s);
+        if (due >= 0 && now >= due) {
+          if (s->ka_outstanding)
+            session_erto_backoff (s);   /* no reply within ERTO */
+          session_queue_chunk (s, RTMFP_CHUNK_PING, NULL, 0);
+          s->ka_outstanding = TRUE;
+          s->ka_ping_tx = now;
+        }
+      }
+
+      /* 3.5.4.2 rate-limited mobility probe */
+      if (s->mob_pending && s->mob_tx_ts != NO_TIME &&
+          now - s->mob_tx_ts >= MOB_PROBE_INTERVAL) {
+        GPtrArray *direct =
+            g_ptr_array_new_with_free_func ((GDestroyNotify) g_bytes_unref);
+        RtmfpAddr to = s->mob_pending_addr;
+        mob_probe (s, &to, direct, now);
+        session_send_direct (s, &to, direct, now);
+        g_ptr_array_unref (direct);
+      }
+
+      session_check_writable (s);
+      s->flush_pending = TRUE;
+      break;
+
+    case RTMFP_SESSION_NEARCLOSE:
+      if (now - s->close_start >= NEARCLOSE_MAX) {
+        session_set_closed (s, NULL);
+        break;
+      }
+      if (s->next_close_tx >= 0 && now >= s->next_close_tx) {
+        session_queue_chunk (s, RTMFP_CHUNK_SESSION_CLOSE, NULL, 0);
+        s->next_close_tx = now + CLOSE_RESEND;
+        s->flush_pending = TRUE;
+      }
+      break;
+
+    case RTMFP_SESSION_FARCLOSE_LINGER:
+      if (now - s->farclose_start >= FARCLOSE_LINGER)
+        session_set_closed (s, NULL);
+      break;
+
+    default:
+      break;
+  }
+  session_leave (s, now);
+}
+
+/* ---- public API ---- */
+
+RtmfpEndpoint *
+rtmfp_session_get_endpoint (const RtmfpSession * s)
+{
+  g_return_val_if_fail (s != NULL, NULL);
+  return s->ep;
+}
+
+RtmfpSessionState
+rtmfp_session_get_state (const RtmfpSession * s)
+{
+  g_return_val_if_fail (s != NULL, RTMFP_SESSION_CLOSED);
+  return s->state;
+}
+
+gboolean
+rtmfp_session_is_initiator (const RtmfpSession * s)
+{
+  g_return_val_if_fail (s != NULL, FALSE);
+  return s->initiator;
+}
+
+const RtmfpAddr *
+rtmfp_session_get_far_address (const RtmfpSession * s)
+{
+  g_return_val_if_fail (s != NULL, NULL);
+  return &s->dest;
+}
+
+const guint8 *
+rtmfp_session_get_far_certificate (const RtmfpSession * s, gsize * len)
+{
+  g_return_val_if_fail (s != NULL, NULL);
+  if (len)
+    *len = s->far_cert_len;
+  return s->far_cert;
+}
+
+const guint8 *
+rtmfp_session_get_far_fingerprint (const RtmfpSession * s)
+{
+  g_return_val_if_fail (s != NULL, NULL);
+  return s->has_fingerprint ? s->far_fingerprint : NULL;
+}
+
+void
+rtmfp_session_get_stats (const RtmfpSession * s, RtmfpSessionStats * stats)
+{
+  guint i;
+  guint64 out = 0;
+
+  g_return_if_fail (s != NULL);
+  g_return_if_fail (stats != NULL);
+
+  *stats = s->stats;
+  stats->state = s->state;
+  stats->srtt_us = s->srtt;
+  stats->rttvar_us = s->rttvar;
+  stats->erto_us = s->erto;
+  stats->cwnd = s->cc.cwnd;
+  stats->ssthresh = s->cc.ssthresh;
+  stats->fragments_retransmitted = s->gone_retransmitted;
+  stats->fragments_lost = s->gone_lost;
+  stats->messages_abandoned = s->gone_abandoned;
+  for (i = 0; i < s->send_flows->len; i++) {
+    SendEntry *e = g_ptr_array_index (s->send_flows, i);
+    RtmfpSendFlowStats st;
+    rtmfp_send_flow_get_stats (e->flow, &st);
+    stats->fragments_retransmitted += st.fragments_retransmitted;
+    stats->fragments_lost += st.fragments_lost;
+    stats->messages_abandoned += st.messages_abandoned;
+    out += rtmfp_send_flow_get_outstanding_bytes (e->flow);
+  }
+  for (i = 0; i < s->dead_send->len; i++) {
+    RtmfpSendFlowStats st;
+    rtmfp_send_flow_get_stats (g_ptr_array_index (s->dead_send, i), &st);
+    stats->fragments_retransmitted += st.fragments_retransmitted;
+    stats->fragments_lost += st.fragments_lost;
+    stats->messages_abandoned += st.messages_abandoned;
+  }
+  stats->bytes_in_flight = out;
+  stats->n_send_flows = s->send_flows->len;
+  stats->n_recv_flows = s->recv_flows->len;
+}
+
+const GError *
+rtmfp_session_get_error (const RtmfpSession * s)
+{
+  g_return_val_if_fail (s != NULL, NULL);
+  return s->error;
+}
+
+void
+rtmfp_session_set_user_data (RtmfpSession * s, gpointer data,
+    GDestroyNotify destroy)
+{
+  gpointer old;
+  GDestroyNotify old_destroy;
+
+  g_return_if_fail (s != NULL);
+  old = s->user_data;
+  old_destroy = s->user_destroy;
+  s->user_data = data;
+  s->user_destroy = destroy;
+  if (old_destroy)
+    old_destroy (old);
+}
+
+gpointer
+rtmfp_session_get_user_data (const RtmfpSession * s)
+{
+  g_return_val_if_fail (s != NULL, NULL);
+  return s->user_data;
+}
+
+/* 3.6.2.1: an ID not used by any sending flow still in the table (open,
+ * closing or lingering) */
+static guint64
+session_alloc_flow_id (RtmfpSession * s)
+{
+  guint guard;
+
+  for (guard = 0; guard < G_MAXUINT; guard++) {
+    guint64 id = s->next_flow_id;
+
+    s->next_flow_id = id == G_MAXUINT64 ? 1 : id + 1;
+    if (!send_entry_lookup (s, id))
+      return id;
+  }
+  g_assert_not_reached ();
+  return 0;
+}
+
+RtmfpSendFlow *
+rtmfp_session_open_flow (RtmfpSession * s, const guint8 * metadata,
+    gsize metadata_len, RtmfpRecvFlow * assoc)
+{
+  RtmfpSendFlow *f;
+  SendEntry *e;
+  guint64 assoc_id = 0;
+
+  g_return_val_if_fail (s != NULL, NULL);
+  g_return_val_if_fail (metadata != NULL || metadata_len == 0, NULL);
+
+  if (s->state != RTMFP_SESSION_OPEN)
+    return NULL;
+  if (metadata_len > RTMFP_MAX_METADATA_SIZE)
+    return NULL;
+  if (assoc) {
+    RecvEntry *re = g_hash_table_lookup (s->recv_by_ptr, assoc);
+    /* 3.6.2.1: no return flow for a receiving flow that is not RF_OPEN */
+    if (!re || rtmfp_recv_flow_get_state (assoc) != RTMFP_RECV_FLOW_OPEN)
+      return NULL;
+    assoc_id = re->id;
+  }
+
+  f = rtmfp_send_flow_new (session_alloc_flow_id (s), metadata, metadata_len,
+      assoc != NULL, assoc_id);
+  e = g_new0 (SendEntry, 1);
+  e->flow = f;
+  e->id = rtmfp_send_flow_get_id (f);
+  g_ptr_array_add (s->send_flows, e);
+  g_hash_table_insert (s->send_by_id, &e->id, e);
+  g_hash_table_insert (s->send_by_ptr, f, e);
+  g_debug ("session %08x: opened send flow %" G_GUINT64_FORMAT, s->near_id,
+      e->id);
+  return f;
+}
+
+gboolean
+rtmfp_session_write (RtmfpSession * s, RtmfpSendFlow * f,
+    const guint8 * data, gsize len, gint64 deadline, guint flags, gint64 now)
+{
+  SendEntry *e;
+
+  g_return_val_if_fail (s != NULL, FALSE);
+  g_return_val_if_fail (data != NULL || len == 0, FALSE);
+
+  if (s->state != RTMFP_SESSION_OPEN)
+    return FALSE;
+  e = g_hash_table_lookup (s->send_by_ptr, f);
+  if (!e)
+    return FALSE;
+  if (!rtmfp_send_flow_write (f, data, len, deadline, flags))
+    return FALSE;
+  if (rtmfp_send_flow_get_queued_bytes (f) >= RTMFP_SESSION_FLOW_HIGH_WATER)
+    e->above_high = TRUE;
+  session_request_flush (s, now);
+  return TRUE;
+}
+
+void
+rtmfp_session_close_flow (RtmfpSession * s, RtmfpSendFlow * f, gint64 now)
+{
+  g_return_if_fail (s != NULL);
+
+  if (s->state != RTMFP_SESSION_OPEN ||
+      !g_hash_table_lookup (s->send_by_ptr, f))
+    return;
+  rtmfp_send_flow_close (f);
+  session_request_flush (s, now);
+}
+
+void
+rtmfp_session_reject_flow (RtmfpSession * s, RtmfpRecvFlow * f,
+    guint64 code, gint64 now)
+{
+  g_return_if_fail (s != NULL);
+
+  if (s->state != RTMFP_SESSION_OPEN ||
+      !g_hash_table_lookup (s->recv_by_ptr, f))
+    return;
+  if (rtmfp_recv_flow_get_state (f) != RTMFP_RECV_FLOW_OPEN)
+    return;
+  rtmfp_recv_flow_reject (f, code);
+  s->ack_now = TRUE;            /* 3.6.3.7 */
+  session_request_flush (s, now);
+}
+
+RtmfpSendFlow *
+rtmfp_session_find_send_flow (RtmfpSession * s, guint64 id)
+{
+  SendEntry *e;
+
+  g_return_val_if_fail (s != NULL, NULL);
+  e = send_entry_lookup (s, id);
+  return e ? e->flow : NULL;
+}
+
+RtmfpRecvFlow *
+rtmfp_session_find_recv_flow (RtmfpSession * s, guint64 id)
+{
+  RecvEntry *e;
+
+  g_return_val_if_fail (s != NULL, NULL);
+  e = recv_entry_lookup (s, id);
+  return e ? e->flow : NULL;
+}
+
+void
+rtmfp_session_forward_ihello (RtmfpSession * s, const guint8 * epd,
+    gsize epd_len, const RtmfpAddr * reply_address, const guint8 * tag,
+    gsize tag_len, gint64 now)
+{
+  RtmfpFIHelloChunk c;
+  GByteArray *a;
+
+  g_return_if_fail (s != NULL);
+  g_return_if_fail (epd != NULL || epd_len == 0);
+  g_return_if_fail (reply_address != NULL);
+  g_return_if_fail (tag != NULL || tag_len == 0);
+
+  if (s->state != RTMFP_SESSION_OPEN)
+    return;
+  if (g_queue_get_length (&s->ctrl) >= MAX_PENDING_CTRL)
+    return;
+  memset (&c, 0, sizeof c);
+  c.epd = epd;
+  c.epd_len = epd_len;
+  c.reply_address = *reply_address;
+  c.tag = tag;
+  c.tag_len = tag_len;
+  a = g_byte_array_new ();
+  rtmfp_fihello_chunk_append (a, &c);
+  if (a->len > RTMFP_MAX_PLAIN_SIZE - RTMFP_PKT_MAX_HEADER_SIZE) {
+    g_debug ("FIHello too large (%u bytes), not sent", a->len);
+    g_byte_array_unref (a);
+    return;
+  }
+  g_queue_push_tail (&s->ctrl, g_byte_array_free_to_bytes (a));
+  session_request_flush (s, now);
+}
+
+void
+rtmfp_session_set_keepalive (RtmfpSession * s, gint64 period_us)
+{
+  g_return_if_fail (s != NULL);
+
+  if (period_us <= 0)
+    s->keepalive_period = 0;
+  else                          /* RFC 7425 5.3.4: a floor of 5 s */
+    s->keepalive_period = MAX (period_us, RTMFP_SESSION_MIN_KEEPALIVE_US);
+}
+
+void
+rtmfp_session_set_idle_timeout (RtmfpSession * s, gint64 timeout_us)
+{
+  g_return_if_fail (s != NULL);
+  s->idle_timeout = MAX (timeout_us, 0);
+}
+
+void
+rtmfp_session_ping (RtmfpSession * s, gint64 now)
+{
+  g_return_if_fail (s != NULL);
+
+  if (s->state != RTMFP_SESSION_OPEN)
+    return;
+  session_queue_chunk (s, RTMFP_CHUNK_PING, NULL, 0);
+  session_request_flush (s, now);
+}
+
+void
+rtmfp_session_close (RtmfpSession * s, gint64 now)
+{
+  g_return_if_fail (s != NULL);
+
+  session_enter (s);
+  switch (s->state) {
+    case RTMFP_SESSION_OPEN:
+      /* 3.5.5 orderly close */
+      s->state = RTMFP_SESSION_NEARCLOSE;
+      session_abort_flows (s);
+      g_queue_clear_full (&s->ctrl, (GDestroyNotify) g_bytes_unref);
+      s->close_start = now;
+      s->next_close_tx = now + CLOSE_RESEND;
+      session_queue_chunk (s, RTMFP_CHUNK_SESSION_CLOSE, NULL, 0);
+      s->flush_pending = TRUE;
+      break;
+    case RTMFP_SESSION_IHELLO_SENT:
+    case RTMFP_SESSION_KEYING_SENT:
+      /* nothing to tell the far end yet */
+      session_set_closed (s, g_error_new_literal (RTMFP_SESSION_ERROR,
+              RTMFP_SESSION_ERROR_ABORTED, "Session closed while opening"));
+      break;
+    default:
+      break;
+  }
+  session_leave (s, now);
+}
+
+void
+rtmfp_session_abort (RtmfpSession * s, gint64 now)
+{
+  g_return_if_fail (s != NULL);
+
+  session_enter (s);
+  if (s->state != RTMFP_SESSION_CLOSED &&
+      s->state != RTMFP_SESSION_OPEN_FAILED)
+    session_abort_internal (s, g_error_new_literal (RTMFP_SESSION_ERROR,
+            RTMFP_SESSION_ERROR_ABORTED, "Session aborted"), now);
+  session_leave (s, now);
+}
