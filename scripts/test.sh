@@ -1,29 +1,49 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs every test.  Ends with the
-# line "N passed, N failed, N skipped" (test programs, from meson's log).
+# Installs what is missing, builds, and runs every test: the whole suite in
+# ./build, then the protocol-core suite again under AddressSanitizer,
+# UndefinedBehaviorSanitizer and LeakSanitizer in ./build-asan (skip that
+# pass with RTMFP_SANITIZE=0).  Ends with the line
+# "N passed, N failed, N skipped" counting test programs of both passes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export BUILD_DIR=${BUILD_DIR:-build}
+ASAN_DIR=${ASAN_DIR:-build-asan}
 bash scripts/build.sh
 
 status=0
+logs=("$BUILD_DIR/meson-logs/testlog.json")
 meson test -C "$BUILD_DIR" --print-errorlogs --num-processes 2 "$@" || status=$?
 
-python3 - "$BUILD_DIR/meson-logs/testlog.json" <<'PY'
+if [ "${RTMFP_SANITIZE:-1}" != 0 ]; then
+  echo "== core suite under ASan + UBSan + LSan =="
+  if [ ! -f "$ASAN_DIR/build.ninja" ]; then
+    meson setup "$ASAN_DIR" -Db_sanitize=address,undefined -Db_lundef=false \
+      -Dbuildtype=debug >/dev/null
+  fi
+  ninja -C "$ASAN_DIR" >/dev/null
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    meson test -C "$ASAN_DIR" --suite core --print-errorlogs --num-processes 2 \
+    || status=$?
+  logs+=("$ASAN_DIR/meson-logs/testlog.json")
+fi
+
+python3 - "${logs[@]}" <<'PY'
 import json, sys
 counts = {"passed": 0, "failed": 0, "skipped": 0}
-with open(sys.argv[1]) as f:
-    for line in f:
-        line = line.strip()
-        if not line:
-            continue
-        r = json.loads(line).get("result", "")
-        if r in ("OK", "EXPECTEDFAIL"):
-            counts["passed"] += 1
-        elif r == "SKIP":
-            counts["skipped"] += 1
-        else:
-            counts["failed"] += 1
+for path in sys.argv[1:]:
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line:
+                continue
+            r = json.loads(line).get("result", "")
+            if r in ("OK", "EXPECTEDFAIL"):
+                counts["passed"] += 1
+            elif r == "SKIP":
+                counts["skipped"] += 1
+            else:
+                counts["failed"] += 1
 print("%d passed, %d failed, %d skipped" % (counts["passed"], counts["failed"], counts["skipped"]))
 PY
 exit $status
