@@ -20,6 +20,7 @@
 #include <nettle/hmac.h>
 #include <nettle/memops.h>
 #include <nettle/sha2.h>
+#include <nettle/version.h>
 
 #include "rtmfpcrypto.h"
 #include "rtmfpvlu.h"
@@ -158,8 +159,10 @@ struct _RtmfpCipher
   gboolean is_default;
   struct aes128_ctx enc;
   struct aes128_ctx dec;
-  guint8 hmac_send_key[RTMFP_SHA256_SIZE];
-  guint8 hmac_recv_key[RTMFP_SHA256_SIZE];
+  /* Keyed once: hmac_sha256_digest leaves a context ready for the next
+   * message, so the per-packet HMAC skips the two key blocks. */
+  struct hmac_sha256_ctx hmac_send;
+  struct hmac_sha256_ctx hmac_recv;
   guint hmac_send_len;
   guint hmac_recv_len;
   gboolean sseq_send;
@@ -206,8 +209,10 @@ rtmfp_cipher_new (const RtmfpSessionKeys * keys)
 
   /* 4.6.3: the AES-128 key is the first 16 bytes of the raw key */
   c = cipher_new (keys->encrypt_key, keys->decrypt_key);
-  memcpy (c->hmac_send_key, keys->hmac_send_key, RTMFP_SHA256_SIZE);
-  memcpy (c->hmac_recv_key, keys->hmac_recv_key, RTMFP_SHA256_SIZE);
+  hmac_sha256_set_key (&c->hmac_send, RTMFP_SHA256_SIZE,
+      keys->hmac_send_key);
+  hmac_sha256_set_key (&c->hmac_recv, RTMFP_SHA256_SIZE,
+      keys->hmac_recv_key);
   c->hmac_send_len = keys->hmac_send_len;
   c->hmac_recv_len = keys->hmac_recv_len;
   c->sseq_send = keys->sseq_send;
@@ -220,7 +225,7 @@ rtmfp_cipher_free (RtmfpCipher * c)
 {
   if (c == NULL)
     return;
-  /* wipe the key schedules and HMAC keys */
+  /* wipe the key schedules and the keyed HMAC states */
   memset (c, 0, sizeof (*c));
   g_free (c);
 }
@@ -253,8 +258,14 @@ aes_cbc_encrypt (struct aes128_ctx *ctx, guint8 * buf, gsize len)
 {
   guint8 iv[RTMFP_AES_BLOCK] = { 0 };   /* 4.7.1: zero IV per packet */
 
+#if NETTLE_VERSION_MAJOR > 3 || NETTLE_VERSION_MINOR >= 8
+  /* The fused AES-128 CBC of nettle >= 3.8 (no call per block): about
+   * 1.5x the generic loop with AES-NI (bench/rtmfp-bench-crypto) */
+  cbc_aes128_encrypt (ctx, iv, len, buf, buf);
+#else
   cbc_encrypt (ctx, (nettle_cipher_func *) aes128_encrypt, RTMFP_AES_BLOCK,
       iv, len, buf, buf);
+#endif
 }
 
 static void
@@ -322,8 +333,8 @@ rtmfp_cipher_encode (RtmfpCipher * c, guint32 session_id,
     /* 4.7.3.2: truncated HMAC over the cipher blocks */
     guint8 mac[RTMFP_SHA256_SIZE];
 
-    rtmfp_hmac_sha256 (c->hmac_send_key, RTMFP_SHA256_SIZE, out + 4, padded,
-        mac);
+    hmac_sha256_update (&c->hmac_send, padded, out + 4);
+    hmac_sha256_digest (&c->hmac_send, RTMFP_SHA256_SIZE, mac);
     memcpy (out + 4 + padded, mac, c->hmac_send_len);
   }
 
@@ -398,37 +409,40 @@ replay_commit (RtmfpCipher * c, guint64 seq)
 }
 
 /* out must not overlap dgram.  Order of checks (4.7.3): length, HMAC over
- * the cipher blocks, decryption, SSEQ window, checksum; the SSEQ is only
- * recorded as seen once everything passed. */
-gboolean
-rtmfp_cipher_decode (RtmfpCipher * c, const guint8 * dgram, gsize len,
+ * the cipher blocks, decryption, checksum, SSEQ window; the SSEQ is only
+ * recorded as seen once everything passed, and a datagram is only called
+ * a replay once it verified (so forgeries never count as replays). */
+RtmfpDecodeStatus
+rtmfp_cipher_decode_full (RtmfpCipher * c, const guint8 * dgram, gsize len,
     guint8 * out, gsize * out_len)
 {
   const guint8 *enc;
   gsize enc_len, blocks, pos = 0;
   guint64 seq = 0;
+  RtmfpDecodeStatus status;
 
-  g_return_val_if_fail (c != NULL, FALSE);
-  g_return_val_if_fail (out != NULL, FALSE);
+  g_return_val_if_fail (c != NULL, RTMFP_DECODE_BAD_LENGTH);
+  g_return_val_if_fail (out != NULL, RTMFP_DECODE_BAD_LENGTH);
 
   if (dgram == NULL || len < 4)
-    return FALSE;
+    return RTMFP_DECODE_BAD_LENGTH;
   enc = dgram + 4;
   enc_len = len - 4;
 
   /* 4.7.2: whole cipher blocks followed by exactly hmacLength bytes */
   if (enc_len < c->hmac_recv_len)
-    return FALSE;
+    return RTMFP_DECODE_BAD_LENGTH;
   blocks = enc_len - c->hmac_recv_len;
   if (blocks == 0 || blocks % RTMFP_AES_BLOCK != 0)
-    return FALSE;
+    return RTMFP_DECODE_BAD_LENGTH;
 
   if (c->hmac_recv_len > 0) {
     guint8 mac[RTMFP_SHA256_SIZE];
 
-    rtmfp_hmac_sha256 (c->hmac_recv_key, RTMFP_SHA256_SIZE, enc, blocks, mac);
+    hmac_sha256_update (&c->hmac_recv, blocks, enc);
+    hmac_sha256_digest (&c->hmac_recv, RTMFP_SHA256_SIZE, mac);
     if (!rtmfp_crypto_equal (mac, enc + blocks, c->hmac_recv_len))
-      return FALSE;
+      return RTMFP_DECODE_BAD_HMAC;
   }
 
   aes_cbc_decrypt (&c->dec, enc, out, blocks);
@@ -436,35 +450,71 @@ rtmfp_cipher_decode (RtmfpCipher * c, const guint8 * dgram, gsize len,
   if (c->sseq_recv) {
     gsize n;
 
-    if (!rtmfp_vlu_decode (out, blocks, &seq, &n))
+    if (!rtmfp_vlu_decode (out, blocks, &seq, &n)) {
+      status = RTMFP_DECODE_BAD_SSEQ;
       goto fail;
-    if (!replay_check (c, seq))
-      goto fail;
+    }
     pos = n;
   }
 
   if (c->hmac_recv_len == 0) {
     guint16 sum;
 
-    if (blocks - pos < 2)
+    if (blocks - pos < 2) {
+      status = RTMFP_DECODE_BAD_CHECKSUM;
       goto fail;
+    }
     sum = (guint16) ((out[pos] << 8) | out[pos + 1]);
     pos += 2;
-    if (rtmfp_checksum (out + pos, blocks - pos) != sum)
+    if (rtmfp_checksum (out + pos, blocks - pos) != sum) {
+      status = RTMFP_DECODE_BAD_CHECKSUM;
       goto fail;
+    }
   }
 
-  /* verified: only now does the sequence number count as seen */
-  if (c->sseq_recv)
+  if (c->sseq_recv) {
+    if (!replay_check (c, seq)) {
+      status = RTMFP_DECODE_REPLAY;
+      goto fail;
+    }
+    /* verified: only now does the sequence number count as seen */
     replay_commit (c, seq);
+  }
 
   memmove (out, out + pos, blocks - pos);
   if (out_len)
     *out_len = blocks - pos;
-  return TRUE;
+  return RTMFP_DECODE_OK;
 
 fail:
   /* don't leave unverified plaintext behind */
   memset (out, 0, blocks);
-  return FALSE;
+  return status;
+}
+
+gboolean
+rtmfp_cipher_decode (RtmfpCipher * c, const guint8 * dgram, gsize len,
+    guint8 * out, gsize * out_len)
+{
+  g_return_val_if_fail (c != NULL, FALSE);
+  g_return_val_if_fail (out != NULL, FALSE);
+
+  return rtmfp_cipher_decode_full (c, dgram, len, out, out_len)
+      == RTMFP_DECODE_OK;
+}
+
+void
+rtmfp_cipher_get_protection (const RtmfpCipher * c, guint * hmac_send_len,
+    guint * hmac_recv_len, gboolean * sseq_send, gboolean * sseq_recv)
+{
+  g_return_if_fail (c != NULL);
+
+  if (hmac_send_len)
+    *hmac_send_len = c->hmac_send_len;
+  if (hmac_recv_len)
+    *hmac_recv_len = c->hmac_recv_len;
+  if (sseq_send)
+    *sseq_send = c->sseq_send;
+  if (sseq_recv)
+    *sseq_recv = c->sseq_recv;
 }

@@ -83,6 +83,30 @@ gsize     rtmfp_cipher_encode (RtmfpCipher * c, guint32 session_id,
 gboolean  rtmfp_cipher_decode (RtmfpCipher * c, const guint8 * dgram,
     gsize len, guint8 * out, gsize * out_len);
 
+/* Why a datagram was (not) accepted, for counting (hostile peers) */
+typedef enum {
+  RTMFP_DECODE_OK = 0,
+  RTMFP_DECODE_BAD_LENGTH,      /* not SSID + whole blocks + HMAC */
+  RTMFP_DECODE_BAD_HMAC,        /* 4.7.3.2 */
+  RTMFP_DECODE_BAD_CHECKSUM,    /* 4.7.3.1 */
+  RTMFP_DECODE_BAD_SSEQ,        /* no decodable session sequence number */
+  RTMFP_DECODE_REPLAY,          /* 4.7.3.3: verified, but its SSEQ was seen
+                                 * already or is older than the window */
+} RtmfpDecodeStatus;
+
+/* rtmfp_cipher_decode with the reason: RTMFP_DECODE_OK exactly when
+ * rtmfp_cipher_decode would return TRUE.  REPLAY is only reported for a
+ * datagram that passed the HMAC (or checksum) check: with HMAC it is a
+ * genuine replay, never a forgery. */
+RtmfpDecodeStatus rtmfp_cipher_decode_full (RtmfpCipher * c,
+    const guint8 * dgram, gsize len, guint8 * out, gsize * out_len);
+
+/* The negotiated protection of a cipher (any pointer may be NULL):
+ * HMAC lengths (0 = checksum) and session sequence numbers, each way. */
+void      rtmfp_cipher_get_protection (const RtmfpCipher * c,
+    guint * hmac_send_len, guint * hmac_recv_len, gboolean * sseq_send,
+    gboolean * sseq_recv);
+
 /* ---- Diffie-Hellman (4.2, 4.6.2) ---- */
 typedef struct _RtmfpDH RtmfpDH;
 

@@ -53,7 +53,8 @@
 #define REASM_MAX_PACKET          65536
 #define REASM_MAX_FRAGMENTS       256
 #define REASM_MAX_ENTRIES         256
-#define REASM_MAX_TOTAL_BYTES     (1024 * 1024)
+/* accounted per buffered fragment besides its payload (GBytes, slot) */
+#define REASM_FRAG_OVERHEAD       64
 
 /* Startup rate limit (3.4): at most 4380 bytes and 4 packets per distinct
  * endpoint every 200 ms.  Tracked in a small fixed table (no growth under
@@ -135,7 +136,9 @@ typedef struct {
   gint64 last_progress;
   gint64 final_num;             /* -1 until the last fragment is seen */
   guint n_received;
-  gsize bytes;
+  gsize bytes;                  /* payload bytes */
+  gsize cost;                   /* payload + overhead, in ep->reasm_bytes */
+  gsize wire_bytes;             /* datagram bytes of its fragments */
   GPtrArray *frags;             /* GBytes or NULL, indexed by fragmentNum */
 } Reasm;
 
@@ -155,10 +158,16 @@ struct _RtmfpEndpoint {
   GHashTable *by_session;       /* RtmfpSession* -> SessRec */
 
   GHashTable *reasm;            /* ReasmKey -> Reasm */
-  gsize reasm_bytes;
+  gsize reasm_bytes;            /* sum of their cost */
   guint64 next_packet_id;
 
   RateSlot rate[RATE_SLOTS];
+
+  /* Anti-amplification (max_startup_amplification): while an
+   * unauthenticated startup datagram is processed, what answers to it may
+   * still cost on the wire.  reply_limited FALSE: no limit applies. */
+  gboolean reply_limited;
+  gsize reply_budget;
 
   RtmfpEndpointStats stats;
   gint64 now;                   /* latest time seen */
@@ -400,14 +409,74 @@ fragment_overhead (guint64 packet_id, guint64 num)
       + rtmfp_vlu_size (num);
 }
 
+/* Bytes on the wire (all datagrams) of a startup packet of `total` plain
+ * bytes, fragmented as send_startup does. */
+static gsize
+startup_wire_size (RtmfpEndpoint * ep, gsize total, guint * n_datagrams)
+{
+  guint64 packet_id = ep->next_packet_id, num = 0;
+  gsize off = 0, bytes = 0;
+
+  if (total <= RTMFP_MAX_PLAIN_SIZE) {
+    if (n_datagrams)
+      *n_datagrams = 1;
+    return default_dgram_size (total);
+  }
+  while (off < total) {
+    gsize n = MIN (total - off,
+        RTMFP_MAX_PLAIN_SIZE - fragment_overhead (packet_id, num));
+    bytes += default_dgram_size (fragment_overhead (packet_id, num) + n);
+    off += n;
+    num++;
+  }
+  if (n_datagrams)
+    *n_datagrams = (guint) num;
+  return bytes;
+}
+
+/* An answer to an unauthenticated startup datagram (RHello, Redirect,
+ * Cookie Change) costing `bytes` on the wire: may it go out?  Charges the
+ * budget of the datagram being processed (max_startup_amplification). */
+static gboolean
+reply_budget_take (RtmfpEndpoint * ep, gsize bytes)
+{
+  if (!ep->reply_limited)
+    return TRUE;
+  if (bytes > ep->reply_budget) {
+    ep->stats.replies_refused++;
+    g_debug ("%" G_GSIZE_FORMAT "-byte answer refused: over %u x the "
+        "request (%" G_GSIZE_FORMAT " bytes of budget left)", bytes,
+        ep->cfg.max_startup_amplification, ep->reply_budget);
+    return FALSE;
+  }
+  ep->reply_budget -= bytes;
+  return TRUE;
+}
+
+/* Sets the answer budget for one unauthenticated startup request of
+ * `wire_bytes` (datagrams) */
+static void
+reply_budget_begin (RtmfpEndpoint * ep, gsize wire_bytes)
+{
+  guint f = ep->cfg.max_startup_amplification;
+
+  ep->reply_limited = f > 0;
+  ep->reply_budget = f > 0 && wire_bytes <= G_MAXSIZE / f ? wire_bytes * f
+      : G_MAXSIZE;
+}
+
 /* Sends a startup-mode packet (default key) made of the given chunks on
  * session ID sid.  Packets larger than RTMFP_MAX_PLAIN_SIZE are split
  * into Packet Fragment chunks (2.3.1, 3.4).  One packet is at most
  * RTMFP_MAX_STARTUP_PLAIN_SIZE, i.e. <= 4 fragments of <= 1200 bytes, so
- * a whole packet fits in one rate-limit window. */
+ * a whole packet fits in one rate-limit window.  reply: an answer to the
+ * unauthenticated datagram being processed (anti-amplification budget).
+ * min_dgram: pad (0xff, 2.2.4) a single-datagram packet to at least this
+ * size on the wire. */
 static gboolean
-send_startup (RtmfpEndpoint * ep, guint32 sid, const RtmfpAddr * to,
-    const guint8 * chunks, gsize chunks_len, gboolean echo, guint16 echo_ts)
+send_startup_full (RtmfpEndpoint * ep, guint32 sid, const RtmfpAddr * to,
+    const guint8 * chunks, gsize chunks_len, gboolean echo, guint16 echo_ts,
+    gboolean reply, gsize min_dgram)
 {
   guint8 plain[RTMFP_MAX_STARTUP_PLAIN_SIZE];
   gsize pos = 0, total;
@@ -422,6 +491,8 @@ send_startup (RtmfpEndpoint * ep, guint32 sid, const RtmfpAddr * to,
     g_debug ("startup packet too large (%" G_GSIZE_FORMAT " bytes)", total);
     return FALSE;
   }
+  if (reply && !reply_budget_take (ep, startup_wire_size (ep, total, NULL)))
+    return FALSE;
   plain[pos++] = flags;
   plain[pos++] = ts >> 8;
   plain[pos++] = ts & 0xff;
@@ -430,6 +501,14 @@ send_startup (RtmfpEndpoint * ep, guint32 sid, const RtmfpAddr * to,
     plain[pos++] = echo_ts & 0xff;
   }
   memcpy (plain + pos, chunks, chunks_len);
+
+  /* padding: 0xff bytes after the chunks (RFC 7016 2.2.4), never enough
+   * to need fragments */
+  if (total <= RTMFP_MAX_PLAIN_SIZE && min_dgram > 0) {
+    gsize want = MIN (min_dgram, default_dgram_size (RTMFP_MAX_PLAIN_SIZE));
+    while (default_dgram_size (total) < want)
+      plain[total++] = 0xff;
+  }
 
   if (total <= RTMFP_MAX_PLAIN_SIZE) {
     if (!rate_allow (ep, to, 1, default_dgram_size (total))) {
@@ -485,11 +564,20 @@ send_startup (RtmfpEndpoint * ep, guint32 sid, const RtmfpAddr * to,
 }
 
 static gboolean
-send_startup_array (RtmfpEndpoint * ep, guint32 sid, const RtmfpAddr * to,
+send_startup (RtmfpEndpoint * ep, guint32 sid, const RtmfpAddr * to,
+    const guint8 * chunks, gsize chunks_len, gboolean echo, guint16 echo_ts)
+{
+  return send_startup_full (ep, sid, to, chunks, chunks_len, echo, echo_ts,
+      FALSE, 0);
+}
+
+/* An answer to the unauthenticated datagram being processed */
+static gboolean
+send_startup_reply (RtmfpEndpoint * ep, guint32 sid, const RtmfpAddr * to,
     GByteArray * chunks, gboolean echo, guint16 echo_ts)
 {
-  return send_startup (ep, sid, to, chunks->data, chunks->len, echo,
-      echo_ts);
+  return send_startup_full (ep, sid, to, chunks->data, chunks->len, echo,
+      echo_ts, TRUE, 0);
 }
 
 static void
@@ -616,7 +704,10 @@ send_rhello (RtmfpEndpoint * ep, const RtmfpAddr * to, const guint8 * tag,
   c.cert_len = cert_len;
   out = g_byte_array_sized_new (64 + tag_len + cert_len);
   rtmfp_rhello_chunk_append (out, &c);
-  if (send_startup_array (ep, 0, to, out, echo, echo_ts))
+  /* answering an IHello (not an FIHello, which came over an open,
+   * authenticated session): before the cookie round trip, so within the
+   * anti-amplification budget */
+  if (send_startup_reply (ep, 0, to, out, echo, echo_ts))
     ep->stats.rhellos_sent++;
   g_byte_array_unref (out);
 }
@@ -692,6 +783,24 @@ _rtmfp_endpoint_handle_fihello (RtmfpEndpoint * ep, RtmfpSession * s,
 
 /* ---- initiator (3.5.1.1.1) ---- */
 
+/* Size our IHellos are padded to: RTMFP_IHELLO_MIN_DATAGRAM_SIZE, or a
+ * third of the RHello (with a 64-byte cookie) that a responder with a
+ * certificate like ours would send, if larger: peers of one application
+ * tend to have alike identities (e.g. static keys for the same groups). */
+static gsize
+ihello_min_size (RtmfpEndpoint * ep)
+{
+  gsize cert_len, rhello;
+
+  rtmfp_identity_get_certificate (ep->identity, &cert_len);
+  /* flags, timestamp, echo; chunk header, tag, cookie, certificate */
+  rhello = 5 + RTMFP_CHUNK_HEADER_SIZE + 1 + TAG_SIZE + 1 + 64 + cert_len;
+  rhello = startup_wire_size (ep, rhello, NULL);
+  return MAX ((gsize) RTMFP_IHELLO_MIN_DATAGRAM_SIZE,
+      (rhello + RTMFP_DEFAULT_MAX_STARTUP_AMPLIFICATION - 1)
+      / RTMFP_DEFAULT_MAX_STARTUP_AMPLIFICATION);
+}
+
 static void
 send_ihello (RtmfpEndpoint * ep, SessRec * rec, const RtmfpAddr * to)
 {
@@ -703,7 +812,9 @@ send_ihello (RtmfpEndpoint * ep, SessRec * rec, const RtmfpAddr * to)
   c.tag = rec->tag;
   c.tag_len = TAG_SIZE;
   rtmfp_ihello_chunk_append (out, &c);
-  send_startup_array (ep, 0, to, out, FALSE, 0);
+  /* padded, so that responders limiting amplification still answer */
+  send_startup_full (ep, 0, to, out->data, out->len, FALSE, 0, FALSE,
+      ihello_min_size (ep));
   g_byte_array_unref (out);
 }
 
@@ -982,7 +1093,7 @@ send_cookie_change (RtmfpEndpoint * ep, guint32 isid, const RtmfpAddr * to,
   c.new_cookie = cookie;
   c.new_cookie_len = sizeof (cookie);
   rtmfp_cookie_change_chunk_append (out, &c);
-  send_startup_array (ep, isid, to, out, echo, echo_ts);
+  send_startup_reply (ep, isid, to, out, echo, echo_ts);
   g_byte_array_unref (out);
 }
 
@@ -1233,7 +1344,7 @@ reasm_free (gpointer p)
 static void
 reasm_remove (RtmfpEndpoint * ep, Reasm * r)
 {
-  ep->reasm_bytes -= r->bytes;
+  ep->reasm_bytes -= r->cost;
   g_hash_table_remove (ep->reasm, &r->key);
 }
 
@@ -1262,26 +1373,39 @@ reasm_evict_one (RtmfpEndpoint * ep, Reasm * keep)
   }
   if (!oldest)
     return FALSE;
+  ep->stats.reassembly_evictions++;
   reasm_remove (ep, oldest);
   return TRUE;
 }
 
-static void process_startup (RtmfpEndpoint * ep, const RtmfpPacket * p,
-    guint32 sid, const RtmfpAddr * from, gboolean allow_fragments);
+/* Largest reassembled packet */
+static gsize
+reasm_max_packet (RtmfpEndpoint * ep)
+{
+  return MIN (REASM_MAX_PACKET, ep->cfg.max_reassembly_bytes);
+}
 
+static void process_startup (RtmfpEndpoint * ep, const RtmfpPacket * p,
+    guint32 sid, const RtmfpAddr * from, gboolean allow_fragments,
+    gsize wire_len);
+
+/* wire_len: bytes of the datagram that carried this fragment (0 if it was
+ * accounted for already by another fragment of the same datagram) */
 static void
 handle_fragment (RtmfpEndpoint * ep, const guint8 * d, gsize len,
-    guint32 sid, guint8 mode, const RtmfpAddr * from)
+    guint32 sid, guint8 mode, const RtmfpAddr * from, gsize wire_len)
 {
   RtmfpFragmentChunk fc;
   ReasmKey key;
   Reasm *r;
   GByteArray *whole;
   RtmfpPacket p;
+  gsize cost, max_total = ep->cfg.max_reassembly_bytes;
   guint i;
 
   if (!rtmfp_fragment_chunk_parse (d, len, &fc) || fc.len == 0
-      || fc.fragment_num >= REASM_MAX_FRAGMENTS || fc.len > REASM_MAX_PACKET) {
+      || fc.fragment_num >= REASM_MAX_FRAGMENTS
+      || fc.len > reasm_max_packet (ep)) {
     ep->stats.dropped_malformed++;
     return;
   }
@@ -1325,14 +1449,16 @@ handle_fragment (RtmfpEndpoint * ep, const guint8 * d, gsize len,
     reasm_remove (ep, r);
     return;
   }
-  if (r->bytes + fc.len > REASM_MAX_PACKET) {
+  if (r->bytes + fc.len > reasm_max_packet (ep)) {
     ep->stats.dropped_malformed++;
     reasm_remove (ep, r);
     return;
   }
-  while (ep->reasm_bytes + fc.len > REASM_MAX_TOTAL_BYTES
-      && reasm_evict_one (ep, r));
-  if (ep->reasm_bytes + fc.len > REASM_MAX_TOTAL_BYTES) {
+  /* max_reassembly_bytes bounds payload and bookkeeping alike */
+  cost = fc.len + REASM_FRAG_OVERHEAD;
+  while (ep->reasm_bytes + cost > max_total && reasm_evict_one (ep, r));
+  if (ep->reasm_bytes + cost > max_total) {
+    ep->stats.reassembly_evictions++;
     reasm_remove (ep, r);
     return;
   }
@@ -1342,7 +1468,9 @@ handle_fragment (RtmfpEndpoint * ep, const guint8 * d, gsize len,
   g_ptr_array_index (r->frags, fc.fragment_num) = bytes_dup (fc.data, fc.len);
   r->n_received++;
   r->bytes += fc.len;
-  ep->reasm_bytes += fc.len;
+  r->cost += cost;
+  r->wire_bytes += wire_len;
+  ep->reasm_bytes += cost;
   r->last_progress = ep->now;
 
   if (r->final_num < 0 || r->n_received != (guint) r->final_num + 1)
@@ -1355,12 +1483,22 @@ handle_fragment (RtmfpEndpoint * ep, const guint8 * d, gsize len,
     const guint8 *fd = g_bytes_get_data (g_ptr_array_index (r->frags, i), &l);
     g_byte_array_append (whole, fd, l);
   }
+  wire_len = r->wire_bytes;
   reasm_remove (ep, r);
   if (!rtmfp_packet_parse (whole->data, whole->len, &p)
       || rtmfp_packet_mode (&p) != mode) {
     ep->stats.dropped_malformed++;
+  } else if (ep->reply_limited) {
+    /* answers to the whole packet may cost what its datagrams allow; the
+     * datagram that completed it is one of them, so its own remaining
+     * budget cannot exceed what is left of the packet's */
+    gsize outer = ep->reply_budget;
+    reply_budget_begin (ep, wire_len);
+    process_startup (ep, &p, sid, from, FALSE, 0);
+    ep->reply_budget = MIN (outer, ep->reply_budget);
+    ep->reply_limited = TRUE;
   } else {
-    process_startup (ep, &p, sid, from, FALSE);
+    process_startup (ep, &p, sid, from, FALSE, 0);
   }
   g_byte_array_unref (whole);
 }
@@ -1372,7 +1510,7 @@ handle_fragment (RtmfpEndpoint * ep, const guint8 * d, gsize len,
  * are ignored (2.2.4). */
 static void
 process_startup (RtmfpEndpoint * ep, const RtmfpPacket * p, guint32 sid,
-    const RtmfpAddr * from, gboolean allow_fragments)
+    const RtmfpAddr * from, gboolean allow_fragments, gsize wire_len)
 {
   RtmfpChunkIter it;
   RtmfpChunk ch;
@@ -1396,9 +1534,11 @@ process_startup (RtmfpEndpoint * ep, const RtmfpPacket * p, guint32 sid,
           handle_iikeying (ep, ch.data, ch.len, from, echo, echo_ts);
           break;
         case RTMFP_CHUNK_FRAGMENT:
-          if (allow_fragments)
+          if (allow_fragments) {
             handle_fragment (ep, ch.data, ch.len, sid,
-                rtmfp_packet_mode (p), from);
+                rtmfp_packet_mode (p), from, wire_len);
+            wire_len = 0;
+          }
           break;
         default:
           g_debug ("chunk 0x%02x ignored in a startup packet", ch.type);
@@ -1416,9 +1556,11 @@ process_startup (RtmfpEndpoint * ep, const RtmfpPacket * p, guint32 sid,
           handle_cookie_change (ep, rec, ch.data, ch.len);
           break;
         case RTMFP_CHUNK_FRAGMENT:
-          if (allow_fragments)
+          if (allow_fragments) {
             handle_fragment (ep, ch.data, ch.len, sid,
-                rtmfp_packet_mode (p), from);
+                rtmfp_packet_mode (p), from, wire_len);
+            wire_len = 0;
+          }
           break;
         default:
           g_debug ("chunk 0x%02x ignored on an opening session", ch.type);
@@ -1437,11 +1579,17 @@ rtmfp_endpoint_receive (RtmfpEndpoint * ep, const guint8 * data, gsize len,
   RtmfpPacket p;
   guint32 sid;
   SessRec *rec;
+  gboolean saved_limited;
+  gsize saved_budget;
 
   g_return_if_fail (ep != NULL && (data != NULL || len == 0)
       && from != NULL);
 
   ep_enter (ep, now);
+  /* (re-entrancy: a nested datagram has its own answer budget) */
+  saved_limited = ep->reply_limited;
+  saved_budget = ep->reply_budget;
+  ep->reply_limited = FALSE;
   ep->stats.datagrams_received++;
   ep->stats.bytes_received += len;
 
@@ -1462,7 +1610,10 @@ rtmfp_endpoint_receive (RtmfpEndpoint * ep, const guint8 * data, gsize len,
       ep->stats.dropped_malformed++;
       goto done;
     }
-    process_startup (ep, &p, 0, from, TRUE);
+    /* unauthenticated: whatever answers it costs at most
+     * max_startup_amplification times this datagram */
+    reply_budget_begin (ep, len);
+    process_startup (ep, &p, 0, from, TRUE, len);
     goto done;
   }
 
@@ -1485,7 +1636,7 @@ rtmfp_endpoint_receive (RtmfpEndpoint * ep, const guint8 * data, gsize len,
       ep->stats.dropped_malformed++;
       goto done;
     }
-    process_startup (ep, &p, sid, from, TRUE);
+    process_startup (ep, &p, sid, from, TRUE, len);
     goto done;
   }
 
@@ -1498,9 +1649,18 @@ rtmfp_endpoint_receive (RtmfpEndpoint * ep, const guint8 * data, gsize len,
     RtmfpCipher *cipher = _rtmfp_session_get_cipher (rec->s);
     RtmfpPacketMode far_mark = rec->initiator ? RTMFP_MODE_RESPONDER
         : RTMFP_MODE_INITIATOR;
+    RtmfpDecodeStatus status = RTMFP_DECODE_BAD_LENGTH;
 
-    if (cipher == NULL
-        || !rtmfp_cipher_decode (cipher, data, len, plain, &plain_len)) {
+    if (cipher)
+      status = rtmfp_cipher_decode_full (cipher, data, len, plain,
+          &plain_len);
+    if (status == RTMFP_DECODE_REPLAY) {
+      /* 4.7.3.3: authentic, but seen already (or too old) */
+      g_debug ("replayed datagram on session %08x dropped", sid);
+      ep->stats.dropped_replay++;
+      goto done;
+    }
+    if (status != RTMFP_DECODE_OK) {
       /* A late RIKeying / Cookie Change (default key) for a session we
        * opened already is harmless: ignore it without counting. */
       if (rec->initiator
@@ -1524,6 +1684,8 @@ rtmfp_endpoint_receive (RtmfpEndpoint * ep, const guint8 * data, gsize len,
   }
 
 done:
+  ep->reply_limited = saved_limited;
+  ep->reply_budget = saved_budget;
   ep_leave (ep);
 }
 
@@ -1632,7 +1794,7 @@ rtmfp_endpoint_handle_timeout (RtmfpEndpoint * ep, gint64 now)
   while (g_hash_table_iter_next (&it, NULL, &v)) {
     Reasm *r = v;
     if (reasm_expiry (r) <= now) {
-      ep->reasm_bytes -= r->bytes;
+      ep->reasm_bytes -= r->cost;
       g_hash_table_iter_remove (&it);
     }
   }
@@ -1654,6 +1816,11 @@ rtmfp_endpoint_config_init (RtmfpEndpointConfig * cfg)
   cfg->keepalive_us = DEFAULT_KEEPALIVE_US;
   cfg->idle_timeout_us = DEFAULT_IDLE_TIMEOUT_US;
   cfg->max_sessions = DEFAULT_MAX_SESSIONS;
+  cfg->max_recv_flows_per_session = RTMFP_DEFAULT_MAX_RECV_FLOWS_PER_SESSION;
+  cfg->max_reassembly_bytes = RTMFP_DEFAULT_MAX_REASSEMBLY_BYTES;
+  cfg->recv_flow_buffer_bytes = RTMFP_DEFAULT_RECV_BUFFER_CAPACITY;
+  cfg->max_send_queue_bytes = RTMFP_DEFAULT_MAX_SEND_QUEUE_BYTES;
+  cfg->max_startup_amplification = RTMFP_DEFAULT_MAX_STARTUP_AMPLIFICATION;
 }
 
 RtmfpEndpoint *
@@ -1670,6 +1837,16 @@ rtmfp_endpoint_new (const RtmfpEndpointConfig * cfg,
     rtmfp_endpoint_config_init (&ep->cfg);
   if (ep->cfg.open_timeout_us <= 0)
     ep->cfg.open_timeout_us = DEFAULT_OPEN_TIMEOUT_US;
+  /* hostile-peer limits: 0 means the default */
+  if (ep->cfg.max_recv_flows_per_session == 0)
+    ep->cfg.max_recv_flows_per_session =
+        RTMFP_DEFAULT_MAX_RECV_FLOWS_PER_SESSION;
+  if (ep->cfg.max_reassembly_bytes == 0)
+    ep->cfg.max_reassembly_bytes = RTMFP_DEFAULT_MAX_REASSEMBLY_BYTES;
+  if (ep->cfg.recv_flow_buffer_bytes == 0)
+    ep->cfg.recv_flow_buffer_bytes = RTMFP_DEFAULT_RECV_BUFFER_CAPACITY;
+  if (ep->cfg.max_send_queue_bytes == 0)
+    ep->cfg.max_send_queue_bytes = RTMFP_DEFAULT_MAX_SEND_QUEUE_BYTES;
   if (ep->cfg.identity) {
     ep->identity = rtmfp_identity_ref (ep->cfg.identity);
   } else {
@@ -1849,7 +2026,23 @@ rtmfp_endpoint_send_redirect (RtmfpEndpoint * ep, const RtmfpAddr * to,
   out = g_byte_array_sized_new (32 + tag_len + 19 * c.n_addrs);
   rtmfp_redirect_chunk_append (out, &c);
   ep->depth++;
-  if (send_startup_array (ep, 0, to, out, FALSE, 0))
+  if (ep->reply_limited) {
+    /* Answering the IHello being processed: drop trailing addresses until
+     * the Redirect fits the anti-amplification budget (never down to
+     * none, which would mean an Implied Redirect, 2.3.5). */
+    guint n0 = c.n_addrs;
+    while (startup_wire_size (ep, 3 + out->len, NULL) > ep->reply_budget
+        && c.n_addrs > 1) {
+      c.n_addrs--;
+      g_byte_array_set_size (out, 0);
+      rtmfp_redirect_chunk_append (out, &c);
+    }
+    if (c.n_addrs < n0) {
+      g_debug ("Redirect trimmed from %u to %u addresses", n0, c.n_addrs);
+      ep->stats.replies_refused++;
+    }
+  }
+  if (send_startup_reply (ep, 0, to, out, FALSE, 0))
     ep->stats.redirects_sent++;
   ep_leave (ep);
   g_byte_array_unref (out);
@@ -1905,6 +2098,13 @@ rtmfp_endpoint_get_n_reassemblies (RtmfpEndpoint * ep)
   return g_hash_table_size (ep->reasm);
 }
 
+gsize
+rtmfp_endpoint_get_reassembly_bytes (RtmfpEndpoint * ep)
+{
+  g_return_val_if_fail (ep != NULL, 0);
+  return ep->reasm_bytes;
+}
+
 void
 rtmfp_endpoint_get_stats (RtmfpEndpoint * ep, RtmfpEndpointStats * st)
 {
@@ -1928,6 +2128,13 @@ _rtmfp_endpoint_get_config (RtmfpEndpoint * ep)
 {
   g_return_val_if_fail (ep != NULL, NULL);
   return &ep->cfg;
+}
+
+void
+_rtmfp_endpoint_note_flow_refused (RtmfpEndpoint * ep)
+{
+  g_return_if_fail (ep != NULL);
+  ep->stats.recv_flows_refused++;
 }
 
 gboolean

@@ -67,11 +67,64 @@ typedef struct {
   gint64 keepalive_us;          /* default for new sessions (0 = off) */
   gint64 idle_timeout_us;       /* default for new sessions */
   guint max_sessions;           /* refuse new responder sessions past this */
+
+  /* ---- hostile-peer limits (appended; see rtmfp_endpoint_config_init).
+   * Sessions: max_sessions above.  AMF0 nesting depth is the TC layer's
+   * (rtmfp_amf_node_parse_with_depth). */
+
+  /* Receiving flows a far end may have per session, in any state (open,
+   * rejected, lingering).  A User Data chunk that would start one more is
+   * answered with a Flow Exception Report (code 0) and an acknowledgement
+   * and nothing is allocated for it (3.6.3.7 without state): an honest
+   * sender closes the flow; the session stays up.  0: the default. */
+  guint max_recv_flows_per_session;
+  /* Bytes held by startup packet reassembly (3.4), endpoint-wide; the
+   * oldest reassembly is evicted past it.  A single reassembled packet is
+   * also at most this (and at most 64 KiB).  0: the default. */
+  gsize max_reassembly_bytes;
+  /* BUFFER_CAPACITY of every new receiving flow before flow_opened runs
+   * (which may change it with rtmfp_recv_flow_set_buffer_capacity).  A
+   * flow never buffers more than about twice its capacity, whatever the
+   * far end sends.  0: the default. */
+  gsize recv_flow_buffer_bytes;
+  /* Unacknowledged message bytes a sending flow may hold:
+   * rtmfp_session_write returns FALSE (queuing nothing) when the flow's
+   * queued bytes plus the message would exceed it, so a far end that
+   * never acknowledges cannot make us buffer without bound.
+   * callbacks.send_flow_writable tells when room freed up after such a
+   * refusal.  0: the default; G_MAXSIZE: no limit. */
+  gsize max_send_queue_bytes;
+  /* Anti-amplification before the cookie round trip (3.5.1.1.2): the
+   * answers (RHello, Redirect, Cookie Change) to one unauthenticated
+   * startup datagram total at most this many times its size on the wire;
+   * an answer that does not fit is not sent (Redirect: trimmed to the
+   * addresses that fit) and counted in replies_refused.  Answers to an
+   * FIHello (an introduction over an open session) are not limited.  Our
+   * own IHellos are padded (RTMFP_IHELLO_MIN_DATAGRAM_SIZE) so that such
+   * responders answer them.  Trade-off: an unpadded ~68-byte IHello (a
+   * foreign P2P initiator) to an identity with static DH keys (a ~300+
+   * byte certificate) is not answered directly; it is through the
+   * introduction.  0: no limit (the RFC 7016 behaviour). */
+  guint max_startup_amplification;
 } RtmfpEndpointConfig;
+
+#define RTMFP_DEFAULT_MAX_RECV_FLOWS_PER_SESSION 4096
+#define RTMFP_DEFAULT_MAX_REASSEMBLY_BYTES (1024 * 1024)
+#define RTMFP_DEFAULT_MAX_SEND_QUEUE_BYTES (16 * 1024 * 1024)
+#define RTMFP_DEFAULT_MAX_STARTUP_AMPLIFICATION 3
+/* Our IHello datagrams are padded (with 0xff, 2.2.4 padding) to at least
+ * this size, so that a responder enforcing a 3x amplification limit still
+ * answers with an RHello carrying a certificate of up to about 650 bytes
+ * (e.g. static DH keys for groups 14, 5 and 2); and to at least a third
+ * of the RHello our own certificate would make, if that is more. */
+#define RTMFP_IHELLO_MIN_DATAGRAM_SIZE 244
 
 /* Defaults: no identity (see rtmfp_endpoint_new), crypto defaults,
  * accept_sessions TRUE, open timeout 95 s, keepalive 15 s, idle timeout
- * 120 s, max_sessions 4096 (0 = unlimited). */
+ * 120 s, max_sessions 4096 (0 = unlimited), max_recv_flows_per_session
+ * 4096, max_reassembly_bytes 1 MiB, recv_flow_buffer_bytes
+ * RTMFP_DEFAULT_RECV_BUFFER_CAPACITY (256 KiB), max_send_queue_bytes
+ * 16 MiB, max_startup_amplification 3. */
 void      rtmfp_endpoint_config_init (RtmfpEndpointConfig * cfg);
 
 /* cfg NULL: defaults.  cfg->identity NULL: a fresh client-style identity
@@ -122,7 +175,7 @@ typedef struct {
   guint64 datagrams_sent;
   guint64 bytes_received;
   guint64 bytes_sent;
-  guint64 dropped_undecodable;  /* bad length, checksum, HMAC, replay */
+  guint64 dropped_undecodable;  /* bad length, checksum, HMAC */
   guint64 dropped_unknown_session;
   guint64 dropped_malformed;    /* decoded but invalid packet/chunks */
   guint64 ihellos_received;
@@ -131,11 +184,22 @@ typedef struct {
   guint64 cookies_rejected;
   guint64 sessions_opened;
   guint64 sessions_refused;
+  /* appended */
+  guint64 dropped_replay;       /* verified, but a replayed or too old SSEQ
+                                 * (not counted in dropped_undecodable) */
+  guint64 replies_refused;      /* startup answers not sent (or Redirects
+                                 * trimmed) by max_startup_amplification */
+  guint64 reassembly_evictions; /* reassemblies dropped to respect
+                                 * max_reassembly_bytes or the entry cap */
+  guint64 recv_flows_refused;   /* new receiving flows refused past
+                                 * max_recv_flows_per_session (all sessions) */
 } RtmfpEndpointStats;
 
 void      rtmfp_endpoint_get_stats (RtmfpEndpoint * ep, RtmfpEndpointStats * st);
 /* Packet reassembly buffers currently held (3.4); for tests and
  * monitoring: bounded whatever the input. */
 guint     rtmfp_endpoint_get_n_reassemblies (RtmfpEndpoint * ep);
+/* Bytes those reassembly buffers hold (<= max_reassembly_bytes) */
+gsize     rtmfp_endpoint_get_reassembly_bytes (RtmfpEndpoint * ep);
 
 G_END_DECLS

@@ -51,10 +51,11 @@
 #define MOB_HASH_SIZE 16
 #define MOB_MSG_SIZE (1 + 8 + MOB_HASH_SIZE)
 
-/* Hardening limits */
-#define MAX_RECV_FLOWS 4096             /* new receiving flows past this are
-                                         * ignored (memory bound) */
+/* Hardening limits (the configurable ones are in RtmfpEndpointConfig) */
 #define MAX_PENDING_CTRL 32             /* queued control chunks */
+#define MAX_REFUSED_PER_PACKET 8        /* flows refused statelessly per
+                                         * received packet (answers) */
+#define REFUSED_FLOW_WINDOW_BLOCKS 1    /* advertised for a refused flow */
 #define MAX_PACKETS_PER_FLUSH 4096
 
 #define NO_TIME G_MININT64
@@ -155,6 +156,13 @@ typedef struct {
   guint ack_gen;                /* flush generation of its last ack */
 } RecvEntry;
 
+/* A new receiving flow refused past max_recv_flows_per_session: nothing
+ * is allocated for it, it is only answered (see session_refuse_flow) */
+typedef struct {
+  guint64 id;
+  guint64 max_seq;              /* highest sequence number seen in the packet */
+} RefusedFlow;
+
 struct _RtmfpSession {
   gint ref_count;
   RtmfpEndpoint *ep;            /* not owned; NULL once detached */
@@ -212,6 +220,12 @@ struct _RtmfpSession {
   GPtrArray *dead_recv;
   guint rr_next;                /* round robin position */
   guint64 next_flow_id;
+  GArray *refused;              /* RefusedFlow, of the packet being received */
+
+  /* hostile-peer limits, from the endpoint configuration */
+  guint max_recv_flows;
+  gsize recv_flow_capacity;
+  gsize max_send_queue;
 
   /* control chunks waiting for the next packet to DESTADDR */
   GQueue ctrl;                  /* GBytes*: whole chunks */
@@ -489,8 +503,18 @@ session_expire_flows (RtmfpSession * s, gint64 now)
   }
 }
 
+/* The low mark: RTMFP_SESSION_FLOW_LOW_WATER, or a quarter of
+ * max_send_queue_bytes if that is smaller (so that a flow refused for a
+ * small queue limit hears about room) */
+static gsize
+session_low_water (RtmfpSession * s)
+{
+  return MIN ((gsize) RTMFP_SESSION_FLOW_LOW_WATER, s->max_send_queue / 4);
+}
+
 /* send_flow_writable: queued bytes fell below the low mark after having
- * been above the high mark. */
+ * been above the high mark, or after a write was refused for the queue
+ * limit. */
 static void
 session_check_writable (RtmfpSession * s)
 {
@@ -504,7 +528,7 @@ session_check_writable (RtmfpSession * s)
     if (!e->above_high ||
         rtmfp_send_flow_get_state (e->flow) != RTMFP_SEND_FLOW_OPEN ||
         rtmfp_send_flow_get_queued_bytes (e->flow) >=
-        RTMFP_SESSION_FLOW_LOW_WATER)
+        session_low_water (s))
       continue;
     e->above_high = FALSE;
     cb = session_callbacks (s, &ud);
@@ -1009,6 +1033,70 @@ ud_parse_options (const RtmfpUserDataChunk * c, UdOptions * o)
     o->bad = TRUE;
 }
 
+/* max_recv_flows_per_session reached: a chunk of a flow that would be
+ * new.  Rejecting it the 3.6.3.7 way would take a flow context, the very
+ * memory the limit protects; instead it is rejected statelessly: noted
+ * here, answered after the packet (session_answer_refused) with a Flow
+ * Exception Report (code 0) and an acknowledgement of everything up to
+ * the highest sequence number seen (the data is discarded either way),
+ * so that an honest sender closes the flow and completes it. */
+static void
+session_refuse_flow (RtmfpSession * s, const RtmfpUserDataChunk * c)
+{
+  RefusedFlow r;
+  guint i;
+
+  for (i = 0; i < s->refused->len; i++) {
+    RefusedFlow *o = &g_array_index (s->refused, RefusedFlow, i);
+    if (o->id == c->flow_id) {
+      if (c->seq < G_MAXUINT64)
+        o->max_seq = MAX (o->max_seq, c->seq);
+      return;
+    }
+  }
+  s->stats.recv_flows_refused++;
+  if (s->ep)
+    _rtmfp_endpoint_note_flow_refused (s->ep);
+  g_debug ("session %08x: %u receiving flows, flow %" G_GUINT64_FORMAT
+      " refused", s->near_id, s->recv_flows->len, c->flow_id);
+  if (s->refused->len >= MAX_REFUSED_PER_PACKET)
+    return;                     /* its next packet will be answered */
+  r.id = c->flow_id;
+  r.max_seq = c->seq < G_MAXUINT64 ? c->seq : 0;
+  g_array_append_val (s->refused, r);
+}
+
+static void
+session_answer_refused (RtmfpSession * s)
+{
+  RtmfpAckChunk *ack;
+  guint i;
+
+  if (s->refused->len == 0)
+    return;
+  ack = g_new0 (RtmfpAckChunk, 1);
+  for (i = 0; i < s->refused->len; i++) {
+    RefusedFlow *r = &g_array_index (s->refused, RefusedFlow, i);
+    GByteArray *a;
+
+    if (g_queue_get_length (&s->ctrl) + 2 > MAX_PENDING_CTRL)
+      break;
+    /* 3.6.3.4.3: the exception report precedes the ack */
+    a = g_byte_array_new ();
+    rtmfp_flow_exception_chunk_append (a, r->id, 0);
+    g_queue_push_tail (&s->ctrl, g_byte_array_free_to_bytes (a));
+    ack->flow_id = r->id;
+    ack->buffer_blocks = REFUSED_FLOW_WINDOW_BLOCKS;
+    ack->cumulative_ack = r->max_seq;
+    ack->n_ranges = 0;
+    a = g_byte_array_new ();
+    rtmfp_ack_chunk_append (a, ack, G_MAXSIZE);
+    g_queue_push_tail (&s->ctrl, g_byte_array_free_to_bytes (a));
+  }
+  g_free (ack);
+  g_array_set_size (s->refused, 0);
+}
+
 /* 3.6.3.1 / 3.6.3.2 */
 static void
 session_on_user_data (RtmfpSession * s, const RtmfpUserDataChunk * c,
@@ -1038,13 +1126,14 @@ session_on_user_data (RtmfpSession * s, const RtmfpUserDataChunk * c,
     SendEntry *assoc = NULL;
     gboolean reject;
 
-    if (s->recv_flows->len >= MAX_RECV_FLOWS) {
-      g_debug ("too many receiving flows, ignoring flow %" G_GUINT64_FORMAT,
-          c->flow_id);
+    if (s->recv_flows->len >= s->max_recv_flows) {
+      session_refuse_flow (s, c);
       return;
     }
     f = rtmfp_recv_flow_new (c->flow_id, opts.md,
         opts.has_md ? opts.md_len : 0, opts.has_assoc, opts.assoc);
+    /* the user may change it in flow_opened */
+    rtmfp_recv_flow_set_buffer_capacity (f, s->recv_flow_capacity);
     e = g_new0 (RecvEntry, 1);
     e->flow = f;
     e->id = c->flow_id;
@@ -1375,7 +1464,10 @@ _rtmfp_session_receive (RtmfpSession * s, const RtmfpPacket * p,
     if (direct->len > 0 && s->state == RTMFP_SESSION_OPEN)
       session_send_direct (s, from, direct, now);
     g_ptr_array_unref (direct);
+    if (s->state == RTMFP_SESSION_OPEN)
+      session_answer_refused (s);
   }
+  g_array_set_size (s->refused, 0);
   g_ptr_array_unref (replies);
 
   s->flush_pending = TRUE;
@@ -1466,11 +1558,21 @@ _rtmfp_session_new (RtmfpEndpoint * ep, gboolean initiator, gint64 now)
   s->dead_recv = g_ptr_array_new_with_free_func ((GDestroyNotify)
       rtmfp_recv_flow_free);
   s->next_flow_id = 1;
+  s->refused = g_array_new (FALSE, FALSE, sizeof (RefusedFlow));
   g_queue_init (&s->ctrl);
 
+  s->max_recv_flows = RTMFP_DEFAULT_MAX_RECV_FLOWS_PER_SESSION;
+  s->recv_flow_capacity = RTMFP_DEFAULT_RECV_BUFFER_CAPACITY;
+  s->max_send_queue = RTMFP_DEFAULT_MAX_SEND_QUEUE_BYTES;
   if (cfg) {
     rtmfp_session_set_keepalive (s, cfg->keepalive_us);
     s->idle_timeout = MAX (cfg->idle_timeout_us, 0);
+    if (cfg->max_recv_flows_per_session > 0)
+      s->max_recv_flows = cfg->max_recv_flows_per_session;
+    if (cfg->recv_flow_buffer_bytes > 0)
+      s->recv_flow_capacity = cfg->recv_flow_buffer_bytes;
+    if (cfg->max_send_queue_bytes > 0)
+      s->max_send_queue = cfg->max_send_queue_bytes;
   }
   s->last_rx = now;
   s->ka_ping_tx = NO_TIME;
@@ -1647,6 +1749,7 @@ rtmfp_session_unref (RtmfpSession * s)
   g_hash_table_unref (s->send_by_ptr);
   g_hash_table_unref (s->recv_by_id);
   g_hash_table_unref (s->recv_by_ptr);
+  g_array_unref (s->refused);
   g_queue_clear_full (&s->ctrl, (GDestroyNotify) g_bytes_unref);
   if (s->ep)
     tc_rx_forget (s->ep, s);
@@ -2003,8 +2106,19 @@ rtmfp_session_write (RtmfpSession * s, RtmfpSendFlow * f,
   if (s->state != RTMFP_SESSION_OPEN)
     return FALSE;
   e = g_hash_table_lookup (s->send_by_ptr, f);
-  if (!e)
+  if (!e || rtmfp_send_flow_get_state (f) != RTMFP_SEND_FLOW_OPEN)
     return FALSE;
+  /* max_send_queue_bytes: a far end that does not acknowledge (or does
+   * not consume) cannot make us buffer without bound */
+  if (len > s->max_send_queue
+      || rtmfp_send_flow_get_queued_bytes (f) > s->max_send_queue - len) {
+    g_debug ("session %08x: flow %" G_GUINT64_FORMAT ": write of %"
+        G_GSIZE_FORMAT " bytes refused, %" G_GSIZE_FORMAT " queued",
+        s->near_id, e->id, len, rtmfp_send_flow_get_queued_bytes (f));
+    s->stats.writes_refused++;
+    e->above_high = TRUE;       /* send_flow_writable once it drains */
+    return FALSE;
+  }
   if (!rtmfp_send_flow_write (f, data, len, deadline, flags))
     return FALSE;
   if (rtmfp_send_flow_get_queued_bytes (f) >= RTMFP_SESSION_FLOW_HIGH_WATER)

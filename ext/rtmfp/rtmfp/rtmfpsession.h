@@ -60,11 +60,20 @@ typedef struct {
   guint64 address_changes;
   guint n_send_flows;
   guint n_recv_flows;
+  /* appended */
+  guint64 recv_flows_refused;   /* past max_recv_flows_per_session */
+  guint64 writes_refused;       /* rtmfp_session_write refused for
+                                 * max_send_queue_bytes */
 } RtmfpSessionStats;
 
-/* Backpressure: rtmfp_session_write never refuses for size; a flow whose
- * queued (unacknowledged) bytes reached the high mark gets
- * callbacks.send_flow_writable once they fall below the low mark. */
+/* Backpressure: a flow whose queued (unacknowledged) bytes reached the
+ * high mark gets callbacks.send_flow_writable once they fall below the
+ * low mark.  rtmfp_session_write refuses (FALSE, nothing queued) a message
+ * that would take the flow's queued bytes past the endpoint's
+ * max_send_queue_bytes (default 16 MiB; a single message larger than that
+ * is always refused); send_flow_writable follows once they fall below the
+ * low mark (RTMFP_SESSION_FLOW_LOW_WATER, or a quarter of
+ * max_send_queue_bytes if smaller). */
 #define RTMFP_SESSION_FLOW_HIGH_WATER (256 * 1024)
 #define RTMFP_SESSION_FLOW_LOW_WATER  (64 * 1024)
 /* Keepalive periods below this are raised to it (RFC 7425 5.3.4) */
@@ -105,7 +114,9 @@ gpointer  rtmfp_session_get_user_data (const RtmfpSession * s);
 RtmfpSendFlow *rtmfp_session_open_flow (RtmfpSession * s,
     const guint8 * metadata, gsize metadata_len, RtmfpRecvFlow * assoc);
 /* Queues a message on a flow and transmits what congestion allows.
- * deadline: absolute abandon time, RTMFP_NO_DEADLINE for reliable. */
+ * deadline: absolute abandon time, RTMFP_NO_DEADLINE for reliable.
+ * FALSE (nothing queued) if the session is not open, the flow is not
+ * F_OPEN, or the message would exceed max_send_queue_bytes (see above). */
 gboolean  rtmfp_session_write (RtmfpSession * s, RtmfpSendFlow * f,
     const guint8 * data, gsize len, gint64 deadline, guint flags, gint64 now);
 void      rtmfp_session_close_flow (RtmfpSession * s, RtmfpSendFlow * f,

@@ -58,7 +58,11 @@ gint64    _rtmfp_session_last_tc_sent (const RtmfpSession * s);
 
 const RtmfpEndpointCallbacks *_rtmfp_endpoint_get_callbacks (RtmfpEndpoint * ep,
     gpointer * user_data);
+/* The endpoint's configuration, its hostile-peer limits normalised (never
+ * 0 where 0 means "the default") */
 const RtmfpEndpointConfig *_rtmfp_endpoint_get_config (RtmfpEndpoint * ep);
+/* A session refused a new receiving flow (max_recv_flows_per_session) */
+void      _rtmfp_endpoint_note_flow_refused (RtmfpEndpoint * ep);
 /* Encrypts plain with cipher, scrambles far_session_id, sends to `to`. */
 void      _rtmfp_endpoint_transmit (RtmfpEndpoint * ep, RtmfpCipher * cipher,
     guint32 far_session_id, const guint8 * plain, gsize plain_len,
