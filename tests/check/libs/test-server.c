@@ -1,0 +1,1691 @@
+/* Tests of rtmfp-server (tools/rtmfp-server) over the simulated network,
+ * with a minimal NetConnection client written here on the session / flow
+ * API and the rtmfptc codecs (deliberately not rtmfptcclient: this is an
+ * independent check of the wire protocol, RFC 7425 section 5.3), plus a
+ * run of the real binary (listening line, SIGUSR1 stats, SIGTERM).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <string.h>
+#include <signal.h>
+#include <unistd.h>
+#include <poll.h>
+#include <sys/wait.h>
+
+#include "rtmfpserver.h"
+#include "rtmfpsimnet.h"
+#include "rtmfptc.h"
+#include "flvtag.h"
+
+#define MS 1000
+#define SEC 1000000
+#define SERVER_ADDR "10.0.0.1:1935"
+
+/* ------------------------------------------------------------------------ */
+/* The server on the simulated network */
+
+typedef struct {
+  RtmfpSimNet *net;
+  RtmfpSimHost *host;
+  RtmfpServer *srv;
+  GPtrArray *clients;
+  gint64 last_poll;
+} Fixture;
+
+static gint64
+sim_clock (gpointer data)
+{
+  return rtmfp_sim_net_now (data);
+}
+
+static Fixture *
+fixture_new_full (guint32 seed, const gchar * const *apps,
+    gboolean wait_for_publisher)
+{
+  Fixture *fx = g_new0 (Fixture, 1);
+  RtmfpServerConfig cfg;
+  RtmfpEndpointConfig ecfg;
+
+  fx->net = rtmfp_sim_net_new (seed);
+  rtmfp_server_config_init (&cfg);
+  cfg.apps = apps;
+  cfg.wait_for_publisher = wait_for_publisher;
+  fx->srv = rtmfp_server_new (&cfg, sim_clock, fx->net);
+  rtmfp_server_endpoint_config (fx->srv, &ecfg);
+  fx->host = rtmfp_sim_net_add_host (fx->net, SERVER_ADDR, &ecfg,
+      rtmfp_server_get_callbacks (), fx->srv);
+  rtmfp_server_set_endpoint (fx->srv, rtmfp_sim_host_get_endpoint (fx->host));
+  fx->clients = g_ptr_array_new ();
+  return fx;
+}
+
+static Fixture *
+fixture_new (guint32 seed)
+{
+  return fixture_new_full (seed, NULL, TRUE);
+}
+
+typedef gboolean (*CondFunc) (gpointer ud);
+
+#define POLL_PERIOD (250 * MS)
+
+static gboolean
+never (gpointer ud)
+{
+  return FALSE;
+}
+
+/* Runs the simulation until cond or max_us; the server's housekeeping
+ * runs every 250 ms of simulated time, as main.c does with a timer */
+static gboolean
+run_until (Fixture * fx, CondFunc cond, gpointer ud, gint64 max_us)
+{
+  gint64 end = rtmfp_sim_net_now (fx->net) + max_us;
+
+  if (!cond)
+    cond = never;
+  for (;;) {
+    gint64 now = rtmfp_sim_net_now (fx->net);
+    gint64 slice;
+
+    if (now - fx->last_poll >= POLL_PERIOD) {
+      fx->last_poll = now;
+      rtmfp_server_poll (fx->srv);
+      rtmfp_sim_net_kick (fx->net);
+    }
+    if (cond (ud))
+      return TRUE;
+    if (now >= end)
+      return FALSE;
+    slice = MIN (end - now, fx->last_poll + POLL_PERIOD - now);
+    if (rtmfp_sim_net_run_until (fx->net, cond, ud, slice))
+      return TRUE;
+  }
+}
+
+static void
+run_for (Fixture * fx, gint64 us)
+{
+  run_until (fx, NULL, NULL, us);
+}
+
+/* ------------------------------------------------------------------------ */
+/* A minimal client */
+
+typedef struct {
+  guint32 sid;
+  gboolean rxi;
+  gboolean assoc_ctrl;          /* associated to our control flow */
+  guint64 flow_id;
+  guint8 type;
+  guint32 ts;
+  GBytes *payload;
+  guint64 gap;
+  gint64 at;
+} Msg;
+
+typedef struct {
+  Fixture *fx;
+  RtmfpSimHost *host;
+  RtmfpEndpoint *ep;
+  RtmfpSession *session;
+  gboolean opened;
+  gboolean closed;
+  RtmfpSendFlow *ctrl;
+  RtmfpRecvFlow *server_ctrl;   /* the canonical server control flow */
+  gboolean server_ctrl_complete;
+  RtmfpSendFlow *sflow;         /* stream: commands and data */
+  RtmfpSendFlow *aflow;
+  RtmfpSendFlow *vflow;
+  guint32 stream_id;
+  GPtrArray *msgs;              /* Msg* in arrival order */
+  guint n_flows_rejected;
+  gboolean reject_media;        /* refuse the server's stream flows */
+} Client;
+
+static void
+msg_free (gpointer data)
+{
+  Msg *m = data;
+
+  g_bytes_unref (m->payload);
+  g_free (m);
+}
+
+static void
+cl_on_message (RtmfpRecvFlow * f, const guint8 * data, gsize len,
+    guint64 gap, gpointer ud)
+{
+  Client *c = ud;
+  gsize mdlen;
+  const guint8 *md = rtmfp_recv_flow_get_metadata (f, &mdlen);
+  RtmfpTcMessage tm;
+  Msg *m;
+  guint64 assoc;
+
+  g_assert_true (rtmfp_tc_message_parse (data, len, &tm));
+  m = g_new0 (Msg, 1);
+  g_assert_true (rtmfp_tc_metadata_parse (md, mdlen, &m->sid, &m->rxi));
+  m->assoc_ctrl = rtmfp_recv_flow_get_association (f, &assoc) && c->ctrl &&
+      assoc == rtmfp_send_flow_get_id (c->ctrl);
+  m->flow_id = rtmfp_recv_flow_get_id (f);
+  m->type = tm.type;
+  m->ts = tm.timestamp;
+  m->payload = g_bytes_new (tm.payload, tm.len);
+  m->gap = gap;
+  m->at = rtmfp_sim_net_now (c->fx->net);
+  g_ptr_array_add (c->msgs, m);
+}
+
+static void
+cl_on_complete (RtmfpRecvFlow * f, gpointer ud)
+{
+  Client *c = ud;
+
+  if (f == c->server_ctrl)
+    c->server_ctrl_complete = TRUE;
+}
+
+static void
+cl_session_opened (RtmfpEndpoint * ep, RtmfpSession * s, gpointer ud)
+{
+  ((Client *) ud)->opened = TRUE;
+}
+
+static void
+cl_session_closed (RtmfpEndpoint * ep, RtmfpSession * s, gpointer ud)
+{
+  ((Client *) ud)->closed = TRUE;
+}
+
+static gboolean
+cl_flow_opened (RtmfpEndpoint * ep, RtmfpSession * s, RtmfpRecvFlow * f,
+    RtmfpSendFlow * assoc, gpointer ud)
+{
+  Client *c = ud;
+  gsize mdlen;
+  const guint8 *md = rtmfp_recv_flow_get_metadata (f, &mdlen);
+  guint32 sid;
+  gboolean rxi;
+
+  if (!rtmfp_tc_metadata_parse (md, mdlen, &sid, &rxi))
+    return FALSE;
+  if (c->reject_media && sid != 0) {
+    c->n_flows_rejected++;
+    return FALSE;
+  }
+  if (sid == 0 && !c->server_ctrl && assoc == c->ctrl)
+    c->server_ctrl = f;
+  /* take the sender's hint (5.1.1): audio in network arrival order */
+  rtmfp_recv_flow_set_delivery (f, rxi, cl_on_message, cl_on_complete, c);
+  return TRUE;
+}
+
+static const RtmfpEndpointCallbacks client_callbacks = {
+  .session_opened = cl_session_opened,
+  .session_closed = cl_session_closed,
+  .flow_opened = cl_flow_opened,
+};
+
+static Client *
+client_new_full (Fixture * fx, const gchar * addr, gboolean accept)
+{
+  static const guint groups[] = { 14 };
+  Client *c = g_new0 (Client, 1);
+  RtmfpIdentity *id = rtmfp_identity_new_static (groups, 1);
+  RtmfpEndpointConfig cfg;
+
+  rtmfp_endpoint_config_init (&cfg);
+  cfg.identity = id;
+  cfg.accept_sessions = accept;
+  c->fx = fx;
+  c->msgs = g_ptr_array_new_with_free_func (msg_free);
+  c->host = rtmfp_sim_net_add_host (fx->net, addr, &cfg, &client_callbacks,
+      c);
+  c->ep = rtmfp_sim_host_get_endpoint (c->host);
+  rtmfp_identity_unref (id);
+  g_ptr_array_add (fx->clients, c);
+  return c;
+}
+
+static Client *
+client_new (Fixture * fx, const gchar * addr)
+{
+  return client_new_full (fx, addr, FALSE);
+}
+
+static void
+client_free (Client * c)
+{
+  if (c->session)
+    rtmfp_session_unref (c->session);
+  g_ptr_array_unref (c->msgs);
+  g_free (c);
+}
+
+static void
+fixture_free (Fixture * fx)
+{
+  rtmfp_server_free (fx->srv);
+  rtmfp_sim_net_free (fx->net);
+  for (guint i = 0; i < fx->clients->len; i++)
+    client_free (g_ptr_array_index (fx->clients, i));
+  g_ptr_array_unref (fx->clients);
+  g_free (fx);
+}
+
+static gint64
+cl_now (Client * c)
+{
+  return rtmfp_sim_net_now (c->fx->net);
+}
+
+static RtmfpSendFlow *
+client_open_flow (Client * c, guint32 sid, gboolean rxi, RtmfpRecvFlow * assoc)
+{
+  GByteArray *md = g_byte_array_new ();
+  RtmfpSendFlow *f;
+
+  rtmfp_tc_metadata_append (md, sid, rxi);
+  f = rtmfp_session_open_flow (c->session, md->data, md->len, assoc);
+  g_byte_array_unref (md);
+  g_assert_nonnull (f);
+  return f;
+}
+
+static void
+client_write (Client * c, RtmfpSendFlow * f, guint8 type, guint32 ts,
+    const guint8 * payload, gsize len)
+{
+  GByteArray *b = g_byte_array_new ();
+
+  rtmfp_tc_message_append (b, type, ts, payload, len);
+  g_assert_true (rtmfp_session_write (c->session, f, b->data, b->len,
+          RTMFP_NO_DEADLINE, 0, cl_now (c)));
+  g_byte_array_unref (b);
+  rtmfp_sim_net_kick (c->fx->net);
+}
+
+/* Sends a type 20 command; takes the arguments */
+static void
+client_command (Client * c, RtmfpSendFlow * f, const gchar * name,
+    gdouble txn, guint n, RtmfpAmfNode ** args)
+{
+  GByteArray *b = g_byte_array_new ();
+  guint i;
+
+  rtmfp_tc_command_append_with_args (b, 0, name, txn, n,
+      (const RtmfpAmfNode * const *) args);
+  for (i = 0; i < n; i++)
+    rtmfp_amf_node_free (args[i]);
+  g_assert_true (rtmfp_session_write (c->session, f, b->data, b->len,
+          RTMFP_NO_DEADLINE, 0, cl_now (c)));
+  g_byte_array_unref (b);
+  rtmfp_sim_net_kick (c->fx->net);
+}
+
+/* Index of the first command message at or after *from on stream sid
+ * named name (NULL: any), or -1; args (optional) gets its arguments */
+static gint
+find_command (Client * c, guint from, guint32 sid, const gchar * name,
+    GPtrArray ** args, gdouble * txn)
+{
+  guint i;
+
+  for (i = from; i < c->msgs->len; i++) {
+    Msg *m = g_ptr_array_index (c->msgs, i);
+    RtmfpTcMessage tm;
+    GPtrArray *a;
+    gchar *n = NULL;
+
+    if (m->sid != sid || (m->type != RTMFP_TC_MSG_COMMAND_AMF0 &&
+            m->type != RTMFP_TC_MSG_COMMAND_AMF3))
+      continue;
+    tm.type = m->type;
+    tm.timestamp = m->ts;
+    tm.payload = g_bytes_get_data (m->payload, &tm.len);
+    a = rtmfp_tc_command_parse (&tm, &n, txn);
+    g_assert_nonnull (a);
+    if (!name || g_str_equal (n, name)) {
+      g_free (n);
+      if (args)
+        *args = a;
+      else
+        g_ptr_array_unref (a);
+      return i;
+    }
+    g_free (n);
+    g_ptr_array_unref (a);
+  }
+  return -1;
+}
+
+/* The code of the first onStatus / _result / _error at or after from on
+ * sid with that code, or -1 */
+static gint
+find_status (Client * c, guint from, guint32 sid, const gchar * code)
+{
+  guint i;
+
+  for (i = from; i < c->msgs->len; i++) {
+    GPtrArray *a = NULL;
+    gint idx = find_command (c, i, sid, NULL, &a, NULL);
+    guint j;
+    gboolean hit = FALSE;
+
+    if (idx < 0)
+      return -1;
+    for (j = 0; j < a->len; j++) {
+      const gchar *cd = rtmfp_tc_status_peek_code (a->pdata[j]);
+      if (cd && g_str_equal (cd, code))
+        hit = TRUE;
+    }
+    g_ptr_array_unref (a);
+    if (hit)
+      return idx;
+    i = idx;
+  }
+  return -1;
+}
+
+typedef struct {
+  Client *c;
+  guint from;
+  guint32 sid;
+  const gchar *name;
+  const gchar *code;
+} Want;
+
+static gboolean
+cond_command (gpointer ud)
+{
+  Want *w = ud;
+  if (w->code)
+    return find_status (w->c, w->from, w->sid, w->code) >= 0;
+  return find_command (w->c, w->from, w->sid, w->name, NULL, NULL) >= 0;
+}
+
+static gboolean
+wait_status (Client * c, guint32 sid, const gchar * code, gint64 max)
+{
+  Want w = { c, 0, sid, NULL, code };
+  return run_until (c->fx, cond_command, &w, max);
+}
+
+static gboolean
+cond_opened (gpointer ud)
+{
+  Client *c = ud;
+  return c->opened;
+}
+
+static gboolean
+cond_any_reply (gpointer ud)
+{
+  Client *c = ud;
+  return find_command (c, 0, 0, "_result", NULL, NULL) >= 0 ||
+      find_command (c, 0, 0, "_error", NULL, NULL) >= 0;
+}
+
+/* Session, control flow, connect; returns after _result or _error */
+static void
+client_connect (Client * c, const gchar * app)
+{
+  GByteArray *epd = g_byte_array_new ();
+  gchar *uri = g_strdup_printf ("rtmfp://" SERVER_ADDR "/%s", app);
+  RtmfpAmfNode *args[1];
+
+  rtmfp_epd_append_ancillary (epd, uri);
+  c->session = rtmfp_endpoint_open_session (c->ep, epd->data, epd->len,
+      rtmfp_sim_host_get_address (c->fx->host), 1, cl_now (c));
+  g_assert_nonnull (c->session);
+  rtmfp_session_ref (c->session);
+  g_byte_array_unref (epd);
+  rtmfp_sim_net_kick (c->fx->net);
+  g_assert_true (run_until (c->fx, cond_opened, c, 10 * SEC));
+
+  /* 5.3.1: control flow, stream 0, original order */
+  c->ctrl = client_open_flow (c, 0, FALSE, NULL);
+  args[0] = rtmfp_tc_connect_object_new (app, uri, NULL);
+  client_command (c, c->ctrl, "connect", 1.0, 1, args);
+  g_free (uri);
+  g_assert_true (run_until (c->fx, cond_any_reply, c, 10 * SEC));
+}
+
+static void
+client_connect_ok (Client * c, const gchar * app)
+{
+  client_connect (c, app);
+  g_assert_cmpint (find_command (c, 0, 0, "_result", NULL, NULL), >=, 0);
+  g_assert_nonnull (c->server_ctrl);
+}
+
+static gboolean
+cond_created (gpointer ud)
+{
+  Want *w = ud;
+  return find_command (w->c, w->from, 0, "_result", NULL, NULL) >= 0;
+}
+
+/* createStream -> the new stream ID */
+static guint32
+client_create_stream (Client * c)
+{
+  static gdouble txn = 2;
+  RtmfpAmfNode *args[1] = { rtmfp_amf_node_new_null () };
+  Want w = { c, c->msgs->len, 0, NULL, NULL };
+  GPtrArray *a = NULL;
+  gdouble got_txn = 0, id;
+  gint idx;
+
+  txn += 1;
+  client_command (c, c->ctrl, "createStream", txn, 1, args);
+  g_assert_true (run_until (c->fx, cond_created, &w, 10 * SEC));
+  idx = find_command (c, w.from, 0, "_result", &a, &got_txn);
+  g_assert_cmpint (idx, >=, 0);
+  g_assert_cmpfloat (got_txn, ==, txn);
+  g_assert_cmpuint (a->len, ==, 2);
+  g_assert_cmpint (rtmfp_amf_node_get_type (a->pdata[1]), ==,
+      RTMFP_AMF_TYPE_NUMBER);
+  id = rtmfp_amf_node_get_number (a->pdata[1]);
+  g_ptr_array_unref (a);
+  g_assert_cmpfloat (id, >=, 1);
+  g_assert_cmpfloat (id, <=, 0xffffff);
+  return (guint32) id;
+}
+
+/* createStream, then publish / play on a flow of that stream (5.3.5.1) */
+static void
+client_start (Client * c, const gchar * cmd, const gchar * name)
+{
+  RtmfpAmfNode *args[2];
+
+  c->stream_id = client_create_stream (c);
+  c->sflow = client_open_flow (c, c->stream_id, FALSE, c->server_ctrl);
+  args[0] = rtmfp_amf_node_new_null ();
+  args[1] = rtmfp_amf_node_new_string (name, -1);
+  client_command (c, c->sflow, cmd, 0.0, 2, args);
+}
+
+static void
+client_publish (Client * c, const gchar * name)
+{
+  client_start (c, "publish", name);
+  g_assert_true (wait_status (c, c->stream_id, RTMFP_TC_PUBLISH_START,
+          5 * SEC));
+  c->aflow = client_open_flow (c, c->stream_id, TRUE, c->server_ctrl);
+  c->vflow = client_open_flow (c, c->stream_id, FALSE, c->server_ctrl);
+}
+
+static void
+client_play (Client * c, const gchar * name)
+{
+  client_start (c, "play", name);
+  g_assert_true (wait_status (c, c->stream_id, RTMFP_TC_PLAY_START, 5 * SEC));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Media */
+
+static const guint8 avc_header[] = { 0x17, 0x00, 0x00, 0x00, 0x00,
+  0x01, 0x42, 0xc0, 0x1e, 0xff, 0xe1, 0x00, 0x04, 0x67, 0x42, 0xc0, 0x1e,
+  0x01, 0x00, 0x02, 0x68, 0xce
+};
+static const guint8 aac_header[] = { 0xaf, 0x00, 0x12, 0x10 };
+
+static GBytes *
+video_frame (gboolean key, guint idx, gsize size)
+{
+  guint8 *d = g_malloc (size);
+  gsize i;
+
+  g_assert_cmpuint (size, >=, 9);
+  d[0] = key ? 0x17 : 0x27;
+  d[1] = 0x01;
+  d[2] = d[3] = d[4] = 0;
+  d[5] = idx >> 24;
+  d[6] = idx >> 16;
+  d[7] = idx >> 8;
+  d[8] = idx;
+  for (i = 9; i < size; i++)
+    d[i] = (guint8) (i * 7 + idx);
+  return g_bytes_new_take (d, size);
+}
+
+static GBytes *
+audio_frame (guint idx, gsize size)
+{
+  guint8 *d = g_malloc (size);
+  gsize i;
+
+  g_assert_cmpuint (size, >=, 6);
+  d[0] = 0xaf;
+  d[1] = 0x01;
+  d[2] = idx >> 24;
+  d[3] = idx >> 16;
+  d[4] = idx >> 8;
+  d[5] = idx;
+  for (i = 6; i < size; i++)
+    d[i] = (guint8) (i * 3 + idx);
+  return g_bytes_new_take (d, size);
+}
+
+static guint
+frame_index (GBytes * b, gsize off)
+{
+  gsize len;
+  const guint8 *d = g_bytes_get_data (b, &len);
+
+  g_assert_cmpuint (len, >=, off + 4);
+  return ((guint) d[off] << 24) | (d[off + 1] << 16) | (d[off + 2] << 8) |
+      d[off + 3];
+}
+
+/* "onMetaData", {width, height, framerate} */
+static GByteArray *
+metadata_payload (gboolean set_data_frame)
+{
+  RtmfpAmfNode *name = rtmfp_amf_node_new_string ("onMetaData", -1);
+  RtmfpAmfNode *arr = rtmfp_amf_node_new_ecma_array ();
+  GByteArray *b = g_byte_array_new ();
+
+  if (set_data_frame) {
+    RtmfpAmfNode *s = rtmfp_amf_node_new_string ("@setDataFrame", -1);
+    rtmfp_amf_node_serialize (s, b);
+    rtmfp_amf_node_free (s);
+  }
+  rtmfp_amf_node_append_field_number (arr, "width", 320);
+  rtmfp_amf_node_append_field_number (arr, "height", 240);
+  rtmfp_amf_node_append_field_number (arr, "framerate", 25);
+  rtmfp_amf_node_serialize (name, b);
+  rtmfp_amf_node_serialize (arr, b);
+  rtmfp_amf_node_free (name);
+  rtmfp_amf_node_free (arr);
+  return b;
+}
+
+static void
+send_bytes (Client * c, RtmfpSendFlow * f, guint8 type, guint32 ts,
+    GBytes * b)
+{
+  gsize len;
+  const guint8 *d = g_bytes_get_data (b, &len);
+
+  client_write (c, f, type, ts, d, len);
+}
+
+static void
+publish_headers (Client * p)
+{
+  GByteArray *md = metadata_payload (TRUE);
+
+  client_write (p, p->sflow, RTMFP_TC_MSG_DATA_AMF0, 0, md->data, md->len);
+  client_write (p, p->vflow, RTMFP_TC_MSG_VIDEO, 0, avc_header,
+      sizeof (avc_header));
+  client_write (p, p->aflow, RTMFP_TC_MSG_AUDIO, 0, aac_header,
+      sizeof (aac_header));
+  g_byte_array_unref (md);
+}
+
+/* Frame n of a 25 fps stream with a keyframe every gop frames, and two
+ * 20 ms audio frames with it.  Returns the video timestamp. */
+static guint32
+publish_frame (Client * p, guint n, guint gop, gsize vsize)
+{
+  guint32 ts = n * 40;
+  GBytes *v = video_frame (n % gop == 0, n, n % gop == 0 ? vsize * 4 : vsize);
+  GBytes *a0 = audio_frame (2 * n, 64), *a1 = audio_frame (2 * n + 1, 64);
+
+  send_bytes (p, p->aflow, RTMFP_TC_MSG_AUDIO, ts, a0);
+  send_bytes (p, p->vflow, RTMFP_TC_MSG_VIDEO, ts, v);
+  send_bytes (p, p->aflow, RTMFP_TC_MSG_AUDIO, ts + 20, a1);
+  g_bytes_unref (v);
+  g_bytes_unref (a0);
+  g_bytes_unref (a1);
+  return ts;
+}
+
+/* Messages of the client's stream of one RTMP type, in arrival order */
+static GPtrArray *
+media_of (Client * c, guint8 type)
+{
+  GPtrArray *out = g_ptr_array_new ();
+  guint i;
+
+  for (i = 0; i < c->msgs->len; i++) {
+    Msg *m = g_ptr_array_index (c->msgs, i);
+    if (m->sid == c->stream_id && m->type == type)
+      g_ptr_array_add (out, m);
+  }
+  return out;
+}
+
+static gboolean
+bytes_equal_mem (GBytes * b, const guint8 * d, gsize len)
+{
+  gsize bl;
+  const guint8 *bd = g_bytes_get_data (b, &bl);
+  return bl == len && memcmp (bd, d, len) == 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Tests */
+
+static void
+test_connect_success (void)
+{
+  Fixture *fx = fixture_new (1);
+  Client *c = client_new (fx, "10.0.0.2:5000");
+  GPtrArray *a = NULL;
+  gdouble txn = -1, enc = -1;
+  gsize mdlen;
+  const guint8 *md;
+  guint i;
+  gboolean keepalive = FALSE;
+  RtmfpServerStats st;
+
+  client_connect (c, "live");
+  g_assert_cmpint (find_command (c, 0, 0, "_error", NULL, NULL), <, 0);
+  g_assert_cmpint (find_command (c, 0, 0, "_result", &a, &txn), >=, 0);
+  g_assert_cmpfloat (txn, ==, 1.0);
+  g_assert_cmpuint (a->len, ==, 2);
+  g_assert_cmpstr (rtmfp_tc_status_peek_code (a->pdata[1]), ==,
+      "NetConnection.Connect.Success");
+  g_assert_cmpstr (rtmfp_amf_node_peek_field_string (a->pdata[1], "level",
+          NULL), ==, "status");
+  g_assert_true (rtmfp_amf_node_get_field_number (a->pdata[1],
+          "objectEncoding", &enc));
+  g_assert_cmpfloat (enc, ==, 0);
+  g_ptr_array_unref (a);
+
+  /* 5.3.2: the reply came on a server flow for stream 0 associated to our
+   * control flow: metadata 54 43 04 00 */
+  g_assert_nonnull (c->server_ctrl);
+  md = rtmfp_recv_flow_get_metadata (c->server_ctrl, &mdlen);
+  g_assert_cmpmem (md, mdlen, "TC\x04\x00", 4);
+
+  /* 5.3.4: Set Keepalive Timers on stream 0 */
+  for (i = 0; i < c->msgs->len; i++) {
+    Msg *m = g_ptr_array_index (c->msgs, i);
+    guint16 ev;
+    guint32 args[2];
+    guint n;
+    gsize len;
+    const guint8 *d = g_bytes_get_data (m->payload, &len);
+
+    if (m->type != RTMFP_TC_MSG_USER_CONTROL)
+      continue;
+    g_assert_cmpuint (m->sid, ==, 0);
+    g_assert_true (rtmfp_tc_user_control_parse (d, len, &ev, args, &n));
+    if (ev == RTMFP_TC_EVENT_SET_KEEPALIVE) {
+      g_assert_cmpuint (n, ==, 2);
+      g_assert_cmpuint (args[0], ==, 15000);
+      g_assert_cmpuint (args[1], ==, 10000);
+      keepalive = TRUE;
+    }
+  }
+  g_assert_true (keepalive);
+
+  /* setPeerInfo is accepted without an answer; the connection stays up */
+  {
+    RtmfpAmfNode *args[3] = { rtmfp_amf_node_new_null (),
+      rtmfp_amf_node_new_string ("192.0.2.129:50001", -1),
+      rtmfp_amf_node_new_string ("[2001:db8:1::2]:50002", -1)
+    };
+    guint before = c->msgs->len;
+    client_command (c, c->ctrl, "setPeerInfo", 0.0, 3, args);
+    run_for (fx, 1 * SEC);
+    g_assert_cmpint (find_command (c, before, 0, NULL, NULL, NULL), <, 0);
+  }
+  /* an unknown call with a transaction ID gets Call.Failed */
+  {
+    RtmfpAmfNode *args[1] = { rtmfp_amf_node_new_null () };
+    guint before = c->msgs->len;
+    client_command (c, c->ctrl, "noSuchMethod", 7.0, 1, args);
+    run_for (fx, 1 * SEC);
+    g_assert_cmpint (find_status (c, before, 0, RTMFP_TC_CALL_FAILED), >=, 0);
+  }
+  rtmfp_server_get_stats (fx->srv, &st);
+  g_assert_cmpuint (st.connections, ==, 1);
+  g_assert_cmpuint (st.sessions, ==, 1);
+  g_assert_cmpuint (st.connects_accepted, ==, 1);
+  g_assert_cmpuint (st.bytes_in, >, 0);
+  g_assert_cmpuint (st.bytes_out, >, 0);
+  {
+    gchar *line = rtmfp_server_stats_to_string (&st);
+    g_assert_true (g_str_has_prefix (line, "stats sessions=1 connections=1 "));
+    g_assert_null (strchr (line, '\n'));
+    g_free (line);
+  }
+  fixture_free (fx);
+}
+
+static void
+test_connect_rejected (void)
+{
+  static const gchar *const apps[] = { "live", NULL };
+  Fixture *fx = fixture_new_full (2, apps, TRUE);
+  Client *bad = client_new (fx, "10.0.0.2:5000");
+  Client *good = client_new (fx, "10.0.0.3:5000");
+  GPtrArray *a = NULL;
+  gdouble txn = -1;
+  RtmfpServerStats st;
+
+  client_connect (bad, "other");
+  g_assert_cmpint (find_command (bad, 0, 0, "_result", NULL, NULL), <, 0);
+  g_assert_cmpint (find_command (bad, 0, 0, "_error", &a, &txn), >=, 0);
+  g_assert_cmpfloat (txn, ==, 1.0);
+  g_assert_cmpuint (a->len, ==, 2);
+  g_assert_cmpstr (rtmfp_tc_status_peek_code (a->pdata[1]), ==,
+      "NetConnection.Connect.Rejected");
+  g_assert_cmpstr (rtmfp_amf_node_peek_field_string (a->pdata[1], "level",
+          NULL), ==, "error");
+  g_assert_nonnull (strstr (rtmfp_tc_status_peek_description (a->pdata[1]),
+          "other"));
+  g_ptr_array_unref (a);
+  /* 5.3.6: the server then closes its control flow */
+  run_for (fx, 2 * SEC);
+  g_assert_true (bad->server_ctrl_complete);
+  /* and ignores anything else on the connection */
+  {
+    RtmfpAmfNode *args[1] = { rtmfp_amf_node_new_null () };
+    guint before = bad->msgs->len;
+    client_command (bad, bad->ctrl, "createStream", 2.0, 1, args);
+    run_for (fx, 1 * SEC);
+    g_assert_cmpuint (bad->msgs->len, ==, before);
+  }
+
+  /* an app with an instance is an app of the list */
+  client_connect_ok (good, "live/room1");
+  rtmfp_server_get_stats (fx->srv, &st);
+  g_assert_cmpuint (st.connects_rejected, ==, 1);
+  g_assert_cmpuint (st.connects_accepted, ==, 1);
+  g_assert_cmpuint (st.connections, ==, 1);
+  fixture_free (fx);
+}
+
+static void
+test_create_stream (void)
+{
+  Fixture *fx = fixture_new (3);
+  Client *c = client_new (fx, "10.0.0.2:5000");
+  guint32 a, b;
+
+  client_connect_ok (c, "live");
+  a = client_create_stream (c);
+  b = client_create_stream (c);
+  g_assert_cmpuint (a, !=, b);
+  g_assert_cmpuint (a, >=, 1);
+  g_assert_cmpuint (b, >=, 1);
+
+  /* the same as a type 17 command (format byte 0, 5.3.3) */
+  {
+    RtmfpAmfNode *null = rtmfp_amf_node_new_null ();
+    GByteArray *amf = rtmfp_amf_serialize_command ("createStream", 9.0, null,
+        NULL);
+    GByteArray *pl = g_byte_array_new ();
+    guint8 zero = 0;
+    Want w = { c, c->msgs->len, 0, NULL, NULL };
+    GPtrArray *args = NULL;
+    gdouble txn = 0;
+
+    g_byte_array_append (pl, &zero, 1);
+    g_byte_array_append (pl, amf->data, amf->len);
+    client_write (c, c->ctrl, RTMFP_TC_MSG_COMMAND_AMF3, 0, pl->data,
+        pl->len);
+    g_assert_true (run_until (fx, cond_created, &w, 5 * SEC));
+    g_assert_cmpint (find_command (c, w.from, 0, "_result", &args, &txn), >=,
+        0);
+    g_assert_cmpfloat (txn, ==, 9.0);
+    g_assert_cmpfloat (rtmfp_amf_node_get_number (args->pdata[1]), !=, a);
+    g_assert_cmpfloat (rtmfp_amf_node_get_number (args->pdata[1]), !=, b);
+    g_ptr_array_unref (args);
+    g_byte_array_unref (amf);
+    g_byte_array_unref (pl);
+    rtmfp_amf_node_free (null);
+  }
+  fixture_free (fx);
+}
+
+/* Flows that are not TC flows, flows for streams never created, and
+ * garbage on the control flow are refused or ignored; the connection
+ * keeps working. */
+static void
+test_bad_flows (void)
+{
+  Fixture *fx = fixture_new (4);
+  Client *c = client_new (fx, "10.0.0.2:5000");
+  RtmfpSendFlow *f;
+  guint64 code = 99;
+  static const guint8 junk[] = { 0x02, 0x00, 0x30, 'x' };
+
+  client_connect_ok (c, "live");
+  f = rtmfp_session_open_flow (c->session, (const guint8 *) "XY\x04\x01", 4,
+      c->server_ctrl);
+  g_assert_true (rtmfp_session_write (c->session, f, junk, sizeof (junk),
+          RTMFP_NO_DEADLINE, 0, cl_now (c)));
+  rtmfp_sim_net_kick (fx->net);
+  run_for (fx, 1 * SEC);
+  g_assert_true (rtmfp_send_flow_get_exception (f, &code));
+  g_assert_cmpuint (code, ==, 0);
+
+  f = client_open_flow (c, 77, FALSE, c->server_ctrl);
+  client_write (c, f, RTMFP_TC_MSG_COMMAND_AMF0, 0, junk, sizeof (junk));
+  run_for (fx, 1 * SEC);
+  g_assert_true (rtmfp_send_flow_get_exception (f, &code));
+
+  client_write (c, c->ctrl, RTMFP_TC_MSG_COMMAND_AMF0, 0, junk, sizeof (junk));
+  client_write (c, c->ctrl, RTMFP_TC_MSG_COMMAND_AMF3, 0, junk, sizeof (junk));
+  client_write (c, c->ctrl, RTMFP_TC_MSG_SET_CHUNK_SIZE, 0, junk, 4);
+  client_write (c, c->ctrl, RTMFP_TC_MSG_VIDEO, 0, NULL, 0);
+  run_for (fx, 1 * SEC);
+  g_assert_cmpuint (client_create_stream (c), >=, 1);
+  fixture_free (fx);
+}
+
+/* Publish + play: audio, video and data relayed intact, in order, with
+ * their timestamps, on the player's flows (5.3.5.2) */
+static void
+test_relay (void)
+{
+  Fixture *fx = fixture_new (5);
+  Client *p = client_new (fx, "10.0.0.2:5000");
+  Client *q = client_new (fx, "10.0.0.3:5000");
+  GPtrArray *video, *audio, *data;
+  GByteArray *md = metadata_payload (FALSE);
+  GPtrArray *sent_v = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      g_bytes_unref);
+  GPtrArray *sent_a = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      g_bytes_unref);
+  GByteArray *cue = g_byte_array_new ();
+  guint i, n;
+  gint idx;
+
+  client_connect_ok (p, "live");
+  client_publish (p, "cam");
+  client_connect_ok (q, "live");
+  client_play (q, "cam");
+
+  /* Figure 5: StreamBegin(stream id) before the statuses */
+  idx = find_status (q, 0, q->stream_id, RTMFP_TC_PLAY_RESET);
+  g_assert_cmpint (idx, >=, 0);
+  g_assert_cmpint (find_status (q, 0, q->stream_id, RTMFP_TC_PLAY_START), >,
+      idx);
+  for (i = 0; i < (guint) idx; i++) {
+    Msg *m = g_ptr_array_index (q->msgs, i);
+    if (m->sid == q->stream_id) {
+      gsize len;
+      const guint8 *d = g_bytes_get_data (m->payload, &len);
+      static const guint8 begin[] = { 0, 0, 0, 0, 0, 0 };
+      g_assert_cmpuint (m->type, ==, RTMFP_TC_MSG_USER_CONTROL);
+      g_assert_cmpuint (len, ==, 6);
+      g_assert_cmpmem (d, 2, begin, 2);
+      g_assert_cmpuint (frame_index (m->payload, 2), ==, q->stream_id);
+      break;
+    }
+  }
+  g_assert_cmpuint (i, <, (guint) idx);
+
+  publish_headers (p);
+  g_ptr_array_add (sent_v, g_bytes_new (avc_header, sizeof (avc_header)));
+  g_ptr_array_add (sent_a, g_bytes_new (aac_header, sizeof (aac_header)));
+  for (n = 0; n < 50; n++) {
+    publish_frame (p, n, 25, 700);
+    g_ptr_array_add (sent_v, video_frame (n % 25 == 0, n,
+            n % 25 == 0 ? 2800 : 700));
+    g_ptr_array_add (sent_a, audio_frame (2 * n, 64));
+    g_ptr_array_add (sent_a, audio_frame (2 * n + 1, 64));
+    if (n == 30) {
+      RtmfpAmfNode *s = rtmfp_amf_node_new_string ("onCuePoint", -1);
+      RtmfpAmfNode *o = rtmfp_amf_node_new_object ();
+      rtmfp_amf_node_append_field_string (o, "name", "mark", -1);
+      rtmfp_amf_node_serialize (s, cue);
+      rtmfp_amf_node_serialize (o, cue);
+      rtmfp_amf_node_free (s);
+      rtmfp_amf_node_free (o);
+      client_write (p, p->sflow, RTMFP_TC_MSG_DATA_AMF0, 1200, cue->data,
+          cue->len);
+    }
+    run_for (fx, 40 * MS);
+  }
+  run_for (fx, 2 * SEC);
+
+  video = media_of (q, RTMFP_TC_MSG_VIDEO);
+  audio = media_of (q, RTMFP_TC_MSG_AUDIO);
+  data = media_of (q, RTMFP_TC_MSG_DATA_AMF0);
+  g_assert_cmpuint (video->len, ==, sent_v->len);
+  g_assert_cmpuint (audio->len, ==, sent_a->len);
+  for (i = 0; i < video->len; i++) {
+    Msg *m = g_ptr_array_index (video, i);
+    g_assert_true (g_bytes_equal (m->payload, sent_v->pdata[i]));
+    g_assert_cmpuint (m->ts, ==, i == 0 ? 0 : (i - 1) * 40);
+    g_assert_cmpuint (m->gap, ==, 0);
+    g_assert_true (m->assoc_ctrl);
+    g_assert_false (m->rxi);
+  }
+  for (i = 0; i < audio->len; i++) {
+    Msg *m = g_ptr_array_index (audio, i);
+    g_assert_true (g_bytes_equal (m->payload, sent_a->pdata[i]));
+    g_assert_cmpuint (m->ts, ==, i == 0 ? 0 : (i - 1) * 20);
+    g_assert_true (m->assoc_ctrl);
+    g_assert_true (m->rxi);     /* audio flow: network arrival order hint */
+  }
+  /* metadata without "@setDataFrame", then the cue point */
+  g_assert_cmpuint (data->len, ==, 2);
+  g_assert_true (bytes_equal_mem (((Msg *) data->pdata[0])->payload,
+          md->data, md->len));
+  g_assert_true (bytes_equal_mem (((Msg *) data->pdata[1])->payload,
+          cue->data, cue->len));
+  g_assert_cmpuint (((Msg *) data->pdata[1])->ts, ==, 1200);
+  /* one flow per kind, all for the player's stream ID */
+  g_assert_cmpuint (((Msg *) video->pdata[0])->flow_id, !=,
+      ((Msg *) audio->pdata[0])->flow_id);
+  g_assert_cmpuint (((Msg *) video->pdata[0])->flow_id, !=,
+      ((Msg *) data->pdata[0])->flow_id);
+
+  g_ptr_array_unref (video);
+  g_ptr_array_unref (audio);
+  g_ptr_array_unref (data);
+  g_ptr_array_unref (sent_v);
+  g_ptr_array_unref (sent_a);
+  g_byte_array_unref (md);
+  g_byte_array_unref (cue);
+  fixture_free (fx);
+}
+
+static void
+test_publish_bad_name (void)
+{
+  Fixture *fx = fixture_new (6);
+  Client *p1 = client_new (fx, "10.0.0.2:5000");
+  Client *p2 = client_new (fx, "10.0.0.3:5000");
+  Client *p3 = client_new (fx, "10.0.0.4:5000");
+  RtmfpAmfNode *args[1];
+
+  client_connect_ok (p1, "live");
+  client_publish (p1, "cam");
+  client_connect_ok (p2, "live");
+  client_start (p2, "publish", "cam?token=1");  /* same name, with a query */
+  g_assert_true (wait_status (p2, p2->stream_id, RTMFP_TC_PUBLISH_BADNAME,
+          5 * SEC));
+  g_assert_cmpint (find_status (p2, 0, p2->stream_id,
+          RTMFP_TC_PUBLISH_START), <, 0);
+  /* the same name in another app is another stream */
+  client_connect_ok (p3, "other");
+  client_publish (p3, "cam");
+
+  /* once p1 stops (closeStream), the name is free again */
+  args[0] = rtmfp_amf_node_new_null ();
+  client_command (p1, p1->sflow, "closeStream", 0.0, 1, args);
+  run_for (fx, 1 * SEC);
+  args[0] = rtmfp_amf_node_new_null ();
+  {
+    RtmfpAmfNode *a[2] = { rtmfp_amf_node_new_null (),
+      rtmfp_amf_node_new_string ("cam", -1)
+    };
+    client_command (p2, p2->sflow, "publish", 0.0, 2, a);
+  }
+  rtmfp_amf_node_free (args[0]);
+  g_assert_true (wait_status (p2, p2->stream_id, RTMFP_TC_PUBLISH_START,
+          5 * SEC));
+  fixture_free (fx);
+}
+
+typedef struct {
+  Client *c;
+  guint8 type;
+  guint count;
+} WantMedia;
+
+static gboolean
+cond_media (gpointer ud)
+{
+  WantMedia *w = ud;
+  GPtrArray *a = media_of (w->c, w->type);
+  gboolean ok = a->len >= w->count;
+  g_ptr_array_unref (a);
+  return ok;
+}
+
+/* A player joining 2 s late gets metadata and the sequence headers first,
+ * audio at once, and video from the next keyframe; the first player gets
+ * everything. */
+static void
+test_late_player (void)
+{
+  Fixture *fx = fixture_new (7);
+  Client *p = client_new (fx, "10.0.0.2:5000");
+  Client *q1 = client_new (fx, "10.0.0.3:5000");
+  Client *q2 = client_new (fx, "10.0.0.4:5000");
+  GByteArray *md = metadata_payload (FALSE);
+  GPtrArray *v1, *v2, *a2, *d2;
+  guint n, i, join_frame;
+  gint64 t_meta = -1;
+
+  client_connect_ok (p, "live");
+  client_publish (p, "cam");
+  client_connect_ok (q1, "live");
+  client_play (q1, "cam");
+  client_connect_ok (q2, "live");
+
+  publish_headers (p);
+  /* 2 s of a stream with a keyframe every 30 frames (1.2 s) */
+  for (n = 0; n < 50; n++) {
+    publish_frame (p, n, 30, 500);
+    run_for (fx, 40 * MS);
+  }
+  /* q2 joins at frame 50 (keyframes at 0, 30, 60) */
+  client_play (q2, "cam");
+  join_frame = n;
+  for (; n < 90; n++) {
+    publish_frame (p, n, 30, 500);
+    run_for (fx, 40 * MS);
+  }
+  run_for (fx, 2 * SEC);
+
+  v1 = media_of (q1, RTMFP_TC_MSG_VIDEO);
+  g_assert_cmpuint (v1->len, ==, 1 + 90);
+  v2 = media_of (q2, RTMFP_TC_MSG_VIDEO);
+  a2 = media_of (q2, RTMFP_TC_MSG_AUDIO);
+  d2 = media_of (q2, RTMFP_TC_MSG_DATA_AMF0);
+
+  /* metadata first */
+  g_assert_cmpuint (d2->len, >=, 1);
+  g_assert_true (bytes_equal_mem (((Msg *) d2->pdata[0])->payload, md->data,
+          md->len));
+  t_meta = ((Msg *) d2->pdata[0])->at;
+  /* video: the sequence header, then the keyframe of frame 60 and what
+   * follows it, nothing in between */
+  g_assert_cmpuint (v2->len, ==, 1 + (90 - 60));
+  g_assert_true (bytes_equal_mem (((Msg *) v2->pdata[0])->payload,
+          avc_header, sizeof (avc_header)));
+  g_assert_cmpuint (((Msg *) v2->pdata[0])->ts, >=, (join_frame - 1) * 40);
+  g_assert_true (rtmfp_flv_video_is_keyframe (g_bytes_get_data (((Msg *)
+                  v2->pdata[1])->payload, NULL), 5));
+  for (i = 1; i < v2->len; i++) {
+    Msg *m = g_ptr_array_index (v2, i);
+    g_assert_cmpuint (frame_index (m->payload, 5), ==, 60 + i - 1);
+    g_assert_cmpuint (m->ts, ==, (60 + i - 1) * 40);
+  }
+  g_assert_cmpint (t_meta, <=, ((Msg *) v2->pdata[1])->at);
+  /* audio: the AAC header, then every frame sent after the join */
+  g_assert_cmpuint (a2->len, ==, 1 + 2 * (90 - join_frame));
+  g_assert_true (bytes_equal_mem (((Msg *) a2->pdata[0])->payload,
+          aac_header, sizeof (aac_header)));
+  g_assert_cmpuint (frame_index (((Msg *) a2->pdata[1])->payload, 2), ==,
+      2 * join_frame);
+  g_assert_cmpint (((Msg *) a2->pdata[1])->at, <, ((Msg *) v2->pdata[1])->at);
+
+  g_ptr_array_unref (v1);
+  g_ptr_array_unref (v2);
+  g_ptr_array_unref (a2);
+  g_ptr_array_unref (d2);
+  g_byte_array_unref (md);
+  fixture_free (fx);
+}
+
+/* One player leaving (deleteStream, or its flows rejected) does not
+ * disturb the other */
+static void
+test_player_leaves (void)
+{
+  Fixture *fx = fixture_new (8);
+  Client *p = client_new (fx, "10.0.0.2:5000");
+  Client *q1 = client_new (fx, "10.0.0.3:5000");
+  Client *q2 = client_new (fx, "10.0.0.4:5000");
+  Client *q3 = client_new (fx, "10.0.0.5:5000");
+  GPtrArray *v;
+  guint n;
+  RtmfpServerStats st;
+
+  client_connect_ok (p, "live");
+  client_publish (p, "cam");
+  client_connect_ok (q1, "live");
+  client_play (q1, "cam");
+  client_connect_ok (q2, "live");
+  client_play (q2, "cam");
+  rtmfp_server_get_stats (fx->srv, &st);
+  g_assert_cmpuint (st.players, ==, 2);
+  /* q3 refuses the server's flows for its stream (5.3.5.3): the server
+   * stops playing to it */
+  client_connect_ok (q3, "live");
+  q3->reject_media = TRUE;
+  client_start (q3, "play", "cam");
+  run_for (fx, 1 * SEC);
+  g_assert_cmpuint (q3->n_flows_rejected, >=, 1);
+  rtmfp_server_get_stats (fx->srv, &st);
+  g_assert_cmpuint (st.players, ==, 2);
+
+  publish_headers (p);
+  for (n = 0; n < 20; n++) {
+    publish_frame (p, n, 10, 300);
+    run_for (fx, 40 * MS);
+    if (n == 5) {
+      RtmfpAmfNode *a[2] = { rtmfp_amf_node_new_null (),
+        rtmfp_amf_node_new_number (q2->stream_id)
+      };
+      client_command (q2, q2->ctrl, "deleteStream", 0.0, 2, a);
+    }
+  }
+  run_for (fx, 2 * SEC);
+  v = media_of (q1, RTMFP_TC_MSG_VIDEO);
+  g_assert_cmpuint (v->len, ==, 21);
+  g_ptr_array_unref (v);
+  v = media_of (q2, RTMFP_TC_MSG_VIDEO);
+  g_assert_cmpuint (v->len, <, 10);
+  g_ptr_array_unref (v);
+  rtmfp_server_get_stats (fx->srv, &st);
+  g_assert_cmpuint (st.players, ==, 1);
+  g_assert_cmpuint (st.streams, ==, 1);
+
+  /* q2 closes its session abruptly: p and q1's stream unaffected */
+  rtmfp_session_abort (q2->session, cl_now (q2));
+  rtmfp_sim_net_kick (fx->net);
+  run_for (fx, 1 * SEC);
+  rtmfp_server_get_stats (fx->srv, &st);
+  g_assert_cmpuint (st.players, ==, 1);
+  g_assert_cmpuint (st.connections, ==, 3);
+  fixture_free (fx);
+}
+
+/* Publisher leaving: players get UnpublishNotify (closeStream at once, a
+ * closed session within the housekeeping period); a new publisher of the
+ * name reaches the waiting players with PublishNotify */
+static void
+test_publisher_leaves (void)
+{
+  Fixture *fx = fixture_new (9);
+  Client *p1 = client_new (fx, "10.0.0.2:5000");
+  Client *p2 = client_new (fx, "10.0.0.3:5000");
+  Client *q = client_new (fx, "10.0.0.4:5000");
+  RtmfpServerStats st;
+  WantMedia wm;
+  GPtrArray *v;
+  guint n;
+  gint u1, u2;
+  gint64 t0;
+
+  client_connect_ok (p1, "live");
+  client_publish (p1, "cam");
+  client_connect_ok (q, "live");
+  client_play (q, "cam");
+  publish_headers (p1);
+  for (n = 0; n < 5; n++) {
+    publish_frame (p1, n, 10, 300);
+    run_for (fx, 40 * MS);
+  }
+  /* p1 closes its session (orderly): no closeStream at all */
+  t0 = cl_now (q);
+  rtmfp_session_close (p1->session, cl_now (p1));
+  rtmfp_sim_net_kick (fx->net);
+  g_assert_true (wait_status (q, q->stream_id,
+          RTMFP_TC_PLAY_UNPUBLISHNOTIFY, 3 * SEC));
+  g_assert_cmpint (cl_now (q) - t0, <, 1 * SEC);
+  u1 = find_status (q, 0, q->stream_id, RTMFP_TC_PLAY_UNPUBLISHNOTIFY);
+  rtmfp_server_get_stats (fx->srv, &st);
+  g_assert_cmpuint (st.streams, ==, 0);
+  g_assert_cmpuint (st.players, ==, 1);
+
+  /* p2 publishes the name: q hears of it and gets its media from a
+   * keyframe */
+  client_connect_ok (p2, "live");
+  client_publish (p2, "cam");
+  g_assert_true (wait_status (q, q->stream_id, RTMFP_TC_PLAY_PUBLISHNOTIFY,
+          3 * SEC));
+  g_assert_cmpint (find_status (q, 0, q->stream_id,
+          RTMFP_TC_PLAY_PUBLISHNOTIFY), >, u1);
+  publish_headers (p2);
+  for (n = 0; n < 10; n++) {
+    publish_frame (p2, n + 3, 10, 300);   /* first keyframe: frame 10 */
+    run_for (fx, 40 * MS);
+  }
+  wm.c = q;
+  wm.type = RTMFP_TC_MSG_VIDEO;
+  wm.count = 1 + 5 + 1 + 3;     /* p1: header + 5, p2: header + 10..12 */
+  g_assert_true (run_until (fx, cond_media, &wm, 3 * SEC));
+  v = media_of (q, RTMFP_TC_MSG_VIDEO);
+  g_assert_cmpuint (v->len, ==, 1 + 5 + 1 + 3);
+  g_assert_true (bytes_equal_mem (((Msg *) v->pdata[6])->payload,
+          avc_header, sizeof (avc_header)));
+  g_assert_cmpuint (frame_index (((Msg *) v->pdata[7])->payload, 5), ==, 10);
+  g_ptr_array_unref (v);
+
+  /* closeStream: UnpublishNotify again */
+  {
+    RtmfpAmfNode *a[1] = { rtmfp_amf_node_new_null () };
+    client_command (p2, p2->sflow, "closeStream", 0.0, 1, a);
+  }
+  g_assert_true (run_until (fx, cond_command, &(Want) {
+          q, u1 + 1, q->stream_id, NULL, RTMFP_TC_PLAY_UNPUBLISHNOTIFY},
+          2 * SEC));
+  u2 = find_status (q, u1 + 1, q->stream_id, RTMFP_TC_PLAY_UNPUBLISHNOTIFY);
+  g_assert_cmpint (u2, >, u1);
+  fixture_free (fx);
+}
+
+/* play of a name nobody publishes: StreamNotFound when the server does not
+ * wait for publishers, and for a play of recorded content (start >= 0) */
+static void
+test_play_not_found (void)
+{
+  Fixture *fx = fixture_new_full (10, NULL, FALSE);
+  Client *q = client_new (fx, "10.0.0.3:5000");
+  Client *r;
+
+  client_connect_ok (q, "live");
+  client_start (q, "play", "nothing");
+  g_assert_true (wait_status (q, q->stream_id,
+          RTMFP_TC_PLAY_STREAMNOTFOUND, 3 * SEC));
+  g_assert_cmpint (find_status (q, 0, q->stream_id, RTMFP_TC_PLAY_START), <,
+      0);
+  fixture_free (fx);
+
+  fx = fixture_new (11);
+  r = client_new (fx, "10.0.0.4:5000");
+  client_connect_ok (r, "live");
+  r->stream_id = client_create_stream (r);
+  r->sflow = client_open_flow (r, r->stream_id, FALSE, r->server_ctrl);
+  {
+    RtmfpAmfNode *a[3] = { rtmfp_amf_node_new_null (),
+      rtmfp_amf_node_new_string ("vod", -1), rtmfp_amf_node_new_number (0)
+    };
+    client_command (r, r->sflow, "play", 0.0, 3, a);
+  }
+  g_assert_true (wait_status (r, r->stream_id,
+          RTMFP_TC_PLAY_STREAMNOTFOUND, 3 * SEC));
+  fixture_free (fx);
+}
+
+/* Loss on the server -> player path, then an outage: the server abandons
+ * expired media instead of piling it up, and the player is current again
+ * soon after the outage. */
+typedef struct {
+  GRand *rand;
+  RtmfpAddr player;
+  gdouble loss;
+} LossFilter;
+
+static gboolean
+loss_filter (RtmfpSimNet * net, const guint8 * data, gsize len,
+    const RtmfpAddr * from, const RtmfpAddr * to, gpointer ud)
+{
+  LossFilter *lf = ud;
+
+  if (rtmfp_addr_equal (to, &lf->player) &&
+      g_rand_double (lf->rand) < lf->loss)
+    return FALSE;
+  return TRUE;
+}
+
+static void
+test_expired_media (void)
+{
+  Fixture *fx = fixture_new (12);
+  Client *p = client_new (fx, "10.0.0.2:5000");
+  Client *q = client_new (fx, "10.0.0.3:5000");
+  LossFilter lf;
+  RtmfpServerStats st;
+  GPtrArray *a;
+  guint n, i, before = 0, late = 0, fresh = 0;
+  guint32 outage_end_ts = 0;
+
+  client_connect_ok (p, "live");
+  client_publish (p, "cam");
+  client_connect_ok (q, "live");
+  client_play (q, "cam");
+  publish_headers (p);
+
+  lf.rand = g_rand_new_with_seed (1234);
+  lf.player = *rtmfp_sim_host_get_address (q->host);
+  lf.loss = 0.25;
+  rtmfp_sim_net_set_filter (fx->net, loss_filter, &lf);
+
+  /* 8 s under 25 % loss, 4 s outage, 6 s to recover; ~1 Mbit/s video */
+  for (n = 0; n < 450; n++) {
+    if (n == 200)
+      rtmfp_sim_host_set_blackhole (q->host, TRUE);
+    if (n == 300) {
+      rtmfp_sim_host_set_blackhole (q->host, FALSE);
+      outage_end_ts = n * 40;
+      before = q->msgs->len;
+    }
+    publish_frame (p, n, 50, 4000);
+    run_for (fx, 40 * MS);
+  }
+  run_for (fx, 2 * SEC);
+
+  rtmfp_server_get_stats (fx->srv, &st);
+  g_test_message ("relayed %" G_GUINT64_FORMAT " abandoned %" G_GUINT64_FORMAT
+      " dropped %" G_GUINT64_FORMAT, st.messages_relayed,
+      st.messages_abandoned, st.messages_dropped);
+  g_assert_cmpuint (st.messages_abandoned, >, 0);
+
+  /* after the outage, stale audio is not delivered: everything that came
+   * was at most ~a lifetime old at the end of the outage */
+  for (i = before; i < q->msgs->len; i++) {
+    Msg *m = g_ptr_array_index (q->msgs, i);
+    if (m->sid != q->stream_id || m->type != RTMFP_TC_MSG_AUDIO)
+      continue;
+    if (m->ts + 1000 < outage_end_ts) {
+      g_test_message ("stale audio ts %u (%" G_GSIZE_FORMAT " bytes) at %"
+          G_GINT64_FORMAT " ms", m->ts, g_bytes_get_size (m->payload),
+          m->at / 1000);
+      late++;
+    }
+    else
+      fresh++;
+  }
+  a = media_of (q, RTMFP_TC_MSG_AUDIO);
+  g_test_message ("after the outage: %u stale, %u fresh audio", late, fresh);
+  g_assert_cmpuint (late, ==, 0);
+  /* and the player is current again: audio of the last second arrived */
+  g_assert_cmpuint (fresh, >, 50);
+  {
+    Msg *last = g_ptr_array_index (a, a->len - 1);
+    g_assert_cmpuint (last->ts + 1000, >=, 449 * 40);
+  }
+  g_ptr_array_unref (a);
+  rtmfp_sim_net_set_filter (fx->net, NULL, NULL);
+  g_rand_free (lf.rand);
+  fixture_free (fx);
+}
+
+/* A player that cannot keep up (an outage with 4 Mbit/s of video): the
+ * server drops video for it instead of queueing without bound, and the
+ * player restarts at a keyframe afterwards. */
+static void
+test_backpressure (void)
+{
+  Fixture *fx = fixture_new (13);
+  Client *p = client_new (fx, "10.0.0.2:5000");
+  Client *q = client_new (fx, "10.0.0.3:5000");
+  RtmfpServerStats st;
+  GPtrArray *v;
+  guint n, i, before = 0;
+  gboolean seen_first = FALSE;
+
+  client_connect_ok (p, "live");
+  client_publish (p, "cam");
+  client_connect_ok (q, "live");
+  client_play (q, "cam");
+  publish_headers (p);
+  for (n = 0; n < 300; n++) {
+    if (n == 50)
+      rtmfp_sim_host_set_blackhole (q->host, TRUE);
+    if (n == 150) {
+      rtmfp_sim_host_set_blackhole (q->host, FALSE);
+      before = q->msgs->len;
+    }
+    publish_frame (p, n, 40, 20000);
+    run_for (fx, 40 * MS);
+  }
+  run_for (fx, 2 * SEC);
+
+  rtmfp_server_get_stats (fx->srv, &st);
+  g_test_message ("relayed %" G_GUINT64_FORMAT " abandoned %" G_GUINT64_FORMAT
+      " dropped %" G_GUINT64_FORMAT, st.messages_relayed,
+      st.messages_abandoned, st.messages_dropped);
+  g_assert_cmpuint (st.messages_dropped, >, 0);
+  g_assert_cmpuint (st.messages_abandoned, >, 0);
+
+  /* after the outage: headers, then a keyframe before any inter frame */
+  for (i = before; i < q->msgs->len; i++) {
+    Msg *m = g_ptr_array_index (q->msgs, i);
+    gsize len;
+    const guint8 *d;
+
+    if (m->sid != q->stream_id || m->type != RTMFP_TC_MSG_VIDEO)
+      continue;
+    d = g_bytes_get_data (m->payload, &len);
+    if (rtmfp_flv_video_is_sequence_header (d, len))
+      continue;
+    if (!seen_first) {
+      g_assert_true (rtmfp_flv_video_is_keyframe (d, len));
+      seen_first = TRUE;
+    }
+  }
+  g_assert_true (seen_first);
+  /* and it is current again */
+  v = media_of (q, RTMFP_TC_MSG_VIDEO);
+  g_assert_cmpuint (((Msg *) v->pdata[v->len - 1])->ts + 2000, >=, 299 * 40);
+  g_ptr_array_unref (v);
+  fixture_free (fx);
+}
+
+static gboolean
+cond_session_open (gpointer ud)
+{
+  RtmfpSession **s = ud;
+  return rtmfp_session_get_state (*s) == RTMFP_SESSION_OPEN;
+}
+
+/* Introduction (RFC 7016 3.5.1.6, RFC 7425 5.4.1): an IHello for the peer
+ * ID of a connected client, sent to the server, ends in a direct session
+ * with that client. */
+static void
+test_introduction (void)
+{
+  Fixture *fx = fixture_new (14);
+  Client *a = client_new_full (fx, "10.0.0.2:5000", TRUE);
+  Client *b = client_new (fx, "10.0.0.3:5000");
+  GByteArray *epd = g_byte_array_new ();
+  RtmfpSession *s;
+  gchar buf[RTMFP_ADDR_STRLEN];
+
+  client_connect_ok (a, "live");
+  {
+    RtmfpAmfNode *args[2] = { rtmfp_amf_node_new_null (),
+      rtmfp_amf_node_new_string ("10.0.0.2:5000", -1)
+    };
+    client_command (a, a->ctrl, "setPeerInfo", 0.0, 2, args);
+  }
+  run_for (fx, 500 * MS);
+
+  rtmfp_epd_append_fingerprint (epd, rtmfp_identity_get_fingerprint
+      (rtmfp_endpoint_get_identity (a->ep)));
+  s = rtmfp_endpoint_open_session (b->ep, epd->data, epd->len,
+      rtmfp_sim_host_get_address (fx->host), 1, cl_now (b));
+  g_assert_nonnull (s);
+  rtmfp_session_ref (s);
+  rtmfp_sim_net_kick (fx->net);
+  g_byte_array_unref (epd);
+  /* the server redirects b to a and forwards the IHello to a, which
+   * answers b directly */
+  g_assert_true (run_until (fx, cond_session_open, &s, 10 * SEC));
+  g_assert_cmpstr (rtmfp_addr_to_string (rtmfp_session_get_far_address (s),
+          buf), ==, "10.0.0.2:5000");
+  rtmfp_session_unref (s);
+  fixture_free (fx);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The real binary */
+
+/* Reads one line from fd within timeout_ms (bounded); NULL on timeout */
+static gchar *
+read_line (gint fd, GString * buf, gint timeout_ms)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+
+  for (;;) {
+    gchar *nl = memchr (buf->str, '\n', buf->len);
+    struct pollfd pfd = { fd, POLLIN, 0 };
+    gint64 left;
+    gchar chunk[256];
+    gssize r;
+
+    if (nl) {
+      gchar *line = g_strndup (buf->str, nl - buf->str);
+      g_string_erase (buf, 0, nl - buf->str + 1);
+      return line;
+    }
+    left = (end - g_get_monotonic_time ()) / 1000;
+    if (left <= 0 || poll (&pfd, 1, (gint) left) <= 0)
+      return NULL;
+    r = read (fd, chunk, sizeof (chunk));
+    if (r <= 0)
+      return NULL;
+    g_string_append_len (buf, chunk, r);
+  }
+}
+
+/* waitpid with a bound; -1 on timeout */
+static gint
+wait_exit (GPid pid, gint timeout_ms)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+  gint status;
+
+  while (g_get_monotonic_time () < end) {
+    pid_t r = waitpid (pid, &status, WNOHANG);
+    if (r == pid)
+      return status;
+    /* a bounded poll on nothing: 10 ms steps */
+    poll (NULL, 0, 10);
+  }
+  return -1;
+}
+
+static void
+test_binary (void)
+{
+  const gchar *path = RTMFP_SERVER_PATH;
+  gchar *argv[] = { (gchar *) path, (gchar *) "--rtmfp",
+    (gchar *) "127.0.0.1:0", NULL
+  };
+  GError *err = NULL;
+  GPid pid;
+  gint out_fd, status;
+  GString *buf = g_string_new (NULL);
+  gchar *line;
+  guint port = 0;
+
+  if (!g_file_test (path, G_FILE_TEST_IS_EXECUTABLE)) {
+    g_test_skip ("rtmfp-server is not built");
+    g_string_free (buf, TRUE);
+    return;
+  }
+  g_assert_true (g_spawn_async_with_pipes (NULL, argv, NULL,
+          G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid, NULL, &out_fd, NULL,
+          &err));
+  g_assert_no_error (err);
+
+  line = read_line (out_fd, buf, 10000);
+  g_assert_nonnull (line);
+  g_test_message ("%s", line);
+  g_assert_true (g_str_has_prefix (line, "listening rtmfp 127.0.0.1:"));
+  port = atoi (line + strlen ("listening rtmfp 127.0.0.1:"));
+  g_assert_cmpuint (port, >, 0);
+  g_assert_cmpuint (port, <, 65536);
+  g_free (line);
+
+  kill (pid, SIGUSR1);
+  line = read_line (out_fd, buf, 10000);
+  g_assert_nonnull (line);
+  g_test_message ("%s", line);
+  g_assert_true (g_str_has_prefix (line, "stats sessions=0 connections=0 "));
+  g_assert_nonnull (strstr (line, " bytes_in="));
+  g_assert_nonnull (strstr (line, " abandoned="));
+  g_free (line);
+
+  kill (pid, SIGTERM);
+  status = wait_exit (pid, 10000);
+  if (status == -1) {
+    kill (pid, SIGKILL);
+    wait_exit (pid, 5000);
+  }
+  g_assert_cmpint (status, !=, -1);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+  g_spawn_close_pid (pid);
+  close (out_fd);
+
+  /* --stats-interval prints by itself; SIGINT exits 0 too */
+  {
+    gchar *argv3[] = { (gchar *) path, (gchar *) "--rtmfp",
+      (gchar *) "127.0.0.1:0", (gchar *) "--stats-interval", (gchar *) "1",
+      (gchar *) "--app", (gchar *) "live", NULL
+    };
+
+    g_string_truncate (buf, 0);
+    g_assert_true (g_spawn_async_with_pipes (NULL, argv3, NULL,
+            G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid, NULL, &out_fd, NULL,
+            &err));
+    g_assert_no_error (err);
+    line = read_line (out_fd, buf, 10000);
+    g_assert_nonnull (line);
+    g_assert_true (g_str_has_prefix (line, "listening rtmfp 127.0.0.1:"));
+    g_free (line);
+    line = read_line (out_fd, buf, 10000);
+    g_assert_nonnull (line);
+    g_assert_true (g_str_has_prefix (line, "stats sessions=0 "));
+    g_free (line);
+    kill (pid, SIGINT);
+    status = wait_exit (pid, 10000);
+    if (status == -1) {
+      kill (pid, SIGKILL);
+      wait_exit (pid, 5000);
+    }
+    g_assert_cmpint (status, !=, -1);
+    g_assert_true (WIFEXITED (status));
+    g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+    g_spawn_close_pid (pid);
+    close (out_fd);
+  }
+  g_string_free (buf, TRUE);
+
+  /* a port that is taken: error and exit status 1 */
+  {
+    gchar *taken = g_strdup_printf ("127.0.0.1:%u", port);
+    gchar *argv2[] = { (gchar *) path, (gchar *) "--rtmfp", taken, NULL };
+    GSocket *s = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+        G_SOCKET_PROTOCOL_UDP, NULL);
+    GInetAddress *lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+    GSocketAddress *sa = g_inet_socket_address_new (lo, 0);
+    gchar *serr = NULL;
+    gint st2;
+
+    /* bind a port of our own so that it is surely taken */
+    g_assert_true (g_socket_bind (s, sa, FALSE, NULL));
+    g_object_unref (sa);
+    sa = g_socket_get_local_address (s, NULL);
+    g_free (taken);
+    taken = g_strdup_printf ("127.0.0.1:%u", g_inet_socket_address_get_port
+        (G_INET_SOCKET_ADDRESS (sa)));
+    argv2[2] = taken;
+    g_assert_true (g_spawn_sync (NULL, argv2, NULL, G_SPAWN_DEFAULT, NULL,
+            NULL, NULL, &serr, &st2, &err));
+    g_assert_no_error (err);
+    g_assert_true (WIFEXITED (st2));
+    g_assert_cmpint (WEXITSTATUS (st2), ==, 1);
+    g_assert_nonnull (strstr (serr, "cannot listen"));
+    g_free (serr);
+    g_free (taken);
+    g_object_unref (sa);
+    g_object_unref (lo);
+    g_object_unref (s);
+  }
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/server/connect/success", test_connect_success);
+  g_test_add_func ("/server/connect/rejected", test_connect_rejected);
+  g_test_add_func ("/server/create-stream", test_create_stream);
+  g_test_add_func ("/server/bad-flows", test_bad_flows);
+  g_test_add_func ("/server/relay", test_relay);
+  g_test_add_func ("/server/publish-bad-name", test_publish_bad_name);
+  g_test_add_func ("/server/late-player", test_late_player);
+  g_test_add_func ("/server/player-leaves", test_player_leaves);
+  g_test_add_func ("/server/publisher-leaves", test_publisher_leaves);
+  g_test_add_func ("/server/play-not-found", test_play_not_found);
+  g_test_add_func ("/server/expired-media", test_expired_media);
+  g_test_add_func ("/server/backpressure", test_backpressure);
+  g_test_add_func ("/server/introduction", test_introduction);
+  g_test_add_func ("/server/binary", test_binary);
+
+  return g_test_run ();
+}

@@ -1,0 +1,313 @@
+/* rtmfp-server: command line, signals and the I/O driver.
+ *
+ *   rtmfp-server --rtmfp ADDR:PORT [--app NAME]... [--stats-interval N]
+ *
+ * Prints "listening rtmfp ADDR:PORT" (the actual port when 0 was asked)
+ * once ready, a "stats ..." line on SIGUSR1 (and every N seconds with
+ * --stats-interval), and exits 0 on SIGINT / SIGTERM after closing the
+ * sessions.  Exit status 1 on bad options or when the socket cannot be
+ * bound.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#define G_LOG_DOMAIN "rtmfp-server"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <glib-unix.h>
+
+#include "rtmfpnet.h"
+#include "rtmfpserver.h"
+
+#define POLL_INTERVAL_MS 250
+/* After SIGTERM: wait this long at most for sessions to close */
+#define SHUTDOWN_GRACE_US (1 * G_TIME_SPAN_SECOND)
+/* Dead-peer detection for client sessions */
+#define IDLE_TIMEOUT_US (45 * G_TIME_SPAN_SECOND)
+
+static gchar *opt_rtmfp;
+static gchar **opt_apps;
+static gint opt_stats_interval;
+static gboolean opt_strict_play;
+static gint opt_audio_lifetime = 300;
+static gint opt_video_lifetime = 1000;
+static gboolean opt_verbose;
+
+static GOptionEntry entries[] = {
+  {"rtmfp", 0, 0, G_OPTION_ARG_STRING, &opt_rtmfp,
+      "UDP address to listen on for RTMFP (required; port 0: any free port)",
+      "ADDR:PORT"},
+  {"app", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_apps,
+      "Accept connections to this application only (repeatable; default: "
+        "any)", "NAME"},
+  {"stats-interval", 0, 0, G_OPTION_ARG_INT, &opt_stats_interval,
+      "Print a stats line every N seconds (default 0: only on SIGUSR1)", "N"},
+  {"strict-play", 0, 0, G_OPTION_ARG_NONE, &opt_strict_play,
+      "Answer play of an unpublished stream with NetStream.Play."
+        "StreamNotFound instead of waiting for a publisher", NULL},
+  {"audio-lifetime", 0, 0, G_OPTION_ARG_INT, &opt_audio_lifetime,
+      "Abandon relayed audio not delivered within this time (default 300)",
+      "MS"},
+  {"video-lifetime", 0, 0, G_OPTION_ARG_INT, &opt_video_lifetime,
+      "Abandon relayed video inter frames not delivered within this time "
+        "(default 1000)", "MS"},
+  {"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose,
+      "Log connections and streams to stderr", NULL},
+  {NULL}
+};
+
+typedef struct {
+  RtmfpNet *net;
+  RtmfpServer *srv;
+  GMainLoop *loop;
+} App;
+
+/* "1.2.3.4:5", "[::1]:5", "host:5" */
+static gboolean
+parse_host_port (const gchar * str, gchar ** host, guint16 * port)
+{
+  const gchar *colon, *p;
+  guint v = 0;
+
+  if (!str || !*str)
+    return FALSE;
+  if (str[0] == '[') {
+    const gchar *close = strchr (str, ']');
+    if (!close || close[1] != ':' || close == str + 1)
+      return FALSE;
+    *host = g_strndup (str + 1, close - str - 1);
+    colon = close + 1;
+  } else {
+    colon = strrchr (str, ':');
+    if (!colon || colon == str || memchr (str, ':', colon - str))
+      return FALSE;
+    *host = g_strndup (str, colon - str);
+  }
+  if (!colon[1])
+    goto bad;
+  for (p = colon + 1; *p; p++) {
+    if (!g_ascii_isdigit (*p) || v > 65535)
+      goto bad;
+    v = v * 10 + (*p - '0');
+  }
+  if (v > 65535)
+    goto bad;
+  *port = v;
+  return TRUE;
+
+bad:
+  g_clear_pointer (host, g_free);
+  return FALSE;
+}
+
+static gint64
+net_clock (gpointer data)
+{
+  App *app = data;
+
+  return rtmfp_net_now (app->net);
+}
+
+/* ---- on the net thread ---- */
+
+static void
+do_stats (RtmfpNet * net, gpointer data)
+{
+  gpointer *args = data;
+
+  rtmfp_server_get_stats (args[0], args[1]);
+}
+
+static void
+do_poll (RtmfpNet * net, gpointer data)
+{
+  rtmfp_server_poll (data);
+}
+
+static void
+do_shutdown (RtmfpNet * net, gpointer data)
+{
+  rtmfp_server_shutdown (data);
+}
+
+static void
+do_count_sessions (RtmfpNet * net, gpointer data)
+{
+  gpointer *args = data;
+  RtmfpServerStats st;
+
+  rtmfp_server_get_stats (args[0], &st);
+  *(guint *) args[1] = st.sessions;
+}
+
+/* ---- on the main thread ---- */
+
+static void
+print_stats (App * app)
+{
+  RtmfpServerStats st;
+  gpointer args[2] = { app->srv, &st };
+  gchar *line;
+
+  rtmfp_net_invoke_sync (app->net, do_stats, args);
+  line = rtmfp_server_stats_to_string (&st);
+  g_print ("%s\n", line);
+  fflush (stdout);
+  g_free (line);
+}
+
+static gboolean
+on_usr1 (gpointer data)
+{
+  print_stats (data);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_stats_timer (gpointer data)
+{
+  print_stats (data);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_poll_timer (gpointer data)
+{
+  App *app = data;
+
+  rtmfp_net_invoke (app->net, do_poll, app->srv, NULL);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+on_quit (gpointer data)
+{
+  App *app = data;
+
+  g_main_loop_quit (app->loop);
+  return G_SOURCE_CONTINUE;
+}
+
+/* Closes every session and gives the Close Requests a moment */
+static void
+shutdown_sessions (App * app)
+{
+  gint64 end = g_get_monotonic_time () + SHUTDOWN_GRACE_US;
+  guint n = 1;
+  gpointer args[2] = { app->srv, &n };
+
+  rtmfp_net_invoke_sync (app->net, do_shutdown, app->srv);
+  while (g_get_monotonic_time () < end) {
+    rtmfp_net_invoke_sync (app->net, do_count_sessions, args);
+    if (n == 0)
+      break;
+    g_usleep (20 * 1000);
+  }
+}
+
+int
+main (int argc, char **argv)
+{
+  GOptionContext *octx;
+  GError *err = NULL;
+  RtmfpServerConfig cfg;
+  RtmfpEndpointConfig ecfg;
+  App app = { 0 };
+  gchar *host = NULL;
+  guint16 port = 0;
+  guint sig[3], poll_id, stats_id = 0, i;
+
+  octx = g_option_context_new ("- RTMFP rendezvous and relay server");
+  g_option_context_add_main_entries (octx, entries, NULL);
+  if (!g_option_context_parse (octx, &argc, &argv, &err)) {
+    g_printerr ("rtmfp-server: %s\n", err->message);
+    g_clear_error (&err);
+    g_option_context_free (octx);
+    return 1;
+  }
+  g_option_context_free (octx);
+  if (argc > 1) {
+    g_printerr ("rtmfp-server: unexpected argument '%s'\n", argv[1]);
+    return 1;
+  }
+  if (!opt_rtmfp) {
+    g_printerr ("rtmfp-server: --rtmfp ADDR:PORT is required\n");
+    return 1;
+  }
+  if (!parse_host_port (opt_rtmfp, &host, &port)) {
+    g_printerr ("rtmfp-server: bad address '%s' (expected ADDR:PORT, e.g. "
+        "0.0.0.0:1935 or [::1]:1935)\n", opt_rtmfp);
+    return 1;
+  }
+  if (opt_stats_interval < 0 || opt_audio_lifetime < 1 ||
+      opt_video_lifetime < 1) {
+    g_printerr ("rtmfp-server: --stats-interval must be >= 0, lifetimes "
+        ">= 1 ms\n");
+    g_free (host);
+    return 1;
+  }
+  /* a reader of our stdout that went away must not kill the server */
+  signal (SIGPIPE, SIG_IGN);
+
+  rtmfp_server_config_init (&cfg);
+  cfg.apps = (const gchar * const *) opt_apps;
+  cfg.verbose = opt_verbose;
+  cfg.wait_for_publisher = !opt_strict_play;
+  cfg.relay.audio_lifetime_us = (gint64) opt_audio_lifetime * 1000;
+  cfg.relay.video_lifetime_us = (gint64) opt_video_lifetime * 1000;
+  cfg.relay.keyframe_lifetime_us = 2 * cfg.relay.video_lifetime_us;
+  app.srv = rtmfp_server_new (&cfg, net_clock, &app);
+
+  rtmfp_server_endpoint_config (app.srv, &ecfg);
+  ecfg.idle_timeout_us = IDLE_TIMEOUT_US;
+  app.net = rtmfp_net_new (&ecfg, rtmfp_server_get_callbacks (), app.srv,
+      host, port, &err);
+  if (!app.net) {
+    g_printerr ("rtmfp-server: cannot listen on %s: %s\n", opt_rtmfp,
+        err->message);
+    g_clear_error (&err);
+    rtmfp_server_free (app.srv);
+    g_free (host);
+    return 1;
+  }
+  rtmfp_server_set_endpoint (app.srv, rtmfp_net_get_endpoint (app.net));
+  rtmfp_net_start (app.net);
+
+  app.loop = g_main_loop_new (NULL, FALSE);
+  sig[0] = g_unix_signal_add (SIGINT, on_quit, &app);
+  sig[1] = g_unix_signal_add (SIGTERM, on_quit, &app);
+  sig[2] = g_unix_signal_add (SIGUSR1, on_usr1, &app);
+  poll_id = g_timeout_add (POLL_INTERVAL_MS, on_poll_timer, &app);
+  if (opt_stats_interval > 0)
+    stats_id = g_timeout_add_seconds (opt_stats_interval, on_stats_timer,
+        &app);
+
+  /* ready (signal handlers in place): tell whoever waits for us */
+  if (strchr (host, ':'))
+    g_print ("listening rtmfp [%s]:%u\n", host,
+        rtmfp_net_get_local_port (app.net));
+  else
+    g_print ("listening rtmfp %s:%u\n", host,
+        rtmfp_net_get_local_port (app.net));
+  fflush (stdout);
+
+  g_main_loop_run (app.loop);
+
+  for (i = 0; i < G_N_ELEMENTS (sig); i++)
+    g_source_remove (sig[i]);
+  g_source_remove (poll_id);
+  if (stats_id)
+    g_source_remove (stats_id);
+  g_main_loop_unref (app.loop);
+
+  shutdown_sessions (&app);
+  rtmfp_net_stop (app.net);
+  rtmfp_server_free (app.srv);
+  rtmfp_net_free (app.net);
+  g_free (host);
+  g_strfreev (opt_apps);
+  g_free (opt_rtmfp);
+  return 0;
+}

@@ -1,0 +1,541 @@
+/* rtmfp-server: the stream relay (see rtmfprelay.h).
+ *
+ * Relay policy, per player (DESIGN.md "Media mapping"):
+ *  - metadata and sequence headers are reliable and cached; a player that
+ *    joins a published stream gets them first, stamped with the stream's
+ *    latest timestamp;
+ *  - audio is relayed at once, abandoned after audio_lifetime_us, and
+ *    dropped while the player's audio flow holds more than
+ *    audio_queue_limit;
+ *  - video starts at a keyframe: a new player, or one whose video flow
+ *    went past video_queue_limit, gets no inter frames until the next
+ *    keyframe; inter frames are abandoned after video_lifetime_us; at a
+ *    keyframe a flow still holding more than video_flush_bytes (older
+ *    frames) is flushed and the sequence header sent again.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#define G_LOG_DOMAIN "rtmfp-relay"
+
+#include "rtmfprelay.h"
+#include "rtmfptc.h"
+#include "flvtag.h"
+
+#include <string.h>
+
+struct _RtmfpRelayPlayer {
+  RtmfpRelayStream *stream;
+  const RtmfpRelayPlayerFuncs *funcs;
+  gpointer ud;
+  gboolean need_keyframe;       /* no inter frames until a keyframe */
+  gboolean overflowed;          /* video dropped for backpressure */
+};
+
+struct _RtmfpRelayStream {
+  RtmfpRelay *relay;
+  gchar *key;
+  gchar *app;
+  gchar *name;
+  gboolean published;
+  GPtrArray *players;           /* of RtmfpRelayPlayer (owned) */
+
+  /* what a joining player needs first */
+  GBytes *metadata;             /* type 18 payload: "onMetaData", ... */
+  GBytes *video_header;         /* AVC decoder configuration record tag */
+  GBytes *audio_header;         /* AAC AudioSpecificConfig tag */
+  guint32 last_timestamp;
+};
+
+struct _RtmfpRelay {
+  RtmfpRelayConfig cfg;
+  GHashTable *streams;          /* key -> RtmfpRelayStream (owned) */
+  RtmfpRelayStats stats;
+};
+
+void
+rtmfp_relay_config_init (RtmfpRelayConfig * cfg)
+{
+  g_return_if_fail (cfg != NULL);
+
+  memset (cfg, 0, sizeof (*cfg));
+  cfg->audio_lifetime_us = 300 * G_TIME_SPAN_MILLISECOND;
+  cfg->video_lifetime_us = 1 * G_TIME_SPAN_SECOND;
+  cfg->keyframe_lifetime_us = 2 * G_TIME_SPAN_SECOND;
+  cfg->data_lifetime_us = 2 * G_TIME_SPAN_SECOND;
+  cfg->audio_queue_limit = 64 * 1024;
+  cfg->video_queue_limit = 256 * 1024;
+  cfg->video_flush_bytes = 64 * 1024;
+}
+
+/* ------------------------------------------------------------------------ */
+
+static gchar *
+make_key (const gchar * app, const gchar * name)
+{
+  /* length-prefixed so that no app / name split is ambiguous */
+  return g_strdup_printf ("%" G_GSIZE_FORMAT ":%s/%s", strlen (app), app,
+      name);
+}
+
+gchar *
+rtmfp_relay_normalize_name (const gchar * name)
+{
+  const gchar *q;
+
+  g_return_val_if_fail (name != NULL, NULL);
+  q = strchr (name, '?');
+  return q ? g_strndup (name, q - name) : g_strdup (name);
+}
+
+static void
+stream_clear_caches (RtmfpRelayStream * st)
+{
+  g_clear_pointer (&st->metadata, g_bytes_unref);
+  g_clear_pointer (&st->video_header, g_bytes_unref);
+  g_clear_pointer (&st->audio_header, g_bytes_unref);
+}
+
+static void
+stream_free (gpointer data)
+{
+  RtmfpRelayStream *st = data;
+
+  stream_clear_caches (st);
+  g_ptr_array_unref (st->players);
+  g_free (st->key);
+  g_free (st->app);
+  g_free (st->name);
+  g_free (st);
+}
+
+static RtmfpRelayStream *
+stream_lookup (RtmfpRelay * relay, const gchar * app, const gchar * name,
+    gboolean create)
+{
+  gchar *norm = rtmfp_relay_normalize_name (name);
+  gchar *key = make_key (app, norm);
+  RtmfpRelayStream *st = g_hash_table_lookup (relay->streams, key);
+
+  if (!st && create) {
+    st = g_new0 (RtmfpRelayStream, 1);
+    st->relay = relay;
+    st->key = key;
+    st->app = g_strdup (app);
+    st->name = norm;
+    st->players = g_ptr_array_new_with_free_func (g_free);
+    g_hash_table_insert (relay->streams, st->key, st);
+    return st;
+  }
+  g_free (key);
+  g_free (norm);
+  return st;
+}
+
+/* Frees the stream once nobody publishes or plays it */
+static void
+stream_maybe_remove (RtmfpRelayStream * st)
+{
+  if (!st->published && st->players->len == 0)
+    g_hash_table_remove (st->relay->streams, st->key);
+}
+
+RtmfpRelay *
+rtmfp_relay_new (const RtmfpRelayConfig * cfg)
+{
+  RtmfpRelay *relay = g_new0 (RtmfpRelay, 1);
+
+  if (cfg)
+    relay->cfg = *cfg;
+  else
+    rtmfp_relay_config_init (&relay->cfg);
+  relay->streams = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+      stream_free);
+  return relay;
+}
+
+void
+rtmfp_relay_free (RtmfpRelay * relay)
+{
+  if (!relay)
+    return;
+  g_hash_table_unref (relay->streams);
+  g_free (relay);
+}
+
+void
+rtmfp_relay_get_stats (RtmfpRelay * relay, RtmfpRelayStats * st)
+{
+  GHashTableIter it;
+  gpointer v;
+
+  g_return_if_fail (relay != NULL && st != NULL);
+
+  *st = relay->stats;
+  st->n_streams = 0;
+  st->n_players = 0;
+  g_hash_table_iter_init (&it, relay->streams);
+  while (g_hash_table_iter_next (&it, NULL, &v)) {
+    RtmfpRelayStream *s = v;
+    if (s->published)
+      st->n_streams++;
+    st->n_players += s->players->len;
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sending to players */
+
+static void
+player_send (RtmfpRelayPlayer * p, RtmfpRelayKind kind, guint8 type,
+    guint32 ts, const guint8 * payload, gsize len, gint64 lifetime)
+{
+  RtmfpRelay *relay = p->stream->relay;
+
+  p->funcs->send (p->ud, kind, type, ts, payload, len, lifetime);
+  relay->stats.messages_relayed++;
+  relay->stats.bytes_relayed += len;
+}
+
+static void
+player_send_bytes (RtmfpRelayPlayer * p, RtmfpRelayKind kind, guint8 type,
+    guint32 ts, GBytes * b)
+{
+  gsize len;
+  const guint8 *d = g_bytes_get_data (b, &len);
+
+  player_send (p, kind, type, ts, d, len, RTMFP_RELAY_RELIABLE);
+}
+
+static void
+dropped (RtmfpRelay * relay)
+{
+  relay->stats.messages_dropped++;
+}
+
+/* What a player joining a published stream needs before any media */
+static void
+player_send_headers (RtmfpRelayPlayer * p)
+{
+  RtmfpRelayStream *st = p->stream;
+  guint32 ts = st->last_timestamp;
+
+  if (st->metadata)
+    player_send_bytes (p, RTMFP_RELAY_DATA, RTMFP_TC_MSG_DATA_AMF0, ts,
+        st->metadata);
+  if (st->video_header)
+    player_send_bytes (p, RTMFP_RELAY_VIDEO, RTMFP_TC_MSG_VIDEO, ts,
+        st->video_header);
+  if (st->audio_header)
+    player_send_bytes (p, RTMFP_RELAY_AUDIO, RTMFP_TC_MSG_AUDIO, ts,
+        st->audio_header);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Publishing */
+
+const gchar *
+rtmfp_relay_stream_get_name (const RtmfpRelayStream * stream)
+{
+  return stream->name;
+}
+
+gboolean
+rtmfp_relay_is_published (RtmfpRelay * relay, const gchar * app,
+    const gchar * name)
+{
+  RtmfpRelayStream *st = stream_lookup (relay, app, name, FALSE);
+
+  return st && st->published;
+}
+
+RtmfpRelayStream *
+rtmfp_relay_publish (RtmfpRelay * relay, const gchar * app,
+    const gchar * name)
+{
+  RtmfpRelayStream *st;
+  gchar *desc;
+  guint i;
+
+  g_return_val_if_fail (relay && app && name, NULL);
+
+  st = stream_lookup (relay, app, name, TRUE);
+  if (st->published) {
+    g_debug ("%s/%s is already published", app, st->name);
+    return NULL;
+  }
+  st->published = TRUE;
+  st->last_timestamp = 0;
+  desc = g_strdup_printf ("%s is now published.", st->name);
+  for (i = 0; i < st->players->len; i++) {
+    RtmfpRelayPlayer *p = g_ptr_array_index (st->players, i);
+    p->need_keyframe = TRUE;
+    p->overflowed = FALSE;
+    p->funcs->status (p->ud, "status", RTMFP_TC_PLAY_PUBLISHNOTIFY, desc);
+  }
+  g_free (desc);
+  return st;
+}
+
+void
+rtmfp_relay_unpublish (RtmfpRelay * relay, RtmfpRelayStream * st)
+{
+  gchar *desc;
+  guint i;
+
+  g_return_if_fail (relay && st && st->relay == relay);
+
+  st->published = FALSE;
+  stream_clear_caches (st);
+  desc = g_strdup_printf ("%s is now unpublished.", st->name);
+  for (i = 0; i < st->players->len; i++) {
+    RtmfpRelayPlayer *p = g_ptr_array_index (st->players, i);
+    p->need_keyframe = TRUE;
+    p->overflowed = FALSE;
+    p->funcs->status (p->ud, "status", RTMFP_TC_PLAY_UNPUBLISHNOTIFY, desc);
+  }
+  g_free (desc);
+  stream_maybe_remove (st);
+}
+
+static void
+push_audio (RtmfpRelayStream * st, guint32 ts, const guint8 * d, gsize len)
+{
+  RtmfpRelay *relay = st->relay;
+  guint i;
+
+  if (len == 0) {
+    dropped (relay);
+    return;
+  }
+  if (rtmfp_flv_audio_is_sequence_header (d, len)) {
+    g_clear_pointer (&st->audio_header, g_bytes_unref);
+    st->audio_header = g_bytes_new (d, len);
+    for (i = 0; i < st->players->len; i++)
+      player_send (g_ptr_array_index (st->players, i), RTMFP_RELAY_AUDIO,
+          RTMFP_TC_MSG_AUDIO, ts, d, len, RTMFP_RELAY_RELIABLE);
+    return;
+  }
+  for (i = 0; i < st->players->len; i++) {
+    RtmfpRelayPlayer *p = g_ptr_array_index (st->players, i);
+
+    if (p->funcs->queued_bytes (p->ud, RTMFP_RELAY_AUDIO) >
+        relay->cfg.audio_queue_limit) {
+      dropped (relay);
+      continue;
+    }
+    player_send (p, RTMFP_RELAY_AUDIO, RTMFP_TC_MSG_AUDIO, ts, d, len,
+        relay->cfg.audio_lifetime_us);
+  }
+}
+
+static void
+push_keyframe (RtmfpRelayStream * st, guint32 ts, const guint8 * d, gsize len)
+{
+  RtmfpRelay *relay = st->relay;
+  guint i;
+
+  for (i = 0; i < st->players->len; i++) {
+    RtmfpRelayPlayer *p = g_ptr_array_index (st->players, i);
+    gsize q = p->funcs->queued_bytes (p->ud, RTMFP_RELAY_VIDEO);
+
+    /* Frames still queued are older than this keyframe: after an overflow,
+     * or with a long backlog, abandon them (the decoder restarts here) */
+    if (p->overflowed || q > relay->cfg.video_flush_bytes) {
+      g_debug ("%s: flushing %" G_GSIZE_FORMAT " queued video bytes at a "
+          "keyframe", st->name, q);
+      p->funcs->flush (p->ud, RTMFP_RELAY_VIDEO);
+      if (st->video_header)
+        player_send_bytes (p, RTMFP_RELAY_VIDEO, RTMFP_TC_MSG_VIDEO, ts,
+            st->video_header);
+    }
+    p->need_keyframe = FALSE;
+    p->overflowed = FALSE;
+    player_send (p, RTMFP_RELAY_VIDEO, RTMFP_TC_MSG_VIDEO, ts, d, len,
+        relay->cfg.keyframe_lifetime_us);
+  }
+}
+
+static void
+push_video (RtmfpRelayStream * st, guint32 ts, const guint8 * d, gsize len)
+{
+  RtmfpRelay *relay = st->relay;
+  RtmfpFlvVideoInfo info;
+  guint i;
+
+  if (!rtmfp_flv_video_parse (d, len, &info)) {
+    dropped (relay);
+    return;
+  }
+  if (!info.ex_header && info.codec == RTMFP_FLV_VIDEO_AVC &&
+      info.avc_packet_type == RTMFP_FLV_AVC_SEQUENCE_HEADER) {
+    g_clear_pointer (&st->video_header, g_bytes_unref);
+    st->video_header = g_bytes_new (d, len);
+    for (i = 0; i < st->players->len; i++)
+      player_send (g_ptr_array_index (st->players, i), RTMFP_RELAY_VIDEO,
+          RTMFP_TC_MSG_VIDEO, ts, d, len, RTMFP_RELAY_RELIABLE);
+    return;
+  }
+  if (info.is_keyframe) {
+    push_keyframe (st, ts, d, len);
+    return;
+  }
+  for (i = 0; i < st->players->len; i++) {
+    RtmfpRelayPlayer *p = g_ptr_array_index (st->players, i);
+
+    if (p->need_keyframe) {
+      dropped (relay);
+      continue;
+    }
+    if (p->funcs->queued_bytes (p->ud, RTMFP_RELAY_VIDEO) >
+        relay->cfg.video_queue_limit) {
+      g_debug ("%s: player backlog, video paused until a keyframe", st->name);
+      p->need_keyframe = TRUE;
+      p->overflowed = TRUE;
+      dropped (relay);
+      continue;
+    }
+    player_send (p, RTMFP_RELAY_VIDEO, RTMFP_TC_MSG_VIDEO, ts, d, len,
+        relay->cfg.video_lifetime_us);
+  }
+}
+
+/* TRUE if the AMF0 value at d is the string s */
+static gboolean
+amf_string_is (const guint8 * d, gsize len, const gchar * s)
+{
+  gsize n = strlen (s);
+
+  return len >= 3 + n && d[0] == 0x02 && ((d[1] << 8) | d[2]) == n &&
+      memcmp (d + 3, s, n) == 0;
+}
+
+static void
+push_data (RtmfpRelayStream * st, guint32 ts, const guint8 * d, gsize len)
+{
+  RtmfpRelay *relay = st->relay;
+  gsize off;
+  guint i;
+
+  if (amf_string_is (d, len, "@clearDataFrame")) {
+    g_clear_pointer (&st->metadata, g_bytes_unref);
+    return;
+  }
+  /* "@setDataFrame", "onMetaData", {...}: stored and played out without
+   * the "@setDataFrame" (what an RTMP server does) */
+  off = rtmfp_flv_script_skip_set_data_frame (d, len);
+  d += off;
+  len -= off;
+  if (len == 0) {
+    dropped (relay);
+    return;
+  }
+  if (rtmfp_flv_script_classify (d, len) == RTMFP_FLV_SCRIPT_ON_METADATA) {
+    g_clear_pointer (&st->metadata, g_bytes_unref);
+    st->metadata = g_bytes_new (d, len);
+    for (i = 0; i < st->players->len; i++)
+      player_send (g_ptr_array_index (st->players, i), RTMFP_RELAY_DATA,
+          RTMFP_TC_MSG_DATA_AMF0, ts, d, len, RTMFP_RELAY_RELIABLE);
+    return;
+  }
+  for (i = 0; i < st->players->len; i++) {
+    RtmfpRelayPlayer *p = g_ptr_array_index (st->players, i);
+
+    if (p->funcs->queued_bytes (p->ud, RTMFP_RELAY_DATA) >
+        relay->cfg.video_queue_limit) {
+      dropped (relay);
+      continue;
+    }
+    player_send (p, RTMFP_RELAY_DATA, RTMFP_TC_MSG_DATA_AMF0, ts, d, len,
+        relay->cfg.data_lifetime_us);
+  }
+}
+
+void
+rtmfp_relay_stream_push (RtmfpRelayStream * st, guint8 type, guint32 ts,
+    const guint8 * payload, gsize len)
+{
+  RtmfpRelay *relay;
+
+  g_return_if_fail (st != NULL && st->published);
+  g_return_if_fail (payload != NULL || len == 0);
+
+  relay = st->relay;
+  relay->stats.messages_in++;
+  relay->stats.bytes_in += len;
+
+  switch (type) {
+    case RTMFP_TC_MSG_AUDIO:
+      st->last_timestamp = ts;
+      push_audio (st, ts, payload, len);
+      break;
+    case RTMFP_TC_MSG_VIDEO:
+      st->last_timestamp = ts;
+      push_video (st, ts, payload, len);
+      break;
+    case RTMFP_TC_MSG_DATA_AMF3:
+      /* format selector byte, then AMF0 values (RFC 7425 5.3.3) */
+      if (len < 1 || payload[0] != 0) {
+        dropped (relay);
+        break;
+      }
+      push_data (st, ts, payload + 1, len - 1);
+      break;
+    case RTMFP_TC_MSG_DATA_AMF0:
+      push_data (st, ts, payload, len);
+      break;
+    default:
+      g_debug ("%s: %s message not relayed", st->name,
+          rtmfp_tc_message_type_get_nick (type));
+      dropped (relay);
+      break;
+  }
+}
+
+void
+rtmfp_relay_stream_discont (RtmfpRelayStream * st)
+{
+  guint i;
+
+  g_return_if_fail (st != NULL);
+
+  for (i = 0; i < st->players->len; i++) {
+    RtmfpRelayPlayer *p = g_ptr_array_index (st->players, i);
+    p->need_keyframe = TRUE;
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Playing */
+
+RtmfpRelayPlayer *
+rtmfp_relay_play (RtmfpRelay * relay, const gchar * app, const gchar * name,
+    const RtmfpRelayPlayerFuncs * funcs, gpointer ud)
+{
+  RtmfpRelayStream *st;
+  RtmfpRelayPlayer *p;
+
+  g_return_val_if_fail (relay && app && name && funcs, NULL);
+
+  st = stream_lookup (relay, app, name, TRUE);
+  p = g_new0 (RtmfpRelayPlayer, 1);
+  p->stream = st;
+  p->funcs = funcs;
+  p->ud = ud;
+  p->need_keyframe = TRUE;
+  g_ptr_array_add (st->players, p);
+  if (st->published)
+    player_send_headers (p);
+  return p;
+}
+
+void
+rtmfp_relay_stop (RtmfpRelay * relay, RtmfpRelayPlayer * p)
+{
+  RtmfpRelayStream *st;
+
+  g_return_if_fail (relay && p);
+
+  st = p->stream;
+  g_ptr_array_remove (st->players, p);  /* frees p */
+  stream_maybe_remove (st);
+}

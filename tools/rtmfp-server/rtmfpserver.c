@@ -1,0 +1,356 @@
+/* rtmfp-server: the server object (see rtmfpserver.h).  Maps endpoint
+ * events to NetConnections (rtmfpserverconn.c), owns the relay
+ * (rtmfprelay.c), answers forwarded-IHello introduction requests, and
+ * keeps statistics.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#define G_LOG_DOMAIN "rtmfp-server"
+
+#include "rtmfpserverpriv.h"
+
+#include <string.h>
+
+/* RFC 7425 4.2: groups 14, 5 and 2, best first */
+static const guint server_dh_groups[] = { 14, 5, 2 };
+
+/* Redirect at most this many addresses (RFC 7016 3.5.1.4) */
+#define MAX_REDIRECT_ADDRS 8
+#define POLL_INTERVAL_US (250 * G_TIME_SPAN_MILLISECOND)
+
+void
+rtmfp_server_config_init (RtmfpServerConfig * cfg)
+{
+  g_return_if_fail (cfg != NULL);
+
+  memset (cfg, 0, sizeof (*cfg));
+  rtmfp_relay_config_init (&cfg->relay);
+  cfg->keepalive_server_ms = 15000;
+  cfg->keepalive_peer_ms = 10000;
+  cfg->wait_for_publisher = TRUE;
+  cfg->max_streams_per_connection = 64;
+}
+
+gint64
+rtmfp_server_now (RtmfpServer * srv)
+{
+  return srv->clock (srv->clock_data);
+}
+
+void
+rtmfp_server_log (RtmfpServer * srv, const gchar * fmt, ...)
+{
+  va_list ap;
+  gchar *msg;
+
+  va_start (ap, fmt);
+  msg = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  if (srv->cfg.verbose)
+    g_message ("%s", msg);
+  else
+    g_debug ("%s", msg);
+  g_free (msg);
+}
+
+gboolean
+rtmfp_server_app_allowed (RtmfpServer * srv, const gchar * app)
+{
+  gsize n;
+  guint i;
+
+  if (!srv->apps || !srv->apps[0])
+    return TRUE;
+  if (!app)
+    return FALSE;
+  /* "live/instance" belongs to the application "live" */
+  n = strcspn (app, "/");
+  for (i = 0; srv->apps[i]; i++) {
+    if (strlen (srv->apps[i]) == n && strncmp (srv->apps[i], app, n) == 0)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Endpoint callbacks */
+
+static RtmfpServerConn *
+conn_for (RtmfpServer * srv, RtmfpSession * s)
+{
+  return g_hash_table_lookup (srv->conns, s);
+}
+
+void
+rtmfp_server_poll (RtmfpServer * srv)
+{
+  GList *conns, *l;
+
+  srv->last_poll = rtmfp_server_now (srv);
+  conns = g_hash_table_get_values (srv->conns);
+  for (l = conns; l; l = l->next)
+    rtmfp_server_conn_poll (l->data);
+  g_list_free (conns);
+}
+
+/* From endpoint callbacks: poll if it was not done lately */
+static void
+maybe_poll (RtmfpServer * srv)
+{
+  if (rtmfp_server_now (srv) - srv->last_poll >= POLL_INTERVAL_US)
+    rtmfp_server_poll (srv);
+}
+
+static void
+cb_session_opened (RtmfpEndpoint * ep, RtmfpSession * s, gpointer ud)
+{
+  RtmfpServer *srv = ud;
+  RtmfpServerConn *conn;
+  gchar addr[RTMFP_ADDR_STRLEN];
+
+  maybe_poll (srv);
+  if (rtmfp_session_is_initiator (s) || conn_for (srv, s))
+    return;
+  conn = rtmfp_server_conn_new (srv, s, ++srv->next_conn_id);
+  g_hash_table_insert (srv->conns, s, conn);
+  rtmfp_server_log (srv, "session %" G_GUINT64_FORMAT " from %s opened",
+      srv->next_conn_id,
+      rtmfp_addr_to_string (rtmfp_session_get_far_address (s), addr));
+}
+
+static void
+cb_session_closed (RtmfpEndpoint * ep, RtmfpSession * s, gpointer ud)
+{
+  RtmfpServer *srv = ud;
+  RtmfpServerConn *conn = conn_for (srv, s);
+  RtmfpSessionStats st;
+
+  if (!conn)
+    return;
+  rtmfp_session_get_stats (s, &st);
+  srv->abandoned_closed += st.messages_abandoned;
+  /* steal first: freeing may reach code that looks the session up */
+  g_hash_table_steal (srv->conns, s);
+  rtmfp_server_conn_free (conn);
+  rtmfp_server_log (srv, "session closed (%u left)",
+      g_hash_table_size (srv->conns));
+}
+
+static gboolean
+cb_flow_opened (RtmfpEndpoint * ep, RtmfpSession * s, RtmfpRecvFlow * f,
+    RtmfpSendFlow * assoc, gpointer ud)
+{
+  RtmfpServerConn *conn = conn_for (ud, s);
+
+  maybe_poll (ud);
+
+  if (!conn)
+    return FALSE;
+  return rtmfp_server_conn_flow_opened (conn, f, assoc);
+}
+
+static void
+cb_send_flow_exception (RtmfpEndpoint * ep, RtmfpSession * s,
+    RtmfpSendFlow * f, guint64 code, gpointer ud)
+{
+  RtmfpServerConn *conn = conn_for (ud, s);
+
+  if (conn)
+    rtmfp_server_conn_send_flow_exception (conn, f, code);
+}
+
+/* Introduction (RFC 7016 3.5.1.6, RFC 7425 5.4.1): an IHello naming the
+ * peer ID of a connected client is answered with a Redirect to that
+ * client's addresses and forwarded to the client over its session. */
+static void
+cb_ihello_other (RtmfpEndpoint * ep, const guint8 * epd, gsize epd_len,
+    const guint8 * tag, gsize tag_len, const RtmfpAddr * from, gpointer ud)
+{
+  RtmfpServer *srv = ud;
+  RtmfpEpdInfo info;
+  RtmfpSession *target;
+  RtmfpServerConn *conn;
+  RtmfpAddr addrs[MAX_REDIRECT_ADDRS];
+  const RtmfpAddr *peer;
+  guint n_peer, n = 0, i;
+  gchar buf[RTMFP_ADDR_STRLEN];
+
+  if (!rtmfp_epd_parse (epd, epd_len, &info) || !info.has_fingerprint)
+    return;
+  target = rtmfp_endpoint_find_session_by_fingerprint (ep, info.fingerprint);
+  if (!target || !(conn = conn_for (srv, target)) ||
+      !rtmfp_server_conn_is_connected (conn))
+    return;
+
+  /* the observed address first, then what the client told us */
+  addrs[n] = *rtmfp_session_get_far_address (target);
+  addrs[n++].origin = RTMFP_ADDR_ORIGIN_REFLEXIVE;
+  peer = rtmfp_server_conn_get_peer_addresses (conn, &n_peer);
+  for (i = 0; i < n_peer && n < MAX_REDIRECT_ADDRS; i++) {
+    if (rtmfp_addr_equal (&peer[i], &addrs[0]))
+      continue;
+    addrs[n] = peer[i];
+    addrs[n++].origin = RTMFP_ADDR_ORIGIN_LOCAL;
+  }
+  rtmfp_endpoint_send_redirect (ep, from, tag, tag_len, addrs, n);
+  rtmfp_session_forward_ihello (target, epd, epd_len, from, tag, tag_len,
+      rtmfp_server_now (srv));
+  rtmfp_server_log (srv, "introduced a peer to the client at %s",
+      rtmfp_addr_to_string (&addrs[0], buf));
+}
+
+static const RtmfpEndpointCallbacks server_callbacks = {
+  .session_opened = cb_session_opened,
+  .session_closed = cb_session_closed,
+  .flow_opened = cb_flow_opened,
+  .send_flow_exception = cb_send_flow_exception,
+  .ihello_other = cb_ihello_other,
+};
+
+const RtmfpEndpointCallbacks *
+rtmfp_server_get_callbacks (void)
+{
+  return &server_callbacks;
+}
+
+/* ------------------------------------------------------------------------ */
+
+RtmfpServer *
+rtmfp_server_new (const RtmfpServerConfig * cfg, RtmfpServerClockFunc clock,
+    gpointer clock_data)
+{
+  RtmfpServer *srv;
+
+  g_return_val_if_fail (clock != NULL, NULL);
+
+  srv = g_new0 (RtmfpServer, 1);
+  if (cfg)
+    srv->cfg = *cfg;
+  else
+    rtmfp_server_config_init (&srv->cfg);
+  if (srv->cfg.apps && srv->cfg.apps[0])
+    srv->apps = g_strdupv ((gchar **) srv->cfg.apps);
+  srv->cfg.apps = NULL;
+  srv->clock = clock;
+  srv->clock_data = clock_data;
+  srv->identity = rtmfp_identity_new_ephemeral (server_dh_groups,
+      G_N_ELEMENTS (server_dh_groups), NULL, TRUE);
+  srv->relay = rtmfp_relay_new (&srv->cfg.relay);
+  srv->conns = g_hash_table_new (g_direct_hash, g_direct_equal);
+  return srv;
+}
+
+void
+rtmfp_server_free (RtmfpServer * srv)
+{
+  GHashTableIter it;
+  gpointer v;
+
+  if (!srv)
+    return;
+  /* conns drop their players and publications first, then the relay */
+  g_hash_table_iter_init (&it, srv->conns);
+  while (g_hash_table_iter_next (&it, NULL, &v)) {
+    g_hash_table_iter_steal (&it);
+    rtmfp_server_conn_free (v);
+  }
+  g_hash_table_unref (srv->conns);
+  rtmfp_relay_free (srv->relay);
+  rtmfp_identity_unref (srv->identity);
+  g_strfreev (srv->apps);
+  g_free (srv);
+}
+
+void
+rtmfp_server_endpoint_config (RtmfpServer * srv, RtmfpEndpointConfig * cfg)
+{
+  g_return_if_fail (srv && cfg);
+
+  rtmfp_endpoint_config_init (cfg);
+  cfg->identity = srv->identity;
+  cfg->accept_sessions = TRUE;
+}
+
+void
+rtmfp_server_set_endpoint (RtmfpServer * srv, RtmfpEndpoint * ep)
+{
+  srv->ep = ep;
+}
+
+RtmfpIdentity *
+rtmfp_server_get_identity (RtmfpServer * srv)
+{
+  return srv->identity;
+}
+
+void
+rtmfp_server_shutdown (RtmfpServer * srv)
+{
+  GList *sessions, *l;
+
+  /* closing may free connections (callbacks): walk a snapshot of sessions */
+  sessions = g_hash_table_get_keys (srv->conns);
+  for (l = sessions; l; l = l->next)
+    rtmfp_session_ref (l->data);
+  for (l = sessions; l; l = l->next) {
+    RtmfpServerConn *conn = conn_for (srv, l->data);
+    if (conn)
+      rtmfp_server_conn_close (conn);
+  }
+  g_list_free_full (sessions, (GDestroyNotify) rtmfp_session_unref);
+}
+
+/* ------------------------------------------------------------------------ */
+
+void
+rtmfp_server_get_stats (RtmfpServer * srv, RtmfpServerStats * st)
+{
+  RtmfpRelayStats rs;
+  GHashTableIter it;
+  gpointer v;
+
+  g_return_if_fail (srv && st);
+
+  memset (st, 0, sizeof (*st));
+  rtmfp_relay_get_stats (srv->relay, &rs);
+  st->streams = rs.n_streams;
+  st->players = rs.n_players;
+  st->messages_in = rs.messages_in;
+  st->messages_relayed = rs.messages_relayed;
+  st->messages_dropped = rs.messages_dropped;
+  st->messages_abandoned = srv->abandoned_closed;
+  st->connects_accepted = srv->connects_accepted;
+  st->connects_rejected = srv->connects_rejected;
+
+  g_hash_table_iter_init (&it, srv->conns);
+  while (g_hash_table_iter_next (&it, NULL, &v)) {
+    RtmfpSessionStats ss;
+
+    if (rtmfp_server_conn_is_connected (v))
+      st->connections++;
+    rtmfp_session_get_stats (rtmfp_server_conn_get_session (v), &ss);
+    st->messages_abandoned += ss.messages_abandoned;
+  }
+  if (srv->ep) {
+    RtmfpEndpointStats es;
+
+    rtmfp_endpoint_get_stats (srv->ep, &es);
+    st->sessions = rtmfp_endpoint_get_n_sessions (srv->ep);
+    st->bytes_in = es.bytes_received;
+    st->bytes_out = es.bytes_sent;
+  }
+}
+
+gchar *
+rtmfp_server_stats_to_string (const RtmfpServerStats * st)
+{
+  return g_strdup_printf ("stats sessions=%u connections=%u streams=%u "
+      "players=%u bytes_in=%" G_GUINT64_FORMAT " bytes_out=%" G_GUINT64_FORMAT
+      " messages_in=%" G_GUINT64_FORMAT " relayed=%" G_GUINT64_FORMAT
+      " abandoned=%" G_GUINT64_FORMAT " dropped=%" G_GUINT64_FORMAT
+      " connects=%" G_GUINT64_FORMAT " rejected=%" G_GUINT64_FORMAT,
+      st->sessions, st->connections, st->streams, st->players, st->bytes_in,
+      st->bytes_out, st->messages_in, st->messages_relayed,
+      st->messages_abandoned, st->messages_dropped, st->connects_accepted,
+      st->connects_rejected);
+}

@@ -1,0 +1,891 @@
+/* rtmfp-server: one NetConnection over one RTMFP session (RFC 7425 5.3).
+ *
+ * Flows (Figure 4 of RFC 7425):
+ *   client control flow  TC stream 0, unassociated: connect, setPeerInfo,
+ *                        createStream, deleteStream
+ *   server control flow  TC stream 0, associated to the client's control
+ *                        flow (5.3.2, the canonical one): _result/_error,
+ *                        Set Keepalive Timers
+ *   client stream flows  TC stream N (from createStream): publish, play,
+ *                        closeStream, and the publisher's media
+ *   server stream flows  TC stream N, associated to the client's control
+ *                        flow (5.3.5.2), one per kind: data (user control,
+ *                        onStatus, script data), audio (RXI=1), video
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#define G_LOG_DOMAIN "rtmfp-server"
+
+#include "rtmfpserverpriv.h"
+#include "rtmfptc.h"
+
+#include <string.h>
+
+#define MAX_PEER_ADDRESSES 16
+/* Receive buffer for client stream flows: must hold the largest message
+ * (a video keyframe) */
+#define STREAM_FLOW_BUFFER (1024 * 1024)
+
+typedef enum {
+  CONN_AWAIT_CONNECT,
+  CONN_CONNECTED,
+  CONN_REJECTED,                /* _error sent, waiting for the client to go */
+  CONN_CLOSED,
+} ConnState;
+
+typedef struct {
+  RtmfpServerConn *conn;
+  guint32 id;
+  guint n_recv_flows;           /* client flows open for this stream */
+  RtmfpSendFlow *flows[RTMFP_RELAY_N_KINDS];
+  gboolean failed;              /* the client rejected a flow of ours */
+  RtmfpRelayStream *publishing;
+  RtmfpRelayPlayer *player;
+  gchar *name;
+} NetStream;
+
+struct _RtmfpServerConn {
+  RtmfpServer *srv;
+  RtmfpSession *session;        /* ref'd */
+  guint64 id;
+  ConnState state;
+  RtmfpRecvFlow *ctrl_recv;     /* the client's NetConnection control flow */
+  RtmfpSendFlow *ctrl_send;     /* our canonical control flow */
+  gchar *app;
+  GArray *peer_addrs;           /* RtmfpAddr, from setPeerInfo */
+  gboolean behind_nat;
+  GHashTable *streams;          /* stream ID -> NetStream (owned) */
+  guint32 next_stream_id;
+  GByteArray *scratch;
+};
+
+static const RtmfpRelayPlayerFuncs player_funcs;
+
+static gint64
+conn_now (RtmfpServerConn * conn)
+{
+  return rtmfp_server_now (conn->srv);
+}
+
+static gboolean
+session_open (RtmfpServerConn * conn)
+{
+  return rtmfp_session_get_state (conn->session) == RTMFP_SESSION_OPEN;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sending */
+
+/* Queues one whole TC message (already in conn->scratch) on flow */
+static void
+write_scratch (RtmfpServerConn * conn, RtmfpSendFlow * flow, gint64 deadline,
+    guint flags)
+{
+  if (!flow || !session_open (conn))
+    return;
+  if (!rtmfp_session_write (conn->session, flow, conn->scratch->data,
+          conn->scratch->len, deadline, flags, conn_now (conn)))
+    g_debug ("conn %" G_GUINT64_FORMAT ": write refused", conn->id);
+}
+
+static void
+send_command (RtmfpServerConn * conn, RtmfpSendFlow * flow, const gchar * name,
+    gdouble txn, guint n_args, RtmfpAmfNode ** args)
+{
+  guint i;
+
+  g_byte_array_set_size (conn->scratch, 0);
+  rtmfp_tc_command_append_with_args (conn->scratch, 0, name, txn, n_args,
+      (const RtmfpAmfNode * const *) args);
+  for (i = 0; i < n_args; i++)
+    rtmfp_amf_node_free (args[i]);
+  write_scratch (conn, flow, RTMFP_NO_DEADLINE, 0);
+}
+
+static void
+send_user_control (RtmfpServerConn * conn, RtmfpSendFlow * flow,
+    guint16 event, guint32 a0, guint32 a1, guint n)
+{
+  guint32 args[2] = { a0, a1 };
+  GByteArray *pl = g_byte_array_new ();
+
+  rtmfp_tc_user_control_append (pl, event, args, n);
+  g_byte_array_set_size (conn->scratch, 0);
+  rtmfp_tc_message_append (conn->scratch, RTMFP_TC_MSG_USER_CONTROL, 0,
+      pl->data, pl->len);
+  g_byte_array_unref (pl);
+  write_scratch (conn, flow, RTMFP_NO_DEADLINE, 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* NetStreams */
+
+static RtmfpSendFlow *
+stream_flow (NetStream * ns, RtmfpRelayKind kind)
+{
+  RtmfpServerConn *conn = ns->conn;
+  GByteArray *md;
+
+  if (ns->flows[kind])
+    return ns->flows[kind];
+  if (ns->failed || !conn->ctrl_recv || !session_open (conn))
+    return NULL;
+  /* 5.3.5.2: stream ID N, associated to the client's control flow */
+  md = g_byte_array_new ();
+  rtmfp_tc_metadata_append (md, ns->id, kind == RTMFP_RELAY_AUDIO);
+  ns->flows[kind] = rtmfp_session_open_flow (conn->session, md->data, md->len,
+      conn->ctrl_recv);
+  g_byte_array_unref (md);
+  return ns->flows[kind];
+}
+
+static void
+stream_status (NetStream * ns, const gchar * level, const gchar * code,
+    const gchar * description)
+{
+  RtmfpAmfNode *args[2];
+
+  args[0] = rtmfp_amf_node_new_null ();
+  args[1] = rtmfp_tc_status_new (level, code, description);
+  if (ns->name)
+    rtmfp_amf_node_append_field_string (args[1], "details", ns->name, -1);
+  rtmfp_amf_node_append_field_number (args[1], "clientid",
+      (gdouble) ns->conn->id);
+  send_command (ns->conn, stream_flow (ns, RTMFP_RELAY_DATA), "onStatus", 0.0,
+      2, args);
+}
+
+static void
+stream_close_flows (NetStream * ns)
+{
+  RtmfpServerConn *conn = ns->conn;
+  guint k;
+
+  for (k = 0; k < RTMFP_RELAY_N_KINDS; k++) {
+    if (ns->flows[k] && session_open (conn))
+      rtmfp_session_close_flow (conn->session, ns->flows[k], conn_now (conn));
+    ns->flows[k] = NULL;
+  }
+}
+
+/* Ends publishing / playing; notify: tell the client (Unpublish.Success,
+ * Play.Stop) when it asked for it */
+static void
+stream_end (NetStream * ns, gboolean notify)
+{
+  RtmfpServer *srv = ns->conn->srv;
+
+  if (ns->publishing) {
+    rtmfp_server_log (srv, "conn %" G_GUINT64_FORMAT ": unpublish %s/%s",
+        ns->conn->id, ns->conn->app, ns->name);
+    rtmfp_relay_unpublish (srv->relay, ns->publishing);
+    ns->publishing = NULL;
+    if (notify)
+      stream_status (ns, "status", RTMFP_TC_UNPUBLISH_SUCCESS,
+          "Stream unpublished.");
+  }
+  if (ns->player) {
+    rtmfp_server_log (srv, "conn %" G_GUINT64_FORMAT ": stop playing %s/%s",
+        ns->conn->id, ns->conn->app, ns->name);
+    rtmfp_relay_stop (srv->relay, ns->player);
+    ns->player = NULL;
+    if (notify)
+      stream_status (ns, "status", RTMFP_TC_PLAY_STOP, "Stopped playing.");
+  }
+}
+
+static void
+stream_free (gpointer data)
+{
+  NetStream *ns = data;
+
+  stream_end (ns, FALSE);
+  stream_close_flows (ns);
+  g_free (ns->name);
+  g_free (ns);
+}
+
+static NetStream *
+stream_lookup (RtmfpServerConn * conn, guint32 id)
+{
+  return g_hash_table_lookup (conn->streams, GUINT_TO_POINTER (id));
+}
+
+static void
+stream_set_name (NetStream * ns, const gchar * name)
+{
+  g_free (ns->name);
+  ns->name = name ? rtmfp_relay_normalize_name (name) : NULL;
+}
+
+static void
+stream_publish (NetStream * ns, const gchar * name)
+{
+  RtmfpServerConn *conn = ns->conn;
+  RtmfpServer *srv = conn->srv;
+  gchar *desc;
+
+  stream_end (ns, FALSE);
+  ns->failed = FALSE;
+  stream_set_name (ns, name);
+  if (!ns->name || !*ns->name) {
+    stream_status (ns, "error", RTMFP_TC_PUBLISH_BADNAME, "No stream name.");
+    return;
+  }
+  ns->publishing = rtmfp_relay_publish (srv->relay, conn->app, ns->name);
+  if (!ns->publishing) {
+    desc = g_strdup_printf ("%s is already published.", ns->name);
+    rtmfp_server_log (srv, "conn %" G_GUINT64_FORMAT ": publish %s/%s "
+        "refused: already published", conn->id, conn->app, ns->name);
+    stream_status (ns, "error", RTMFP_TC_PUBLISH_BADNAME, desc);
+    g_free (desc);
+    return;
+  }
+  rtmfp_server_log (srv, "conn %" G_GUINT64_FORMAT ": publish %s/%s",
+      conn->id, conn->app, ns->name);
+  send_user_control (conn, stream_flow (ns, RTMFP_RELAY_DATA),
+      RTMFP_TC_EVENT_STREAM_BEGIN, ns->id, 0, 1);
+  desc = g_strdup_printf ("%s is now published.", ns->name);
+  stream_status (ns, "status", RTMFP_TC_PUBLISH_START, desc);
+  g_free (desc);
+}
+
+/* start: the play command's start argument (-2 live or recorded, -1 live
+ * only, >= 0 recorded only) */
+static void
+stream_play (NetStream * ns, const gchar * name, gdouble start)
+{
+  RtmfpServerConn *conn = ns->conn;
+  RtmfpServer *srv = conn->srv;
+  gchar *desc;
+
+  stream_end (ns, FALSE);
+  ns->failed = FALSE;
+  stream_set_name (ns, name);
+  if (!ns->name || !*ns->name ||
+      (!rtmfp_relay_is_published (srv->relay, conn->app, ns->name) &&
+          (start >= 0 || !srv->cfg.wait_for_publisher))) {
+    desc = g_strdup_printf ("Failed to play %s; stream not found.",
+        ns->name ? ns->name : "");
+    rtmfp_server_log (srv, "conn %" G_GUINT64_FORMAT ": play %s/%s: not "
+        "found", conn->id, conn->app, ns->name ? ns->name : "");
+    stream_status (ns, "error", RTMFP_TC_PLAY_STREAMNOTFOUND, desc);
+    g_free (desc);
+    return;
+  }
+  rtmfp_server_log (srv, "conn %" G_GUINT64_FORMAT ": play %s/%s", conn->id,
+      conn->app, ns->name);
+  /* Figure 5: StreamBegin, then the status events, then the media */
+  send_user_control (conn, stream_flow (ns, RTMFP_RELAY_DATA),
+      RTMFP_TC_EVENT_STREAM_BEGIN, ns->id, 0, 1);
+  desc = g_strdup_printf ("Playing and resetting %s.", ns->name);
+  stream_status (ns, "status", RTMFP_TC_PLAY_RESET, desc);
+  g_free (desc);
+  desc = g_strdup_printf ("Started playing %s.", ns->name);
+  stream_status (ns, "status", RTMFP_TC_PLAY_START, desc);
+  g_free (desc);
+  ns->player = rtmfp_relay_play (srv->relay, conn->app, ns->name,
+      &player_funcs, ns);
+}
+
+/* ---- the relay's view of a player ---- */
+
+static void
+player_send (gpointer ud, RtmfpRelayKind kind, guint8 type, guint32 ts,
+    const guint8 * payload, gsize len, gint64 lifetime_us)
+{
+  NetStream *ns = ud;
+  RtmfpServerConn *conn = ns->conn;
+  RtmfpSendFlow *flow = stream_flow (ns, kind);
+  gint64 deadline = RTMFP_NO_DEADLINE;
+
+  if (!flow)
+    return;
+  if (lifetime_us > 0)
+    deadline = conn_now (conn) + lifetime_us;
+  g_byte_array_set_size (conn->scratch, 0);
+  rtmfp_tc_message_append (conn->scratch, type, ts, payload, len);
+  /* media is time critical (RFC 7016 3.5.2.1) */
+  write_scratch (conn, flow, deadline, kind == RTMFP_RELAY_DATA ? 0 :
+      RTMFP_WRITE_TIME_CRITICAL);
+}
+
+static gsize
+player_queued_bytes (gpointer ud, RtmfpRelayKind kind)
+{
+  NetStream *ns = ud;
+
+  if (!ns->flows[kind] || !session_open (ns->conn))
+    return 0;
+  return rtmfp_send_flow_get_queued_bytes (ns->flows[kind]);
+}
+
+static void
+player_flush (gpointer ud, RtmfpRelayKind kind)
+{
+  NetStream *ns = ud;
+
+  if (ns->flows[kind] && session_open (ns->conn))
+    rtmfp_send_flow_abandon_all (ns->flows[kind]);
+}
+
+static void
+player_status (gpointer ud, const gchar * level, const gchar * code,
+    const gchar * description)
+{
+  stream_status (ud, level, code, description);
+}
+
+static const RtmfpRelayPlayerFuncs player_funcs = {
+  .send = player_send,
+  .queued_bytes = player_queued_bytes,
+  .flush = player_flush,
+  .status = player_status,
+};
+
+/* ------------------------------------------------------------------------ */
+/* NetConnection commands (stream 0) */
+
+static RtmfpAmfNode *
+connect_properties (void)
+{
+  RtmfpAmfNode *p = rtmfp_amf_node_new_object ();
+
+  rtmfp_amf_node_append_field_string (p, "fmsVer", "FMS/3,5,7,7009", -1);
+  rtmfp_amf_node_append_field_number (p, "capabilities", 31);
+  rtmfp_amf_node_append_field_number (p, "mode", 1);
+  return p;
+}
+
+/* The application from the connect object: "app", else from "tcUrl" */
+static gchar *
+connect_app (const RtmfpAmfNode * obj)
+{
+  const gchar *s = rtmfp_amf_node_peek_field_string (obj, "app", NULL);
+  RtmfpUri uri;
+  gchar *app = NULL;
+
+  if (s)
+    return g_strdup (s);
+  s = rtmfp_amf_node_peek_field_string (obj, "tcUrl", NULL);
+  if (s && rtmfp_uri_parse (s, FALSE, &uri, NULL)) {
+    app = g_strdup (uri.app);
+    rtmfp_uri_clear (&uri);
+  }
+  return app;
+}
+
+static void
+handle_connect (RtmfpServerConn * conn, RtmfpRecvFlow * f, gdouble txn,
+    GPtrArray * args)
+{
+  RtmfpServer *srv = conn->srv;
+  const RtmfpAmfNode *obj = args->len > 0 ? args->pdata[0] : NULL;
+  RtmfpAmfNode *reply[2];
+  GByteArray *md;
+  gchar *desc;
+
+  if (conn->state != CONN_AWAIT_CONNECT) {
+    g_debug ("conn %" G_GUINT64_FORMAT ": connect again, ignored", conn->id);
+    return;
+  }
+  g_free (conn->app);
+  conn->app = connect_app (obj);
+  if (!conn->app)
+    conn->app = g_strdup ("");
+
+  /* 5.3.2: return control flow, stream 0, associated to the client's */
+  md = g_byte_array_new ();
+  rtmfp_tc_metadata_append (md, 0, FALSE);
+  conn->ctrl_send = rtmfp_session_open_flow (conn->session, md->data, md->len,
+      f);
+  g_byte_array_unref (md);
+
+  if (!rtmfp_server_app_allowed (srv, conn->app)) {
+    srv->connects_rejected++;
+    rtmfp_server_log (srv, "conn %" G_GUINT64_FORMAT ": connect to '%s' "
+        "rejected", conn->id, conn->app);
+    desc = g_strdup_printf ("Application '%s' is not available.", conn->app);
+    reply[0] = rtmfp_amf_node_new_null ();
+    reply[1] = rtmfp_tc_status_new ("error", RTMFP_TC_CONNECT_REJECTED, desc);
+    g_free (desc);
+    send_command (conn, conn->ctrl_send, "_error", txn, 2, reply);
+    conn->state = CONN_REJECTED;
+    /* 5.3.6: closing our control flow ends the connection; what is queued
+     * (the _error) is still delivered */
+    if (conn->ctrl_send)
+      rtmfp_session_close_flow (conn->session, conn->ctrl_send,
+          conn_now (conn));
+    conn->ctrl_send = NULL;
+    return;
+  }
+
+  srv->connects_accepted++;
+  conn->state = CONN_CONNECTED;
+  rtmfp_server_log (srv, "conn %" G_GUINT64_FORMAT ": connected to '%s'",
+      conn->id, conn->app);
+  reply[0] = connect_properties ();
+  reply[1] = rtmfp_tc_status_new ("status", RTMFP_TC_CONNECT_SUCCESS,
+      "Connection succeeded.");
+  rtmfp_amf_node_append_field_number (reply[1], "objectEncoding", 0);
+  send_command (conn, conn->ctrl_send, "_result", txn, 2, reply);
+  /* 5.3.4 Set Keepalive Timers */
+  if (srv->cfg.keepalive_server_ms)
+    send_user_control (conn, conn->ctrl_send, RTMFP_TC_EVENT_SET_KEEPALIVE,
+        srv->cfg.keepalive_server_ms, srv->cfg.keepalive_peer_ms, 2);
+}
+
+static void
+call_failed (RtmfpServerConn * conn, RtmfpSendFlow * flow, gdouble txn,
+    const gchar * what)
+{
+  RtmfpAmfNode *reply[2];
+
+  if (txn <= 0)                 /* no answer expected */
+    return;
+  reply[0] = rtmfp_amf_node_new_null ();
+  reply[1] = rtmfp_tc_status_new ("error", RTMFP_TC_CALL_FAILED, what);
+  send_command (conn, flow, "_error", txn, 2, reply);
+}
+
+static void
+handle_create_stream (RtmfpServerConn * conn, gdouble txn)
+{
+  RtmfpAmfNode *reply[2];
+  NetStream *ns;
+  guint32 id;
+
+  if (g_hash_table_size (conn->streams) >=
+      conn->srv->cfg.max_streams_per_connection) {
+    call_failed (conn, conn->ctrl_send, txn, "Too many streams.");
+    return;
+  }
+  /* stream IDs are 24-bit (RFC 7425 5.1); 0 is the NetConnection */
+  do {
+    id = conn->next_stream_id++;
+    if (conn->next_stream_id > 0xffffff)
+      conn->next_stream_id = 1;
+  } while (stream_lookup (conn, id));
+
+  ns = g_new0 (NetStream, 1);
+  ns->conn = conn;
+  ns->id = id;
+  g_hash_table_insert (conn->streams, GUINT_TO_POINTER (id), ns);
+  g_debug ("conn %" G_GUINT64_FORMAT ": stream %u created", conn->id, id);
+
+  reply[0] = rtmfp_amf_node_new_null ();
+  reply[1] = rtmfp_amf_node_new_number (id);
+  send_command (conn, conn->ctrl_send, "_result", txn, 2, reply);
+}
+
+static void
+delete_stream (RtmfpServerConn * conn, GPtrArray * args)
+{
+  const RtmfpAmfNode *n = args->len > 1 ? args->pdata[1] : NULL;
+  gdouble v;
+
+  if (!n || rtmfp_amf_node_get_type (n) != RTMFP_AMF_TYPE_NUMBER)
+    return;
+  v = rtmfp_amf_node_get_number (n);
+  if (v < 1 || v > 0xffffff || v != (guint32) v)
+    return;
+  /* frees the NetStream: unpublishes, stops, closes its flows */
+  g_hash_table_remove (conn->streams, GUINT_TO_POINTER ((guint32) v));
+}
+
+/* 5.3.3: ("setPeerInfo", 0, null, "addr:port", ...) */
+static void
+handle_set_peer_info (RtmfpServerConn * conn, GPtrArray * args)
+{
+  const RtmfpAddr *far = rtmfp_session_get_far_address (conn->session);
+  gboolean far_listed = FALSE;
+  guint i;
+
+  g_array_set_size (conn->peer_addrs, 0);
+  for (i = 1; i < args->len; i++) {
+    const gchar *s;
+    RtmfpAddr a;
+
+    if (rtmfp_amf_node_get_type (args->pdata[i]) != RTMFP_AMF_TYPE_STRING)
+      continue;
+    s = rtmfp_amf_node_peek_string (args->pdata[i], NULL);
+    if (!rtmfp_addr_from_string (&a, s, 0)) {
+      g_debug ("conn %" G_GUINT64_FORMAT ": setPeerInfo: bad address '%s'",
+          conn->id, s);
+      continue;
+    }
+    if (far && rtmfp_addr_equal (&a, far))
+      far_listed = TRUE;
+    if (conn->peer_addrs->len < MAX_PEER_ADDRESSES)
+      g_array_append_val (conn->peer_addrs, a);
+  }
+  /* the client is behind a NAT iff its observed address is not listed */
+  conn->behind_nat = !far_listed;
+  rtmfp_server_log (conn->srv, "conn %" G_GUINT64_FORMAT ": setPeerInfo, %u "
+      "address(es)%s", conn->id, conn->peer_addrs->len,
+      conn->behind_nat ? ", behind a NAT" : "");
+}
+
+static void
+handle_control_command (RtmfpServerConn * conn, RtmfpRecvFlow * f,
+    const gchar * name, gdouble txn, GPtrArray * args)
+{
+  if (g_str_equal (name, "connect")) {
+    handle_connect (conn, f, txn, args);
+    return;
+  }
+  if (conn->state != CONN_CONNECTED) {
+    g_debug ("conn %" G_GUINT64_FORMAT ": '%s' before connect, ignored",
+        conn->id, name);
+    return;
+  }
+  if (g_str_equal (name, "createStream"))
+    handle_create_stream (conn, txn);
+  else if (g_str_equal (name, "deleteStream"))
+    delete_stream (conn, args);
+  else if (g_str_equal (name, "setPeerInfo")) {
+    handle_set_peer_info (conn, args);
+    /* 5.3.3 sends it with transaction ID 0 (no answer); answer others */
+    if (txn > 0) {
+      RtmfpAmfNode *reply[2] = { rtmfp_amf_node_new_null (),
+        rtmfp_amf_node_new_undefined ()
+      };
+      send_command (conn, conn->ctrl_send, "_result", txn, 2, reply);
+    }
+  } else if (g_str_equal (name, "releaseStream") ||
+      g_str_equal (name, "FCPublish") || g_str_equal (name, "FCUnpublish")) {
+    /* RTMP encoder habits: acknowledged, nothing to do */
+    if (txn > 0) {
+      RtmfpAmfNode *reply[2] = { rtmfp_amf_node_new_null (),
+        rtmfp_amf_node_new_undefined ()
+      };
+      send_command (conn, conn->ctrl_send, "_result", txn, 2, reply);
+    }
+  } else {
+    gchar *what = g_strdup_printf ("Method not found (%s).", name);
+    call_failed (conn, conn->ctrl_send, txn, what);
+    g_free (what);
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Stream commands and media (stream N) */
+
+static const gchar *
+arg_string (GPtrArray * args, guint i)
+{
+  if (i >= args->len ||
+      rtmfp_amf_node_get_type (args->pdata[i]) != RTMFP_AMF_TYPE_STRING)
+    return NULL;
+  return rtmfp_amf_node_peek_string (args->pdata[i], NULL);
+}
+
+static void
+handle_stream_command (NetStream * ns, const gchar * name, gdouble txn,
+    GPtrArray * args)
+{
+  RtmfpServerConn *conn = ns->conn;
+
+  /* args[0] is the (null) command object */
+  if (g_str_equal (name, "publish")) {
+    const gchar *s = arg_string (args, 1);
+    if (s)
+      stream_publish (ns, s);
+    else
+      stream_end (ns, TRUE);    /* publish(false): unpublish */
+  } else if (g_str_equal (name, "play")) {
+    const gchar *s = arg_string (args, 1);
+    gdouble start = -2;
+    if (args->len > 2 &&
+        rtmfp_amf_node_get_type (args->pdata[2]) == RTMFP_AMF_TYPE_NUMBER)
+      start = rtmfp_amf_node_get_number (args->pdata[2]);
+    if (s)
+      stream_play (ns, s, start);
+    else
+      stream_end (ns, TRUE);    /* play(false): stop */
+  } else if (g_str_equal (name, "closeStream")) {
+    stream_end (ns, FALSE);
+  } else if (g_str_equal (name, "deleteStream")) {
+    delete_stream (conn, args);
+  } else if (g_str_equal (name, "receiveAudio") ||
+      g_str_equal (name, "receiveVideo") || g_str_equal (name, "pause") ||
+      g_str_equal (name, "seek")) {
+    g_debug ("conn %" G_GUINT64_FORMAT ": '%s' ignored", conn->id, name);
+  } else {
+    gchar *what = g_strdup_printf ("Method not found (%s).", name);
+    call_failed (conn, stream_flow (ns, RTMFP_RELAY_DATA), txn, what);
+    g_free (what);
+  }
+}
+
+static void
+handle_stream_message (NetStream * ns, const RtmfpTcMessage * msg)
+{
+  switch (msg->type) {
+    case RTMFP_TC_MSG_AUDIO:
+    case RTMFP_TC_MSG_VIDEO:
+    case RTMFP_TC_MSG_DATA_AMF0:
+    case RTMFP_TC_MSG_DATA_AMF3:
+      if (ns->publishing)
+        rtmfp_relay_stream_push (ns->publishing, msg->type, msg->timestamp,
+            msg->payload, msg->len);
+      break;
+    default:
+      g_debug ("conn %" G_GUINT64_FORMAT ": stream %u: %s message ignored",
+          ns->conn->id, ns->id, rtmfp_tc_message_type_get_nick (msg->type));
+      break;
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Receiving flows */
+
+static gboolean
+flow_stream_id (RtmfpRecvFlow * f, guint32 * sid, gboolean * rxi)
+{
+  gsize len;
+  const guint8 *md = rtmfp_recv_flow_get_metadata (f, &len);
+
+  return rtmfp_tc_metadata_parse (md, len, sid, rxi);
+}
+
+static void
+on_message (RtmfpRecvFlow * f, const guint8 * data, gsize len, guint64 gap,
+    gpointer ud)
+{
+  RtmfpServerConn *conn = ud;
+  RtmfpTcMessage msg;
+  NetStream *ns = NULL;
+  GPtrArray *args;
+  gchar *name = NULL;
+  gdouble txn = 0;
+  guint32 sid;
+
+  if (conn->state == CONN_CLOSED || conn->state == CONN_REJECTED ||
+      !flow_stream_id (f, &sid, NULL))
+    return;
+  if (!rtmfp_tc_message_parse (data, len, &msg) ||
+      rtmfp_tc_message_type_is_chunk_control (msg.type))
+    return;                     /* 5.1: MUST be ignored */
+  if (sid != 0) {
+    ns = stream_lookup (conn, sid);
+    if (!ns)
+      return;                   /* deleted meanwhile */
+    /* media abandoned by the publisher: players wait for a keyframe
+     * rather than decode from a broken reference */
+    if (gap && ns->publishing && msg.type == RTMFP_TC_MSG_VIDEO)
+      rtmfp_relay_stream_discont (ns->publishing);
+  }
+
+  if (msg.type != RTMFP_TC_MSG_COMMAND_AMF0 &&
+      msg.type != RTMFP_TC_MSG_COMMAND_AMF3) {
+    if (ns)
+      handle_stream_message (ns, &msg);
+    return;
+  }
+  args = rtmfp_tc_command_parse (&msg, &name, &txn);
+  if (!args) {
+    g_debug ("conn %" G_GUINT64_FORMAT ": malformed command", conn->id);
+    return;
+  }
+  if (ns)
+    handle_stream_command (ns, name, txn, args);
+  else
+    handle_control_command (conn, f, name, txn, args);
+  g_ptr_array_unref (args);
+  g_free (name);
+}
+
+static void
+on_complete (RtmfpRecvFlow * f, gpointer ud)
+{
+  RtmfpServerConn *conn = ud;
+  NetStream *ns;
+  guint32 sid;
+
+  if (conn->state == CONN_CLOSED)
+    return;
+  if (f == conn->ctrl_recv) {
+    /* 5.3.6: the client closed its control flow: orderly close */
+    rtmfp_server_log (conn->srv, "conn %" G_GUINT64_FORMAT ": closed by the "
+        "client", conn->id);
+    rtmfp_server_conn_close (conn);
+    return;
+  }
+  if (!flow_stream_id (f, &sid, NULL) || sid == 0)
+    return;
+  ns = stream_lookup (conn, sid);
+  if (!ns || ns->n_recv_flows == 0)
+    return;
+  /* the last flow of a stream gone: nothing can come on it any more */
+  if (--ns->n_recv_flows == 0) {
+    stream_end (ns, FALSE);
+    stream_close_flows (ns);
+  }
+}
+
+gboolean
+rtmfp_server_conn_flow_opened (RtmfpServerConn * conn, RtmfpRecvFlow * f,
+    RtmfpSendFlow * assoc)
+{
+  guint32 sid;
+  gboolean rxi;
+  NetStream *ns;
+
+  /* 5.1.1: reject flows that are not TC flows with a stream ID */
+  if (!flow_stream_id (f, &sid, &rxi)) {
+    g_debug ("conn %" G_GUINT64_FORMAT ": non-TC flow rejected", conn->id);
+    return FALSE;
+  }
+  if (conn->state == CONN_CLOSED || conn->state == CONN_REJECTED)
+    return FALSE;
+
+  if (sid == 0) {
+    if (!conn->ctrl_recv) {
+      if (assoc)
+        return FALSE;           /* 5.3.1: the control flow stands alone */
+      conn->ctrl_recv = f;
+    }
+    rtmfp_recv_flow_set_delivery (f, rxi, on_message, on_complete, conn);
+    return TRUE;
+  }
+
+  /* 5.3.5.1: stream flows of a stream created by createStream */
+  if (conn->state != CONN_CONNECTED || !(ns = stream_lookup (conn, sid))) {
+    g_debug ("conn %" G_GUINT64_FORMAT ": flow for unknown stream %u "
+        "rejected", conn->id, sid);
+    return FALSE;
+  }
+  ns->n_recv_flows++;
+  rtmfp_recv_flow_set_buffer_capacity (f, STREAM_FLOW_BUFFER);
+  rtmfp_recv_flow_set_delivery (f, rxi, on_message, on_complete, conn);
+  return TRUE;
+}
+
+void
+rtmfp_server_conn_send_flow_exception (RtmfpServerConn * conn,
+    RtmfpSendFlow * f, guint64 code)
+{
+  GHashTableIter it;
+  gpointer v;
+  guint k;
+
+  if (f == conn->ctrl_send) {
+    /* 5.3.6: exception on our control flow: the client went away */
+    rtmfp_server_log (conn->srv, "conn %" G_GUINT64_FORMAT ": control flow "
+        "rejected by the client", conn->id);
+    conn->ctrl_send = NULL;
+    rtmfp_server_conn_close (conn);
+    return;
+  }
+  g_hash_table_iter_init (&it, conn->streams);
+  while (g_hash_table_iter_next (&it, NULL, &v)) {
+    NetStream *ns = v;
+    for (k = 0; k < RTMFP_RELAY_N_KINDS; k++) {
+      if (ns->flows[k] == f) {
+        /* 5.3.5.3: the client refuses the stream; don't reopen flows */
+        g_debug ("conn %" G_GUINT64_FORMAT ": stream %u flow rejected "
+            "(code %" G_GUINT64_FORMAT ")", conn->id, ns->id, code);
+        stream_end (ns, FALSE);
+        stream_close_flows (ns);
+        ns->failed = TRUE;
+        return;
+      }
+    }
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+
+RtmfpServerConn *
+rtmfp_server_conn_new (RtmfpServer * srv, RtmfpSession * s, guint64 id)
+{
+  RtmfpServerConn *conn = g_new0 (RtmfpServerConn, 1);
+
+  conn->srv = srv;
+  conn->session = rtmfp_session_ref (s);
+  conn->id = id;
+  conn->state = CONN_AWAIT_CONNECT;
+  conn->peer_addrs = g_array_new (FALSE, FALSE, sizeof (RtmfpAddr));
+  conn->streams = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL,
+      stream_free);
+  conn->next_stream_id = 1;
+  conn->scratch = g_byte_array_new ();
+  return conn;
+}
+
+/* Ends every stream (publications and players), closes our flows */
+static void
+conn_teardown (RtmfpServerConn * conn)
+{
+  g_hash_table_remove_all (conn->streams);
+  if (conn->ctrl_send && session_open (conn))
+    rtmfp_session_close_flow (conn->session, conn->ctrl_send,
+        conn_now (conn));
+  conn->ctrl_send = NULL;
+  conn->ctrl_recv = NULL;
+  conn->state = CONN_CLOSED;
+}
+
+void
+rtmfp_server_conn_close (RtmfpServerConn * conn)
+{
+  RtmfpSession *s;
+
+  if (conn->state == CONN_CLOSED)
+    return;
+  conn_teardown (conn);
+  /* last: closing may call back and free conn */
+  s = conn->session;
+  if (rtmfp_session_get_state (s) == RTMFP_SESSION_OPEN)
+    rtmfp_session_close (s, conn_now (conn));
+}
+
+void
+rtmfp_server_conn_poll (RtmfpServerConn * conn)
+{
+  /* a session closed by the far end lingers (RFC 7016 3.5.5) before it is
+   * reported closed: end its streams now */
+  if (conn->state != CONN_CLOSED && !session_open (conn)) {
+    rtmfp_server_log (conn->srv, "conn %" G_GUINT64_FORMAT ": session %s",
+        conn->id,
+        rtmfp_session_state_get_nick (rtmfp_session_get_state
+            (conn->session)));
+    conn_teardown (conn);
+  }
+}
+
+void
+rtmfp_server_conn_free (RtmfpServerConn * conn)
+{
+  if (!conn)
+    return;
+  g_hash_table_unref (conn->streams);   /* ends streams, other players told */
+  if (conn->ctrl_send && session_open (conn))
+    rtmfp_session_close_flow (conn->session, conn->ctrl_send,
+        conn_now (conn));
+  rtmfp_session_unref (conn->session);
+  g_array_unref (conn->peer_addrs);
+  g_byte_array_unref (conn->scratch);
+  g_free (conn->app);
+  g_free (conn);
+}
+
+gboolean
+rtmfp_server_conn_is_connected (const RtmfpServerConn * conn)
+{
+  return conn->state == CONN_CONNECTED;
+}
+
+RtmfpSession *
+rtmfp_server_conn_get_session (const RtmfpServerConn * conn)
+{
+  return conn->session;
+}
+
+const RtmfpAddr *
+rtmfp_server_conn_get_peer_addresses (const RtmfpServerConn * conn, guint * n)
+{
+  *n = conn->peer_addrs->len;
+  return (const RtmfpAddr *) conn->peer_addrs->data;
+}
