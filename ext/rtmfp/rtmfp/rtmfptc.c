@@ -604,6 +604,10 @@ rtmfp_uri_to_string (const RtmfpUri * uri)
     g_free (name);
     if (q)
       g_string_append (s, q);   /* the query is kept as given */
+  } else if (uri->app && strchr (uri->app, '/')) {
+    /* "app/instance" with no stream: without the trailing slash the
+     * instance would read back as the stream name */
+    g_string_append_c (s, '/');
   }
   return g_string_free (s, FALSE);
 }

@@ -583,6 +583,23 @@ test_uri_to_string (void)
     g_free (s);
   }
   rtmfp_uri_clear (&u);
+
+  /* app with an instance and no stream keeps its trailing slash, so the
+   * instance does not read back as a stream (found by fuzz-tc) */
+  g_assert_true (rtmfp_uri_parse ("rtmfp://h/app/inst/", FALSE, &u, NULL));
+  g_assert_cmpstr (u.app, ==, "app/inst");
+  g_assert_null (u.stream);
+  {
+    RtmfpUri again;
+    gchar *s = rtmfp_uri_to_string (&u);
+    g_assert_cmpstr (s, ==, "rtmfp://h/app/inst/");
+    g_assert_true (rtmfp_uri_parse (s, FALSE, &again, NULL));
+    g_assert_cmpstr (again.app, ==, "app/inst");
+    g_assert_null (again.stream);
+    rtmfp_uri_clear (&again);
+    g_free (s);
+  }
+  rtmfp_uri_clear (&u);
 }
 
 static void
