@@ -6,6 +6,13 @@ set -euo pipefail
 RTMFP_DEB_PACKAGES=(
   build-essential meson ninja-build pkg-config python3
   libglib2.0-dev libgnutls28-dev nettle-dev libgmp-dev
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
+  gettext
+  # rtmfpautosink's interop test: a real RTMP server (nginx-rtmp) that the
+  # test starts itself on loopback
+  nginx libnginx-mod-rtmp
 )
 
 missing=()

@@ -1,0 +1,1381 @@
+/* gst-check tests of rtmfpsink and rtmfpsrc: real pipelines through the
+ * rtmfp-server binary (started here on an ephemeral port), properties,
+ * URIs, statistics and the error cases.
+ *
+ * Environment: RTMFP_SERVER = path of the rtmfp-server binary (set by
+ * meson).  The pipelines need x264enc, h264parse, avdec_h264, flvmux,
+ * flvdemux, speexenc, speexdec and lamemp3enc from the system plugins.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include <string.h>
+#include <signal.h>
+#include <gio/gio.h>
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+
+static const gchar *elements[] = { "rtmfpsrc", "rtmfpsink" };
+
+#define SEC G_USEC_PER_SEC
+/* frames sent by the publisher: 5 s of 30 fps video, 20 ms Speex */
+#define N_VIDEO 150
+#define N_AUDIO 250
+#define VIDEO_FRAME_MS 33.4
+#define AUDIO_FRAME_MS 20
+
+/* ------------------------------------------------------------------ */
+/* the server                                                          */
+
+typedef struct
+{
+  GSubprocess *proc;
+  guint16 port;
+} Server;
+
+static void
+line_read (GObject * src, GAsyncResult * res, gpointer data)
+{
+  gchar **line = data;
+  GError *err = NULL;
+
+  *line = g_data_input_stream_read_line_finish (G_DATA_INPUT_STREAM (src),
+      res, NULL, &err);
+  if (!*line)
+    *line = g_strdup (err ? err->message : "(end of output)");
+  g_clear_error (&err);
+}
+
+static gboolean
+cancel_read (gpointer data)
+{
+  g_cancellable_cancel (data);
+  return G_SOURCE_REMOVE;
+}
+
+/* Starts rtmfp-server on 127.0.0.1:0 and reads its port (bounded wait) */
+static Server *
+server_start (const gchar * app)
+{
+  const gchar *path = g_getenv ("RTMFP_SERVER");
+  GError *err = NULL;
+  Server *s = g_new0 (Server, 1);
+  GDataInputStream *in;
+  gchar *line = NULL;
+  GMainContext *ctx = g_main_context_new ();
+  GCancellable *cancel = g_cancellable_new ();
+  GSource *timer;
+  const gchar *argv[6] = { path, "--rtmfp", "127.0.0.1:0", NULL, NULL, NULL };
+
+  fail_unless (path != NULL, "RTMFP_SERVER is not set");
+  if (app) {
+    argv[3] = "--app";
+    argv[4] = app;
+  }
+  s->proc = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &err);
+  fail_unless (s->proc != NULL, "cannot start %s: %s", path,
+      err ? err->message : "?");
+  in = g_data_input_stream_new (g_subprocess_get_stdout_pipe (s->proc));
+  g_main_context_push_thread_default (ctx);
+  /* bounded: the read is cancelled after 10 s */
+  timer = g_timeout_source_new_seconds (10);
+  g_source_set_callback (timer, cancel_read, cancel, NULL);
+  g_source_attach (timer, ctx);
+  g_data_input_stream_read_line_async (in, G_PRIORITY_DEFAULT, cancel,
+      line_read, &line);
+  while (!line)
+    g_main_context_iteration (ctx, TRUE);
+  g_source_destroy (timer);
+  g_source_unref (timer);
+  g_main_context_pop_thread_default (ctx);
+  g_main_context_unref (ctx);
+  g_object_unref (cancel);
+  g_object_unref (in);
+
+  fail_unless (g_str_has_prefix (line, "listening rtmfp 127.0.0.1:"),
+      "unexpected server output: %s", line);
+  s->port = (guint16) g_ascii_strtoull (strrchr (line, ':') + 1, NULL, 10);
+  fail_unless (s->port > 0);
+  g_free (line);
+  return s;
+}
+
+static void
+server_stop (Server * s)
+{
+  g_subprocess_send_signal (s->proc, SIGTERM);
+  g_subprocess_wait (s->proc, NULL, NULL);
+  fail_unless (g_subprocess_get_if_exited (s->proc) &&
+      g_subprocess_get_exit_status (s->proc) == 0,
+      "rtmfp-server did not exit cleanly");
+  g_object_unref (s->proc);
+  g_free (s);
+}
+
+/* A UDP port nobody listens on */
+static guint16
+dead_port (void)
+{
+  GSocket *sock = g_socket_new (G_SOCKET_FAMILY_IPV4,
+      G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, NULL);
+  GInetAddress *lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  GSocketAddress *sa = g_inet_socket_address_new (lo, 0), *bound;
+  guint16 port;
+
+  fail_unless (g_socket_bind (sock, sa, FALSE, NULL));
+  bound = g_socket_get_local_address (sock, NULL);
+  port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  g_object_unref (bound);
+  g_object_unref (sa);
+  g_object_unref (lo);
+  g_socket_close (sock, NULL);
+  g_object_unref (sock);
+  return port;
+}
+
+/* ------------------------------------------------------------------ */
+/* bus helpers                                                         */
+
+/* Waits for EOS or ERROR (or one of extra) on the pipeline's bus */
+static GstMessage *
+wait_bus (GstElement * pipeline, GstMessageType types, GstClockTime timeout)
+{
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstMessage *msg = gst_bus_timed_pop_filtered (bus, timeout, types);
+
+  gst_object_unref (bus);
+  return msg;
+}
+
+static void
+assert_no_error (GstElement * pipeline)
+{
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+
+  if (msg) {
+    GError *err = NULL;
+    gchar *dbg = NULL;
+    gst_message_parse_error (msg, &err, &dbg);
+    fail ("error from %s: %s (%s)", GST_OBJECT_NAME (msg->src), err->message,
+        dbg);
+  }
+  gst_object_unref (bus);
+}
+
+/* Waits for an element message rtmfp-status with this code */
+static gboolean
+wait_status (GstElement * pipeline, const gchar * code, GstClockTime timeout)
+{
+  GstBus *bus = gst_element_get_bus (pipeline);
+  gint64 end = g_get_monotonic_time () + timeout / 1000;
+  gboolean found = FALSE;
+
+  while (!found && g_get_monotonic_time () < end) {
+    GstMessage *msg = gst_bus_timed_pop_filtered (bus,
+        (end - g_get_monotonic_time ()) * 1000,
+        GST_MESSAGE_ELEMENT | GST_MESSAGE_ERROR);
+    if (!msg)
+      break;
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+      GError *err = NULL;
+      gchar *dbg = NULL;
+      gst_message_parse_error (msg, &err, &dbg);
+      fail ("error while waiting for %s: %s (%s)", code, err->message, dbg);
+    } else if (gst_message_has_name (msg, "rtmfp-status")) {
+      const gchar *c = gst_structure_get_string (gst_message_get_structure
+          (msg), "code");
+      found = c && g_str_equal (c, code);
+    }
+    gst_message_unref (msg);
+  }
+  gst_object_unref (bus);
+  return found;
+}
+
+/* ------------------------------------------------------------------ */
+/* publisher and players                                               */
+
+typedef struct
+{
+  guint8 type;
+  guint32 ts;
+} SentTag;
+
+typedef struct
+{
+  GMutex lock;
+  GArray *video;                /* SentTag, frames (not sequence headers) */
+  GArray *audio;
+  gboolean skip_next_audio;
+} Sent;
+
+typedef struct
+{
+  GMutex lock;
+  GCond cond;
+  GArray *video_pts;            /* GstClockTime, decoded frames */
+  GArray *audio_pts;
+  guint64 audio_samples;
+  gboolean first_video_seen;
+  gboolean first_video_key;     /* the first video buffer out of flvdemux */
+  guint discont_buffers;        /* DISCONT buffers out of rtmfpsrc */
+} Got;
+
+/* rtmfpsink's input: the FLV tags the sender hands over */
+static GstPadProbeReturn
+sent_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  Sent *sent = data;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  GstMapInfo map;
+  gsize pos = 0;
+
+  if (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_HEADER))
+    return GST_PAD_PROBE_OK;
+  gst_buffer_map (buf, &map, GST_MAP_READ);
+  if (map.size >= 13 && memcmp (map.data, "FLV", 3) == 0)
+    pos = 13;
+  g_mutex_lock (&sent->lock);
+  while (pos + 11 <= map.size) {
+    const guint8 *t = map.data + pos;
+    guint32 size = (t[1] << 16) | (t[2] << 8) | t[3];
+    SentTag st = { t[0], ((guint32) t[7] << 24) | (t[4] << 16) | (t[5] << 8)
+          | t[6]
+    };
+    if (pos + 11 + size + 4 > map.size)
+      break;
+    if (st.type == 9 && size >= 2 && t[12] == 1)        /* AVC NALU */
+      g_array_append_val (sent->video, st);
+    else if (st.type == 8 && size >= 9 && memcmp (t + 12, "Speex   ", 8) == 0)
+      sent->skip_next_audio = TRUE;     /* ID header, then comments */
+    else if (st.type == 8 && sent->skip_next_audio)
+      sent->skip_next_audio = FALSE;
+    else if (st.type == 8 && size >= 1)
+      g_array_append_val (sent->audio, st);
+    pos += 11 + size + 4;
+  }
+  g_mutex_unlock (&sent->lock);
+  gst_buffer_unmap (buf, &map);
+  return GST_PAD_PROBE_OK;
+}
+
+/* flvmux (1.22) never picks speexenc's untimestamped header buffers while
+ * video keeps coming, which holds back all the audio until the video
+ * ends: give the headers the timestamp of the start. */
+static GstPadProbeReturn
+speex_header_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+
+  if (!GST_BUFFER_PTS_IS_VALID (buf) &&
+      GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_HEADER)) {
+    buf = gst_buffer_make_writable (buf);
+    GST_BUFFER_PTS (buf) = GST_BUFFER_DTS (buf) = 0;
+    GST_PAD_PROBE_INFO_DATA (info) = buf;
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+static GstElement *
+publisher_new (guint16 port, const gchar * path, Sent * sent)
+{
+  gchar *desc = g_strdup_printf ("videotestsrc is-live=true num-buffers=%d "
+      "! video/x-raw,width=320,height=240,framerate=30/1 "
+      "! x264enc tune=zerolatency key-int-max=30 speed-preset=ultrafast "
+      "! h264parse ! queue ! flvmux streamable=true name=m "
+      "! rtmfpsink name=sink location=rtmfp://127.0.0.1:%u/%s "
+      "audiotestsrc is-live=true num-buffers=%d samplesperbuffer=320 "
+      "! audio/x-raw,rate=16000,channels=1 ! speexenc name=aenc "
+      "! queue ! m.", N_VIDEO, port, path, N_AUDIO);
+  GError *err = NULL;
+  GstElement *p = gst_parse_launch (desc, &err);
+  GstElement *e;
+  GstPad *pad;
+
+  fail_unless (p != NULL, "%s", err ? err->message : "?");
+  g_free (desc);
+  e = gst_bin_get_by_name (GST_BIN (p), "aenc");
+  pad = gst_element_get_static_pad (e, "src");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, speex_header_probe,
+      NULL, NULL);
+  gst_object_unref (pad);
+  gst_object_unref (e);
+  if (sent) {
+    e = gst_bin_get_by_name (GST_BIN (p), "sink");
+    pad = gst_element_get_static_pad (e, "sink");
+    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, sent_probe, sent,
+        NULL);
+    gst_object_unref (pad);
+    gst_object_unref (e);
+  }
+  return p;
+}
+
+static GstPadProbeReturn
+video_decoded (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  Got *got = data;
+  GstClockTime pts = GST_BUFFER_PTS (GST_PAD_PROBE_INFO_BUFFER (info));
+
+  g_mutex_lock (&got->lock);
+  g_array_append_val (got->video_pts, pts);
+  g_cond_broadcast (&got->cond);
+  g_mutex_unlock (&got->lock);
+  return GST_PAD_PROBE_OK;
+}
+
+static GstPadProbeReturn
+audio_decoded (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  Got *got = data;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  GstClockTime pts = GST_BUFFER_PTS (buf);
+
+  g_mutex_lock (&got->lock);
+  g_array_append_val (got->audio_pts, pts);
+  got->audio_samples += gst_buffer_get_size (buf) / 2;  /* S16 mono */
+  g_mutex_unlock (&got->lock);
+  return GST_PAD_PROBE_OK;
+}
+
+static GstPadProbeReturn
+demuxed_video (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  Got *got = data;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+
+  g_mutex_lock (&got->lock);
+  if (!got->first_video_seen) {
+    got->first_video_seen = TRUE;
+    got->first_video_key = !GST_BUFFER_FLAG_IS_SET (buf,
+        GST_BUFFER_FLAG_DELTA_UNIT);
+  }
+  g_mutex_unlock (&got->lock);
+  return GST_PAD_PROBE_OK;
+}
+
+static GstPadProbeReturn
+src_output (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  Got *got = data;
+
+  if (GST_BUFFER_FLAG_IS_SET (GST_PAD_PROBE_INFO_BUFFER (info),
+          GST_BUFFER_FLAG_DISCONT)) {
+    g_mutex_lock (&got->lock);
+    got->discont_buffers++;
+    g_mutex_unlock (&got->lock);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+static void
+probe (GstElement * bin, const gchar * name, const gchar * padname,
+    GstPadProbeCallback cb, gpointer data)
+{
+  GstElement *e = gst_bin_get_by_name (GST_BIN (bin), name);
+  GstPad *pad = gst_element_get_static_pad (e, padname);
+
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, cb, data, NULL);
+  gst_object_unref (pad);
+  gst_object_unref (e);
+}
+
+static GstElement *
+player_new (guint16 port, const gchar * path, Got * got)
+{
+  gchar *desc = g_strdup_printf ("rtmfpsrc name=src "
+      "location=rtmfp://127.0.0.1:%u/%s ! flvdemux name=d "
+      "d.video ! identity name=vdemux ! queue ! h264parse "
+      "! avdec_h264 name=vdec ! fakesink sync=false async=false "
+      "d.audio ! queue ! speexdec name=adec ! fakesink sync=false "
+      "async=false", port, path);
+  GError *err = NULL;
+  GstElement *p = gst_parse_launch (desc, &err);
+
+  fail_unless (p != NULL, "%s", err ? err->message : "?");
+  g_free (desc);
+  probe (p, "vdec", "src", video_decoded, got);
+  probe (p, "adec", "src", audio_decoded, got);
+  probe (p, "vdemux", "src", demuxed_video, got);
+  probe (p, "src", "src", src_output, got);
+  return p;
+}
+
+static void
+sent_init (Sent * s)
+{
+  g_mutex_init (&s->lock);
+  s->video = g_array_new (FALSE, FALSE, sizeof (SentTag));
+  s->audio = g_array_new (FALSE, FALSE, sizeof (SentTag));
+}
+
+static void
+sent_clear (Sent * s)
+{
+  g_array_unref (s->video);
+  g_array_unref (s->audio);
+  g_mutex_clear (&s->lock);
+}
+
+static void
+got_init (Got * g)
+{
+  memset (g, 0, sizeof *g);
+  g_mutex_init (&g->lock);
+  g_cond_init (&g->cond);
+  g->video_pts = g_array_new (FALSE, FALSE, sizeof (GstClockTime));
+  g->audio_pts = g_array_new (FALSE, FALSE, sizeof (GstClockTime));
+}
+
+static void
+got_clear (Got * g)
+{
+  g_array_unref (g->video_pts);
+  g_array_unref (g->audio_pts);
+  g_mutex_clear (&g->lock);
+  g_cond_clear (&g->cond);
+}
+
+static void
+set_state_checked (GstElement * p, GstState state)
+{
+  fail_if (gst_element_set_state (p, state) == GST_STATE_CHANGE_FAILURE);
+}
+
+/* Waits until the player decoded at least n video frames */
+static gboolean
+wait_decoded (Got * got, guint n, gint64 timeout_us)
+{
+  gint64 end = g_get_monotonic_time () + timeout_us;
+  gboolean ok;
+
+  g_mutex_lock (&got->lock);
+  while (got->video_pts->len < n)
+    if (!g_cond_wait_until (&got->cond, &got->lock, end))
+      break;
+  ok = got->video_pts->len >= n;
+  g_mutex_unlock (&got->lock);
+  return ok;
+}
+
+/* The checks of the issue: >= 95% of the frames sent (since first_ms)
+ * decode, in order, each within one frame of a sent timestamp. */
+static void
+check_received (Sent * sent, Got * got, const gchar * who)
+{
+  guint i, j, expected_v = 0, expected_a = 0;
+  GstClockTime first_v, first_a;
+  guint64 audio_frames;
+
+  fail_unless (got->video_pts->len > 0, "%s: no video decoded", who);
+  fail_unless (got->audio_pts->len > 0, "%s: no audio decoded", who);
+  first_v = g_array_index (got->video_pts, GstClockTime, 0);
+  first_a = g_array_index (got->audio_pts, GstClockTime, 0);
+
+  for (i = 0; i < sent->video->len; i++)
+    if (g_array_index (sent->video, SentTag, i).ts * GST_MSECOND + 34 *
+        GST_MSECOND >= first_v)
+      expected_v++;
+  for (i = 0; i < sent->audio->len; i++)
+    if (g_array_index (sent->audio, SentTag, i).ts * GST_MSECOND + 21 *
+        GST_MSECOND >= first_a)
+      expected_a++;
+
+  GST_INFO ("%s: video %u decoded of %u sent (%u since it joined), audio %"
+      G_GUINT64_FORMAT " samples for %u frames (%u since it joined)", who,
+      got->video_pts->len, sent->video->len, expected_v, got->audio_samples,
+      sent->audio->len, expected_a);
+  g_print ("%s: video %u/%u frames decoded, audio %.1f/%u frames decoded, "
+      "%u discont\n", who, got->video_pts->len, expected_v,
+      got->audio_samples / 320.0, expected_a, got->discont_buffers);
+
+  fail_unless (got->video_pts->len * 100 >= expected_v * 95,
+      "%s: only %u of %u video frames decoded", who, got->video_pts->len,
+      expected_v);
+  audio_frames = got->audio_samples / 320;
+  fail_unless (audio_frames * 100 >= (guint64) expected_a * 95,
+      "%s: only %" G_GUINT64_FORMAT " of %u audio frames decoded", who,
+      audio_frames, expected_a);
+
+  /* in order, each within one frame of what the sender stamped */
+  for (i = 0, j = 0; i < got->video_pts->len; i++) {
+    GstClockTime pts = g_array_index (got->video_pts, GstClockTime, i);
+    gdouble best = 1e12;
+
+    if (i > 0)
+      fail_unless (pts > g_array_index (got->video_pts, GstClockTime, i - 1),
+          "%s: video frame %u out of order", who, i);
+    for (; j < sent->video->len; j++) {
+      gdouble d = ABS ((gdouble) pts / GST_MSECOND -
+          g_array_index (sent->video, SentTag, j).ts);
+      if (d > best)
+        break;
+      best = d;
+    }
+    if (j > 0)
+      j--;
+    fail_unless (best <= VIDEO_FRAME_MS, "%s: video frame %u at %"
+        GST_TIME_FORMAT " is %.1f ms from any sent frame", who, i,
+        GST_TIME_ARGS (pts), best);
+  }
+  for (i = 1; i < got->audio_pts->len; i++)
+    fail_unless (g_array_index (got->audio_pts, GstClockTime, i) >=
+        g_array_index (got->audio_pts, GstClockTime, i - 1),
+        "%s: audio out of order at %u", who, i);
+  /* the first decoded audio is where a sent frame was */
+  {
+    gdouble best = 1e12;
+    for (i = 0; i < sent->audio->len; i++)
+      best = MIN (best, ABS ((gdouble) first_a / GST_MSECOND -
+              g_array_index (sent->audio, SentTag, i).ts));
+    fail_unless (best <= AUDIO_FRAME_MS, "%s: first audio %.1f ms off", who,
+        best);
+  }
+}
+
+static void
+check_stats_schema (GstStructure * a, GstStructure * b)
+{
+  gint i;
+
+  fail_unless_equals_int (gst_structure_n_fields (a),
+      gst_structure_n_fields (b));
+  for (i = 0; i < gst_structure_n_fields (a); i++) {
+    const gchar *n = gst_structure_nth_field_name (a, i);
+    fail_unless (gst_structure_has_field_typed (b, n,
+            gst_structure_get_field_type (a, n)), "field %s", n);
+  }
+}
+
+/* ------------------------------------------------------------------ */
+/* end to end                                                          */
+
+GST_START_TEST (test_publish_play)
+{
+  Server *srv = server_start (NULL);
+  Sent sent;
+  Got got;
+  GstElement *pub, *play, *sink, *src;
+  GstMessage *msg;
+  GstStructure *null_stats, *st;
+  gchar *peer_id = NULL;
+  guint64 v;
+
+  sent_init (&sent);
+  got_init (&got);
+  pub = publisher_new (srv->port, "live/test", &sent);
+  play = player_new (srv->port, "live/test", &got);
+  sink = gst_bin_get_by_name (GST_BIN (pub), "sink");
+  src = gst_bin_get_by_name (GST_BIN (play), "src");
+  g_object_get (src, "stats", &null_stats, NULL);
+
+  /* the player first: the server waits for the publisher */
+  set_state_checked (play, GST_STATE_PLAYING);
+  fail_unless (wait_status (play, "NetStream.Play.Start", 10 * GST_SECOND));
+  set_state_checked (pub, GST_STATE_PLAYING);
+
+  msg = wait_bus (pub, GST_MESSAGE_EOS | GST_MESSAGE_ERROR, 60 * GST_SECOND);
+  fail_unless (msg && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS,
+      "publisher did not finish");
+  gst_message_unref (msg);
+  g_object_get (sink, "peer-id", &peer_id, NULL);
+  fail_unless (peer_id && strlen (peer_id) == 64);
+  g_object_get (sink, "stats", &st, NULL);
+  check_stats_schema (null_stats, st);
+  fail_unless (gst_structure_get_uint64 (st, "video-messages-sent", &v));
+  fail_unless (v >= N_VIDEO);
+  fail_unless (gst_structure_get_uint64 (st, "audio-messages-sent", &v));
+  fail_unless (v > 0);
+  fail_unless_equals_string (gst_structure_get_string (st, "protocol"),
+      "rtmfp");
+  gst_structure_free (st);
+
+  /* UnpublishNotify ends the player */
+  msg = wait_bus (play, GST_MESSAGE_EOS | GST_MESSAGE_ERROR, 20 * GST_SECOND);
+  fail_unless (msg && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS,
+      "player did not get EOS");
+  gst_message_unref (msg);
+  assert_no_error (pub);
+  assert_no_error (play);
+
+  g_object_get (src, "stats", &st, NULL);
+  check_stats_schema (null_stats, st);
+  fail_unless (gst_structure_get_uint64 (st, "video-messages-received", &v));
+  fail_unless (v >= N_VIDEO * 95 / 100);
+  fail_unless (gst_structure_get_uint64 (st, "packets-received", &v));
+  fail_unless (v > 0);
+  gst_structure_free (st);
+
+  check_received (&sent, &got, "player");
+
+  set_state_checked (pub, GST_STATE_NULL);
+  set_state_checked (play, GST_STATE_NULL);
+  /* stats keep the last values after stop */
+  g_object_get (src, "stats", &st, NULL);
+  fail_unless (gst_structure_get_uint64 (st, "video-messages-received", &v));
+  fail_unless (v > 0);
+  gst_structure_free (st);
+
+  gst_structure_free (null_stats);
+  g_free (peer_id);
+  gst_object_unref (sink);
+  gst_object_unref (src);
+  gst_object_unref (pub);
+  gst_object_unref (play);
+  got_clear (&got);
+  sent_clear (&sent);
+  server_stop (srv);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_two_players_late_joiner)
+{
+  Server *srv = server_start ("live");
+  Sent sent;
+  Got got1, got2;
+  GstElement *pub, *p1, *p2;
+  GstMessage *msg;
+
+  sent_init (&sent);
+  got_init (&got1);
+  got_init (&got2);
+  pub = publisher_new (srv->port, "live/two", &sent);
+  p1 = player_new (srv->port, "live/two", &got1);
+  p2 = player_new (srv->port, "live/two", &got2);
+
+  set_state_checked (p1, GST_STATE_PLAYING);
+  fail_unless (wait_status (p1, "NetStream.Play.Start", 10 * GST_SECOND));
+  set_state_checked (pub, GST_STATE_PLAYING);
+  /* the second player joins 2 s into the stream */
+  fail_unless (wait_decoded (&got1, 60, 30 * SEC), "first player stalled");
+  set_state_checked (p2, GST_STATE_PLAYING);
+
+  msg = wait_bus (pub, GST_MESSAGE_EOS | GST_MESSAGE_ERROR, 60 * GST_SECOND);
+  fail_unless (msg && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  msg = wait_bus (p1, GST_MESSAGE_EOS | GST_MESSAGE_ERROR, 20 * GST_SECOND);
+  fail_unless (msg && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  msg = wait_bus (p2, GST_MESSAGE_EOS | GST_MESSAGE_ERROR, 20 * GST_SECOND);
+  fail_unless (msg && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+
+  check_received (&sent, &got1, "player 1");
+  check_received (&sent, &got2, "late player");
+  /* the late joiner started at a keyframe, well into the stream */
+  fail_unless (got2.first_video_key, "late joiner did not start at a "
+      "keyframe");
+  fail_unless (g_array_index (got2.video_pts, GstClockTime, 0) >=
+      GST_SECOND);
+
+  set_state_checked (pub, GST_STATE_NULL);
+  set_state_checked (p1, GST_STATE_NULL);
+  set_state_checked (p2, GST_STATE_NULL);
+  gst_object_unref (pub);
+  gst_object_unref (p1);
+  gst_object_unref (p2);
+  got_clear (&got1);
+  got_clear (&got2);
+  sent_clear (&sent);
+  server_stop (srv);
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------------ */
+/* a UDP proxy between a player and the server that can black out the
+ * server -> player direction for a while                              */
+
+typedef struct
+{
+  GSocket *front;               /* the player talks to this one */
+  GSocket *back;                /* connected to the server */
+  GSocketAddress *player;       /* learnt from the first datagram */
+  GMutex lock;
+  gint64 blackout_from;         /* drop server -> player in [from, until) */
+  gint64 blackout_until;
+  guint64 dropped;
+  gint stop;
+  GThread *up, *down;
+} Proxy;
+
+static GSocket *
+udp_socket (guint16 port_to_connect)
+{
+  GSocket *sock = g_socket_new (G_SOCKET_FAMILY_IPV4,
+      G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, NULL);
+  GInetAddress *lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  GSocketAddress *sa = g_inet_socket_address_new (lo, 0);
+
+  fail_unless (g_socket_bind (sock, sa, FALSE, NULL));
+  g_object_unref (sa);
+  if (port_to_connect) {
+    sa = g_inet_socket_address_new (lo, port_to_connect);
+    fail_unless (g_socket_connect (sock, sa, NULL, NULL));
+    g_object_unref (sa);
+  }
+  g_object_unref (lo);
+  /* wakes up regularly to see the stop flag */
+  g_socket_set_timeout (sock, 1);
+  return sock;
+}
+
+static gpointer
+proxy_up (gpointer data)
+{
+  Proxy *px = data;
+  gchar buf[8192];
+
+  while (!g_atomic_int_get (&px->stop)) {
+    GSocketAddress *from = NULL;
+    gssize n = g_socket_receive_from (px->front, &from, buf, sizeof buf,
+        NULL, NULL);
+    if (n <= 0) {
+      g_clear_object (&from);
+      continue;
+    }
+    g_mutex_lock (&px->lock);
+    if (!px->player)
+      px->player = g_object_ref (from);
+    g_mutex_unlock (&px->lock);
+    g_object_unref (from);
+    g_socket_send (px->back, buf, n, NULL, NULL);
+  }
+  return NULL;
+}
+
+static gpointer
+proxy_down (gpointer data)
+{
+  Proxy *px = data;
+  gchar buf[8192];
+
+  while (!g_atomic_int_get (&px->stop)) {
+    gssize n = g_socket_receive (px->back, buf, sizeof buf, NULL, NULL);
+    gint64 now = g_get_monotonic_time ();
+    GSocketAddress *to;
+
+    if (n <= 0)
+      continue;
+    g_mutex_lock (&px->lock);
+    to = px->player ? g_object_ref (px->player) : NULL;
+    if (now >= px->blackout_from && now < px->blackout_until) {
+      px->dropped++;
+      g_clear_object (&to);
+    }
+    g_mutex_unlock (&px->lock);
+    if (to) {
+      g_socket_send_to (px->front, to, buf, n, NULL, NULL);
+      g_object_unref (to);
+    }
+  }
+  return NULL;
+}
+
+static Proxy *
+proxy_start (guint16 server_port)
+{
+  Proxy *px = g_new0 (Proxy, 1);
+
+  g_mutex_init (&px->lock);
+  px->blackout_from = px->blackout_until = -1;
+  px->front = udp_socket (0);
+  px->back = udp_socket (server_port);
+  px->up = g_thread_new ("proxy-up", proxy_up, px);
+  px->down = g_thread_new ("proxy-down", proxy_down, px);
+  return px;
+}
+
+static guint16
+proxy_port (Proxy * px)
+{
+  GSocketAddress *sa = g_socket_get_local_address (px->front, NULL);
+  guint16 port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (sa));
+
+  g_object_unref (sa);
+  return port;
+}
+
+static void
+proxy_blackout (Proxy * px, gint64 duration_us)
+{
+  g_mutex_lock (&px->lock);
+  px->blackout_from = g_get_monotonic_time ();
+  px->blackout_until = px->blackout_from + duration_us;
+  g_mutex_unlock (&px->lock);
+}
+
+static void
+proxy_stop (Proxy * px)
+{
+  g_atomic_int_set (&px->stop, 1);
+  g_thread_join (px->up);
+  g_thread_join (px->down);
+  g_object_unref (px->front);
+  g_object_unref (px->back);
+  g_clear_object (&px->player);
+  g_mutex_clear (&px->lock);
+  g_free (px);
+}
+
+/* The path to the player goes dark for 1.5 s mid-stream: the server
+ * abandons what it could not deliver in time, the player marks the gap
+ * DISCONT and plays on with true timestamps; nothing stalls. */
+GST_START_TEST (test_gaps_never_stall)
+{
+  Server *srv = server_start (NULL);
+  Proxy *px = proxy_start (srv->port);
+  Sent sent;
+  Got got;
+  GstElement *pub, *play;
+  GstMessage *msg;
+  GstClockTime last;
+  guint i, after = 0;
+  guint64 dropped;
+
+  sent_init (&sent);
+  got_init (&got);
+  pub = publisher_new (srv->port, "live/lossy", &sent);
+  play = player_new (proxy_port (px), "live/lossy", &got);
+
+  set_state_checked (play, GST_STATE_PLAYING);
+  fail_unless (wait_status (play, "NetStream.Play.Start", 10 * GST_SECOND));
+  set_state_checked (pub, GST_STATE_PLAYING);
+  fail_unless (wait_decoded (&got, 30, 30 * SEC), "player stalled");
+  proxy_blackout (px, 1500 * 1000);
+
+  msg = wait_bus (pub, GST_MESSAGE_EOS | GST_MESSAGE_ERROR, 60 * GST_SECOND);
+  fail_unless (msg && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS);
+  gst_message_unref (msg);
+  msg = wait_bus (play, GST_MESSAGE_EOS | GST_MESSAGE_ERROR, 30 * GST_SECOND);
+  fail_unless (msg && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS,
+      "the player did not play to the end");
+  gst_message_unref (msg);
+  assert_no_error (play);
+
+  g_mutex_lock (&px->lock);
+  dropped = px->dropped;
+  g_mutex_unlock (&px->lock);
+  g_print ("lossy: video %u/%u decoded, %u discont, %" G_GUINT64_FORMAT
+      " datagrams dropped\n", got.video_pts->len, sent.video->len,
+      got.discont_buffers, dropped);
+  fail_unless (dropped > 0);
+  /* the gap was signalled, and the stream went on to its end in order */
+  fail_unless (got.discont_buffers >= 2, "no DISCONT after the outage");
+  for (i = 1; i < got.video_pts->len; i++)
+    fail_unless (g_array_index (got.video_pts, GstClockTime, i) >
+        g_array_index (got.video_pts, GstClockTime, i - 1));
+  last = g_array_index (sent.video, SentTag, sent.video->len - 1).ts *
+      GST_MSECOND;
+  for (i = 0; i < got.video_pts->len; i++)
+    if (g_array_index (got.video_pts, GstClockTime, i) + 2 * GST_SECOND >=
+        last)
+      after++;
+  /* the last 2 s of the stream (after the outage) decoded */
+  fail_unless (after >= 50, "only %u frames decoded after the outage", after);
+  fail_unless (got.video_pts->len < sent.video->len);
+
+  set_state_checked (pub, GST_STATE_NULL);
+  set_state_checked (play, GST_STATE_NULL);
+  gst_object_unref (pub);
+  gst_object_unref (play);
+  got_clear (&got);
+  sent_clear (&sent);
+  proxy_stop (px);
+  server_stop (srv);
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------------ */
+/* errors                                                              */
+
+/* Sets PLAYING and returns the first ERROR within `timeout` */
+static GstMessage *
+run_until_error (GstElement * p, GstClockTime timeout)
+{
+  GstMessage *msg;
+
+  gst_element_set_state (p, GST_STATE_PLAYING);
+  msg = wait_bus (p, GST_MESSAGE_ERROR | GST_MESSAGE_EOS, timeout);
+  fail_unless (msg != NULL, "no error within %" GST_TIME_FORMAT,
+      GST_TIME_ARGS (timeout));
+  fail_unless (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR);
+  return msg;
+}
+
+GST_START_TEST (test_unreachable_server)
+{
+  gchar *desc = g_strdup_printf ("rtmfpsrc timeout=2 "
+      "location=rtmfp://127.0.0.1:%u/live/x ! fakesink", dead_port ());
+  GstElement *p = gst_parse_launch (desc, NULL);
+  gint64 t0 = g_get_monotonic_time ();
+  GstMessage *msg = run_until_error (p, 5 * GST_SECOND);
+  GError *err = NULL;
+  gchar *dbg = NULL;
+  gint64 elapsed = g_get_monotonic_time () - t0;
+
+  gst_message_parse_error (msg, &err, &dbg);
+  GST_INFO ("error after %" G_GINT64_FORMAT " ms: %s (%s)", elapsed / 1000,
+      err->message, dbg);
+  fail_unless (g_error_matches (err, GST_RESOURCE_ERROR,
+          GST_RESOURCE_ERROR_OPEN_READ), "%s", err->message);
+  fail_unless (strstr (err->message, "Could not connect to RTMFP server "
+          "\"127.0.0.1\"") != NULL, "%s", err->message);
+  /* after the timeout, not before */
+  fail_unless (elapsed >= 2 * SEC - 100000, "error too early");
+  fail_unless (elapsed < 5 * SEC);
+  g_error_free (err);
+  g_free (dbg);
+  gst_message_unref (msg);
+  set_state_checked (p, GST_STATE_NULL);
+  gst_object_unref (p);
+  g_free (desc);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_rejected_app)
+{
+  Server *srv = server_start ("live");
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (elements); i++) {
+    gchar *desc = i == 0 ?
+        g_strdup_printf ("rtmfpsrc name=el "
+        "location=rtmfp://127.0.0.1:%u/other/test ! fakesink", srv->port) :
+        g_strdup_printf ("fakesrc is-live=true sizetype=fixed sizemax=20 "
+        "filltype=zero ! video/x-flv ! rtmfpsink name=el "
+        "location=rtmfp://127.0.0.1:%u/other/test", srv->port);
+    GstElement *p = gst_parse_launch (desc, NULL);
+    GstMessage *msg = run_until_error (p, 10 * GST_SECOND);
+    GError *err = NULL;
+    gchar *dbg = NULL;
+
+    gst_message_parse_error (msg, &err, &dbg);
+    fail_unless_equals_string (GST_OBJECT_NAME (msg->src), "el");
+    fail_unless (g_error_matches (err, GST_RESOURCE_ERROR,
+            GST_RESOURCE_ERROR_NOT_AUTHORIZED), "%s", err->message);
+    fail_unless (strstr (dbg, "NetConnection.Connect.Rejected") != NULL,
+        "%s", dbg);
+    fail_unless (strstr (err->message, "refused the connection") != NULL);
+    g_error_free (err);
+    g_free (dbg);
+    gst_message_unref (msg);
+    set_state_checked (p, GST_STATE_NULL);
+    gst_object_unref (p);
+    g_free (desc);
+  }
+  server_stop (srv);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_unsupported_codec)
+{
+  Server *srv = server_start (NULL);
+  gchar *desc = g_strdup_printf ("audiotestsrc num-buffers=50 "
+      "! audio/x-raw,rate=44100,channels=1 ! lamemp3enc ! mpegaudioparse "
+      "! flvmux streamable=true ! rtmfpsink name=sink "
+      "location=rtmfp://127.0.0.1:%u/live/mp3", srv->port);
+  GstElement *p = gst_parse_launch (desc, NULL);
+  GstMessage *msg = run_until_error (p, 10 * GST_SECOND);
+  GError *err = NULL;
+  gchar *dbg = NULL;
+
+  fail_unless (p != NULL);
+  gst_message_parse_error (msg, &err, &dbg);
+  fail_unless_equals_string (GST_OBJECT_NAME (msg->src), "sink");
+  fail_unless (g_error_matches (err, GST_STREAM_ERROR,
+          GST_STREAM_ERROR_CODEC_NOT_FOUND), "%s", err->message);
+  fail_unless (strstr (err->message, "MP3") != NULL, "%s", err->message);
+  g_error_free (err);
+  g_free (dbg);
+  gst_message_unref (msg);
+  set_state_checked (p, GST_STATE_NULL);
+  gst_object_unref (p);
+  g_free (desc);
+  server_stop (srv);
+}
+
+GST_END_TEST;
+
+/* FLV pushed by hand: metadata naming MP3 in the caps' streamheader is
+ * refused at caps time; without metadata, the first MP3 tag is refused
+ * once publishing, as not-negotiated */
+static void
+check_codec_error (GstBus * bus, const gchar * codec)
+{
+  GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  GError *err = NULL;
+  gchar *dbg = NULL;
+
+  fail_unless (msg != NULL);
+  gst_message_parse_error (msg, &err, &dbg);
+  fail_unless (g_error_matches (err, GST_STREAM_ERROR,
+          GST_STREAM_ERROR_CODEC_NOT_FOUND), "%s", err->message);
+  fail_unless (strstr (err->message, codec) != NULL, "%s", err->message);
+  g_error_free (err);
+  g_free (dbg);
+  gst_message_unref (msg);
+}
+
+static GstBuffer *
+flv_tag (guint8 type, guint32 ts, const guint8 * payload, gsize len)
+{
+  GByteArray *a = g_byte_array_new ();
+  guint8 hdr[11] = { type, len >> 16, len >> 8, len, ts >> 16, ts >> 8, ts,
+    ts >> 24, 0, 0, 0
+  };
+  guint8 trailer[4] = { 0, 0, (11 + len) >> 8, 11 + len };
+
+  g_byte_array_append (a, hdr, 11);
+  g_byte_array_append (a, payload, len);
+  g_byte_array_append (a, trailer, 4);
+  return gst_buffer_new_wrapped (g_byte_array_free (a, FALSE), 15 + len);
+}
+
+GST_START_TEST (test_unsupported_codec_by_hand)
+{
+  /* onMetaData { audiocodecid: 2 (MP3) } as flvmux writes it */
+  static const guint8 meta[] = {
+    0x02, 0x00, 0x0a, 'o', 'n', 'M', 'e', 't', 'a', 'D', 'a', 't', 'a',
+    0x08, 0, 0, 0, 1,
+    0x00, 0x0c, 'a', 'u', 'd', 'i', 'o', 'c', 'o', 'd', 'e', 'c', 'i', 'd',
+    0x00, 0x40, 0x00, 0, 0, 0, 0, 0, 0,
+    0x00, 0x00, 0x09
+  };
+  static const guint8 mp3[] = { 0x2f, 0xff, 0xfb, 0x90, 0x00 };
+  static const guint8 sorenson[] = { 0x12, 0x00, 0x00, 0x84, 0x00 };
+  Server *srv = server_start (NULL);
+  gchar *desc = g_strdup_printf ("rtmfpsink "
+      "location=rtmfp://127.0.0.1:%u/live/byhand", srv->port);
+  GstHarness *h;
+  GstBus *bus;
+  GstCaps *caps;
+  GValue arr = G_VALUE_INIT, v = G_VALUE_INIT;
+  GstBuffer *mb;
+  guint i;
+
+  /* caps time */
+  h = gst_harness_new_parse (desc);
+  bus = gst_bus_new ();
+  gst_element_set_bus (h->element, bus);
+  mb = flv_tag (18, 0, meta, sizeof meta);
+  GST_BUFFER_FLAG_SET (mb, GST_BUFFER_FLAG_HEADER);
+  g_value_init (&arr, GST_TYPE_ARRAY);
+  g_value_init (&v, GST_TYPE_BUFFER);
+  gst_value_set_buffer (&v, mb);
+  gst_value_array_append_value (&arr, &v);
+  g_value_unset (&v);
+  caps = gst_caps_new_empty_simple ("video/x-flv");
+  gst_caps_set_value (caps, "streamheader", &arr);
+  g_value_unset (&arr);
+  gst_harness_set_src_caps (h, caps);
+  fail_unless_equals_int (gst_harness_push (h, mb), GST_FLOW_NOT_NEGOTIATED);
+  check_codec_error (bus, "MP3");
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+
+  /* first tag, audio then video */
+  for (i = 0; i < 2; i++) {
+    GstFlowReturn r;
+
+    h = gst_harness_new_parse (desc);
+    bus = gst_bus_new ();
+    gst_element_set_bus (h->element, bus);
+    gst_harness_set_src_caps_str (h, "video/x-flv");
+    r = gst_harness_push (h, i == 0 ? flv_tag (8, 0, mp3, sizeof mp3) :
+        flv_tag (9, 0, sorenson, sizeof sorenson));
+    fail_unless_equals_int (r, GST_FLOW_NOT_NEGOTIATED);
+    check_codec_error (bus, i == 0 ? "MP3" : "H.263");
+    gst_element_set_bus (h->element, NULL);
+    gst_object_unref (bus);
+    gst_harness_teardown (h);
+  }
+  g_free (desc);
+  server_stop (srv);
+}
+
+GST_END_TEST;
+
+/* PLAYING -> NULL while connecting to a black hole never hangs */
+GST_START_TEST (test_stop_while_connecting)
+{
+  static const gchar *descs[] = {
+    "rtmfpsrc timeout=60 location=rtmfp://192.0.2.1/live/x ! fakesink",
+    "fakesrc is-live=true sizetype=fixed sizemax=20 filltype=zero "
+        "! video/x-flv ! rtmfpsink timeout=60 "
+        "location=rtmfp://192.0.2.1/live/x",
+    "rtmfpsrc timeout=60 location=rtmfp://localhost:@PORT@/live/x "
+        "! fakesink",
+  };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (descs); i++) {
+    gchar *port = g_strdup_printf ("%u", dead_port ());
+    GString *d = g_string_new (descs[i]);
+    gchar *desc;
+    GstElement *p;
+    gint64 t0;
+
+    g_string_replace (d, "@PORT@", port, 0);
+    desc = g_string_free (d, FALSE);
+    g_free (port);
+
+    p = gst_parse_launch (desc, NULL);
+    fail_unless (p != NULL);
+    gst_element_set_state (p, GST_STATE_PLAYING);
+    gst_element_get_state (p, NULL, NULL, 5 * GST_SECOND);
+    t0 = g_get_monotonic_time ();
+    set_state_checked (p, GST_STATE_NULL);
+    fail_unless (g_get_monotonic_time () - t0 < 3 * SEC,
+        "%s: stopping took %" G_GINT64_FORMAT " ms", desc,
+        (g_get_monotonic_time () - t0) / 1000);
+    /* and again, straight from PLAYING to NULL */
+    gst_element_set_state (p, GST_STATE_PLAYING);
+    t0 = g_get_monotonic_time ();
+    set_state_checked (p, GST_STATE_NULL);
+    fail_unless (g_get_monotonic_time () - t0 < 3 * SEC);
+    assert_no_error (p);
+    gst_object_unref (p);
+    g_free (desc);
+  }
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_bad_settings)
+{
+  static const gchar *descs[] = {
+    "rtmfpsrc location=http://example.com/live/x ! fakesink",
+    "rtmfpsrc location=rtmfp://127.0.0.1/appwithoutstream ! fakesink",
+    "rtmfpsrc location=rtmfp: ! fakesink",
+    "rtmfpsrc peer-id=0123 location=rtmfp://127.0.0.1/live/x ! fakesink",
+    "fakesrc ! video/x-flv ! rtmfpsink mode=direct "
+        "location=rtmfp://127.0.0.1/live/x",
+    "fakesrc ! video/x-flv ! rtmfpsink location=rtmfp://[::1/live/x",
+  };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (descs); i++) {
+    GstElement *p = gst_parse_launch (descs[i], NULL);
+    GstMessage *msg;
+    GError *err = NULL;
+    gchar *dbg = NULL;
+
+    fail_unless (p != NULL);
+    fail_unless_equals_int (gst_element_set_state (p, GST_STATE_PLAYING),
+        GST_STATE_CHANGE_FAILURE);
+    msg = wait_bus (p, GST_MESSAGE_ERROR, GST_SECOND);
+    fail_unless (msg != NULL, "%s: no error", descs[i]);
+    gst_message_parse_error (msg, &err, &dbg);
+    fail_unless (g_error_matches (err, GST_RESOURCE_ERROR,
+            GST_RESOURCE_ERROR_SETTINGS), "%s: %s", descs[i], err->message);
+    g_error_free (err);
+    g_free (dbg);
+    gst_message_unref (msg);
+    set_state_checked (p, GST_STATE_NULL);
+    gst_object_unref (p);
+  }
+}
+
+GST_END_TEST;
+
+/* ------------------------------------------------------------------ */
+/* properties, URIs, stats                                             */
+
+GST_START_TEST (test_create_and_unref)
+{
+  GstElement *e = gst_element_factory_make (elements[__i__], NULL);
+
+  fail_unless (e != NULL);
+  gst_element_set_state (e, GST_STATE_NULL);
+  gst_object_unref (e);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_properties)
+{
+  GstElement *e = gst_element_factory_make (elements[__i__], NULL);
+  GParamSpec **specs;
+  guint n, i, timeout;
+  gchar *s;
+  GType type = G_OBJECT_TYPE (e);
+
+  /* every property of ours has a nick and a blurb */
+  specs = g_object_class_list_properties (G_OBJECT_GET_CLASS (e), &n);
+  for (i = 0; i < n; i++) {
+    if (specs[i]->owner_type != type)
+      continue;
+    fail_unless (g_param_spec_get_blurb (specs[i]) &&
+        *g_param_spec_get_blurb (specs[i]), "%s has no blurb",
+        specs[i]->name);
+    fail_unless (g_param_spec_get_nick (specs[i]) &&
+        strcmp (g_param_spec_get_nick (specs[i]), specs[i]->name) != 0,
+        "%s has no nick", specs[i]->name);
+  }
+  g_free (specs);
+
+  g_object_get (e, "location", &s, "timeout", &timeout, NULL);
+  fail_unless_equals_string (s, "rtmfp://localhost/live/myStream");
+  fail_unless_equals_int (timeout, 10);
+  g_free (s);
+  g_object_set (e, "timeout", 3, "location", "rtmfp://h:1000/a/b/c", NULL);
+  g_object_get (e, "location", &s, "timeout", &timeout, NULL);
+  fail_unless_equals_string (s, "rtmfp://h:1000/a/b/c");
+  fail_unless_equals_int (timeout, 3);
+  g_free (s);
+
+  if (g_str_equal (elements[__i__], "rtmfpsink")) {
+    guint a, v;
+    gint mode;
+    GParamSpec *ps = g_object_class_find_property (G_OBJECT_GET_CLASS (e),
+        "peer-id");
+
+    fail_unless (ps && !(ps->flags & G_PARAM_WRITABLE));
+    g_object_get (e, "peer-id", &s, "audio-lifetime", &a, "video-lifetime",
+        &v, "mode", &mode, NULL);
+    fail_unless (s == NULL);
+    fail_unless_equals_int (a, 200);
+    fail_unless_equals_int (v, 1000);
+    fail_unless_equals_int (mode, 0);
+    gst_util_set_object_arg (G_OBJECT (e), "mode", "direct");
+    g_object_set (e, "audio-lifetime", 150, "video-lifetime", 700, NULL);
+    g_object_get (e, "audio-lifetime", &a, "video-lifetime", &v, "mode",
+        &mode, NULL);
+    fail_unless_equals_int (a, 150);
+    fail_unless_equals_int (v, 700);
+    fail_unless_equals_int (mode, 1);
+  } else {
+    g_object_set (e, "peer-id", "abcd", NULL);
+    g_object_get (e, "peer-id", &s, NULL);
+    fail_unless_equals_string (s, "abcd");
+    g_free (s);
+  }
+  gst_object_unref (e);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_uri_handler)
+{
+  GstElement *e = gst_element_factory_make (elements[__i__], NULL);
+  GstURIHandler *h = GST_URI_HANDLER (e);
+  GError *err = NULL;
+  gchar *s;
+  GstElement *made;
+  GstURIType dir = g_str_equal (elements[__i__], "rtmfpsink") ?
+      GST_URI_SINK : GST_URI_SRC;
+
+  fail_unless_equals_int (gst_uri_handler_get_uri_type (h), dir);
+  fail_unless_equals_string (gst_uri_handler_get_protocols (h)[0], "rtmfp");
+  fail_unless (gst_uri_handler_set_uri (h, "rtmfp://[::1]:1936/app/inst/s",
+          &err));
+  g_object_get (e, "location", &s, NULL);
+  fail_unless_equals_string (s, "rtmfp://[::1]:1936/app/inst/s");
+  g_free (s);
+  g_object_set (e, "location", "rtmfp://example.com/live/x", NULL);
+  s = gst_uri_handler_get_uri (h);
+  fail_unless_equals_string (s, "rtmfp://example.com/live/x");
+  g_free (s);
+
+  fail_if (gst_uri_handler_set_uri (h, "http://example.com/live/x", &err));
+  fail_unless (g_error_matches (err, GST_URI_ERROR,
+          GST_URI_ERROR_UNSUPPORTED_PROTOCOL));
+  g_clear_error (&err);
+  fail_if (gst_uri_handler_set_uri (h, "rtmfp://example.com/nostream",
+          &err));
+  fail_unless (g_error_matches (err, GST_URI_ERROR, GST_URI_ERROR_BAD_URI));
+  g_clear_error (&err);
+  fail_if (gst_uri_handler_set_uri (h, "rtmfp://exa mple.com/a/b", &err));
+  fail_unless (g_error_matches (err, GST_URI_ERROR, GST_URI_ERROR_BAD_URI));
+  g_clear_error (&err);
+  /* unchanged by the failures */
+  s = gst_uri_handler_get_uri (h);
+  fail_unless_equals_string (s, "rtmfp://example.com/live/x");
+  g_free (s);
+
+  made = gst_element_make_from_uri (dir, "rtmfp://127.0.0.1/live/x", NULL,
+      &err);
+  fail_unless (made != NULL);
+  fail_unless_equals_string (GST_OBJECT_NAME (gst_element_get_factory
+          (made)), elements[__i__]);
+  gst_object_unref (made);
+  gst_object_unref (e);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_null_stats)
+{
+  GstElement *e = gst_element_factory_make (elements[__i__], NULL);
+  GstStructure *st, *st2;
+  static const gchar *u64[] = { "packets-sent", "packets-received",
+    "bytes-sent", "bytes-received", "packets-retransmitted", "packets-lost",
+    "cwnd-bytes", "bytes-in-flight", "messages-abandoned",
+    "audio-messages-sent", "audio-messages-abandoned", "audio-messages-lost",
+    "video-messages-sent", "video-messages-abandoned", "video-messages-lost",
+    "video-messages-received", "audio-messages-received",
+    "data-messages-sent", NULL
+  };
+  guint i;
+  gdouble rtt;
+  guint flows;
+
+  g_object_get (e, "stats", &st, NULL);
+  fail_unless (st != NULL);
+  fail_unless (gst_structure_has_name (st, "application/x-rtmfp-statistics"));
+  fail_unless_equals_string (gst_structure_get_string (st, "protocol"),
+      "rtmfp");
+  for (i = 0; u64[i]; i++) {
+    guint64 v = 1;
+    fail_unless (gst_structure_get_uint64 (st, u64[i], &v), "%s", u64[i]);
+    fail_unless_equals_uint64 (v, 0);
+  }
+  fail_unless (gst_structure_get_double (st, "rtt-ms", &rtt));
+  fail_unless (rtt == 0.0);
+  fail_unless (gst_structure_get_uint (st, "flows", &flows));
+  fail_unless_equals_int (flows, 0);
+  /* the same schema every time */
+  g_object_get (e, "stats", &st2, NULL);
+  check_stats_schema (st, st2);
+  gst_structure_free (st);
+  gst_structure_free (st2);
+  gst_object_unref (e);
+}
+
+GST_END_TEST;
+
+static Suite *
+rtmfp_suite (void)
+{
+  Suite *s = suite_create ("rtmfp");
+  TCase *tc = tcase_create ("general");
+  TCase *net = tcase_create ("network");
+
+  suite_add_tcase (s, tc);
+  tcase_add_loop_test (tc, test_create_and_unref, 0,
+      G_N_ELEMENTS (elements));
+  tcase_add_loop_test (tc, test_properties, 0, G_N_ELEMENTS (elements));
+  tcase_add_loop_test (tc, test_uri_handler, 0, G_N_ELEMENTS (elements));
+  tcase_add_loop_test (tc, test_null_stats, 0, G_N_ELEMENTS (elements));
+  tcase_add_test (tc, test_bad_settings);
+
+  suite_add_tcase (s, net);
+  tcase_set_timeout (net, 120);
+  tcase_add_test (net, test_unreachable_server);
+  tcase_add_test (net, test_rejected_app);
+  tcase_add_test (net, test_unsupported_codec);
+  tcase_add_test (net, test_unsupported_codec_by_hand);
+  tcase_add_test (net, test_stop_while_connecting);
+  tcase_add_test (net, test_publish_play);
+  tcase_add_test (net, test_two_players_late_joiner);
+  tcase_add_test (net, test_gaps_never_stall);
+  return s;
+}
+
+GST_CHECK_MAIN (rtmfp);
