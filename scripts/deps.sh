@@ -9,7 +9,9 @@ RTMFP_DEB_PACKAGES=(
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev gstreamer1.0-tools
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
-  gettext
+  gettext locales
+  # the peer-to-peer test through two NATs (network namespaces)
+  iproute2 iptables
   # rtmfpautosink's interop test: a real RTMP server (nginx-rtmp) that the
   # test starts itself on loopback
   nginx libnginx-mod-rtmp
@@ -33,4 +35,16 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The Korean locale, for the translation test (tests/check/elements/i18n.c
+# skips without it): generated once, only when missing and when we can
+if ! locale -a 2>/dev/null | grep -i '^ko_KR\.utf-\?8$' >/dev/null; then
+  if [ "$(id -u)" -eq 0 ] && [ -f /etc/locale.gen ] && command -v locale-gen >/dev/null 2>&1; then
+    sed -i 's/^# *\(ko_KR\.UTF-8 UTF-8\)/\1/' /etc/locale.gen
+    grep -q '^ko_KR\.UTF-8 UTF-8' /etc/locale.gen || echo 'ko_KR.UTF-8 UTF-8' >> /etc/locale.gen
+    locale-gen >/dev/null || echo "note: locale-gen failed: the i18n test will be skipped" >&2
+  else
+    echo "note: no ko_KR.UTF-8 locale (needs root): the i18n test will be skipped" >&2
+  fi
 fi

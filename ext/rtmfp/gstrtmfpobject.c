@@ -27,7 +27,12 @@
 #include "gstrtmfpobject.h"
 #include "rtmfpnet.h"
 #include "rtmfptcclient.h"
+#include "rtmfptcpeer.h"
 #include "flvtag.h"
+
+#include <sys/types.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 
 GST_DEBUG_CATEGORY_STATIC (gst_rtmfp_object_debug);
 #define GST_CAT_DEFAULT gst_rtmfp_object_debug
@@ -63,14 +68,18 @@ struct _GstRtmfpObject
   guint timeout;
   guint audio_lifetime;
   guint video_lifetime;
-  gchar *play_peer_id;          /* src: play from this peer (later) */
+  gchar *play_peer_id;          /* src: play from this peer */
   gchar *local_peer_id;         /* our identity, once started */
+  gboolean direct;              /* sink: mode=direct (lock) */
 
   /* set by start, cleared by stop (streaming / application thread) */
   gboolean started;
   RtmfpUri uri;
   RtmfpNet *net;
   RtmfpTcClient *client;        /* net thread only */
+  RtmfpTcPeerPublisher *peers;  /* direct publisher: net thread only */
+  guint8 peer_fp[RTMFP_FINGERPRINT_SIZE];       /* direct player */
+  gboolean play_direct;
   GSource *client_source;
   GCancellable *cancellable;
   gboolean resolving;           /* a DNS answer is due (net thread) */
@@ -95,6 +104,7 @@ struct _GstRtmfpObject
   /* statistics (stats_lock) */
   GMutex stats_lock;
   RtmfpTcClientStats stats;
+  GValue peers_stats;           /* GST_TYPE_ARRAY of "peer" structures */
   gint64 stats_time;            /* net thread */
 };
 
@@ -132,6 +142,13 @@ post_error (GstRtmfpObject * obj, const GError * err)
   if (err->domain == RTMFP_TC_CLIENT_ERROR) {
     switch (err->code) {
       case RTMFP_TC_CLIENT_ERROR_TIMEOUT:
+        if (obj->play_direct) {
+          GST_ELEMENT_ERROR (obj->element, RESOURCE, OPEN_READ,
+              (_("Could not reach the peer directly through RTMFP server "
+                      "\"%s\": no answer in time."), host),
+              ("%s", err->message));
+          break;
+        }
         POST_OPEN_ERROR (obj, OPEN_READ, OPEN_WRITE,
             (_("Could not connect to RTMFP server \"%s\": no answer in time."),
                 host), ("%s", err->message));
@@ -142,7 +159,11 @@ post_error (GstRtmfpObject * obj, const GError * err)
             ("%s", err->message));
         break;
       case RTMFP_TC_CLIENT_ERROR_STREAM:
-        if (obj->publisher)
+        if (obj->play_direct)
+          GST_ELEMENT_ERROR (obj->element, RESOURCE, NOT_FOUND,
+              (_("The peer does not publish stream \"%s\"."), stream),
+              ("%s", err->message));
+        else if (obj->publisher)
           GST_ELEMENT_ERROR (obj->element, RESOURCE, NOT_AUTHORIZED,
               (_("The RTMFP server \"%s\" refused to publish stream \"%s\"."),
                   host, stream), ("%s", err->message));
@@ -331,19 +352,60 @@ stats_to_structure (const RtmfpTcClientStats * st)
   return s;
 }
 
+/* net thread: the subscribers of a direct publisher */
+static void
+peers_to_array (RtmfpTcPeerPublisher * pp, GValue * array)
+{
+  RtmfpTcPeerInfo info;
+  guint i;
+
+  for (i = 0; rtmfp_tc_peer_publisher_get_peer (pp, i, &info); i++) {
+    GValue v = G_VALUE_INIT;
+    RtmfpSessionStats ss;
+    gchar buf[RTMFP_ADDR_STRLEN], *id;
+    const guint8 *fp = rtmfp_session_get_far_fingerprint (info.session);
+
+    rtmfp_session_get_stats (info.session, &ss);
+    id = fp ? rtmfp_fingerprint_to_hex (fp) : g_strdup ("");
+    g_value_init (&v, GST_TYPE_STRUCTURE);
+    g_value_take_boxed (&v, gst_structure_new ("peer",
+            "peer-id", G_TYPE_STRING, id,
+            "peer-address", G_TYPE_STRING,
+            rtmfp_addr_to_string (rtmfp_session_get_far_address
+                (info.session), buf),
+            "playing", G_TYPE_BOOLEAN, info.playing,
+            "rtt-ms", G_TYPE_DOUBLE, ss.srtt_us > 0 ? ss.srtt_us / 1000.0 : 0.0,
+            "messages-sent", G_TYPE_UINT64, info.messages_sent,
+            "bytes-sent", G_TYPE_UINT64, info.bytes_sent,
+            "messages-dropped", G_TYPE_UINT64, info.messages_dropped,
+            "packets-lost", G_TYPE_UINT64, ss.fragments_lost,
+            "packets-retransmitted", G_TYPE_UINT64,
+            ss.fragments_retransmitted, NULL));
+    gst_value_array_append_and_take_value (array, &v);
+    g_free (id);
+  }
+}
+
 /* net thread */
 static void
 update_stats (GstRtmfpObject * obj, gboolean force)
 {
   gint64 now = g_get_monotonic_time ();
   RtmfpTcClientStats st;
+  GValue peers = G_VALUE_INIT;
 
   if (!obj->client || (!force && now - obj->stats_time < STATS_PERIOD_US))
     return;
   obj->stats_time = now;
   rtmfp_tc_client_get_stats (obj->client, &st);
+  g_value_init (&peers, GST_TYPE_ARRAY);
+  if (obj->peers)
+    peers_to_array (obj->peers, &peers);
   g_mutex_lock (&obj->stats_lock);
   obj->stats = st;
+  if (G_IS_VALUE (&obj->peers_stats))
+    g_value_unset (&obj->peers_stats);
+  obj->peers_stats = peers;
   g_mutex_unlock (&obj->stats_lock);
 }
 
@@ -351,11 +413,19 @@ GstStructure *
 gst_rtmfp_object_get_stats (GstRtmfpObject * obj)
 {
   RtmfpTcClientStats st;
+  GValue peers = G_VALUE_INIT;
+  GstStructure *s;
 
+  g_value_init (&peers, GST_TYPE_ARRAY);
   g_mutex_lock (&obj->stats_lock);
   st = obj->stats;
+  if (G_IS_VALUE (&obj->peers_stats))
+    g_value_copy (&obj->peers_stats, &peers);
   g_mutex_unlock (&obj->stats_lock);
-  return stats_to_structure (&st);
+  s = stats_to_structure (&st);
+  /* direct publisher: one structure per subscriber (empty otherwise) */
+  gst_structure_take_value (s, "peers", &peers);
+  return s;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -367,6 +437,49 @@ item_free (GstRtmfpObjectItem * it)
   gst_buffer_unref (it->tag);
   g_free (it);
 }
+
+/* Element message about a direct (peer-to-peer) session: peer-id,
+ * address, rtt-ms (net thread) */
+static void
+post_peer_message (GstRtmfpObject * obj, const gchar * name,
+    RtmfpSession * s)
+{
+  gchar buf[RTMFP_ADDR_STRLEN], *peer_id;
+  RtmfpSessionStats st;
+  const guint8 *fp;
+
+  if (!s)
+    return;
+  fp = rtmfp_session_get_far_fingerprint (s);
+  peer_id = fp ? rtmfp_fingerprint_to_hex (fp) : g_strdup ("");
+  rtmfp_session_get_stats (s, &st);
+  GST_INFO_OBJECT (obj->element, "%s: peer %s at %s", name, peer_id,
+      rtmfp_addr_to_string (rtmfp_session_get_far_address (s), buf));
+  gst_element_post_message (obj->element,
+      gst_message_new_element (GST_OBJECT (obj->element),
+          gst_structure_new (name, "peer-id", G_TYPE_STRING, peer_id,
+              "address", G_TYPE_STRING,
+              rtmfp_addr_to_string (rtmfp_session_get_far_address (s), buf),
+              "rtt-ms", G_TYPE_DOUBLE, st.srtt_us < 0 ? -1.0 :
+              st.srtt_us / 1000.0, NULL)));
+  g_free (peer_id);
+}
+
+static void
+on_peer_playing (RtmfpTcPeerPublisher * p, RtmfpSession * s, gpointer ud)
+{
+  post_peer_message (ud, "rtmfp-peer-connected", s);
+}
+
+static void
+on_peer_left (RtmfpTcPeerPublisher * p, RtmfpSession * s, gpointer ud)
+{
+  post_peer_message (ud, "rtmfp-peer-disconnected", s);
+}
+
+static const RtmfpTcPeerPublisherCallbacks peer_callbacks = {
+  on_peer_playing, on_peer_left
+};
 
 static void
 on_state (RtmfpTcClient * c, RtmfpTcClientState state, gpointer ud)
@@ -384,6 +497,9 @@ on_state (RtmfpTcClient * c, RtmfpTcClientState state, gpointer ud)
   g_cond_broadcast (&obj->cond);
   g_mutex_unlock (&obj->lock);
   update_stats (obj, TRUE);
+  if (state == RTMFP_TC_CLIENT_STATE_STREAMING && obj->play_direct)
+    post_peer_message (obj, "rtmfp-direct-session",
+        rtmfp_tc_client_get_session (c));
   if (state == RTMFP_TC_CLIENT_STATE_STREAMING)
     GST_INFO_OBJECT (obj->element, "%s stream %s",
         obj->publisher ? "publishing" : "playing", obj->uri.stream);
@@ -749,8 +865,67 @@ gst_rtmfp_object_destroy (GstRtmfpObject * obj)
   g_free (obj->local_peer_id);
   g_mutex_clear (&obj->lock);
   g_cond_clear (&obj->cond);
+  if (G_IS_VALUE (&obj->peers_stats))
+    g_value_unset (&obj->peers_stats);
   g_mutex_clear (&obj->stats_lock);
   g_free (obj);
+}
+
+/* setPeerInfo (RFC 7425 5.3.3, 5.4): our interface addresses with the
+ * port of our socket, neither loopback nor link-local.  The server adds
+ * the address it observes (behind a NAT, the translated one). */
+static gchar **
+local_peer_info (guint16 port)
+{
+  GPtrArray *out = g_ptr_array_new ();
+  struct ifaddrs *ifs = NULL, *i;
+
+  if (getifaddrs (&ifs) == 0) {
+    for (i = ifs; i && out->len < 8; i = i->ifa_next) {
+      GInetAddress *ia;
+      gsize len;
+      gchar *str;
+
+      if (!i->ifa_addr || (i->ifa_addr->sa_family != AF_INET &&
+              i->ifa_addr->sa_family != AF_INET6))
+        continue;
+      len = i->ifa_addr->sa_family == AF_INET ? sizeof (struct sockaddr_in)
+          : sizeof (struct sockaddr_in6);
+      {
+        GSocketAddress *sa = g_socket_address_new_from_native (i->ifa_addr,
+            len);
+        if (!sa)
+          continue;
+        ia = g_object_ref (g_inet_socket_address_get_address
+            (G_INET_SOCKET_ADDRESS (sa)));
+        g_object_unref (sa);
+      }
+      if (g_inet_address_get_is_loopback (ia) ||
+          g_inet_address_get_is_link_local (ia) ||
+          g_inet_address_get_is_any (ia)) {
+        g_object_unref (ia);
+        continue;
+      }
+      str = g_inet_address_to_string (ia);
+      if (g_inet_address_get_family (ia) == G_SOCKET_FAMILY_IPV6)
+        g_ptr_array_add (out, g_strdup_printf ("[%s]:%u", str, port));
+      else
+        g_ptr_array_add (out, g_strdup_printf ("%s:%u", str, port));
+      g_free (str);
+      g_object_unref (ia);
+    }
+    freeifaddrs (ifs);
+  }
+  g_ptr_array_add (out, NULL);
+  return (gchar **) g_ptr_array_free (out, FALSE);
+}
+
+void
+gst_rtmfp_object_set_direct (GstRtmfpObject * obj, gboolean direct)
+{
+  g_mutex_lock (&obj->lock);
+  obj->direct = direct;
+  g_mutex_unlock (&obj->lock);
 }
 
 gboolean
@@ -760,8 +935,9 @@ gst_rtmfp_object_start (GstRtmfpObject * obj)
   RtmfpTcClientConfig ccfg;
   RtmfpIdentity *id;
   GError *err = NULL;
-  gchar *location, *play_peer;
+  gchar *location, *play_peer, **peer_info = NULL;
   guint timeout, alife, vlife;
+  gboolean direct;
   RtmfpUri uri;
 
   g_mutex_lock (&obj->lock);
@@ -770,15 +946,20 @@ gst_rtmfp_object_start (GstRtmfpObject * obj)
   timeout = obj->timeout;
   alife = obj->audio_lifetime;
   vlife = obj->video_lifetime;
+  direct = obj->publisher && obj->direct;
   g_mutex_unlock (&obj->lock);
 
-  if (play_peer && *play_peer) {
-    GST_ELEMENT_ERROR (obj->element, RESOURCE, SETTINGS,
-        (_("Playing directly from a peer (peer-id) is not supported yet.")),
-        ("peer-id %s", play_peer));
-    g_free (location);
-    g_free (play_peer);
-    return FALSE;
+  obj->play_direct = FALSE;
+  if (!obj->publisher && play_peer && *play_peer) {
+    if (!rtmfp_fingerprint_from_hex (play_peer, obj->peer_fp)) {
+      GST_ELEMENT_ERROR (obj->element, RESOURCE, SETTINGS,
+          (_("Invalid peer ID \"%s\"."), play_peer),
+          ("a peer ID is 64 hexadecimal digits"));
+      g_free (location);
+      g_free (play_peer);
+      return FALSE;
+    }
+    obj->play_direct = TRUE;
   }
   g_free (play_peer);
 
@@ -803,12 +984,16 @@ gst_rtmfp_object_start (GstRtmfpObject * obj)
   id = rtmfp_identity_new_static (dh_groups, G_N_ELEMENTS (dh_groups));
   rtmfp_endpoint_config_init (&ecfg);
   ecfg.identity = id;
-  ecfg.accept_sessions = FALSE;
+  /* 5.4: a direct publisher answers the IHellos the server forwards */
+  ecfg.accept_sessions = direct;
   ecfg.open_timeout_us = (gint64) MAX (timeout, 1) * G_TIME_SPAN_SECOND;
 
   rtmfp_tc_client_config_init (&ccfg);
-  ccfg.role = obj->publisher ? RTMFP_TC_CLIENT_ROLE_PUBLISH :
+  ccfg.role = direct ? RTMFP_TC_CLIENT_ROLE_DIRECT_PUBLISH :
+      obj->publisher ? RTMFP_TC_CLIENT_ROLE_PUBLISH :
       RTMFP_TC_CLIENT_ROLE_PLAY;
+  if (obj->play_direct)
+    ccfg.peer_fingerprint = obj->peer_fp;
   ccfg.tc_url = uri.tc_url;
   ccfg.app = uri.app;
   ccfg.stream = uri.stream;
@@ -833,12 +1018,34 @@ gst_rtmfp_object_start (GstRtmfpObject * obj)
 
   g_mutex_lock (&obj->stats_lock);
   memset (&obj->stats, 0, sizeof obj->stats);
+  if (G_IS_VALUE (&obj->peers_stats))
+    g_value_unset (&obj->peers_stats);
   g_mutex_unlock (&obj->stats_lock);
 
-  obj->client = rtmfp_tc_client_new (&ccfg, &client_callbacks, obj,
-      net_clock, NULL);
-  obj->net = rtmfp_net_new (&ecfg, rtmfp_tc_client_get_endpoint_callbacks (),
-      obj->client, NULL, 0, &err);
+  if (direct) {
+    /* the subscribers' sessions go to the peer publisher, the server's
+     * session on to the client (set below, before the net thread runs) */
+    obj->peers = rtmfp_tc_peer_publisher_new (uri.stream,
+        ccfg.audio_lifetime_us, ccfg.video_lifetime_us, 0, &peer_callbacks,
+        obj, net_clock, NULL);
+    obj->net = rtmfp_net_new (&ecfg,
+        rtmfp_tc_peer_publisher_get_endpoint_callbacks (), obj->peers, NULL,
+        0, &err);
+    if (obj->net) {
+      peer_info = local_peer_info (rtmfp_net_get_local_port (obj->net));
+      ccfg.peer_info = (const gchar * const *) peer_info;
+    }
+    obj->client = rtmfp_tc_client_new (&ccfg, &client_callbacks, obj,
+        net_clock, NULL);
+    rtmfp_tc_peer_publisher_set_client (obj->peers, obj->client);
+    g_strfreev (peer_info);
+  } else {
+    obj->client = rtmfp_tc_client_new (&ccfg, &client_callbacks, obj,
+        net_clock, NULL);
+    obj->net = rtmfp_net_new (&ecfg,
+        rtmfp_tc_client_get_endpoint_callbacks (), obj->client, NULL, 0,
+        &err);
+  }
   rtmfp_identity_unref (id);
   if (!obj->net) {
     POST_OPEN_ERROR (obj, OPEN_READ, OPEN_WRITE,
@@ -846,6 +1053,8 @@ gst_rtmfp_object_start (GstRtmfpObject * obj)
     g_clear_error (&err);
     rtmfp_tc_client_free (obj->client);
     obj->client = NULL;
+    rtmfp_tc_peer_publisher_free (obj->peers);
+    obj->peers = NULL;
     g_mutex_lock (&obj->lock);
     rtmfp_uri_clear (&obj->uri);
     g_mutex_unlock (&obj->lock);
@@ -875,6 +1084,9 @@ do_abort (RtmfpNet * net, gpointer data)
 {
   GstRtmfpObject *obj = data;
 
+  /* subscribers are told (session close) rather than left to time out */
+  if (obj->peers)
+    rtmfp_tc_peer_publisher_close (obj->peers, rtmfp_net_now (net));
   rtmfp_tc_client_abort (obj->client, rtmfp_net_now (net));
   update_stats (obj, TRUE);
 }
@@ -928,6 +1140,8 @@ gst_rtmfp_object_stop (GstRtmfpObject * obj)
   obj->client = NULL;
   rtmfp_net_free (obj->net);
   obj->net = NULL;
+  rtmfp_tc_peer_publisher_free (obj->peers);
+  obj->peers = NULL;
   g_clear_object (&obj->cancellable);
 
   g_mutex_lock (&obj->lock);
@@ -1034,8 +1248,12 @@ do_send (RtmfpNet * net, gpointer data)
   const guint8 *p = g_bytes_get_data (sd->payload, &len);
   gsize pending;
 
-  if (!rtmfp_tc_client_send (obj->client, sd->type, sd->timestamp, p, len,
-          sd->flags, rtmfp_net_now (net)))
+  if (obj->peers) {
+    if (!rtmfp_tc_peer_publisher_send (obj->peers, sd->type, sd->timestamp,
+            p, len, sd->flags, rtmfp_net_now (net)))
+      GST_LOG_OBJECT (obj->element, "message of type %u not sent", sd->type);
+  } else if (!rtmfp_tc_client_send (obj->client, sd->type, sd->timestamp, p,
+          len, sd->flags, rtmfp_net_now (net)))
     GST_LOG_OBJECT (obj->element, "message of type %u not sent", sd->type);
   pending = rtmfp_tc_client_get_pending_bytes (obj->client);
   g_mutex_lock (&obj->lock);
@@ -1079,6 +1297,8 @@ do_close (RtmfpNet * net, gpointer data)
 {
   GstRtmfpObject *obj = data;
 
+  if (obj->peers)
+    rtmfp_tc_peer_publisher_close (obj->peers, rtmfp_net_now (net));
   rtmfp_tc_client_close (obj->client, rtmfp_net_now (net));
 }
 
@@ -1180,16 +1400,25 @@ gst_rtmfp_object_install_properties_helper (GObjectClass * klass,
    *
    * The peer ID (lower-case hex of the SHA-256 fingerprint of this
    * element's certificate) for peer-to-peer subscribers; a new one for
-   * every start.  NULL before the element starts.
+   * every start.  NULL before the element starts.  With
+   * #GstRtmfpSink:mode `direct`, subscribers can play once the server
+   * knows the element: after the `rtmfp-status` element message with code
+   * `NetConnection.Connect.Success`.
    *
    * Since: 1.0
    */
   /**
    * GstRtmfpSrc:peer-id:
    *
-   * Play the stream directly from the publisher with this peer ID, the
-   * server in #GstRtmfpSrc:location introducing them (not supported yet:
-   * setting it makes the element fail to start).
+   * Play the stream directly from the publisher with this peer ID (a
+   * #GstRtmfpSink with #GstRtmfpSink:mode `direct`), the server in
+   * #GstRtmfpSrc:location introducing them (RFC 7425 5.4): the session goes
+   * to the publisher's own addresses, the server relays nothing.  No
+   * NetConnection to the server is made.  Once the session is up the
+   * element posts an element message `rtmfp-direct-session` (fields
+   * `peer-id`, `address`, `rtt-ms`).  If the peer cannot be reached within
+   * #GstRtmfpSrc:timeout the element fails with a RESOURCE OPEN_READ
+   * error.  When the publisher stops, the stream ends (EOS).
    *
    * Since: 1.0
    */

@@ -64,6 +64,10 @@ void      gst_rtmfp_object_set_lifetimes (GstRtmfpObject * obj,
 void      gst_rtmfp_object_get_lifetimes (GstRtmfpObject * obj,
     guint * audio_ms, guint * video_ms);
 
+/* Sink only: publish directly to peer-to-peer subscribers (RFC 7425
+ * 5.4) instead of through the server; taken at the next start */
+void      gst_rtmfp_object_set_direct (GstRtmfpObject * obj, gboolean direct);
+
 /* GstURIHandler */
 void      gst_rtmfp_object_uri_handler_init (gpointer g_iface,
     gpointer iface_data);

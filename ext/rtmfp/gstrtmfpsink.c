@@ -115,7 +115,7 @@ gst_rtmfp_sink_mode_get_type (void)
   static const GEnumValue values[] = {
     {GST_RTMFP_SINK_MODE_SERVER, "Publish through the server", "server"},
     {GST_RTMFP_SINK_MODE_DIRECT,
-        "Publish to peer-to-peer subscribers (not supported yet)", "direct"},
+        "Publish to peer-to-peer subscribers introduced by the server", "direct"},
     {0, NULL, NULL}
   };
 
@@ -499,12 +499,7 @@ gst_rtmfp_sink_start (GstBaseSink * sink)
   GST_OBJECT_LOCK (self);
   mode = self->mode;
   GST_OBJECT_UNLOCK (self);
-  if (mode == GST_RTMFP_SINK_MODE_DIRECT) {
-    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-        (_("Peer-to-peer publishing (mode=direct) is not supported yet.")),
-        ("use mode=server"));
-    return FALSE;
-  }
+  gst_rtmfp_object_set_direct (self->obj, mode == GST_RTMFP_SINK_MODE_DIRECT);
   reset (self);
   return gst_rtmfp_object_start (self->obj);
 }
@@ -625,7 +620,15 @@ gst_rtmfp_sink_class_init (GstRtmfpSinkClass * klass)
    *
    * How the stream is published: through the server (`server`, the
    * default), or to peer-to-peer subscribers introduced by the server
-   * (`direct`; not supported yet: the element then fails to start).
+   * (`direct`, RFC 7425 5.4): the element keeps a NetConnection to the
+   * server (connect + setPeerInfo with its interface addresses), accepts
+   * the sessions of the subscribers the server introduces (rtmfpsrc with
+   * #GstRtmfpSrc:peer-id set to this element's #GstRtmfpSink:peer-id) and
+   * serves each its own flows, starting at the metadata, the sequence
+   * headers and a keyframe.  It posts `rtmfp-peer-connected` and
+   * `rtmfp-peer-disconnected` element messages (fields `peer-id`,
+   * `address`, `rtt-ms`) and lists the subscribers in the `peers` array
+   * of #GstRtmfpSink:stats.
    *
    * Since: 1.0
    */

@@ -18,7 +18,7 @@ G_DECLARE_FINAL_TYPE (GstRtmfpSink, gst_rtmfp_sink, GST, RTMFP_SINK,
  * @GST_RTMFP_SINK_MODE_SERVER: publish through the server, which relays
  *   the stream to its players
  * @GST_RTMFP_SINK_MODE_DIRECT: publish to peer-to-peer subscribers the
- *   server introduces (not supported yet)
+ *   server introduces
  *
  * Since: 1.0
  */

@@ -73,6 +73,7 @@ struct _RtmfpTcClient {
   gchar *flash_ver;
   gchar *publish_type;
   gchar **peer_info;
+  guint8 *peer_fp;              /* P2P player: the publisher's fingerprint */
   gint64 timeout_us;
   gint64 audio_lifetime_us;
   gint64 video_lifetime_us;
@@ -403,6 +404,12 @@ on_connected (RtmfpTcClient * c, gint64 now)
       (RtmfpAmfNode **) args->pdata, now);
   g_ptr_array_unref (args);
 
+  if (c->role == RTMFP_TC_CLIENT_ROLE_DIRECT_PUBLISH) {
+    /* 5.4: the server now introduces peers to us; no stream here */
+    c->deadline = -1;
+    set_state (c, RTMFP_TC_CLIENT_STATE_STREAMING);
+    return;
+  }
   set_state (c, RTMFP_TC_CLIENT_STATE_CREATING_STREAM);
   {
     RtmfpAmfNode *a[1] = { rtmfp_amf_node_new_null () };
@@ -437,6 +444,44 @@ on_stream_created (RtmfpTcClient * c, guint32 sid, gint64 now)
   } else {
     send_command (c, f, "play", 0.0, n, args, now);
   }
+}
+
+/* RFC 7425 5.4: a direct player has no NetConnection; its NetStream
+ * flow (not associated) carries "play" to the publisher, whose stream
+ * flows come back associated to it. */
+static void
+start_peer_play (RtmfpTcClient * c, gint64 now)
+{
+  GByteArray *md = g_byte_array_new ();
+  RtmfpSendFlow *f;
+  RtmfpAmfNode *args[2];
+
+  c->stream_id = RTMFP_TC_CLIENT_PEER_STREAM_ID;
+  rtmfp_tc_metadata_append (md, c->stream_id, FALSE);
+  f = rtmfp_session_open_flow (c->session, md->data, md->len, NULL);
+  g_byte_array_unref (md);
+  if (!f) {
+    client_fail (c, RTMFP_TC_CLIENT_ERROR_PROTOCOL,
+        "Could not open the NetStream flow to the peer");
+    return;
+  }
+  c->out[OUT_STREAM].flow = f;
+  set_state (c, RTMFP_TC_CLIENT_STATE_STARTING);
+  args[0] = rtmfp_amf_node_new_null ();
+  args[1] = rtmfp_amf_node_new_string (c->stream, -1);
+  if (!send_command (c, f, "play", 0.0, 2, args, now))
+    client_fail (c, RTMFP_TC_CLIENT_ERROR_PROTOCOL,
+        "Could not send play to the peer");
+}
+
+/* The session is open: NetConnection, or straight to play from a peer */
+static void
+session_ready (RtmfpTcClient * c, gint64 now)
+{
+  if (c->peer_fp)
+    start_peer_play (c, now);
+  else
+    send_connect (c, now);
 }
 
 /* The info object of a status-like command: the first object argument */
@@ -818,7 +863,7 @@ ep_session_opened (RtmfpEndpoint * ep, RtmfpSession * s, gpointer ud)
 
   if (s != c->session || c->state != RTMFP_TC_CLIENT_STATE_OPENING)
     return;
-  send_connect (c, client_now (c));
+  session_ready (c, client_now (c));
 }
 
 static void
@@ -832,11 +877,31 @@ ep_session_open_failed (RtmfpEndpoint * ep, RtmfpSession * s, gpointer ud)
   err = rtmfp_session_get_error (s);
   if (err && g_error_matches (err, RTMFP_SESSION_ERROR,
           RTMFP_SESSION_ERROR_TIMEOUT))
-    client_fail (c, RTMFP_TC_CLIENT_ERROR_TIMEOUT,
+    client_fail (c, RTMFP_TC_CLIENT_ERROR_TIMEOUT, c->peer_fp ?
+        "No answer from the peer (RTMFP handshake timed out)" :
         "No answer from the server (RTMFP handshake timed out)");
   else
     client_fail (c, RTMFP_TC_CLIENT_ERROR_CONNECT_FAILED,
         "RTMFP handshake failed: %s", err ? err->message : "unknown error");
+}
+
+/* 5.4: a direct player has no NetConnection; the publisher closing the
+ * session of a stream that was playing is the end of that stream. */
+static gboolean
+peer_ended (RtmfpTcClient * c)
+{
+  RtmfpSessionState ss;
+  const GError *err;
+
+  if (!c->peer_fp || c->state != RTMFP_TC_CLIENT_STATE_STREAMING)
+    return FALSE;
+  ss = rtmfp_session_get_state (c->session);
+  if (ss != RTMFP_SESSION_FARCLOSE_LINGER && ss != RTMFP_SESSION_CLOSED)
+    return FALSE;
+  /* a publisher that went silent is a failure, not an end */
+  err = rtmfp_session_get_error (c->session);
+  return !(err && g_error_matches (err, RTMFP_SESSION_ERROR,
+          RTMFP_SESSION_ERROR_IDLE));
 }
 
 static void
@@ -847,7 +912,7 @@ ep_session_closed (RtmfpEndpoint * ep, RtmfpSession * s, gpointer ud)
 
   if (s != c->session)
     return;
-  if (c->state == RTMFP_TC_CLIENT_STATE_CLOSING) {
+  if (c->state == RTMFP_TC_CLIENT_STATE_CLOSING || peer_ended (c)) {
     set_state (c, RTMFP_TC_CLIENT_STATE_CLOSED);
     return;
   }
@@ -984,6 +1049,8 @@ rtmfp_tc_client_new (const RtmfpTcClientConfig * cfg,
   c->flash_ver = g_strdup (cfg->flash_ver);
   c->publish_type = g_strdup (cfg->publish_type ? cfg->publish_type : "live");
   c->peer_info = g_strdupv ((gchar **) cfg->peer_info);
+  if (cfg->peer_fingerprint && cfg->role == RTMFP_TC_CLIENT_ROLE_PLAY)
+    c->peer_fp = g_memdup2 (cfg->peer_fingerprint, RTMFP_FINGERPRINT_SIZE);
   c->timeout_us = MAX (cfg->timeout_us, 0);
   c->audio_lifetime_us = cfg->audio_lifetime_us > 0 ? cfg->audio_lifetime_us
       : RTMFP_TC_CLIENT_DEFAULT_AUDIO_LIFETIME_US;
@@ -1032,6 +1099,7 @@ rtmfp_tc_client_free (RtmfpTcClient * c)
   g_free (c->flash_ver);
   g_free (c->publish_type);
   g_strfreev (c->peer_info);
+  g_free (c->peer_fp);
   g_free (c);
 }
 
@@ -1052,7 +1120,10 @@ rtmfp_tc_client_start (RtmfpTcClient * c, RtmfpEndpoint * ep,
   set_state (c, RTMFP_TC_CLIENT_STATE_OPENING);
   /* 5.3.1: EPD = Ancillary Data carrying the URI (4.4.2.2) */
   epd = g_byte_array_new ();
-  rtmfp_epd_append_ancillary (epd, c->tc_url);
+  if (c->peer_fp)               /* 5.4: the peer, by fingerprint (4.4.2.3) */
+    rtmfp_epd_append_fingerprint (epd, c->peer_fp);
+  else
+    rtmfp_epd_append_ancillary (epd, c->tc_url);
   s = rtmfp_endpoint_open_session (ep, epd->data, epd->len, candidates,
       n_candidates, now);
   g_byte_array_unref (epd);
@@ -1065,7 +1136,7 @@ rtmfp_tc_client_start (RtmfpTcClient * c, RtmfpEndpoint * ep,
   /* open_session may return an already open session to that server */
   if (rtmfp_session_get_state (s) == RTMFP_SESSION_OPEN &&
       c->state == RTMFP_TC_CLIENT_STATE_OPENING)
-    send_connect (c, now);
+    session_ready (c, now);
   return !is_finished (c) || c->state == RTMFP_TC_CLIENT_STATE_CLOSED;
 }
 
@@ -1194,6 +1265,10 @@ check_session_open (RtmfpTcClient * c)
   if (ss == RTMFP_SESSION_OPEN || ss == RTMFP_SESSION_IHELLO_SENT ||
       ss == RTMFP_SESSION_KEYING_SENT)
     return TRUE;
+  if (peer_ended (c)) {
+    set_state (c, RTMFP_TC_CLIENT_STATE_CLOSED);
+    return FALSE;
+  }
   err = rtmfp_session_get_error (c->session);
   client_fail (c, RTMFP_TC_CLIENT_ERROR_CLOSED, "%s: %s",
       RTMFP_TC_CONNECT_CLOSED, err ? err->message : "session closed");

@@ -45,6 +45,11 @@ typedef struct _RtmfpTcClient RtmfpTcClient;
 typedef enum {
   RTMFP_TC_CLIENT_ROLE_PUBLISH,
   RTMFP_TC_CLIENT_ROLE_PLAY,
+  /* The server NetConnection of a direct (peer-to-peer) publisher
+   * (RFC 7425 5.4): connect + setPeerInfo, then STREAMING with no stream;
+   * the subscribers are served by RtmfpTcPeerPublisher (rtmfptcpeer.h).
+   * send() refuses. */
+  RTMFP_TC_CLIENT_ROLE_DIRECT_PUBLISH,
 } RtmfpTcClientRole;
 
 typedef enum {
@@ -101,7 +106,17 @@ typedef struct {
   gint64 audio_lifetime_us;     /* 0: RTMFP_TC_CLIENT_DEFAULT_* */
   gint64 video_lifetime_us;
   gint64 close_timeout_us;      /* orderly close before giving up */
+  /* appended.  PLAY only: play directly from the peer with this identity
+   * fingerprint (RTMFP_FINGERPRINT_SIZE bytes; RFC 7425 5.4): the session
+   * is opened with EPD = the fingerprint (4.4.2.3), the candidates being
+   * the server (which redirects and forwards the IHello, 3.5.1.5/6); no
+   * NetConnection: once the session is open a NetStream flow (stream ID
+   * RTMFP_TC_CLIENT_PEER_STREAM_ID, not associated) carries "play".
+   * NULL: play through the server. */
+  const guint8 *peer_fingerprint;
 } RtmfpTcClientConfig;
+
+#define RTMFP_TC_CLIENT_PEER_STREAM_ID 1
 
 #define RTMFP_TC_CLIENT_DEFAULT_AUDIO_LIFETIME_US (200 * G_TIME_SPAN_MILLISECOND)
 #define RTMFP_TC_CLIENT_DEFAULT_VIDEO_LIFETIME_US (1000 * G_TIME_SPAN_MILLISECOND)

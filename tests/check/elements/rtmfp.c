@@ -1154,8 +1154,10 @@ GST_START_TEST (test_bad_settings)
     "rtmfpsrc location=rtmfp://127.0.0.1/appwithoutstream ! fakesink",
     "rtmfpsrc location=rtmfp: ! fakesink",
     "rtmfpsrc peer-id=0123 location=rtmfp://127.0.0.1/live/x ! fakesink",
+    "rtmfpsrc peer-id=zz23456789012345678901234567890123456789012345678901"
+        "234567890123 location=rtmfp://127.0.0.1/live/x ! fakesink",
     "fakesrc ! video/x-flv ! rtmfpsink mode=direct "
-        "location=rtmfp://127.0.0.1/live/x",
+        "location=rtmfp://127.0.0.1/appwithoutstream",
     "fakesrc ! video/x-flv ! rtmfpsink location=rtmfp://[::1/live/x",
   };
   guint i;
