@@ -1,12 +1,17 @@
 /* rtmfp-server: command line, signals and the I/O driver.
  *
- *   rtmfp-server --rtmfp ADDR:PORT [--app NAME]... [--stats-interval N]
+ *   rtmfp-server --rtmfp ADDR:PORT [--rtmp ADDR:PORT] [--app NAME]...
+ *                [--stats-interval N]
  *
- * Prints "listening rtmfp ADDR:PORT" (the actual port when 0 was asked)
- * once ready, a "stats ..." line on SIGUSR1 (and every N seconds with
- * --stats-interval), and exits 0 on SIGINT / SIGTERM after closing the
- * sessions.  Exit status 1 on bad options or when the socket cannot be
- * bound.
+ * Prints "listening rtmfp ADDR:PORT" (the actual port when 0 was asked),
+ * then with --rtmp "listening rtmp ADDR:PORT", once ready; a "stats ..."
+ * line on SIGUSR1 (and every N seconds with --stats-interval), and exits
+ * 0 on SIGINT / SIGTERM after closing the sessions and connections.  Exit
+ * status 1 on bad options or when a socket cannot be bound.
+ *
+ * One thread (rtmfpnet's) runs everything the server object does: the
+ * RTMFP endpoint, the relay and the RTMP sockets (rtmpserverio.c, whose
+ * sources are attached to the net thread's context).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -20,6 +25,7 @@
 
 #include "rtmfpnet.h"
 #include "rtmfpserver.h"
+#include "rtmpserverio.h"
 
 #define POLL_INTERVAL_MS 250
 /* After SIGTERM: wait this long at most for sessions to close */
@@ -28,17 +34,22 @@
 #define IDLE_TIMEOUT_US (45 * G_TIME_SPAN_SECOND)
 
 static gchar *opt_rtmfp;
+static gchar *opt_rtmp;
 static gchar **opt_apps;
 static gint opt_stats_interval;
 static gboolean opt_strict_play;
 static gint opt_audio_lifetime = 300;
 static gint opt_video_lifetime = 1000;
+static gint opt_idle_publisher = 500;
 static gboolean opt_verbose;
 
 static GOptionEntry entries[] = {
   {"rtmfp", 0, 0, G_OPTION_ARG_STRING, &opt_rtmfp,
       "UDP address to listen on for RTMFP (required; port 0: any free port)",
       "ADDR:PORT"},
+  {"rtmp", 0, 0, G_OPTION_ARG_STRING, &opt_rtmp,
+      "Also accept RTMP (TCP) on this address, sharing the applications and "
+        "streams of the RTMFP side (port 0: any free port)", "ADDR:PORT"},
   {"app", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_apps,
       "Accept connections to this application only (repeatable; default: "
         "any)", "NAME"},
@@ -53,6 +64,10 @@ static GOptionEntry entries[] = {
   {"video-lifetime", 0, 0, G_OPTION_ARG_INT, &opt_video_lifetime,
       "Abandon relayed video inter frames not delivered within this time "
         "(default 1000)", "MS"},
+  {"idle-publisher", 0, 0, G_OPTION_ARG_INT, &opt_idle_publisher,
+      "A publisher that sent nothing for this long loses its stream name to "
+        "a new publisher of it, over either protocol (default 500; 0: "
+        "never)", "MS"},
   {"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose,
       "Log connections and streams to stderr", NULL},
   {NULL}
@@ -61,10 +76,20 @@ static GOptionEntry entries[] = {
 typedef struct {
   RtmfpNet *net;
   RtmfpServer *srv;
+  RtmpServerIo *rtmp;
   GMainLoop *loop;
 } App;
 
 /* "1.2.3.4:5", "[::1]:5", "host:5" */
+static void
+print_listening (const gchar * proto, const gchar * host, guint port)
+{
+  if (strchr (host, ':'))
+    g_print ("listening %s [%s]:%u\n", proto, host, port);
+  else
+    g_print ("listening %s %s:%u\n", proto, host, port);
+}
+
 static gboolean
 parse_host_port (const gchar * str, gchar ** host, guint16 * port)
 {
@@ -132,14 +157,32 @@ do_shutdown (RtmfpNet * net, gpointer data)
   rtmfp_server_shutdown (data);
 }
 
+/* Sessions and RTMP connections still open */
 static void
-do_count_sessions (RtmfpNet * net, gpointer data)
+do_count_open (RtmfpNet * net, gpointer data)
 {
-  gpointer *args = data;
+  App *app = ((gpointer *) data)[0];
   RtmfpServerStats st;
 
-  rtmfp_server_get_stats (args[0], &st);
-  *(guint *) args[1] = st.sessions;
+  rtmfp_server_get_stats (app->srv, &st);
+  *(guint *) ((gpointer *) data)[1] = st.sessions +
+      (app->rtmp ? rtmp_server_io_get_n_connections (app->rtmp) : 0);
+}
+
+static void
+do_nothing (RtmfpNet * net, gpointer data)
+{
+}
+
+/* RTMP input or a closed RTMP connection touched the server: media may
+ * wait on RTMFP flows, so the endpoint's timer is re-armed (which
+ * rtmfp_net_invoke does after the function) */
+static void
+rtmp_touched (gpointer data)
+{
+  App *app = data;
+
+  rtmfp_net_invoke (app->net, do_nothing, NULL, NULL);
 }
 
 /* ---- on the main thread ---- */
@@ -190,17 +233,18 @@ on_quit (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
-/* Closes every session and gives the Close Requests a moment */
+/* Closes every session and RTMP connection and gives the Close Requests
+ * (and the last RTMP output) a moment */
 static void
 shutdown_sessions (App * app)
 {
   gint64 end = g_get_monotonic_time () + SHUTDOWN_GRACE_US;
   guint n = 1;
-  gpointer args[2] = { app->srv, &n };
+  gpointer args[2] = { app, &n };
 
   rtmfp_net_invoke_sync (app->net, do_shutdown, app->srv);
   while (g_get_monotonic_time () < end) {
-    rtmfp_net_invoke_sync (app->net, do_count_sessions, args);
+    rtmfp_net_invoke_sync (app->net, do_count_open, args);
     if (n == 0)
       break;
     g_usleep (20 * 1000);
@@ -215,8 +259,8 @@ main (int argc, char **argv)
   RtmfpServerConfig cfg;
   RtmfpEndpointConfig ecfg;
   App app = { 0 };
-  gchar *host = NULL;
-  guint16 port = 0;
+  gchar *host = NULL, *rtmp_host = NULL;
+  guint16 port = 0, rtmp_port = 0;
   guint sig[3], poll_id, stats_id = 0, i;
 
   octx = g_option_context_new ("- RTMFP rendezvous and relay server");
@@ -241,11 +285,18 @@ main (int argc, char **argv)
         "0.0.0.0:1935 or [::1]:1935)\n", opt_rtmfp);
     return 1;
   }
-  if (opt_stats_interval < 0 || opt_audio_lifetime < 1 ||
-      opt_video_lifetime < 1) {
-    g_printerr ("rtmfp-server: --stats-interval must be >= 0, lifetimes "
-        ">= 1 ms\n");
+  if (opt_rtmp && !parse_host_port (opt_rtmp, &rtmp_host, &rtmp_port)) {
+    g_printerr ("rtmfp-server: bad address '%s' (expected ADDR:PORT, e.g. "
+        "0.0.0.0:1935 or [::1]:1935)\n", opt_rtmp);
     g_free (host);
+    return 1;
+  }
+  if (opt_stats_interval < 0 || opt_audio_lifetime < 1 ||
+      opt_video_lifetime < 1 || opt_idle_publisher < 0) {
+    g_printerr ("rtmfp-server: --stats-interval and --idle-publisher must "
+        "be >= 0, lifetimes >= 1 ms\n");
+    g_free (host);
+    g_free (rtmp_host);
     return 1;
   }
   /* a reader of our stdout that went away must not kill the server */
@@ -258,6 +309,7 @@ main (int argc, char **argv)
   cfg.relay.audio_lifetime_us = (gint64) opt_audio_lifetime * 1000;
   cfg.relay.video_lifetime_us = (gint64) opt_video_lifetime * 1000;
   cfg.relay.keyframe_lifetime_us = 2 * cfg.relay.video_lifetime_us;
+  cfg.publisher_idle_us = (gint64) opt_idle_publisher * 1000;
   app.srv = rtmfp_server_new (&cfg, net_clock, &app);
 
   rtmfp_server_endpoint_config (app.srv, &ecfg);
@@ -270,9 +322,26 @@ main (int argc, char **argv)
     g_clear_error (&err);
     rtmfp_server_free (app.srv);
     g_free (host);
+    g_free (rtmp_host);
     return 1;
   }
   rtmfp_server_set_endpoint (app.srv, rtmfp_net_get_endpoint (app.net));
+  if (rtmp_host) {
+    app.rtmp = rtmp_server_io_new (app.srv, rtmp_host, rtmp_port, &err);
+    if (!app.rtmp) {
+      g_printerr ("rtmfp-server: cannot listen on %s (TCP): %s\n", opt_rtmp,
+          err->message);
+      g_clear_error (&err);
+      rtmfp_net_free (app.net);
+      rtmfp_server_free (app.srv);
+      g_free (host);
+      g_free (rtmp_host);
+      return 1;
+    }
+    /* on the net thread, with the endpoint and the relay */
+    rtmp_server_io_start (app.rtmp, rtmfp_net_get_context (app.net),
+        rtmp_touched, &app);
+  }
   rtmfp_net_start (app.net);
 
   app.loop = g_main_loop_new (NULL, FALSE);
@@ -285,12 +354,9 @@ main (int argc, char **argv)
         &app);
 
   /* ready (signal handlers in place): tell whoever waits for us */
-  if (strchr (host, ':'))
-    g_print ("listening rtmfp [%s]:%u\n", host,
-        rtmfp_net_get_local_port (app.net));
-  else
-    g_print ("listening rtmfp %s:%u\n", host,
-        rtmfp_net_get_local_port (app.net));
+  print_listening ("rtmfp", host, rtmfp_net_get_local_port (app.net));
+  if (app.rtmp)
+    print_listening ("rtmp", rtmp_host, rtmp_server_io_get_port (app.rtmp));
   fflush (stdout);
 
   g_main_loop_run (app.loop);
@@ -304,10 +370,14 @@ main (int argc, char **argv)
 
   shutdown_sessions (&app);
   rtmfp_net_stop (app.net);
+  /* the net thread is gone: nothing runs its context any more */
+  rtmp_server_io_free (app.rtmp);
   rtmfp_server_free (app.srv);
   rtmfp_net_free (app.net);
   g_free (host);
+  g_free (rtmp_host);
   g_strfreev (opt_apps);
   g_free (opt_rtmfp);
+  g_free (opt_rtmp);
   return 0;
 }

@@ -44,6 +44,12 @@ struct _RtmfpRelayStream {
   GBytes *video_header;         /* AVC decoder configuration record tag */
   GBytes *audio_header;         /* AAC AudioSpecificConfig tag */
   guint32 last_timestamp;
+
+  /* the publisher (rtmfp_relay_publish_full) */
+  RtmfpRelayEvictFunc evict;
+  gpointer evict_ud;
+  gint64 last_active;
+  gboolean released;            /* takeable at once */
 };
 
 struct _RtmfpRelay {
@@ -265,6 +271,10 @@ rtmfp_relay_publish (RtmfpRelay * relay, const gchar * app,
   }
   st->published = TRUE;
   st->last_timestamp = 0;
+  st->evict = NULL;
+  st->evict_ud = NULL;
+  st->last_active = 0;
+  st->released = FALSE;
   desc = g_strdup_printf ("%s is now published.", st->name);
   for (i = 0; i < st->players->len; i++) {
     RtmfpRelayPlayer *p = g_ptr_array_index (st->players, i);
@@ -274,6 +284,52 @@ rtmfp_relay_publish (RtmfpRelay * relay, const gchar * app,
   }
   g_free (desc);
   return st;
+}
+
+RtmfpRelayStream *
+rtmfp_relay_publish_full (RtmfpRelay * relay, const gchar * app,
+    const gchar * name, gint64 now, gint64 idle_us, RtmfpRelayEvictFunc evict,
+    gpointer ud)
+{
+  RtmfpRelayStream *st;
+
+  g_return_val_if_fail (relay && app && name, NULL);
+
+  st = stream_lookup (relay, app, name, FALSE);
+  if (st && st->published && (st->released || (idle_us > 0 &&
+              now - st->last_active >= idle_us))) {
+    RtmfpRelayEvictFunc old = st->evict;
+    gpointer old_ud = st->evict_ud;
+
+    g_debug ("%s/%s: publisher %s for %" G_GINT64_FORMAT " ms, taken "
+        "over", app, st->name, st->released ? "leaving" : "silent",
+        (now - st->last_active) / 1000);
+    st->evict = NULL;
+    if (old)
+      old (st, old_ud);
+    rtmfp_relay_unpublish (relay, st);  /* may free st */
+  }
+  st = rtmfp_relay_publish (relay, app, name);
+  if (st) {
+    st->evict = evict;
+    st->evict_ud = ud;
+    st->last_active = now;
+  }
+  return st;
+}
+
+void
+rtmfp_relay_stream_set_active (RtmfpRelayStream * st, gint64 now)
+{
+  g_return_if_fail (st != NULL);
+  st->last_active = now;
+}
+
+void
+rtmfp_relay_stream_release (RtmfpRelayStream * st)
+{
+  g_return_if_fail (st != NULL);
+  st->released = TRUE;
 }
 
 void

@@ -91,6 +91,29 @@ gchar    *rtmfp_relay_normalize_name (const gchar * name);
  * The stream stays until rtmfp_relay_unpublish. */
 RtmfpRelayStream *rtmfp_relay_publish (RtmfpRelay * relay, const gchar * app,
     const gchar * name);
+
+/* The publisher of a stream taken over (rtmfp_relay_publish_full): it
+ * must forget stream, which is unpublished right after this returns. */
+typedef void (*RtmfpRelayEvictFunc) (RtmfpRelayStream * stream, gpointer ud);
+
+/* rtmfp_relay_publish, with an owner to tell when the name is taken over,
+ * and takeover: a name whose publisher has been silent (no
+ * rtmfp_relay_stream_set_active) for idle_us or more at now is taken
+ * from it (evict is called, its players get UnpublishNotify) and given to
+ * the caller (PublishNotify).  That is how a publisher that lost its
+ * network and comes back, over the other protocol say, gets its name back
+ * before the old session times out; a live publisher keeps its name
+ * (NULL).  idle_us 0: no takeover.  now is the caller's clock. */
+RtmfpRelayStream *rtmfp_relay_publish_full (RtmfpRelay * relay,
+    const gchar * app, const gchar * name, gint64 now, gint64 idle_us,
+    RtmfpRelayEvictFunc evict, gpointer ud);
+/* The publisher sent something at now (the same clock) */
+void      rtmfp_relay_stream_set_active (RtmfpRelayStream * stream,
+    gint64 now);
+/* The publisher asked to stop but the stream stays published a moment
+ * (for what is still on its way): rtmfp_relay_publish_full may take it
+ * over at once, idle or not. */
+void      rtmfp_relay_stream_release (RtmfpRelayStream * stream);
 /* Players get UnpublishNotify; the caches are dropped.  stream is invalid
  * afterwards. */
 void      rtmfp_relay_unpublish (RtmfpRelay * relay, RtmfpRelayStream * stream);

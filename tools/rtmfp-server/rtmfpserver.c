@@ -29,12 +29,28 @@ rtmfp_server_config_init (RtmfpServerConfig * cfg)
   cfg->keepalive_peer_ms = 10000;
   cfg->wait_for_publisher = TRUE;
   cfg->max_streams_per_connection = 64;
+  cfg->publisher_idle_us = 500 * G_TIME_SPAN_MILLISECOND;
+  cfg->rtmp_max_output = 4 * 1024 * 1024;
+  cfg->rtmp_connect_timeout_us = 10 * G_TIME_SPAN_SECOND;
 }
 
 gint64
 rtmfp_server_now (RtmfpServer * srv)
 {
   return srv->clock (srv->clock_data);
+}
+
+gchar *
+rtmfp_server_normalize_app (const gchar * app)
+{
+  gsize n;
+
+  if (!app)
+    return g_strdup ("");
+  n = strcspn (app, "?");
+  while (n > 0 && app[n - 1] == '/')
+    n--;
+  return g_strndup (app, n);
 }
 
 void
@@ -91,6 +107,7 @@ rtmfp_server_poll (RtmfpServer * srv)
   for (l = conns; l; l = l->next)
     rtmfp_server_conn_poll (l->data);
   g_list_free (conns);
+  rtmfp_server_rtmp_poll (srv);
 }
 
 /* From endpoint callbacks: poll if it was not done lately */
@@ -237,6 +254,7 @@ rtmfp_server_new (const RtmfpServerConfig * cfg, RtmfpServerClockFunc clock,
       G_N_ELEMENTS (server_dh_groups), NULL, TRUE);
   srv->relay = rtmfp_relay_new (&srv->cfg.relay);
   srv->conns = g_hash_table_new (g_direct_hash, g_direct_equal);
+  srv->rtmp_conns = g_hash_table_new (g_direct_hash, g_direct_equal);
   return srv;
 }
 
@@ -255,6 +273,8 @@ rtmfp_server_free (RtmfpServer * srv)
     rtmfp_server_conn_free (v);
   }
   g_hash_table_unref (srv->conns);
+  rtmfp_server_rtmp_detach_all (srv);
+  g_hash_table_unref (srv->rtmp_conns);
   rtmfp_relay_free (srv->relay);
   rtmfp_identity_unref (srv->identity);
   g_strfreev (srv->apps);
@@ -298,6 +318,7 @@ rtmfp_server_shutdown (RtmfpServer * srv)
       rtmfp_server_conn_close (conn);
   }
   g_list_free_full (sessions, (GDestroyNotify) rtmfp_session_unref);
+  rtmfp_server_rtmp_shutdown (srv);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -339,6 +360,7 @@ rtmfp_server_get_stats (RtmfpServer * srv, RtmfpServerStats * st)
     st->bytes_in = es.bytes_received;
     st->bytes_out = es.bytes_sent;
   }
+  rtmfp_server_rtmp_get_stats (srv, st);
 }
 
 gchar *
@@ -348,9 +370,15 @@ rtmfp_server_stats_to_string (const RtmfpServerStats * st)
       "players=%u bytes_in=%" G_GUINT64_FORMAT " bytes_out=%" G_GUINT64_FORMAT
       " messages_in=%" G_GUINT64_FORMAT " relayed=%" G_GUINT64_FORMAT
       " abandoned=%" G_GUINT64_FORMAT " dropped=%" G_GUINT64_FORMAT
-      " connects=%" G_GUINT64_FORMAT " rejected=%" G_GUINT64_FORMAT,
+      " connects=%" G_GUINT64_FORMAT " rejected=%" G_GUINT64_FORMAT
+      " rtmp_connections=%u rtmp_bytes_in=%" G_GUINT64_FORMAT
+      " rtmp_bytes_out=%" G_GUINT64_FORMAT " rtmp_connects=%"
+      G_GUINT64_FORMAT " rtmp_rejected=%" G_GUINT64_FORMAT " rtmp_dropped=%"
+      G_GUINT64_FORMAT,
       st->sessions, st->connections, st->streams, st->players, st->bytes_in,
       st->bytes_out, st->messages_in, st->messages_relayed,
       st->messages_abandoned, st->messages_dropped, st->connects_accepted,
-      st->connects_rejected);
+      st->connects_rejected, st->rtmp_connections, st->rtmp_bytes_in,
+      st->rtmp_bytes_out, st->rtmp_connects_accepted,
+      st->rtmp_connects_rejected, st->rtmp_dropped);
 }

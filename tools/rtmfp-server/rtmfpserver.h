@@ -37,7 +37,24 @@ typedef struct {
    * with start >= 0 (recorded only) always gets StreamNotFound. */
   gboolean wait_for_publisher;
   guint max_streams_per_connection;     /* createStream limit, default 64 */
+  /* A publish of a name whose publisher (RTMFP or RTMP) has sent nothing
+   * for this long takes the name over (the old publisher gets onStatus
+   * NetStream.Publish.Idle, players UnpublishNotify then PublishNotify):
+   * a publisher that lost its network, and falls back to the other
+   * protocol, gets its name back long before its old session times out.
+   * A publisher that is sending keeps its name: the newcomer gets
+   * NetStream.Publish.BadName.  Default 500 ms (audio and video arrive
+   * every few tens of ms; a fallback after rtmfp-timeout=1 s must find
+   * the name free); 0: never taken over. */
+  gint64 publisher_idle_us;
   gboolean verbose;             /* g_message for connections and streams */
+  /* RTMP connections (rtmfp_server_rtmp_conn_*): output waiting for a
+   * client beyond this is a client that does not read: it is dropped
+   * (default 4 MiB; media for a slow player is dropped long before, by
+   * the relay's queue limits).  A client that has not completed connect
+   * within rtmp_connect_timeout_us is dropped too (default 10 s). */
+  gsize rtmp_max_output;
+  gint64 rtmp_connect_timeout_us;
 } RtmfpServerConfig;
 
 void      rtmfp_server_config_init (RtmfpServerConfig * cfg);
@@ -78,10 +95,86 @@ typedef struct {
   guint64 messages_dropped;     /* not queued (keyframe gating, backlog) */
   guint64 connects_accepted;
   guint64 connects_rejected;
+  /* RTMP side (rtmp_*: TCP connections; the relay figures above count
+   * both protocols) */
+  guint rtmp_connections;       /* open TCP connections */
+  guint64 rtmp_bytes_in;        /* TCP payload bytes, handshake included */
+  guint64 rtmp_bytes_out;
+  guint64 rtmp_connects_accepted;
+  guint64 rtmp_connects_rejected;
+  guint64 rtmp_dropped;         /* clients dropped: timeout, no reading */
 } RtmfpServerStats;
 
 void      rtmfp_server_get_stats (RtmfpServer * srv, RtmfpServerStats * st);
-/* "stats sessions=1 connections=1 ..." (one line, no newline) */
+/* "stats sessions=1 connections=1 ... rtmp_connections=0 ..." (one line,
+ * no newline) */
 gchar    *rtmfp_server_stats_to_string (const RtmfpServerStats * st);
+
+/* ---- RTMP connections (rtmfpserverrtmp.c) ----
+ *
+ * The server side of one RTMP (TCP) connection, sharing the applications
+ * (cfg.apps) and the relay with the RTMFP side: an RTMP publisher reaches
+ * RTMFP and RTMP players, an RTMP player plays what RTMFP or RTMP
+ * publishers publish, a name is published once across both protocols.
+ *
+ * Sans-I/O too: the driver (rtmpserverio.c in rtmfp-server, a byte pipe
+ * in tests) feeds what it reads from the socket and writes what
+ * peek_output gives; all on the thread of the server.
+ *
+ *   connect       the same app check as RTMFP connect (Connect.Rejected)
+ *   publish       claims the name in the relay (Publish.BadName if taken
+ *                 over RTMFP or RTMP by a publisher that is sending; one
+ *                 silent for cfg.publisher_idle_us loses it); media goes
+ *                 to the relay
+ *   play          a relay player (late joiners get metadata and sequence
+ *                 headers, then video from a keyframe); a name nobody
+ *                 publishes is waited for (or StreamNotFound, as RTMFP)
+ *   closeStream, deleteStream, FCUnpublish, the socket closing
+ *                 end the publication: players get
+ *                 NetStream.Play.UnpublishNotify
+ *
+ * RTMP players are not sent StreamEOF when the publisher goes: rtmp2src
+ * and Flash end playing on StreamEOF, and the use case is a publisher
+ * that falls back from RTMFP to RTMP (or back) and publishes the name
+ * again a moment later; its players stay, get NetStream.Play.PublishNotify
+ * and go on from the new publisher's headers and first keyframe.
+ * Timestamps are the publishers' own (not rebased).
+ *
+ * Slow players: media is queued whole in the RtmpConn and only cut into
+ * chunks as the socket takes it, so the relay sees what a player has not
+ * taken yet (rtmp_conn_get_queued_bytes) and applies the same limits and
+ * keyframe restarts as for RTMFP players.  Lifetimes do not apply: TCP
+ * cannot abandon what it has taken. */
+
+typedef struct _RtmfpServerRtmpConn RtmfpServerRtmpConn;
+
+/* Output was queued outside of a feed (media, statuses from the relay, a
+ * drop decided by the server): the driver should write soon, and close
+ * when rtmfp_server_rtmp_conn_should_close says so.  Must not free the
+ * connection. */
+typedef void (*RtmfpServerRtmpWakeFunc) (RtmfpServerRtmpConn * rc,
+    gpointer data);
+
+/* peer: for logs ("1.2.3.4:5678") */
+RtmfpServerRtmpConn *rtmfp_server_rtmp_conn_new (RtmfpServer * srv,
+    const gchar * peer, RtmfpServerRtmpWakeFunc wake, gpointer wake_data);
+/* Ends its streams (players of what it published get UnpublishNotify) and
+ * frees.  Works after rtmfp_server_free too. */
+void      rtmfp_server_rtmp_conn_free (RtmfpServerRtmpConn * rc);
+/* Bytes read from the socket.  FALSE once no more input is wanted (the
+ * connection failed, was rejected or dropped). */
+gboolean  rtmfp_server_rtmp_conn_feed (RtmfpServerRtmpConn * rc,
+    const guint8 * data, gsize len);
+/* What to write (NULL, *len 0: nothing); then consume what was written */
+const guint8 *rtmfp_server_rtmp_conn_peek_output (RtmfpServerRtmpConn * rc,
+    gsize * len);
+void      rtmfp_server_rtmp_conn_consume_output (RtmfpServerRtmpConn * rc,
+    gsize n);
+gboolean  rtmfp_server_rtmp_conn_has_output (RtmfpServerRtmpConn * rc);
+/* Output bytes waiting (chunked, and payload of queued messages) */
+gsize     rtmfp_server_rtmp_conn_get_output_size (RtmfpServerRtmpConn * rc);
+/* Close the socket now: the connection is over and its output written,
+ * or it was dropped (then what is left is not worth writing). */
+gboolean  rtmfp_server_rtmp_conn_should_close (RtmfpServerRtmpConn * rc);
 
 G_END_DECLS

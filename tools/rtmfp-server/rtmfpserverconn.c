@@ -25,11 +25,17 @@
 /* Receive buffer for client stream flows: must hold the largest message
  * (a video keyframe) */
 #define STREAM_FLOW_BUFFER (1024 * 1024)
+/* A publication the client ends (closeStream, deleteStream, closing its
+ * control flow) stays this long at most for what its other flows still
+ * carry (see stream_linger) */
+#define LINGER_US (1 * G_TIME_SPAN_SECOND)
 
 typedef enum {
   CONN_AWAIT_CONNECT,
   CONN_CONNECTED,
   CONN_REJECTED,                /* _error sent, waiting for the client to go */
+  CONN_CLOSING,                 /* the client closed its control flow; its
+                                 * stream flows still deliver (5.3.6) */
   CONN_CLOSED,
 } ConnState;
 
@@ -42,6 +48,10 @@ typedef struct {
   RtmfpRelayStream *publishing;
   RtmfpRelayPlayer *player;
   gchar *name;
+  /* the client ended the publication; it lingers (stream_linger) */
+  gboolean ending;
+  gint64 end_deadline;
+  gboolean delete_when_ended;   /* deleteStream: free it then */
 } NetStream;
 
 struct _RtmfpServerConn {
@@ -57,9 +67,11 @@ struct _RtmfpServerConn {
   GHashTable *streams;          /* stream ID -> NetStream (owned) */
   guint32 next_stream_id;
   GByteArray *scratch;
+  gint64 close_deadline;        /* CONN_CLOSING */
 };
 
 static const RtmfpRelayPlayerFuncs player_funcs;
+static void stream_evicted (RtmfpRelayStream * stream, gpointer ud);
 
 static gint64
 conn_now (RtmfpServerConn * conn)
@@ -175,6 +187,7 @@ stream_end (NetStream * ns, gboolean notify)
 {
   RtmfpServer *srv = ns->conn->srv;
 
+  ns->ending = FALSE;
   if (ns->publishing) {
     rtmfp_server_log (srv, "conn %" G_GUINT64_FORMAT ": unpublish %s/%s",
         ns->conn->id, ns->conn->app, ns->name);
@@ -211,6 +224,62 @@ stream_lookup (RtmfpServerConn * conn, guint32 id)
   return g_hash_table_lookup (conn->streams, GUINT_TO_POINTER (id));
 }
 
+/* The client ends a publication (closeStream, deleteStream, or the
+ * connection) while flows of the stream are still open: what it sent on
+ * them before may still be on its way, since flows are not ordered with
+ * each other (RFC 7016 3.6; a deleteStream on the control flow overtakes
+ * the last video frame, say).  The publication stays until those flows
+ * are complete (the client closes them after its last message, RFC 7425
+ * 5.3.6) or LINGER_US has passed; meanwhile a new publisher of the name
+ * takes it over at once (rtmfp_relay_stream_release).  TRUE if it
+ * lingers; FALSE: nothing to wait for, end it now. */
+static gboolean
+stream_linger (NetStream * ns)
+{
+  if (!ns->publishing || ns->n_recv_flows == 0)
+    return FALSE;
+  if (!ns->ending) {
+    g_debug ("conn %" G_GUINT64_FORMAT ": stream %u ends once its %u "
+        "flow(s) are complete", ns->conn->id, ns->id, ns->n_recv_flows);
+    ns->ending = TRUE;
+    ns->end_deadline = conn_now (ns->conn) + LINGER_US;
+    rtmfp_relay_stream_release (ns->publishing);
+  }
+  return TRUE;
+}
+
+static gboolean
+conn_lingering (RtmfpServerConn * conn)
+{
+  GHashTableIter it;
+  gpointer v;
+
+  g_hash_table_iter_init (&it, conn->streams);
+  while (g_hash_table_iter_next (&it, NULL, &v)) {
+    if (((NetStream *) v)->ending)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+static void conn_stream_ended (RtmfpServerConn * conn);
+
+/* A lingering publication is over (flows complete, or the deadline).
+ * check_conn: then see whether a closing connection is over (which may
+ * free it: the caller must not touch it afterwards) */
+static void
+stream_linger_done (NetStream * ns, gboolean check_conn)
+{
+  RtmfpServerConn *conn = ns->conn;
+
+  stream_end (ns, FALSE);
+  stream_close_flows (ns);
+  if (ns->delete_when_ended)
+    g_hash_table_remove (conn->streams, GUINT_TO_POINTER (ns->id));
+  if (check_conn)
+    conn_stream_ended (conn);
+}
+
 static void
 stream_set_name (NetStream * ns, const gchar * name)
 {
@@ -232,7 +301,8 @@ stream_publish (NetStream * ns, const gchar * name)
     stream_status (ns, "error", RTMFP_TC_PUBLISH_BADNAME, "No stream name.");
     return;
   }
-  ns->publishing = rtmfp_relay_publish (srv->relay, conn->app, ns->name);
+  ns->publishing = rtmfp_relay_publish_full (srv->relay, conn->app, ns->name,
+      conn_now (conn), srv->cfg.publisher_idle_us, stream_evicted, ns);
   if (!ns->publishing) {
     desc = g_strdup_printf ("%s is already published.", ns->name);
     rtmfp_server_log (srv, "conn %" G_GUINT64_FORMAT ": publish %s/%s "
@@ -247,6 +317,26 @@ stream_publish (NetStream * ns, const gchar * name)
       RTMFP_TC_EVENT_STREAM_BEGIN, ns->id, 0, 1);
   desc = g_strdup_printf ("%s is now published.", ns->name);
   stream_status (ns, "status", RTMFP_TC_PUBLISH_START, desc);
+  g_free (desc);
+}
+
+/* Another publisher took the name over while we were silent */
+static void
+stream_evicted (RtmfpRelayStream * stream, gpointer ud)
+{
+  NetStream *ns = ud;
+  gchar *desc;
+
+  if (ns->publishing != stream)
+    return;
+  ns->publishing = NULL;
+  rtmfp_server_log (ns->conn->srv, "conn %" G_GUINT64_FORMAT ": %s/%s taken "
+      "over by another publisher", ns->conn->id, ns->conn->app, ns->name);
+  if (ns->ending)
+    return;                     /* it was leaving anyway */
+  desc = g_strdup_printf ("%s: no data for too long; the stream was taken "
+      "over.", ns->name);
+  stream_status (ns, "status", "NetStream.Publish.Idle", desc);
   g_free (desc);
 }
 
@@ -390,9 +480,13 @@ handle_connect (RtmfpServerConn * conn, RtmfpRecvFlow * f, gdouble txn,
     return;
   }
   g_free (conn->app);
-  conn->app = connect_app (obj);
-  if (!conn->app)
-    conn->app = g_strdup ("");
+  {
+    gchar *app = connect_app (obj);
+
+    /* the same key as RTMP connections use for the relay */
+    conn->app = rtmfp_server_normalize_app (app);
+    g_free (app);
+  }
 
   /* 5.3.2: return control flow, stream 0, associated to the client's */
   md = g_byte_array_new ();
@@ -482,6 +576,7 @@ static void
 delete_stream (RtmfpServerConn * conn, GPtrArray * args)
 {
   const RtmfpAmfNode *n = args->len > 1 ? args->pdata[1] : NULL;
+  NetStream *ns;
   gdouble v;
 
   if (!n || rtmfp_amf_node_get_type (n) != RTMFP_AMF_TYPE_NUMBER)
@@ -489,6 +584,13 @@ delete_stream (RtmfpServerConn * conn, GPtrArray * args)
   v = rtmfp_amf_node_get_number (n);
   if (v < 1 || v > 0xffffff || v != (guint32) v)
     return;
+  ns = stream_lookup (conn, (guint32) v);
+  if (!ns)
+    return;
+  if (stream_linger (ns)) {
+    ns->delete_when_ended = TRUE;
+    return;
+  }
   /* frees the NetStream: unpublishes, stops, closes its flows */
   g_hash_table_remove (conn->streams, GUINT_TO_POINTER ((guint32) v));
 }
@@ -604,7 +706,8 @@ handle_stream_command (NetStream * ns, const gchar * name, gdouble txn,
     else
       stream_end (ns, TRUE);    /* play(false): stop */
   } else if (g_str_equal (name, "closeStream")) {
-    stream_end (ns, FALSE);
+    if (!stream_linger (ns))
+      stream_end (ns, FALSE);
   } else if (g_str_equal (name, "deleteStream")) {
     delete_stream (conn, args);
   } else if (g_str_equal (name, "receiveAudio") ||
@@ -626,9 +729,14 @@ handle_stream_message (NetStream * ns, const RtmfpTcMessage * msg)
     case RTMFP_TC_MSG_VIDEO:
     case RTMFP_TC_MSG_DATA_AMF0:
     case RTMFP_TC_MSG_DATA_AMF3:
-      if (ns->publishing)
+      if (ns->publishing) {
+        rtmfp_relay_stream_set_active (ns->publishing, conn_now (ns->conn));
         rtmfp_relay_stream_push (ns->publishing, msg->type, msg->timestamp,
             msg->payload, msg->len);
+      } else
+        g_debug ("conn %" G_GUINT64_FORMAT ": stream %u: %s message while "
+            "not publishing, ignored", ns->conn->id, ns->id,
+            rtmfp_tc_message_type_get_nick (msg->type));
       break;
     default:
       g_debug ("conn %" G_GUINT64_FORMAT ": stream %u: %s message ignored",
@@ -683,6 +791,8 @@ on_message (RtmfpRecvFlow * f, const guint8 * data, gsize len, guint64 gap,
       handle_stream_message (ns, &msg);
     return;
   }
+  if (conn->state == CONN_CLOSING)
+    return;                     /* what is still on its way is media */
   args = rtmfp_tc_command_parse (&msg, &name, &txn);
   if (!args) {
     g_debug ("conn %" G_GUINT64_FORMAT ": malformed command", conn->id);
@@ -696,6 +806,46 @@ on_message (RtmfpRecvFlow * f, const guint8 * data, gsize len, guint64 gap,
   g_free (name);
 }
 
+/* 5.3.6: the client closed its control flow: an orderly close.  We close
+ * our sending flows; the connection is over when the client's receiving
+ * flows are complete too: publications linger until then (what they
+ * still carry is relayed), bounded by LINGER_US. */
+static void
+conn_close_orderly (RtmfpServerConn * conn)
+{
+  GHashTableIter it;
+  gpointer v;
+
+  g_hash_table_iter_init (&it, conn->streams);
+  while (g_hash_table_iter_next (&it, NULL, &v)) {
+    NetStream *ns = v;
+
+    if (!stream_linger (ns)) {
+      stream_end (ns, FALSE);
+      stream_close_flows (ns);
+    }
+  }
+  if (!conn_lingering (conn)) {
+    rtmfp_server_conn_close (conn);
+    return;
+  }
+  conn->state = CONN_CLOSING;
+  conn->close_deadline = conn_now (conn) + LINGER_US;
+  if (conn->ctrl_send && session_open (conn))
+    rtmfp_session_close_flow (conn->session, conn->ctrl_send,
+        conn_now (conn));
+  conn->ctrl_send = NULL;
+}
+
+/* After a lingering publication ended: a closing connection is over when
+ * none is left */
+static void
+conn_stream_ended (RtmfpServerConn * conn)
+{
+  if (conn->state == CONN_CLOSING && !conn_lingering (conn))
+    rtmfp_server_conn_close (conn);
+}
+
 static void
 on_complete (RtmfpRecvFlow * f, gpointer ud)
 {
@@ -706,10 +856,10 @@ on_complete (RtmfpRecvFlow * f, gpointer ud)
   if (conn->state == CONN_CLOSED)
     return;
   if (f == conn->ctrl_recv) {
-    /* 5.3.6: the client closed its control flow: orderly close */
+    conn->ctrl_recv = NULL;
     rtmfp_server_log (conn->srv, "conn %" G_GUINT64_FORMAT ": closed by the "
         "client", conn->id);
-    rtmfp_server_conn_close (conn);
+    conn_close_orderly (conn);
     return;
   }
   if (!flow_stream_id (f, &sid, NULL) || sid == 0)
@@ -719,8 +869,12 @@ on_complete (RtmfpRecvFlow * f, gpointer ud)
     return;
   /* the last flow of a stream gone: nothing can come on it any more */
   if (--ns->n_recv_flows == 0) {
-    stream_end (ns, FALSE);
-    stream_close_flows (ns);
+    if (ns->ending)
+      stream_linger_done (ns, TRUE);    /* may free ns, or conn */
+    else {
+      stream_end (ns, FALSE);
+      stream_close_flows (ns);
+    }
   }
 }
 
@@ -737,7 +891,8 @@ rtmfp_server_conn_flow_opened (RtmfpServerConn * conn, RtmfpRecvFlow * f,
     g_debug ("conn %" G_GUINT64_FORMAT ": non-TC flow rejected", conn->id);
     return FALSE;
   }
-  if (conn->state == CONN_CLOSED || conn->state == CONN_REJECTED)
+  if (conn->state == CONN_CLOSED || conn->state == CONN_REJECTED ||
+      conn->state == CONN_CLOSING)
     return FALSE;
 
   if (sid == 0) {
@@ -844,6 +999,11 @@ rtmfp_server_conn_close (RtmfpServerConn * conn)
 void
 rtmfp_server_conn_poll (RtmfpServerConn * conn)
 {
+  gint64 now = conn_now (conn);
+  GList *ending = NULL, *l;
+  GHashTableIter it;
+  gpointer v;
+
   /* a session closed by the far end lingers (RFC 7016 3.5.5) before it is
    * reported closed: end its streams now */
   if (conn->state != CONN_CLOSED && !session_open (conn)) {
@@ -852,7 +1012,31 @@ rtmfp_server_conn_poll (RtmfpServerConn * conn)
         rtmfp_session_state_get_nick (rtmfp_session_get_state
             (conn->session)));
     conn_teardown (conn);
+    return;
   }
+  if (conn->state == CONN_CLOSING && now >= conn->close_deadline) {
+    rtmfp_server_conn_close (conn);     /* may free conn */
+    return;
+  }
+  /* publications past their lingering time */
+  g_hash_table_iter_init (&it, conn->streams);
+  while (g_hash_table_iter_next (&it, NULL, &v)) {
+    NetStream *ns = v;
+
+    if (ns->ending && now >= ns->end_deadline)
+      ending = g_list_prepend (ending, GUINT_TO_POINTER (ns->id));
+  }
+  for (l = ending; l; l = l->next) {
+    NetStream *ns = stream_lookup (conn, GPOINTER_TO_UINT (l->data));
+
+    if (ns && ns->ending) {
+      g_debug ("conn %" G_GUINT64_FORMAT ": stream %u: its flows did not "
+          "complete in time", conn->id, ns->id);
+      stream_linger_done (ns, FALSE);
+    }
+  }
+  g_list_free (ending);
+  conn_stream_ended (conn);     /* last: may free conn */
 }
 
 void

@@ -27,9 +27,21 @@ struct _RtmfpServer {
   guint64 abandoned_closed;
   guint64 connects_accepted;
   guint64 connects_rejected;
+
+  /* RTMP side (rtmfpserverrtmp.c) */
+  GHashTable *rtmp_conns;       /* set of RtmfpServerRtmpConn* (not owned) */
+  guint64 next_rtmp_id;
+  guint64 rtmp_bytes_in_closed; /* of connections gone */
+  guint64 rtmp_bytes_out_closed;
+  guint64 rtmp_connects_accepted;
+  guint64 rtmp_connects_rejected;
+  guint64 rtmp_dropped;
 };
 
 gint64    rtmfp_server_now (RtmfpServer * srv);
+/* The application of a connect's "app": without a "?query" or trailing
+ * slashes ("live/?x" -> "live"); never NULL */
+gchar    *rtmfp_server_normalize_app (const gchar * app);
 /* Is this application (connect's "app", maybe "app/instance") allowed? */
 gboolean  rtmfp_server_app_allowed (RtmfpServer * srv, const gchar * app);
 void      rtmfp_server_log (RtmfpServer * srv, const gchar * fmt, ...)
@@ -56,5 +68,17 @@ RtmfpSession *rtmfp_server_conn_get_session (const RtmfpServerConn * conn);
 /* setPeerInfo addresses (RFC 7425 5.3.3), for introduction */
 const RtmfpAddr *rtmfp_server_conn_get_peer_addresses (const RtmfpServerConn *
     conn, guint * n);
+
+/* ---- RTMP connections (rtmfpserverrtmp.c) ---- */
+
+/* Drops RTMP connections that did not connect in time */
+void      rtmfp_server_rtmp_poll (RtmfpServer * srv);
+/* Ends every RTMP connection's streams and closes it (output drained) */
+void      rtmfp_server_rtmp_shutdown (RtmfpServer * srv);
+/* rtmfp_server_free: the connections left end their streams and forget
+ * the server (the driver frees them later) */
+void      rtmfp_server_rtmp_detach_all (RtmfpServer * srv);
+void      rtmfp_server_rtmp_get_stats (RtmfpServer * srv,
+    RtmfpServerStats * st);
 
 G_END_DECLS

@@ -4,6 +4,11 @@
  * independent check of the wire protocol, RFC 7425 section 5.3), plus a
  * run of the real binary (listening line, SIGUSR1 stats, SIGTERM).
  *
+ * The RTMP side (rtmfp_server_rtmp_conn_*) is driven through in-memory
+ * byte pipes by a minimal RTMP client written here too: handshake, chunks
+ * (the rtmpchunk codecs), AMF0 commands; what it receives is decoded and
+ * asserted on, across protocols (RTMP publisher -> RTMFP player and back).
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <string.h>
@@ -16,10 +21,13 @@
 #include "rtmfpsimnet.h"
 #include "rtmfptc.h"
 #include "flvtag.h"
+#include "rtmpchunk.h"
 
 #define MS 1000
 #define SEC 1000000
 #define SERVER_ADDR "10.0.0.1:1935"
+/* within the server's lingering time for a publication (1 s) */
+#define LINGER_TEST_MAX (900 * MS)
 
 /* ------------------------------------------------------------------------ */
 /* The server on the simulated network */
@@ -29,8 +37,11 @@ typedef struct {
   RtmfpSimHost *host;
   RtmfpServer *srv;
   GPtrArray *clients;
+  GPtrArray *rtmp_clients;      /* RtmpClient */
   gint64 last_poll;
 } Fixture;
+
+static void rtmp_clients_pump (Fixture * fx);
 
 static gint64
 sim_clock (gpointer data)
@@ -39,24 +50,32 @@ sim_clock (gpointer data)
 }
 
 static Fixture *
-fixture_new_full (guint32 seed, const gchar * const *apps,
-    gboolean wait_for_publisher)
+fixture_new_with (guint32 seed, const RtmfpServerConfig * cfg)
 {
   Fixture *fx = g_new0 (Fixture, 1);
-  RtmfpServerConfig cfg;
   RtmfpEndpointConfig ecfg;
 
   fx->net = rtmfp_sim_net_new (seed);
-  rtmfp_server_config_init (&cfg);
-  cfg.apps = apps;
-  cfg.wait_for_publisher = wait_for_publisher;
-  fx->srv = rtmfp_server_new (&cfg, sim_clock, fx->net);
+  fx->srv = rtmfp_server_new (cfg, sim_clock, fx->net);
   rtmfp_server_endpoint_config (fx->srv, &ecfg);
   fx->host = rtmfp_sim_net_add_host (fx->net, SERVER_ADDR, &ecfg,
       rtmfp_server_get_callbacks (), fx->srv);
   rtmfp_server_set_endpoint (fx->srv, rtmfp_sim_host_get_endpoint (fx->host));
   fx->clients = g_ptr_array_new ();
+  fx->rtmp_clients = g_ptr_array_new ();
   return fx;
+}
+
+static Fixture *
+fixture_new_full (guint32 seed, const gchar * const *apps,
+    gboolean wait_for_publisher)
+{
+  RtmfpServerConfig cfg;
+
+  rtmfp_server_config_init (&cfg);
+  cfg.apps = apps;
+  cfg.wait_for_publisher = wait_for_publisher;
+  return fixture_new_with (seed, &cfg);
 }
 
 static Fixture *
@@ -75,15 +94,30 @@ never (gpointer ud)
   return FALSE;
 }
 
+/* The RTMP byte pipes are pumped before every look at the condition */
+typedef struct {
+  Fixture *fx;
+  CondFunc cond;
+  gpointer ud;
+} PumpCond;
+
+static gboolean
+pump_cond (gpointer data)
+{
+  PumpCond *pc = data;
+
+  rtmp_clients_pump (pc->fx);
+  return pc->cond (pc->ud);
+}
+
 /* Runs the simulation until cond or max_us; the server's housekeeping
  * runs every 250 ms of simulated time, as main.c does with a timer */
 static gboolean
 run_until (Fixture * fx, CondFunc cond, gpointer ud, gint64 max_us)
 {
   gint64 end = rtmfp_sim_net_now (fx->net) + max_us;
+  PumpCond pc = { fx, cond ? cond : never, ud };
 
-  if (!cond)
-    cond = never;
   for (;;) {
     gint64 now = rtmfp_sim_net_now (fx->net);
     gint64 slice;
@@ -93,12 +127,12 @@ run_until (Fixture * fx, CondFunc cond, gpointer ud, gint64 max_us)
       rtmfp_server_poll (fx->srv);
       rtmfp_sim_net_kick (fx->net);
     }
-    if (cond (ud))
+    if (pump_cond (&pc))
       return TRUE;
     if (now >= end)
       return FALSE;
     slice = MIN (end - now, fx->last_poll + POLL_PERIOD - now);
-    if (rtmfp_sim_net_run_until (fx->net, cond, ud, slice))
+    if (rtmfp_sim_net_run_until (fx->net, pump_cond, &pc, slice))
       return TRUE;
   }
 }
@@ -263,14 +297,20 @@ client_free (Client * c)
   g_free (c);
 }
 
+static void rtmp_client_free (gpointer data);
+
 static void
 fixture_free (Fixture * fx)
 {
+  /* the RTMP connections left are freed after the server (detached) */
   rtmfp_server_free (fx->srv);
   rtmfp_sim_net_free (fx->net);
   for (guint i = 0; i < fx->clients->len; i++)
     client_free (g_ptr_array_index (fx->clients, i));
   g_ptr_array_unref (fx->clients);
+  for (guint i = 0; i < fx->rtmp_clients->len; i++)
+    rtmp_client_free (g_ptr_array_index (fx->rtmp_clients, i));
+  g_ptr_array_unref (fx->rtmp_clients);
   g_free (fx);
 }
 
@@ -1263,6 +1303,106 @@ test_publisher_leaves (void)
   fixture_free (fx);
 }
 
+/* Flows are not ordered with each other: a publisher's deleteStream (on
+ * its control flow) and the close of its control flow may overtake its
+ * last video frame (delayed here by a lost packet).  The publication
+ * lingers until the publisher's stream flows are complete: the player
+ * gets the last frame and UnpublishNotify (on another flow: in either
+ * order); the session closes after. */
+typedef struct {
+  RtmfpAddr from;
+  gboolean drop_large;
+  guint dropped;
+} HoldFilter;
+
+static gboolean
+hold_filter (RtmfpSimNet * net, const guint8 * data, gsize len,
+    const RtmfpAddr * from, const RtmfpAddr * to, gpointer ud)
+{
+  HoldFilter *hf = ud;
+
+  if (hf->drop_large && len > 600 && rtmfp_addr_equal (from, &hf->from)) {
+    hf->dropped++;
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static void
+test_publisher_close_linger (void)
+{
+  Fixture *fx = fixture_new (15);
+  Client *p = client_new (fx, "10.0.0.2:5000");
+  Client *q = client_new (fx, "10.0.0.3:5000");
+  HoldFilter hf = { 0 };
+  RtmfpServerStats st;
+  GPtrArray *v;
+  WantMedia wm;
+  GBytes *last = video_frame (TRUE, 10, 4 * 1500);
+  guint n;
+
+  client_connect_ok (p, "live");
+  client_publish (p, "cam");
+  client_connect_ok (q, "live");
+  client_play (q, "cam");
+  publish_headers (p);
+  for (n = 0; n < 10; n++) {
+    publish_frame (p, n, 10, 300);
+    run_for (fx, 40 * MS);
+  }
+  hf.from = *rtmfp_sim_host_get_address (p->host);
+  rtmfp_sim_net_set_filter (fx->net, hold_filter, &hf);
+  /* the last frame (a keyframe of 4 x 1500 bytes) is lost once */
+  hf.drop_large = TRUE;
+  publish_frame (p, 10, 10, 1500);
+  run_for (fx, 5 * MS);
+  g_assert_cmpuint (hf.dropped, >, 0);
+  /* then, as rtmfptcclient closes: closeStream, deleteStream, flows */
+  {
+    RtmfpAmfNode *a[1] = { rtmfp_amf_node_new_null () };
+    client_command (p, p->sflow, "closeStream", 0.0, 1, a);
+  }
+  {
+    RtmfpAmfNode *a[2] = { rtmfp_amf_node_new_null (),
+      rtmfp_amf_node_new_number (p->stream_id)
+    };
+    client_command (p, p->ctrl, "deleteStream", 0.0, 2, a);
+  }
+  rtmfp_session_close_flow (p->session, p->sflow, cl_now (p));
+  rtmfp_session_close_flow (p->session, p->aflow, cl_now (p));
+  rtmfp_session_close_flow (p->session, p->vflow, cl_now (p));
+  rtmfp_session_close_flow (p->session, p->ctrl, cl_now (p));
+  rtmfp_sim_net_kick (fx->net);
+  run_for (fx, 60 * MS);
+  /* the commands are through, the frame is not: still published */
+  rtmfp_server_get_stats (fx->srv, &st);
+  g_assert_cmpuint (st.streams, ==, 1);
+  g_assert_cmpint (find_status (q, 0, q->stream_id,
+          RTMFP_TC_PLAY_UNPUBLISHNOTIFY), <, 0);
+  hf.drop_large = FALSE;
+  wm.c = q;
+  wm.type = RTMFP_TC_MSG_VIDEO;
+  wm.count = 1 + 11;
+  g_assert_true (run_until (fx, cond_media, &wm, LINGER_TEST_MAX));
+  g_assert_true (wait_status (q, q->stream_id, RTMFP_TC_PLAY_UNPUBLISHNOTIFY,
+          2 * SEC));
+  v = media_of (q, RTMFP_TC_MSG_VIDEO);
+  g_assert_cmpuint (v->len, ==, 1 + 11);
+  g_assert_cmpuint (frame_index (((Msg *) v->pdata[11])->payload, 5), ==, 10);
+  g_assert_true (bytes_equal_mem (((Msg *) v->pdata[11])->payload,
+          g_bytes_get_data (last, NULL), g_bytes_get_size (last)));
+  g_ptr_array_unref (v);
+  g_bytes_unref (last);
+  rtmfp_server_get_stats (fx->srv, &st);
+  g_assert_cmpuint (st.streams, ==, 0);
+  /* and the connection is over */
+  run_for (fx, 1 * SEC);
+  rtmfp_server_get_stats (fx->srv, &st);
+  g_assert_cmpuint (st.connections, ==, 1);
+  rtmfp_sim_net_set_filter (fx->net, NULL, NULL);
+  fixture_free (fx);
+}
+
 /* play of a name nobody publishes: StreamNotFound when the server does not
  * wait for publishers, and for a play of recorded content (start >= 0) */
 static void
@@ -1499,6 +1639,1231 @@ test_introduction (void)
 }
 
 /* ------------------------------------------------------------------------ */
+/* A minimal RTMP client on an in-memory byte pipe: this test is its
+ * driver, as rtmpserverio.c is in rtmfp-server (feed what the client
+ * sends, take what the server has to send, close when told). */
+
+#define RTMP_HANDSHAKE_SIZE 1536
+
+typedef struct {
+  guint32 csid;
+  guint32 sid;                  /* message stream ID */
+  guint8 type;
+  guint32 ts;
+  GBytes *payload;
+  gint64 at;
+} RMsg;
+
+typedef struct {
+  Fixture *fx;
+  RtmfpServerRtmpConn *rc;
+  RtmpChunkReader *reader;
+  RtmpChunkWriter *writer;
+  GByteArray *in;               /* from the server, not parsed yet */
+  gboolean handshaken;
+  guint8 c1[RTMP_HANDSHAKE_SIZE];
+  GPtrArray *msgs;              /* RMsg, in arrival order */
+  guint32 stream_id;
+  gboolean paused;              /* a player that does not read */
+  gboolean closed;              /* the server side was closed */
+  gboolean feed_refused;        /* feed said no more input is wanted */
+  guint wakes;
+  gdouble txn;
+} RtmpClient;
+
+static void
+rmsg_free (gpointer data)
+{
+  RMsg *m = data;
+
+  g_bytes_unref (m->payload);
+  g_free (m);
+}
+
+static void
+rtmp_on_wake (RtmfpServerRtmpConn * rc, gpointer data)
+{
+  RtmpClient *c = data;
+
+  g_assert_true (c->rc == rc);
+  c->wakes++;
+}
+
+/* Closes the "socket": the server side goes */
+static void
+rtmp_client_disconnect (RtmpClient * c)
+{
+  if (c->closed)
+    return;
+  c->closed = TRUE;
+  rtmfp_server_rtmp_conn_free (c->rc);
+  c->rc = NULL;
+  rtmfp_sim_net_kick (c->fx->net);
+}
+
+static void
+rtmp_client_free (gpointer data)
+{
+  RtmpClient *c = data;
+
+  if (!c->closed)
+    rtmfp_server_rtmp_conn_free (c->rc);
+  rtmp_chunk_reader_free (c->reader);
+  rtmp_chunk_writer_free (c->writer);
+  g_byte_array_unref (c->in);
+  g_ptr_array_unref (c->msgs);
+  g_free (c);
+}
+
+static void
+rtmp_client_feed (RtmpClient * c, const guint8 * d, gsize len)
+{
+  g_assert_false (c->closed);
+  if (!rtmfp_server_rtmp_conn_feed (c->rc, d, len))
+    c->feed_refused = TRUE;
+  /* RTMFP flows may have been written to */
+  rtmfp_sim_net_kick (c->fx->net);
+}
+
+/* Takes the server's output and parses it; TRUE if anything moved */
+static gboolean
+rtmp_client_pump (RtmpClient * c)
+{
+  gboolean moved = FALSE;
+  gsize len, pos = 0;
+  const guint8 *d;
+
+  if (c->closed)
+    return FALSE;
+  while (!c->paused && (d = rtmfp_server_rtmp_conn_peek_output (c->rc,
+              &len))) {
+    g_byte_array_append (c->in, d, len);
+    rtmfp_server_rtmp_conn_consume_output (c->rc, len);
+    moved = TRUE;
+  }
+  if (!c->handshaken && c->in->len >= 1 + 2 * RTMP_HANDSHAKE_SIZE) {
+    /* S0 version 3, S1, S2 = our C1 echoed (RTMP 1.0 5.2.3, 5.2.4) */
+    g_assert_cmpuint (c->in->data[0], ==, 3);
+    g_assert_cmpmem (c->in->data + 1 + RTMP_HANDSHAKE_SIZE,
+        RTMP_HANDSHAKE_SIZE, c->c1, RTMP_HANDSHAKE_SIZE);
+    c->handshaken = TRUE;
+    pos = 1 + 2 * RTMP_HANDSHAKE_SIZE;
+    /* C2 = S1 echoed */
+    rtmp_client_feed (c, c->in->data + 1, RTMP_HANDSHAKE_SIZE);
+    if (c->closed)
+      return TRUE;
+  }
+  while (c->handshaken && pos < c->in->len) {
+    RtmpMessage msg;
+    gsize used = 0;
+    const gchar *err = NULL;
+    RtmpChunkResult r;
+    RMsg *m;
+
+    r = rtmp_chunk_reader_next (c->reader, c->in->data + pos,
+        c->in->len - pos, &used, &msg, &err);
+    pos += used;
+    g_assert_cmpint (r, !=, RTMP_CHUNK_ERROR);
+    if (r == RTMP_CHUNK_NEED_MORE)
+      break;
+    if (msg.type == RTMP_MSG_SET_CHUNK_SIZE) {
+      g_assert_cmpuint (msg.len, ==, 4);
+      g_assert_true (rtmp_chunk_reader_set_chunk_size (c->reader,
+              GUINT32_FROM_BE (*(guint32 *) msg.payload)));
+    }
+    m = g_new0 (RMsg, 1);
+    m->csid = msg.csid;
+    m->sid = msg.stream_id;
+    m->type = msg.type;
+    m->ts = msg.timestamp;
+    m->payload = g_bytes_new (msg.payload, msg.len);
+    m->at = rtmfp_sim_net_now (c->fx->net);
+    g_ptr_array_add (c->msgs, m);
+  }
+  g_byte_array_remove_range (c->in, 0, pos);
+  if (rtmfp_server_rtmp_conn_should_close (c->rc)) {
+    rtmp_client_disconnect (c);
+    moved = TRUE;
+  }
+  return moved;
+}
+
+static void
+rtmp_clients_pump (Fixture * fx)
+{
+  gboolean moved;
+
+  do {
+    moved = FALSE;
+    for (guint i = 0; i < fx->rtmp_clients->len; i++)
+      moved |= rtmp_client_pump (g_ptr_array_index (fx->rtmp_clients, i));
+  } while (moved);
+}
+
+/* TCP connection and C0 + C1 */
+static RtmpClient *
+rtmp_client_new (Fixture * fx, const gchar * peer)
+{
+  RtmpClient *c = g_new0 (RtmpClient, 1);
+  guint8 c0 = 3;
+  guint i;
+
+  c->fx = fx;
+  c->rc = rtmfp_server_rtmp_conn_new (fx->srv, peer, rtmp_on_wake, c);
+  c->reader = rtmp_chunk_reader_new (NULL);
+  c->writer = rtmp_chunk_writer_new ();
+  c->in = g_byte_array_new ();
+  c->msgs = g_ptr_array_new_with_free_func (rmsg_free);
+  c->txn = 1;
+  for (i = 0; i < RTMP_HANDSHAKE_SIZE; i++)
+    c->c1[i] = (guint8) (i * 13 + 5);
+  g_ptr_array_add (fx->rtmp_clients, c);
+  rtmp_client_feed (c, &c0, 1);
+  rtmp_client_feed (c, c->c1, RTMP_HANDSHAKE_SIZE);
+  return c;
+}
+
+/* One message, cut into chunks by the codec */
+static void
+rtmp_client_send (RtmpClient * c, guint32 csid, guint32 sid, guint8 type,
+    guint32 ts, const guint8 * payload, gsize len)
+{
+  GByteArray *b = g_byte_array_new ();
+
+  g_assert_true (rtmp_chunk_writer_write (c->writer, b, csid, sid, type, ts,
+          payload, len));
+  rtmp_client_feed (c, b->data, b->len);
+  g_byte_array_unref (b);
+}
+
+static void
+rtmp_client_send_bytes (RtmpClient * c, guint32 csid, guint8 type,
+    guint32 ts, GBytes * b)
+{
+  gsize len;
+  const guint8 *d = g_bytes_get_data (b, &len);
+
+  rtmp_client_send (c, csid, c->stream_id, type, ts, d, len);
+}
+
+/* A type 20 command on chunk stream 3; takes the arguments */
+static void
+rtmp_client_command (RtmpClient * c, guint32 sid, const gchar * name,
+    gdouble txn, guint n, RtmfpAmfNode ** args)
+{
+  GByteArray *b = rtmfp_amf_serialize_command_with_args (name, txn, n,
+      (const RtmfpAmfNode * const *) args);
+  guint i;
+
+  for (i = 0; i < n; i++)
+    rtmfp_amf_node_free (args[i]);
+  rtmp_client_send (c, 3, sid, RTMP_MSG_COMMAND_AMF0, 0, b->data, b->len);
+  g_byte_array_unref (b);
+}
+
+/* Index of the first command at or after from on message stream sid
+ * named name (NULL: any), or -1 */
+static gint
+rtmp_find_command (RtmpClient * c, guint from, guint32 sid,
+    const gchar * name, GPtrArray ** args, gdouble * txn)
+{
+  guint i;
+
+  for (i = from; i < c->msgs->len; i++) {
+    RMsg *m = g_ptr_array_index (c->msgs, i);
+    gsize len;
+    const guint8 *d;
+    GPtrArray *a;
+    gchar *n = NULL;
+
+    if (m->sid != sid || m->type != RTMP_MSG_COMMAND_AMF0)
+      continue;
+    d = g_bytes_get_data (m->payload, &len);
+    a = rtmfp_amf_parse_command (d, len, &n, txn);
+    g_assert_nonnull (a);
+    if (!name || g_str_equal (n, name)) {
+      g_free (n);
+      if (args)
+        *args = a;
+      else
+        g_ptr_array_unref (a);
+      return i;
+    }
+    g_free (n);
+    g_ptr_array_unref (a);
+  }
+  return -1;
+}
+
+/* Index of the first command at or after from on sid carrying a status
+ * object with that code, or -1 */
+static gint
+rtmp_find_status (RtmpClient * c, guint from, guint32 sid, const gchar * code)
+{
+  guint i;
+
+  for (i = from; i < c->msgs->len; i++) {
+    GPtrArray *a = NULL;
+    gint idx = rtmp_find_command (c, i, sid, NULL, &a, NULL);
+    gboolean hit = FALSE;
+
+    if (idx < 0)
+      return -1;
+    for (guint j = 0; j < a->len; j++) {
+      const gchar *cd = rtmfp_tc_status_peek_code (a->pdata[j]);
+      if (cd && g_str_equal (cd, code))
+        hit = TRUE;
+    }
+    g_ptr_array_unref (a);
+    if (hit)
+      return idx;
+    i = idx;
+  }
+  return -1;
+}
+
+/* User control events of that type (StreamBegin 0, StreamEOF 1, ...) for
+ * stream sid */
+static guint
+rtmp_count_user_control (RtmpClient * c, guint16 event, guint32 sid)
+{
+  guint i, n = 0;
+
+  for (i = 0; i < c->msgs->len; i++) {
+    RMsg *m = g_ptr_array_index (c->msgs, i);
+    gsize len;
+    const guint8 *d = g_bytes_get_data (m->payload, &len);
+
+    if (m->type != RTMP_MSG_USER_CONTROL)
+      continue;
+    g_assert_cmpuint (m->sid, ==, 0);
+    g_assert_cmpuint (len, >=, 6);
+    if (((d[0] << 8) | d[1]) == event && frame_index (m->payload, 2) == sid)
+      n++;
+  }
+  return n;
+}
+
+typedef struct {
+  RtmpClient *c;
+  guint from;
+  guint32 sid;
+  const gchar *name;
+  const gchar *code;
+} RWant;
+
+static gboolean
+rtmp_cond_command (gpointer ud)
+{
+  RWant *w = ud;
+
+  if (w->code)
+    return rtmp_find_status (w->c, w->from, w->sid, w->code) >= 0;
+  return rtmp_find_command (w->c, w->from, w->sid, w->name, NULL, NULL) >= 0;
+}
+
+static gboolean
+rtmp_wait_status (RtmpClient * c, guint32 sid, const gchar * code,
+    gint64 max)
+{
+  RWant w = { c, 0, sid, NULL, code };
+
+  return run_until (c->fx, rtmp_cond_command, &w, max);
+}
+
+static gboolean
+rtmp_cond_reply (gpointer ud)
+{
+  RWant *w = ud;
+
+  return rtmp_find_command (w->c, w->from, 0, "_result", NULL, NULL) >= 0 ||
+      rtmp_find_command (w->c, w->from, 0, "_error", NULL, NULL) >= 0 ||
+      w->c->closed;
+}
+
+/* Handshake and connect (RTMP 1.0 7.2.1.1); returns after the answer */
+static void
+rtmp_client_connect (RtmpClient * c, const gchar * app)
+{
+  RtmfpAmfNode *args[1];
+  gchar *url = g_strdup_printf ("rtmp://" SERVER_ADDR "/%s", app);
+  RWant w = { c, 0, 0, NULL, NULL };
+
+  run_until (c->fx, NULL, NULL, 0);       /* handshake */
+  g_assert_true (c->handshaken);
+  args[0] = rtmfp_amf_node_new_object ();
+  rtmfp_amf_node_append_field_string (args[0], "app", app, -1);
+  rtmfp_amf_node_append_field_string (args[0], "type", "nonprivate", -1);
+  rtmfp_amf_node_append_field_string (args[0], "flashVer",
+      "FMLE/3.0 (compatible; test)", -1);
+  rtmfp_amf_node_append_field_string (args[0], "tcUrl", url, -1);
+  g_free (url);
+  rtmp_client_command (c, 0, "connect", 1, 1, args);
+  g_assert_true (run_until (c->fx, rtmp_cond_reply, &w, 5 * SEC));
+}
+
+static void
+rtmp_client_connect_ok (RtmpClient * c, const gchar * app)
+{
+  rtmp_client_connect (c, app);
+  g_assert_cmpint (rtmp_find_status (c, 0, 0, RTMFP_TC_CONNECT_SUCCESS), >=,
+      0);
+  /* what rtmp2sink does next: a larger chunk size for what it sends */
+  {
+    GByteArray *b = g_byte_array_new ();
+
+    rtmp_write_u32_payload (b, 4096);
+    rtmp_client_send (c, 2, 0, RTMP_MSG_SET_CHUNK_SIZE, 0, b->data, b->len);
+    g_assert_true (rtmp_chunk_writer_set_chunk_size (c->writer, 4096));
+    g_byte_array_unref (b);
+  }
+}
+
+/* createStream -> the message stream ID */
+static guint32
+rtmp_client_create_stream (RtmpClient * c)
+{
+  RtmfpAmfNode *args[1] = { rtmfp_amf_node_new_null () };
+  RWant w = { c, c->msgs->len, 0, "_result", NULL };
+  GPtrArray *a = NULL;
+  gdouble txn = 0, id;
+  gdouble want = ++c->txn;
+
+  rtmp_client_command (c, 0, "createStream", want, 1, args);
+  g_assert_true (run_until (c->fx, rtmp_cond_command, &w, 5 * SEC));
+  g_assert_cmpint (rtmp_find_command (c, w.from, 0, "_result", &a, &txn), >=,
+      0);
+  g_assert_cmpfloat (txn, ==, want);
+  g_assert_cmpuint (a->len, ==, 2);
+  id = rtmfp_amf_node_get_number (a->pdata[1]);
+  g_ptr_array_unref (a);
+  g_assert_cmpfloat (id, >=, 1);
+  return (guint32) id;
+}
+
+/* As rtmp2sink: releaseStream, FCPublish, createStream, publish */
+static void
+rtmp_client_start_publish (RtmpClient * c, const gchar * name)
+{
+  RtmfpAmfNode *a[3];
+
+  a[0] = rtmfp_amf_node_new_null ();
+  a[1] = rtmfp_amf_node_new_string (name, -1);
+  rtmp_client_command (c, 0, "releaseStream", 0, 2, a);
+  a[0] = rtmfp_amf_node_new_null ();
+  a[1] = rtmfp_amf_node_new_string (name, -1);
+  rtmp_client_command (c, 0, "FCPublish", 0, 2, a);
+  c->stream_id = rtmp_client_create_stream (c);
+  a[0] = rtmfp_amf_node_new_null ();
+  a[1] = rtmfp_amf_node_new_string (name, -1);
+  a[2] = rtmfp_amf_node_new_string ("live", -1);
+  rtmp_client_command (c, c->stream_id, "publish", 0, 3, a);
+}
+
+static void
+rtmp_client_publish (RtmpClient * c, const gchar * name)
+{
+  rtmp_client_start_publish (c, name);
+  g_assert_true (rtmp_wait_status (c, c->stream_id, RTMFP_TC_PUBLISH_START,
+          5 * SEC));
+}
+
+/* As rtmp2src: createStream, play (name, -2) */
+static void
+rtmp_client_play (RtmpClient * c, const gchar * name)
+{
+  RtmfpAmfNode *a[3];
+
+  c->stream_id = rtmp_client_create_stream (c);
+  a[0] = rtmfp_amf_node_new_null ();
+  a[1] = rtmfp_amf_node_new_string (name, -1);
+  a[2] = rtmfp_amf_node_new_number (-2);
+  rtmp_client_command (c, c->stream_id, "play", 0, 3, a);
+  g_assert_true (rtmp_wait_status (c, c->stream_id, RTMFP_TC_PLAY_START,
+          5 * SEC));
+}
+
+/* As rtmp2sink at EOS: FCUnpublish and deleteStream by name, stream 0 */
+static void
+rtmp_client_unpublish (RtmpClient * c, const gchar * name)
+{
+  RtmfpAmfNode *a[2];
+
+  a[0] = rtmfp_amf_node_new_null ();
+  a[1] = rtmfp_amf_node_new_string (name, -1);
+  rtmp_client_command (c, 0, "FCUnpublish", 0, 2, a);
+  a[0] = rtmfp_amf_node_new_null ();
+  a[1] = rtmfp_amf_node_new_string (name, -1);
+  rtmp_client_command (c, 0, "deleteStream", 0, 2, a);
+}
+
+/* Media of the client's stream of one type, in arrival order */
+static GPtrArray *
+rtmp_media_of (RtmpClient * c, guint8 type)
+{
+  GPtrArray *out = g_ptr_array_new ();
+  guint i;
+
+  for (i = 0; i < c->msgs->len; i++) {
+    RMsg *m = g_ptr_array_index (c->msgs, i);
+
+    if (m->sid == c->stream_id && m->type == type)
+      g_ptr_array_add (out, m);
+  }
+  return out;
+}
+
+typedef struct {
+  RtmpClient *c;
+  guint8 type;
+  guint count;
+} RWantMedia;
+
+static gboolean
+rtmp_cond_media (gpointer ud)
+{
+  RWantMedia *w = ud;
+  GPtrArray *a = rtmp_media_of (w->c, w->type);
+  gboolean ok = a->len >= w->count;
+
+  g_ptr_array_unref (a);
+  return ok;
+}
+
+/* Publishing with an RTMP client: csid 4 audio, 6 video, 5 data */
+static void
+rtmp_publish_headers (RtmpClient * c)
+{
+  GByteArray *md = metadata_payload (TRUE);
+
+  rtmp_client_send (c, 5, c->stream_id, RTMP_MSG_DATA_AMF0, 0, md->data,
+      md->len);
+  rtmp_client_send (c, 6, c->stream_id, RTMP_MSG_VIDEO, 0, avc_header,
+      sizeof (avc_header));
+  rtmp_client_send (c, 4, c->stream_id, RTMP_MSG_AUDIO, 0, aac_header,
+      sizeof (aac_header));
+  g_byte_array_unref (md);
+}
+
+/* as publish_frame */
+static guint32
+rtmp_publish_frame (RtmpClient * c, guint n, guint gop, gsize vsize)
+{
+  guint32 ts = n * 40;
+  GBytes *v = video_frame (n % gop == 0, n, n % gop == 0 ? vsize * 4 : vsize);
+  GBytes *a0 = audio_frame (2 * n, 64), *a1 = audio_frame (2 * n + 1, 64);
+
+  rtmp_client_send_bytes (c, 4, RTMP_MSG_AUDIO, ts, a0);
+  rtmp_client_send_bytes (c, 6, RTMP_MSG_VIDEO, ts, v);
+  rtmp_client_send_bytes (c, 4, RTMP_MSG_AUDIO, ts + 20, a1);
+  g_bytes_unref (v);
+  g_bytes_unref (a0);
+  g_bytes_unref (a1);
+  return ts;
+}
+
+/* ------------------------------------------------------------------------ */
+/* RTMP tests */
+
+static void
+test_rtmp_connect (void)
+{
+  static const gchar *const apps[] = { "live", NULL };
+  Fixture *fx = fixture_new_full (20, apps, TRUE);
+  RtmpClient *good = rtmp_client_new (fx, "10.0.1.1:40000");
+  RtmpClient *bad = rtmp_client_new (fx, "10.0.1.2:40000");
+  RtmpClient *idle;
+  GPtrArray *a = NULL;
+  gdouble txn = 0;
+  RtmfpServerStats st;
+  gchar *line;
+
+  rtmp_client_connect_ok (good, "live/room?token=1");
+  g_assert_cmpint (rtmp_find_command (good, 0, 0, "_result", &a, &txn), >=,
+      0);
+  g_assert_cmpfloat (txn, ==, 1);
+  g_assert_cmpstr (rtmfp_amf_node_peek_field_string (a->pdata[1], "level",
+          NULL), ==, "status");
+  g_ptr_array_unref (a);
+  g_assert_false (good->closed);
+  g_assert_false (good->feed_refused);
+
+  /* the same app list as RTMFP connect */
+  rtmp_client_connect (bad, "other");
+  g_assert_cmpint (rtmp_find_status (bad, 0, 0, RTMFP_TC_CONNECT_SUCCESS), <,
+      0);
+  g_assert_cmpint (rtmp_find_command (bad, 0, 0, "_error", &a, &txn), >=, 0);
+  g_assert_cmpfloat (txn, ==, 1);
+  g_assert_cmpstr (rtmfp_tc_status_peek_code (a->pdata[1]), ==,
+      RTMFP_TC_CONNECT_REJECTED);
+  g_assert_nonnull (strstr (rtmfp_amf_node_peek_field_string (a->pdata[1],
+              "description", NULL), "'other'"));
+  g_ptr_array_unref (a);
+  /* no more input wanted; once the _error is written the socket closes */
+  g_assert_true (bad->feed_refused);
+  g_assert_true (bad->closed);
+
+  /* a client that never sends connect is dropped after the timeout */
+  idle = rtmp_client_new (fx, "10.0.1.3:40000");
+  run_for (fx, 5 * SEC);
+  g_assert_true (idle->handshaken);
+  g_assert_false (idle->closed);
+  run_for (fx, 6 * SEC);
+  g_assert_true (idle->closed);
+  g_assert_false (good->closed);
+
+  rtmfp_server_get_stats (fx->srv, &st);
+  g_assert_cmpuint (st.rtmp_connections, ==, 1);
+  g_assert_cmpuint (st.rtmp_connects_accepted, ==, 1);
+  g_assert_cmpuint (st.rtmp_connects_rejected, ==, 1);
+  g_assert_cmpuint (st.rtmp_dropped, ==, 1);
+  g_assert_cmpuint (st.connects_accepted, ==, 0);
+  /* handshakes (3 x 1537 + 2 x 1536 in, 3 x 3073 out) and more */
+  g_assert_cmpuint (st.rtmp_bytes_in, >, 3 * 1537 + 2 * 1536);
+  g_assert_cmpuint (st.rtmp_bytes_out, >, 3 * 3073);
+  line = rtmfp_server_stats_to_string (&st);
+  g_assert_nonnull (strstr (line, " rtmp_connections=1 "));
+  g_assert_nonnull (strstr (line, " rtmp_connects=1 rtmp_rejected=1 "
+          "rtmp_dropped=1"));
+  g_free (line);
+  fixture_free (fx);
+}
+
+/* An RTMP publisher (rtmp2sink's command sequence) reaches an RTMFP
+ * player: everything intact, in order, with its timestamps; its
+ * FCUnpublish + deleteStream gives the player UnpublishNotify */
+static void
+test_rtmp_to_rtmfp (void)
+{
+  Fixture *fx = fixture_new (21);
+  RtmpClient *p = rtmp_client_new (fx, "10.0.1.1:40000");
+  Client *q = client_new (fx, "10.0.0.3:5000");
+  GByteArray *md = metadata_payload (FALSE);
+  GPtrArray *sent_v = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      g_bytes_unref);
+  GPtrArray *sent_a = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      g_bytes_unref);
+  GPtrArray *video, *audio, *data;
+  RtmfpServerStats st;
+  WantMedia wm;
+  guint i, n;
+
+  rtmp_client_connect_ok (p, "live");
+  rtmp_client_publish (p, "cam?key=secret");
+  /* 7.2.2.6: StreamBegin for the stream before Publish.Start */
+  g_assert_cmpuint (rtmp_count_user_control (p, 0, p->stream_id), ==, 1);
+  client_connect_ok (q, "live");
+  client_play (q, "cam");
+
+  rtmp_publish_headers (p);
+  g_ptr_array_add (sent_v, g_bytes_new (avc_header, sizeof (avc_header)));
+  g_ptr_array_add (sent_a, g_bytes_new (aac_header, sizeof (aac_header)));
+  for (n = 0; n < 60; n++) {
+    rtmp_publish_frame (p, n, 25, 700 + 97 * (n % 7));
+    g_ptr_array_add (sent_v, video_frame (n % 25 == 0, n,
+            n % 25 == 0 ? 4 * (700 + 97 * (n % 7)) : 700 + 97 * (n % 7)));
+    g_ptr_array_add (sent_a, audio_frame (2 * n, 64));
+    g_ptr_array_add (sent_a, audio_frame (2 * n + 1, 64));
+    run_for (fx, 40 * MS);
+  }
+  wm.c = q;
+  wm.type = RTMFP_TC_MSG_VIDEO;
+  wm.count = sent_v->len;
+  g_assert_true (run_until (fx, cond_media, &wm, 3 * SEC));
+  run_for (fx, 500 * MS);
+
+  video = media_of (q, RTMFP_TC_MSG_VIDEO);
+  audio = media_of (q, RTMFP_TC_MSG_AUDIO);
+  data = media_of (q, RTMFP_TC_MSG_DATA_AMF0);
+  g_assert_cmpuint (video->len, ==, sent_v->len);
+  g_assert_cmpuint (audio->len, ==, sent_a->len);
+  for (i = 0; i < video->len; i++) {
+    Msg *m = g_ptr_array_index (video, i);
+    g_assert_true (g_bytes_equal (m->payload, sent_v->pdata[i]));
+    g_assert_cmpuint (m->ts, ==, i == 0 ? 0 : (i - 1) * 40);
+    g_assert_cmpuint (m->gap, ==, 0);
+  }
+  for (i = 0; i < audio->len; i++) {
+    Msg *m = g_ptr_array_index (audio, i);
+    g_assert_true (g_bytes_equal (m->payload, sent_a->pdata[i]));
+    g_assert_cmpuint (m->ts, ==, i == 0 ? 0 : (i - 1) * 20);
+  }
+  /* the metadata, without "@setDataFrame" */
+  g_assert_cmpuint (data->len, ==, 1);
+  g_assert_true (bytes_equal_mem (((Msg *) data->pdata[0])->payload,
+          md->data, md->len));
+  rtmfp_server_get_stats (fx->srv, &st);
+  g_assert_cmpuint (st.streams, ==, 1);
+  g_assert_cmpuint (st.players, ==, 1);
+  g_assert_cmpuint (st.messages_in, ==, 3 + 3 * 60);
+
+  /* FCUnpublish (the first of rtmp2sink's commands at EOS) ends the
+   * publication by itself */
+  {
+    RtmfpAmfNode *a[2] = { rtmfp_amf_node_new_null (),
+      rtmfp_amf_node_new_string ("cam?key=secret", -1)
+    };
+    rtmp_client_command (p, 0, "FCUnpublish", 0, 2, a);
+  }
+  g_assert_true (wait_status (q, q->stream_id, RTMFP_TC_PLAY_UNPUBLISHNOTIFY,
+          2 * SEC));
+  /* then deleteStream by name, media after it goes nowhere */
+  rtmp_client_unpublish (p, "cam?key=secret");
+  rtmp_publish_frame (p, 60, 25, 700);
+  run_for (fx, 200 * MS);
+  {
+    GPtrArray *v2 = media_of (q, RTMFP_TC_MSG_VIDEO);
+    g_assert_cmpuint (v2->len, ==, sent_v->len);
+    g_ptr_array_unref (v2);
+  }
+  rtmfp_server_get_stats (fx->srv, &st);
+  g_assert_cmpuint (st.streams, ==, 0);
+  g_assert_cmpuint (st.players, ==, 1);
+  /* the RTMP connection stays usable */
+  g_assert_false (p->closed);
+  g_assert_cmpuint (rtmp_client_create_stream (p), >, 0);
+
+  g_ptr_array_unref (video);
+  g_ptr_array_unref (audio);
+  g_ptr_array_unref (data);
+  g_ptr_array_unref (sent_v);
+  g_ptr_array_unref (sent_a);
+  g_byte_array_unref (md);
+  fixture_free (fx);
+}
+
+/* An RTMFP publisher reaches RTMP players (as rtmp2src plays): a player
+ * from the start gets everything; one joining late gets metadata and
+ * sequence headers first, then video from a keyframe */
+static void
+test_rtmfp_to_rtmp (void)
+{
+  Fixture *fx = fixture_new (22);
+  Client *p = client_new (fx, "10.0.0.2:5000");
+  RtmpClient *r1 = rtmp_client_new (fx, "10.0.1.1:40000");
+  RtmpClient *r2 = rtmp_client_new (fx, "10.0.1.2:40000");
+  GByteArray *md = metadata_payload (FALSE);
+  GPtrArray *v, *a, *d;
+  RWantMedia wm;
+  guint i, n, join_frame;
+  gint reset, start;
+
+  client_connect_ok (p, "live");
+  client_publish (p, "cam");
+  rtmp_client_connect_ok (r1, "live");
+  rtmp_client_play (r1, "cam");
+  rtmp_client_connect_ok (r2, "live");
+
+  /* 7.2.2.1: StreamBegin, Play.Reset, Play.Start */
+  g_assert_cmpuint (rtmp_count_user_control (r1, 0, r1->stream_id), ==, 1);
+  reset = rtmp_find_status (r1, 0, r1->stream_id, RTMFP_TC_PLAY_RESET);
+  start = rtmp_find_status (r1, 0, r1->stream_id, RTMFP_TC_PLAY_START);
+  g_assert_cmpint (reset, >=, 0);
+  g_assert_cmpint (start, >, reset);
+
+  publish_headers (p);
+  for (n = 0; n < 50; n++) {
+    publish_frame (p, n, 30, 500 + n);
+    run_for (fx, 40 * MS);
+  }
+  rtmp_client_play (r2, "cam");
+  join_frame = n;
+  for (; n < 90; n++) {
+    publish_frame (p, n, 30, 500 + n);
+    run_for (fx, 40 * MS);
+  }
+  wm.c = r1;
+  wm.type = RTMP_MSG_VIDEO;
+  wm.count = 91;
+  g_assert_true (run_until (fx, rtmp_cond_media, &wm, 3 * SEC));
+  run_for (fx, 500 * MS);
+
+  /* r1: the headers and every frame, in order, with their timestamps, on
+   * the chunk streams of their kind */
+  v = rtmp_media_of (r1, RTMP_MSG_VIDEO);
+  a = rtmp_media_of (r1, RTMP_MSG_AUDIO);
+  d = rtmp_media_of (r1, RTMP_MSG_DATA_AMF0);
+  g_assert_cmpuint (v->len, ==, 1 + 90);
+  g_assert_cmpuint (a->len, ==, 1 + 180);
+  g_assert_true (bytes_equal_mem (((RMsg *) v->pdata[0])->payload,
+          avc_header, sizeof (avc_header)));
+  g_assert_true (bytes_equal_mem (((RMsg *) a->pdata[0])->payload,
+          aac_header, sizeof (aac_header)));
+  for (i = 1; i < v->len; i++) {
+    RMsg *m = g_ptr_array_index (v, i);
+    GBytes *want = video_frame ((i - 1) % 30 == 0, i - 1,
+        (i - 1) % 30 == 0 ? 4 * (500 + i - 1) : 500 + i - 1);
+    g_assert_true (g_bytes_equal (m->payload, want));
+    g_assert_cmpuint (m->ts, ==, (i - 1) * 40);
+    g_assert_cmpuint (m->csid, ==, 6);
+    g_bytes_unref (want);
+  }
+  for (i = 1; i < a->len; i++) {
+    RMsg *m = g_ptr_array_index (a, i);
+    GBytes *want = audio_frame (i - 1, 64);
+    g_assert_true (g_bytes_equal (m->payload, want));
+    g_assert_cmpuint (m->ts, ==, (i - 1) * 20);
+    g_assert_cmpuint (m->csid, ==, 4);
+    g_bytes_unref (want);
+  }
+  /* data: |RtmpSampleAccess (from play), then the metadata without
+   * "@setDataFrame" */
+  g_assert_cmpuint (d->len, ==, 2);
+  g_assert_true (bytes_equal_mem (((RMsg *) d->pdata[1])->payload, md->data,
+          md->len));
+  g_ptr_array_unref (v);
+  g_ptr_array_unref (a);
+  g_ptr_array_unref (d);
+
+  /* r2 (joined at frame 50; keyframes at 0, 30, 60): metadata, headers,
+   * then video from frame 60; audio from the join */
+  v = rtmp_media_of (r2, RTMP_MSG_VIDEO);
+  a = rtmp_media_of (r2, RTMP_MSG_AUDIO);
+  d = rtmp_media_of (r2, RTMP_MSG_DATA_AMF0);
+  g_assert_cmpuint (d->len, ==, 2);
+  g_assert_true (bytes_equal_mem (((RMsg *) d->pdata[1])->payload, md->data,
+          md->len));
+  g_assert_cmpuint (v->len, ==, 1 + (90 - 60));
+  g_assert_true (bytes_equal_mem (((RMsg *) v->pdata[0])->payload,
+          avc_header, sizeof (avc_header)));
+  g_assert_cmpuint (((RMsg *) v->pdata[0])->ts, >=, (join_frame - 1) * 40);
+  for (i = 1; i < v->len; i++) {
+    RMsg *m = g_ptr_array_index (v, i);
+    g_assert_cmpuint (frame_index (m->payload, 5), ==, 60 + i - 1);
+    g_assert_cmpuint (m->ts, ==, (60 + i - 1) * 40);
+  }
+  g_assert_cmpuint (a->len, ==, 1 + 2 * (90 - join_frame));
+  g_assert_cmpuint (frame_index (((RMsg *) a->pdata[1])->payload, 2), ==,
+      2 * join_frame);
+  g_ptr_array_unref (v);
+  g_ptr_array_unref (a);
+  g_ptr_array_unref (d);
+  /* the relay woke the driver for output queued outside of a feed */
+  g_assert_cmpuint (r1->wakes, >, 90);
+
+  /* the RTMFP publisher goes: RTMP players get UnpublishNotify, not
+   * StreamEOF */
+  rtmfp_session_close (p->session, cl_now (p));
+  rtmfp_sim_net_kick (fx->net);
+  g_assert_true (rtmp_wait_status (r1, r1->stream_id,
+          RTMFP_TC_PLAY_UNPUBLISHNOTIFY, 2 * SEC));
+  g_assert_true (rtmp_wait_status (r2, r2->stream_id,
+          RTMFP_TC_PLAY_UNPUBLISHNOTIFY, 2 * SEC));
+  g_assert_cmpuint (rtmp_count_user_control (r1, 1, r1->stream_id), ==, 0);
+  g_assert_false (r1->closed);
+
+  g_byte_array_unref (md);
+  fixture_free (fx);
+}
+
+/* One name space for both protocols */
+static void
+test_rtmp_bad_name (void)
+{
+  Fixture *fx = fixture_new (23);
+  RtmpClient *r1 = rtmp_client_new (fx, "10.0.1.1:40000");
+  RtmpClient *r2 = rtmp_client_new (fx, "10.0.1.2:40000");
+  Client *p1 = client_new (fx, "10.0.0.2:5000");
+  Client *p2 = client_new (fx, "10.0.0.3:5000");
+  RtmfpServerStats st;
+
+  /* taken over RTMP (by a publisher that is sending): refused over RTMFP */
+  rtmp_client_connect_ok (r1, "live");
+  rtmp_client_publish (r1, "cam");
+  rtmp_publish_headers (r1);
+  client_connect_ok (p1, "live");
+  rtmp_publish_frame (r1, 0, 10, 300);
+  client_start (p1, "publish", "cam");
+  g_assert_true (wait_status (p1, p1->stream_id, RTMFP_TC_PUBLISH_BADNAME,
+          3 * SEC));
+  g_assert_cmpint (find_status (p1, 0, p1->stream_id,
+          RTMFP_TC_PUBLISH_START), <, 0);
+
+  /* taken over RTMFP: refused over RTMP (the query string is not part of
+   * the name) */
+  client_connect_ok (p2, "live");
+  client_publish (p2, "desk");
+  publish_headers (p2);
+  rtmp_client_connect_ok (r2, "live");
+  publish_frame (p2, 0, 10, 300);
+  run_for (fx, 20 * MS);
+  rtmp_client_start_publish (r2, "desk?token=1");
+  g_assert_true (rtmp_wait_status (r2, r2->stream_id,
+          RTMFP_TC_PUBLISH_BADNAME, 3 * SEC));
+  g_assert_cmpint (rtmp_find_status (r2, 0, r2->stream_id,
+          RTMFP_TC_PUBLISH_START), <, 0);
+  /* and in another application the name is free */
+  {
+    RtmpClient *r3 = rtmp_client_new (fx, "10.0.1.3:40000");
+    rtmp_client_connect_ok (r3, "other");
+    rtmp_client_publish (r3, "desk");
+  }
+  rtmfp_server_get_stats (fx->srv, &st);
+  g_assert_cmpuint (st.streams, ==, 3);
+
+  /* once the RTMP publisher's socket closes, RTMFP may have the name */
+  rtmp_client_disconnect (r1);
+  {
+    RtmfpAmfNode *a[2] = { rtmfp_amf_node_new_null (),
+      rtmfp_amf_node_new_string ("cam", -1)
+    };
+    client_command (p1, p1->sflow, "publish", 0.0, 2, a);
+  }
+  g_assert_true (wait_status (p1, p1->stream_id, RTMFP_TC_PUBLISH_START,
+          3 * SEC));
+  fixture_free (fx);
+}
+
+/* A publisher that lost its network (an RTMFP session gone silent) keeps
+ * its name while it was heard from lately; after publisher_idle_us (500 ms
+ * by default) the
+ * name goes to whoever publishes it (here over RTMP: the fallback case),
+ * players stay, and the old publisher is told once it is back */
+static void
+test_rtmp_takeover (void)
+{
+  Fixture *fx = fixture_new (28);
+  Client *p = client_new (fx, "10.0.0.2:5000");
+  RtmpClient *r = rtmp_client_new (fx, "10.0.1.1:40000");
+  RtmpClient *b = rtmp_client_new (fx, "10.0.1.2:40000");
+  RtmfpAmfNode *a[3];
+  GPtrArray *v;
+  RWantMedia rwm;
+  guint n, before;
+  gint start;
+
+  client_connect_ok (p, "live");
+  client_publish (p, "cam");
+  rtmp_client_connect_ok (r, "live");
+  rtmp_client_play (r, "cam");
+  rtmp_client_connect_ok (b, "live");
+  publish_headers (p);
+  for (n = 0; n < 20; n++) {
+    publish_frame (p, n, 10, 400);
+    run_for (fx, 40 * MS);
+  }
+  rwm.c = r;
+  rwm.type = RTMP_MSG_VIDEO;
+  rwm.count = 1 + 20;
+  g_assert_true (run_until (fx, rtmp_cond_media, &rwm, 2 * SEC));
+  /* p's network goes; it keeps sending into the void */
+  rtmfp_sim_host_set_blackhole (p->host, TRUE);
+  for (; n < 28; n++) {
+    publish_frame (p, n, 10, 400);
+    run_for (fx, 40 * MS);
+  }
+  /* 320 ms of silence: the name is still p's */
+  rtmp_client_start_publish (b, "cam");
+  g_assert_true (rtmp_wait_status (b, b->stream_id, RTMFP_TC_PUBLISH_BADNAME,
+          100 * MS));
+  for (; n < 45; n++) {
+    publish_frame (p, n, 10, 400);
+    run_for (fx, 40 * MS);
+  }
+  /* over 500 ms: b takes it (publish again on the same stream) */
+  before = b->msgs->len;
+  a[0] = rtmfp_amf_node_new_null ();
+  a[1] = rtmfp_amf_node_new_string ("cam", -1);
+  a[2] = rtmfp_amf_node_new_string ("live", -1);
+  rtmp_client_command (b, b->stream_id, "publish", 0, 3, a);
+  g_assert_true (run_until (fx, rtmp_cond_command, &(RWant) {
+          b, before, b->stream_id, NULL, RTMFP_TC_PUBLISH_START}, 1 * SEC));
+  g_assert_true (rtmp_wait_status (r, r->stream_id,
+          RTMFP_TC_PLAY_UNPUBLISHNOTIFY, 1 * SEC));
+  start = rtmp_find_status (r, 0, r->stream_id, RTMFP_TC_PLAY_PUBLISHNOTIFY);
+  g_assert_cmpint (start, >, rtmp_find_status (r, 0, r->stream_id,
+          RTMFP_TC_PLAY_UNPUBLISHNOTIFY));
+  rtmp_publish_headers (b);
+  for (n = 100; n < 120; n++) {
+    rtmp_publish_frame (b, n, 10, 400);
+    run_for (fx, 40 * MS);
+  }
+  /* p is back: what it sends now is not relayed; it hears that it lost
+   * the stream */
+  rtmfp_sim_host_set_blackhole (p->host, FALSE);
+  for (n = 45; n < 60; n++) {
+    publish_frame (p, n, 10, 400);
+    run_for (fx, 40 * MS);
+  }
+  g_assert_true (wait_status (p, p->stream_id, "NetStream.Publish.Idle",
+          3 * SEC));
+  run_for (fx, 500 * MS);
+  v = rtmp_media_of (r, RTMP_MSG_VIDEO);
+  /* p's header + 0..19 (and maybe a few more before the silence), then
+   * b's header and 100..119, and nothing of p's after that */
+  {
+    guint i, seen_b = 0;
+    gboolean in_b = FALSE;
+
+    for (i = 0; i < v->len; i++) {
+      RMsg *m = g_ptr_array_index (v, i);
+      gsize len;
+      const guint8 *d = g_bytes_get_data (m->payload, &len);
+
+      if (rtmfp_flv_video_is_sequence_header (d, len))
+        continue;
+      if (frame_index (m->payload, 5) >= 100) {
+        in_b = TRUE;
+        seen_b++;
+      } else {
+        g_assert_false (in_b);
+        g_assert_cmpuint (frame_index (m->payload, 5), <, 45);
+      }
+    }
+    g_assert_cmpuint (seen_b, ==, 20);
+  }
+  g_ptr_array_unref (v);
+  fixture_free (fx);
+}
+
+/* Players see a video stream they can decode: after a gap, the next
+ * frame is a keyframe (frame indices at offset 5) */
+static void
+assert_decodable (GPtrArray * video)
+{
+  gint prev = -1;
+  guint i;
+
+  for (i = 0; i < video->len; i++) {
+    GBytes *b = ((RMsg *) video->pdata[i])->payload;
+    gsize len;
+    const guint8 *d = g_bytes_get_data (b, &len);
+    gint idx;
+
+    if (rtmfp_flv_video_is_sequence_header (d, len))
+      continue;
+    idx = frame_index (b, 5);
+    if (idx != prev + 1)
+      g_assert_true (rtmfp_flv_video_is_keyframe (d, len));
+    prev = idx;
+  }
+}
+
+/* The fallback case: a publisher switches protocols under the same name
+ * mid-stream (RTMFP -> RTMP -> RTMFP); RTMP and RTMFP players stay,
+ * hear UnpublishNotify then PublishNotify, and go on from the new
+ * publisher's headers and first keyframe */
+static void
+test_rtmp_republish (void)
+{
+  Fixture *fx = fixture_new (24);
+  Client *p1 = client_new (fx, "10.0.0.2:5000");
+  Client *p2 = client_new (fx, "10.0.0.5:5000");
+  Client *q = client_new (fx, "10.0.0.3:5000");
+  RtmpClient *r = rtmp_client_new (fx, "10.0.1.1:40000");
+  RtmpClient *b = rtmp_client_new (fx, "10.0.1.2:40000");
+  GPtrArray *v;
+  RWantMedia rwm;
+  WantMedia wm;
+  guint n;
+  gint u1, p_1, u2, p_2, i;
+
+  client_connect_ok (p1, "live");
+  client_publish (p1, "cam");
+  client_connect_ok (q, "live");
+  client_play (q, "cam");
+  rtmp_client_connect_ok (r, "live");
+  rtmp_client_play (r, "cam");
+  publish_headers (p1);
+  for (n = 0; n < 20; n++) {
+    publish_frame (p1, n, 10, 400);
+    run_for (fx, 40 * MS);
+  }
+  /* RTMFP publisher gone (closeStream, as on a fallback) */
+  {
+    RtmfpAmfNode *a[1] = { rtmfp_amf_node_new_null () };
+    client_command (p1, p1->sflow, "closeStream", 0.0, 1, a);
+  }
+  g_assert_true (rtmp_wait_status (r, r->stream_id,
+          RTMFP_TC_PLAY_UNPUBLISHNOTIFY, 2 * SEC));
+  u1 = rtmp_find_status (r, 0, r->stream_id, RTMFP_TC_PLAY_UNPUBLISHNOTIFY);
+
+  /* the same publisher comes back over RTMP; frames go on (first
+   * keyframe: 30) */
+  rtmp_client_connect_ok (b, "live");
+  rtmp_client_publish (b, "cam");
+  p_1 = rtmp_find_status (r, 0, r->stream_id, RTMFP_TC_PLAY_PUBLISHNOTIFY);
+  g_assert_cmpint (p_1, >, u1);
+  g_assert_true (wait_status (q, q->stream_id, RTMFP_TC_PLAY_PUBLISHNOTIFY,
+          2 * SEC));
+  rtmp_publish_headers (b);
+  for (n = 25; n < 50; n++) {
+    rtmp_publish_frame (b, n, 10, 400);
+    run_for (fx, 40 * MS);
+  }
+  /* r: p1's header + 20 frames, b's header + 30..49 */
+  rwm.c = r;
+  rwm.type = RTMP_MSG_VIDEO;
+  rwm.count = 1 + 20 + 1 + 20;
+  g_assert_true (run_until (fx, rtmp_cond_media, &rwm, 2 * SEC));
+  wm.c = q;
+  wm.type = RTMFP_TC_MSG_VIDEO;
+  wm.count = 1 + 20 + 1 + 20;
+  g_assert_true (run_until (fx, cond_media, &wm, 2 * SEC));
+  v = rtmp_media_of (r, RTMP_MSG_VIDEO);
+  g_assert_cmpuint (v->len, ==, 1 + 20 + 1 + 20);
+  g_assert_true (bytes_equal_mem (((RMsg *) v->pdata[21])->payload,
+          avc_header, sizeof (avc_header)));
+  g_assert_cmpuint (frame_index (((RMsg *) v->pdata[22])->payload, 5), ==,
+      30);
+  assert_decodable (v);
+  g_ptr_array_unref (v);
+
+  /* and back to RTMFP: the RTMP publisher's socket just closes */
+  rtmp_client_disconnect (b);
+  g_assert_true (rtmp_wait_status (r, r->stream_id,
+          RTMFP_TC_PLAY_UNPUBLISHNOTIFY, 2 * SEC));
+  u2 = -1;
+  for (i = p_1; (i = rtmp_find_status (r, i + 1, r->stream_id,
+              RTMFP_TC_PLAY_UNPUBLISHNOTIFY)) >= 0;)
+    u2 = i;
+  g_assert_cmpint (u2, >, p_1);
+  client_connect_ok (p2, "live");
+  client_publish (p2, "cam");
+  g_assert_true (rtmp_wait_status (r, r->stream_id,
+          RTMFP_TC_PLAY_PUBLISHNOTIFY, 2 * SEC));
+  p_2 = rtmp_find_status (r, u2, r->stream_id, RTMFP_TC_PLAY_PUBLISHNOTIFY);
+  g_assert_cmpint (p_2, >, u2);
+  publish_headers (p2);
+  for (n = 55; n < 80; n++) {
+    publish_frame (p2, n, 10, 400);
+    run_for (fx, 40 * MS);
+  }
+  rwm.count = 1 + 20 + 1 + 20 + 1 + 20;
+  g_assert_true (run_until (fx, rtmp_cond_media, &rwm, 2 * SEC));
+  v = rtmp_media_of (r, RTMP_MSG_VIDEO);
+  g_assert_cmpuint (v->len, ==, 1 + 20 + 1 + 20 + 1 + 20);
+  g_assert_cmpuint (frame_index (((RMsg *) v->pdata[43])->payload, 5), ==,
+      60);
+  assert_decodable (v);
+  g_ptr_array_unref (v);
+  wm.count = 1 + 20 + 1 + 20 + 1 + 20;
+  g_assert_true (run_until (fx, cond_media, &wm, 2 * SEC));
+
+  /* the RTMP player never got StreamEOF, one StreamBegin (from play) */
+  g_assert_cmpuint (rtmp_count_user_control (r, 1, r->stream_id), ==, 0);
+  g_assert_cmpuint (rtmp_count_user_control (r, 0, r->stream_id), ==, 1);
+  g_assert_false (r->closed);
+  fixture_free (fx);
+}
+
+/* An RTMP player that stops reading: its queue stays bounded (the relay
+ * drops media for it), and when it reads again it gets a stream it can
+ * decode and is current.  A player whose output passes the hard limit is
+ * dropped. */
+static void
+test_rtmp_slow_player (void)
+{
+  RtmfpServerConfig cfg;
+  Fixture *fx = fixture_new (25);
+  Client *p = client_new (fx, "10.0.0.2:5000");
+  RtmpClient *r = rtmp_client_new (fx, "10.0.1.1:40000");
+  RtmfpServerStats st;
+  GPtrArray *v;
+  gsize max_out = 0;
+  guint n;
+
+  client_connect_ok (p, "live");
+  client_publish (p, "cam");
+  rtmp_client_connect_ok (r, "live");
+  rtmp_client_play (r, "cam");
+  publish_headers (p);
+  for (n = 0; n < 250; n++) {
+    gsize len;
+
+    if (n == 50)
+      r->paused = TRUE;
+    if (n == 150)
+      r->paused = FALSE;
+    /* ~2 Mbit/s */
+    publish_frame (p, n, 40, 10000);
+    run_for (fx, 40 * MS);
+    if (r->paused) {
+      g_assert_true (rtmfp_server_rtmp_conn_has_output (r->rc));
+      len = rtmfp_server_rtmp_conn_get_output_size (r->rc);
+      max_out = MAX (max_out, len);
+    }
+  }
+  run_for (fx, 1 * SEC);
+  rtmfp_server_get_stats (fx->srv, &st);
+  g_test_message ("dropped %" G_GUINT64_FORMAT ", largest output %"
+      G_GSIZE_FORMAT, st.messages_dropped, max_out);
+  /* 100 frames of 10 kB (40 kB keyframes) during the pause; the queue
+   * holds at most the relay's video limit (256 KiB) and a frame, plus
+   * audio and what was chunked already */
+  g_assert_cmpuint (max_out, >, 200 * 1024);
+  g_assert_cmpuint (max_out, <, 256 * 1024 + 40000 + 64 * 1024 + 8192);
+  g_assert_cmpuint (st.messages_dropped, >, 10);
+  g_assert_cmpuint (st.rtmp_dropped, ==, 0);
+  g_assert_false (r->closed);
+  v = rtmp_media_of (r, RTMP_MSG_VIDEO);
+  assert_decodable (v);
+  /* current again */
+  g_assert_cmpuint (((RMsg *) v->pdata[v->len - 1])->ts, ==, 249 * 40);
+  /* not everything came: 100 frames of the pause were 2.5 MB */
+  g_assert_cmpuint (v->len, <, 1 + 250 - 40);
+  g_ptr_array_unref (v);
+  fixture_free (fx);
+
+  /* a hard limit below the relay's video queue limit: dropped */
+  rtmfp_server_config_init (&cfg);
+  cfg.rtmp_max_output = 128 * 1024;
+  fx = fixture_new_with (26, &cfg);
+  p = client_new (fx, "10.0.0.2:5000");
+  r = rtmp_client_new (fx, "10.0.1.1:40000");
+  client_connect_ok (p, "live");
+  client_publish (p, "cam");
+  rtmp_client_connect_ok (r, "live");
+  rtmp_client_play (r, "cam");
+  publish_headers (p);
+  r->paused = TRUE;
+  for (n = 0; n < 50 && !r->closed; n++) {
+    publish_frame (p, n, 40, 10000);
+    run_for (fx, 40 * MS);      /* the pump closes it when told to */
+  }
+  g_assert_true (r->closed);
+  rtmfp_server_get_stats (fx->srv, &st);
+  g_assert_cmpuint (st.rtmp_dropped, ==, 1);
+  g_assert_cmpuint (st.rtmp_connections, ==, 0);
+  g_assert_cmpuint (st.players, ==, 0);
+  g_assert_cmpuint (st.streams, ==, 1);
+  fixture_free (fx);
+}
+
+/* Server shutdown: RTMP clients are told nothing more but their output is
+ * written and the connection closes; a server freed with RTMP connections
+ * still open leaves them harmless */
+static void
+test_rtmp_shutdown (void)
+{
+  Fixture *fx = fixture_new (27);
+  RtmpClient *pub = rtmp_client_new (fx, "10.0.1.1:40000");
+  RtmpClient *r = rtmp_client_new (fx, "10.0.1.2:40000");
+  RtmpClient *late;
+  RtmfpServerStats st;
+
+  rtmp_client_connect_ok (pub, "live");
+  rtmp_client_publish (pub, "cam");
+  rtmp_client_connect_ok (r, "live");
+  rtmp_client_play (r, "cam");
+  rtmp_publish_headers (pub);
+  rtmfp_server_shutdown (fx->srv);
+  run_for (fx, 100 * MS);
+  g_assert_true (pub->closed);
+  g_assert_true (r->closed);
+  rtmfp_server_get_stats (fx->srv, &st);
+  g_assert_cmpuint (st.rtmp_connections, ==, 0);
+  g_assert_cmpuint (st.streams, ==, 0);
+  g_assert_cmpuint (st.players, ==, 0);
+
+  /* open at free time: fed and freed afterwards without harm */
+  late = rtmp_client_new (fx, "10.0.1.3:40000");
+  run_for (fx, 10 * MS);
+  g_assert_true (late->handshaken);
+  fixture_free (fx);
+}
+
+/* ------------------------------------------------------------------------ */
 /* The real binary */
 
 /* Reads one line from fd within timeout_ms (bounded); NULL on timeout */
@@ -1681,10 +3046,20 @@ main (int argc, char **argv)
   g_test_add_func ("/server/late-player", test_late_player);
   g_test_add_func ("/server/player-leaves", test_player_leaves);
   g_test_add_func ("/server/publisher-leaves", test_publisher_leaves);
+  g_test_add_func ("/server/publisher-close-linger",
+      test_publisher_close_linger);
   g_test_add_func ("/server/play-not-found", test_play_not_found);
   g_test_add_func ("/server/expired-media", test_expired_media);
   g_test_add_func ("/server/backpressure", test_backpressure);
   g_test_add_func ("/server/introduction", test_introduction);
+  g_test_add_func ("/server/rtmp/connect", test_rtmp_connect);
+  g_test_add_func ("/server/rtmp/rtmp-to-rtmfp", test_rtmp_to_rtmfp);
+  g_test_add_func ("/server/rtmp/rtmfp-to-rtmp", test_rtmfp_to_rtmp);
+  g_test_add_func ("/server/rtmp/bad-name", test_rtmp_bad_name);
+  g_test_add_func ("/server/rtmp/republish", test_rtmp_republish);
+  g_test_add_func ("/server/rtmp/takeover", test_rtmp_takeover);
+  g_test_add_func ("/server/rtmp/slow-player", test_rtmp_slow_player);
+  g_test_add_func ("/server/rtmp/shutdown", test_rtmp_shutdown);
   g_test_add_func ("/server/binary", test_binary);
 
   return g_test_run ();

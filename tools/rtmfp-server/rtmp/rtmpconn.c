@@ -36,6 +36,9 @@ typedef struct {
   guint32 id;
   StreamState state;
   gchar *name;
+  /* the name of the last publish / play closed on this (idle) stream, for
+   * a deleteStream by name that follows an FCUnpublish */
+  gchar *closed_name;
   gboolean reset;               /* play asked for Play.Reset */
   gsize queued[N_KINDS];        /* queued media payload bytes */
 } ConnStream;
@@ -105,6 +108,7 @@ conn_stream_free (gpointer data)
   ConnStream *s = data;
 
   g_free (s->name);
+  g_free (s->closed_name);
   g_free (s);
 }
 
@@ -554,7 +558,8 @@ stream_close (RtmpConn * conn, ConnStream * s)
   g_debug ("stream %u (%s) closed", s->id, s->name);
   if (conn->cb.on_close_stream)
     conn->cb.on_close_stream (conn, s->id, conn->user_data);
-  g_clear_pointer (&s->name, g_free);
+  g_free (s->closed_name);
+  s->closed_name = g_steal_pointer (&s->name);
 }
 
 static ConnStream *
@@ -569,6 +574,18 @@ find_stream_by_name (RtmpConn * conn, const gchar * name)
     ConnStream *s = v;
 
     if (s->state != STREAM_IDLE && g_strcmp0 (s->name, name) == 0)
+      if (!best || s->id < best->id)
+        best = s;
+  }
+  if (best)
+    return best;
+  /* an idle stream whose publish / play of that name was closed already
+   * (FCUnpublish, then deleteStream by name) */
+  g_hash_table_iter_init (&it, conn->streams);
+  while (g_hash_table_iter_next (&it, NULL, &v)) {
+    ConnStream *s = v;
+
+    if (s->state == STREAM_IDLE && g_strcmp0 (s->closed_name, name) == 0)
       if (!best || s->id < best->id)
         best = s;
   }
@@ -721,6 +738,7 @@ handle_publish (RtmpConn * conn, guint32 stream_id, GPtrArray * args)
   }
   s->state = STREAM_PUBLISH_PENDING;
   s->name = g_strdup (name);
+  g_clear_pointer (&s->closed_name, g_free);
   g_debug ("publish '%s' (%s) on stream %u", name, type ? type : "live",
       stream_id);
   if (conn->cb.on_publish)
@@ -747,6 +765,7 @@ handle_play (RtmpConn * conn, guint32 stream_id, GPtrArray * args)
   }
   s->state = STREAM_PLAY_PENDING;
   s->name = g_strdup (name);
+  g_clear_pointer (&s->closed_name, g_free);
   s->reset = reset;
   g_debug ("play '%s' start %g duration %g on stream %u", name, start,
       duration, stream_id);
@@ -822,9 +841,18 @@ handle_command (RtmpConn * conn, const RtmpMessage * msg,
       || g_str_equal (name, "FCSubscribe")
       || g_str_equal (name, "FCUnsubscribe")) {
     /* not in the specification; sent by rtmp2sink, ffmpeg, librtmp, OBS.
-     * Answered harmlessly; the stream's fate is decided by publish and
-     * deleteStream. */
-    if (txn != 0)
+     * Answered harmlessly.  FCUnpublish (name) ends the publication of
+     * that name on this connection (an encoder may send it without
+     * deleteStream); the others change nothing: the stream's fate is
+     * decided by publish, closeStream and deleteStream. */
+    if (g_str_equal (name, "FCUnpublish")) {
+      const gchar *sname = arg_string (args, 1);
+      ConnStream *s = sname ? find_stream_by_name (conn, sname) : NULL;
+
+      if (s && s->state == STREAM_PUBLISHING)
+        stream_close (conn, s);
+    }
+    if (txn != 0 && conn_running (conn))
       queue_null_result (conn, txn, NULL);
   } else {
     if (conn->cb.on_command)

@@ -13,8 +13,9 @@
  * an echo of C1, which plain and digest-style clients both accept),
  * protocol control messages, acknowledgements at the client's window,
  * PingRequest, createStream (stream IDs from 1), releaseStream,
- * FCPublish, FCUnpublish, FCSubscribe, FCUnsubscribe (harmless _result),
- * and _error to unknown calls.  What it asks the driver: connect, publish,
+ * FCPublish, FCUnpublish, FCSubscribe, FCUnsubscribe (harmless _result;
+ * FCUnpublish also closes the stream publishing that name), and _error to
+ * unknown calls.  What it asks the driver: connect, publish,
  * play (answered with the functions below, from inside the callback or
  * later), and it reports media, stream closes and errors.
  *
@@ -96,7 +97,7 @@ typedef struct {
       gdouble start, gdouble duration, gboolean reset, gpointer user_data);
   /* A stream that was reported to on_publish or on_play is over:
    * closeStream or deleteStream (by ID, or by name as rtmp2sink sends
-   * them).  Pending output of the stream's media is dropped first.  Not
+   * them), or FCUnpublish of the name it publishes.  Pending output of the stream's media is dropped first.  Not
    * called by rtmp_conn_free(). */
   void (*on_close_stream) (RtmpConn * conn, guint32 stream_id,
       gpointer user_data);
