@@ -460,6 +460,11 @@ gst_rtmfp_sink_render (GstBaseSink * sink, GstBuffer * buffer)
     g_byte_array_append (rest, data + pos, rem);
     g_byte_array_unref (self->partial);
     self->partial = rest;
+  } else {
+    /* flushing or failed: what was parsed is done with (tags already sent
+     * must not be sent again after a flush), and a partial tag from before
+     * a flush cannot continue with what comes after it */
+    g_byte_array_set_size (self->partial, 0);
   }
   gst_buffer_unmap (buffer, &map);
   return ret;
@@ -470,6 +475,8 @@ gst_rtmfp_sink_event (GstBaseSink * sink, GstEvent * event)
 {
   GstRtmfpSink *self = GST_RTMFP_SINK (sink);
 
+  if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP)
+    g_byte_array_set_size (self->partial, 0);
   if (GST_EVENT_TYPE (event) == GST_EVENT_EOS && self->published) {
     /* closeStream + deleteStream, then close the session cleanly */
     GST_DEBUG_OBJECT (self, "EOS: closing the stream");

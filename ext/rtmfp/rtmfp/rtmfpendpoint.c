@@ -255,15 +255,15 @@ rec_clear_opening (SessRec * rec)
   g_clear_pointer (&rec->iikeying, g_bytes_unref);
   g_clear_pointer (&rec->cookie, g_bytes_unref);
   g_clear_pointer (&rec->candidates, g_array_unref);
-  g_clear_pointer (&rec->epd, g_free);
-  rec->epd_len = 0;
-  memset (&rec->epd_info, 0, sizeof (rec->epd_info));
+  /* rec->epd stays: open_session reuses an open session for the very
+   * EPD it was opened with (freed with the record) */
 }
 
 static void
 rec_free (SessRec * rec)
 {
   rec_clear_opening (rec);
+  g_clear_pointer (&rec->epd, g_free);
   g_clear_pointer (&rec->far_cert, g_bytes_unref);
   g_clear_pointer (&rec->skic, g_bytes_unref);
   g_clear_pointer (&rec->rikeying, g_bytes_unref);
@@ -1946,12 +1946,20 @@ rtmfp_endpoint_open_session (RtmfpEndpoint * ep, const guint8 * epd,
   ep_enter (ep, now);
 
   /* An open session to that identity (or an opening one for the very
-   * same EPD) is returned instead of a duplicate (3.5.1.1.1 step 1). */
+   * same EPD) is returned instead of a duplicate (3.5.1.1.1 step 1).  Only
+   * an EPD that names one endpoint can pick an open session by its
+   * certificate: a fingerprint.  An Ancillary Data EPD (a server URI) is
+   * selected by every server's certificate, so it only matches the
+   * session opened with those very bytes. */
   for (i = 0; i < ep->all->len; i++) {
     SessRec *o = g_ptr_array_index (ep->all, i);
     if (o->dead)
       continue;
-    if (rec_is_open (o) && o->far_cert) {
+    if (rec_is_open (o) && o->epd && o->epd_len == epd_len
+        && memcmp (o->epd, epd, epd_len) == 0) {
+      ret = o->s;
+      goto out;
+    } else if (rec_is_open (o) && o->far_cert && info.has_fingerprint) {
       RtmfpCertInfo ci;
       gsize l;
       const guint8 *cd = g_bytes_get_data (o->far_cert, &l);

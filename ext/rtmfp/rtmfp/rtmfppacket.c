@@ -104,9 +104,12 @@ rtmfp_chunk_iter_next (RtmfpChunkIter * it, RtmfpChunk * chunk)
 {
   gsize clen;
 
-  /* Section 2.2.4: fewer than three bytes left, a chunk that would not
-   * fit, or an 0xff chunk all mean the rest of the packet is padding. */
-  if (it->left < RTMFP_CHUNK_HEADER_SIZE || it->p[0] == RTMFP_CHUNK_PADDING)
+  /* Section 2.2.4: fewer than three bytes left, or a chunk that would not
+   * fit, mean the rest of the packet is padding.  An 0xff (or 0x00) chunk
+   * that fits is an ordinary Padding chunk and is returned for the caller
+   * to ignore: PMTU probes are a Padding chunk followed by a Ping
+   * (section 3.5.4.3).  Trailing 0xff padding never fits (ff ffff). */
+  if (it->left < RTMFP_CHUNK_HEADER_SIZE)
     goto end;
   clen = ((gsize) it->p[1] << 8) | it->p[2];
   if (clen > it->left - RTMFP_CHUNK_HEADER_SIZE)

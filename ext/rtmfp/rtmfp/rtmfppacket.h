@@ -92,8 +92,9 @@ typedef struct {
 
 void      rtmfp_chunk_iter_init (RtmfpChunkIter * it, const RtmfpPacket * p);
 /* Returns the next chunk; FALSE at the end of the chunk area, i.e. when
- * fewer than 3 bytes remain, a chunk's declared length runs past the end,
- * or a 0xff padding chunk is met (section 2.2.4: the rest is padding). */
+ * fewer than 3 bytes remain or a chunk's declared length runs past the end
+ * (section 2.2.4: the rest is padding).  Padding chunks (0x00, 0xff) that
+ * fit are returned like any other chunk; callers ignore them. */
 gboolean  rtmfp_chunk_iter_next (RtmfpChunkIter * it, RtmfpChunk * chunk);
 
 /* Packet builder.  Starts a packet with the header, then chunks are

@@ -790,10 +790,30 @@ test_chunk_iter (void)
   g_assert_false (rtmfp_chunk_iter_next (&it, &c));
   g_byte_array_unref (a);
 
-  /* an 0xff chunk ends the chunk area even if its length fits */
-  a = hex ("01 ff0001 00 0c0000");
+  /* an 0xff chunk whose length fits is a Padding chunk like 0x00: it is
+   * returned and what follows is parsed (RFC 7016 3.5.4.3: a PMTU probe is
+   * a Padding chunk followed by a Ping) */
+  a = hex ("01 ff0004 ffffffff 010002 6869 0c0000");
   g_assert_true (rtmfp_packet_parse (a->data, a->len, &p));
   rtmfp_chunk_iter_init (&it, &p);
+  g_assert_true (rtmfp_chunk_iter_next (&it, &c));
+  g_assert_cmpuint (c.type, ==, RTMFP_CHUNK_PADDING);
+  g_assert_cmpuint (c.len, ==, 4);
+  g_assert_true (rtmfp_chunk_iter_next (&it, &c));
+  g_assert_cmpuint (c.type, ==, RTMFP_CHUNK_PING);
+  g_assert_cmpuint (c.len, ==, 2);
+  g_assert_true (memcmp (c.data, "hi", 2) == 0);
+  g_assert_true (rtmfp_chunk_iter_next (&it, &c));
+  g_assert_cmpuint (c.type, ==, RTMFP_CHUNK_SESSION_CLOSE);
+  g_assert_false (rtmfp_chunk_iter_next (&it, &c));
+  g_byte_array_unref (a);
+
+  /* trailing 0xff padding never parses as a chunk (ff ffff cannot fit) */
+  a = hex ("01 0c0000 ffffffffff");
+  g_assert_true (rtmfp_packet_parse (a->data, a->len, &p));
+  rtmfp_chunk_iter_init (&it, &p);
+  g_assert_true (rtmfp_chunk_iter_next (&it, &c));
+  g_assert_cmpuint (c.type, ==, RTMFP_CHUNK_SESSION_CLOSE);
   g_assert_false (rtmfp_chunk_iter_next (&it, &c));
   g_byte_array_unref (a);
 

@@ -1729,6 +1729,55 @@ test_keying_timeout (void)
   peer_free (cli);
 }
 
+/* One client endpoint, two servers: a URI EPD selects any server's
+ * certificate, so an open session to server A must not be handed out for
+ * rtmfp://B/... ; the same URI again does reuse it, and so does A's
+ * fingerprint.  The second server only does DH group 2 (RFC 7425 4.2's
+ * mandatory group): a client certificate with static keys for 14, 5 and 2
+ * still negotiates with it. */
+static void
+test_reuse_by_epd (void)
+{
+  static const guint all_groups[] = { 14, 5, 2 };
+  static const guint group2[] = { 2 };
+  RtmfpSimNet *net = rtmfp_sim_net_new (46);
+  Peer *a = peer_new (net, "10.0.0.1:1935", server_identity (), TRUE);
+  Peer *b = peer_new (net, "10.0.0.3:1935",
+      rtmfp_identity_new_ephemeral (group2, 1, NULL, TRUE), TRUE);
+  Peer *cli = peer_new (net, "10.0.0.2:50000",
+      rtmfp_identity_new_static (all_groups, 3), FALSE);
+  GByteArray *epd_a = epd_uri ("rtmfp://a/app");
+  GByteArray *epd_b = epd_uri ("rtmfp://b/app");
+  GByteArray *fp_a = epd_fp (a);
+  RtmfpSession *sa, *sb, *again;
+
+  sa = peer_open (cli, epd_a, peer_addr (a));
+  g_assert_true (run_to_state (net, sa, RTMFP_SESSION_OPEN, 5 * SEC));
+  sb = peer_open (cli, epd_b, peer_addr (b));
+  g_assert_true (sb != sa);
+  g_assert_true (run_to_state (net, sb, RTMFP_SESSION_OPEN, 5 * SEC));
+  g_assert_cmpmem (rtmfp_session_get_far_fingerprint (sb),
+      RTMFP_FINGERPRINT_SIZE, rtmfp_identity_get_fingerprint (b->id),
+      RTMFP_FINGERPRINT_SIZE);
+  g_assert_cmpuint (b->n_opened, ==, 1);
+
+  again = rtmfp_endpoint_open_session (cli->ep, epd_a->data, epd_a->len,
+      peer_addr (a), 1, rtmfp_sim_net_now (net));
+  g_assert_true (again == sa);
+  again = rtmfp_endpoint_open_session (cli->ep, fp_a->data, fp_a->len,
+      peer_addr (a), 1, rtmfp_sim_net_now (net));
+  g_assert_true (again == sa);
+  g_assert_cmpuint (rtmfp_endpoint_get_n_sessions (cli->ep), ==, 2);
+
+  g_byte_array_unref (epd_a);
+  g_byte_array_unref (epd_b);
+  g_byte_array_unref (fp_a);
+  net_free (net);
+  peer_free (a);
+  peer_free (b);
+  peer_free (cli);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1754,6 +1803,7 @@ main (int argc, char **argv)
   g_test_add_func ("/handshake/bad-cookies", test_bad_cookies);
   g_test_add_func ("/handshake/redirect", test_redirect);
   g_test_add_func ("/handshake/parallel-open", test_parallel_open);
+  g_test_add_func ("/handshake/reuse-by-epd", test_reuse_by_epd);
   g_test_add_func ("/handshake/introduction", test_introduction);
   g_test_add_func ("/handshake/glare", test_glare);
   g_test_add_func ("/handshake/override", test_override);
