@@ -66,6 +66,8 @@ typedef struct {
 
 struct _SendEntry {
   GList link;                   /* in RtmfpSendFlow.queue */
+  GList plink;                  /* in RtmfpSendFlow.pending */
+  GList tlink;                  /* in RtmfpSendFlow.flight */
   SendMsg *msg;                 /* NULL for the closing FIN entry */
   guint64 seq;
   gsize offset;                 /* fragment = msg->data[offset, offset+len) */
@@ -75,6 +77,7 @@ struct _SendEntry {
   gboolean sent_abandoned;
   gboolean ever_sent;
   gboolean in_flight;
+  gboolean pending;             /* in RtmfpSendFlow.pending */
   guint nak_count;
   guint64 tsn;
   gsize transmit_size;
@@ -88,6 +91,12 @@ struct _RtmfpSendFlow {
   gboolean startup_acked;       /* STARTUP_OPTIONS emptied (3.6.2.4) */
 
   GQueue queue;                 /* SEND_QUEUE of SendEntry, seq ascending */
+  /* The entries neither in flight nor abandoned, seq ascending: never sent
+   * or declared lost.  With the tail's own rule (see send_flow_special)
+   * these are exactly the entries eligible for transmission (3.6.2.3), so
+   * emitting and readiness never walk the fragments in flight. */
+  GQueue pending;
+  GQueue flight;                /* entries in flight, TSN ascending */
   GQueue deadline_msgs;         /* live messages having a deadline */
   gint64 min_deadline;          /* lower bound of their deadlines */
 
@@ -147,6 +156,8 @@ rtmfp_send_flow_new (guint64 flow_id, const guint8 * metadata,
   rtmfp_marker_append (f->startup_options);
 
   g_queue_init (&f->queue);
+  g_queue_init (&f->pending);
+  g_queue_init (&f->flight);
   g_queue_init (&f->deadline_msgs);
   f->min_deadline = RTMFP_NO_DEADLINE;
   f->rx_buffer_size = RTMFP_DEFAULT_RX_BUFFER_SIZE;
@@ -181,18 +192,77 @@ send_flow_unlink_deadline (RtmfpSendFlow * f, SendMsg * m)
   }
 }
 
+static void
+send_flow_pending_remove (RtmfpSendFlow * f, SendEntry * e)
+{
+  if (e->pending) {
+    g_queue_unlink (&f->pending, &e->plink);
+    e->pending = FALSE;
+  }
+}
+
+/* Puts e (neither in flight nor abandoned) back in the pending list at its
+ * place by sequence number.  *pos is where to start looking: callers
+ * inserting in ascending order pass the same cursor (first f->pending.head)
+ * so that a pass over the queue costs one walk of the list. */
+static void
+send_flow_pending_insert (RtmfpSendFlow * f, SendEntry * e, GList ** pos)
+{
+  GList *l = *pos;
+
+  if (e->pending)
+    return;
+  while (l && ((SendEntry *) l->data)->seq < e->seq)
+    l = l->next;
+  e->plink.data = e;
+  if (l)
+    g_queue_insert_before_link (&f->pending, l, &e->plink);
+  else
+    g_queue_push_tail_link (&f->pending, &e->plink);
+  e->pending = TRUE;
+  *pos = l;
+}
+
+/* Puts e in flight, keeping f->flight in TSN order (TSNs normally grow,
+ * so this is appending) */
+static void
+send_flow_take_off (RtmfpSendFlow * f, SendEntry * e)
+{
+  GList *l = f->flight.tail;
+
+  while (l && ((SendEntry *) l->data)->tsn > e->tsn)
+    l = l->prev;
+  e->tlink.data = e;
+  if (l)
+    g_queue_insert_after_link (&f->flight, l, &e->tlink);
+  else
+    g_queue_push_head_link (&f->flight, &e->tlink);
+  e->in_flight = TRUE;
+  f->outstanding += e->transmit_size;
+  f->n_in_flight++;
+}
+
+/* Takes e out of flight (acknowledged, lost or removed) */
+static void
+send_flow_land (RtmfpSendFlow * f, SendEntry * e)
+{
+  g_queue_unlink (&f->flight, &e->tlink);
+  e->in_flight = FALSE;
+  f->outstanding -= e->transmit_size;
+  f->n_in_flight--;
+}
+
 /* Removes an entry from SEND_QUEUE, keeping every sum in step */
 static void
 send_flow_remove_entry (RtmfpSendFlow * f, SendEntry * e)
 {
   SendMsg *m = e->msg;
 
-  if (e->in_flight) {
-    f->outstanding -= e->transmit_size;
-    f->n_in_flight--;
-  }
+  if (e->in_flight)
+    send_flow_land (f, e);
   if (!e->abandoned)
     f->queued_bytes -= e->len;
+  send_flow_pending_remove (f, e);
 
   if (m) {
     if (m->head_entry == e) {
@@ -303,6 +373,9 @@ rtmfp_send_flow_write (RtmfpSendFlow * f, const guint8 * data, gsize len,
     if (i == 0)
       m->head_entry = e;
     g_queue_push_tail_link (&f->queue, &e->link);
+    e->plink.data = e;
+    e->pending = TRUE;
+    g_queue_push_tail_link (&f->pending, &e->plink);
   }
 
   if (deadline != RTMFP_NO_DEADLINE) {
@@ -338,6 +411,7 @@ send_flow_abandon_msg (RtmfpSendFlow * f, SendMsg * m)
     if (!e->abandoned) {
       e->abandoned = TRUE;
       f->queued_bytes -= e->len;
+      send_flow_pending_remove (f, e);
     }
   }
   send_flow_unlink_deadline (f, m);
@@ -473,31 +547,25 @@ rtmfp_send_flow_next_timeout (const RtmfpSendFlow * f)
   return t;
 }
 
-static inline SendEntry *
-entry_next (SendEntry * e)
-{
-  return e->link.next ? e->link.next->data : NULL;
-}
-
-/* 3.6.2.3: eligibility of entry e; first: e is the head of SEND_QUEUE */
-static gboolean
-send_entry_eligible (const RtmfpSendFlow * f, const SendEntry * e,
-    gboolean first)
-{
-  if (e->in_flight)
-    return FALSE;
-  return !e->abandoned || first || (f->has_final && e->seq == f->final_sn);
-}
-
-/* The head SEND_QUEUE would have after step 1 of the FSN computation */
+/* 3.6.2.3: the abandoned entry that is nevertheless eligible, if any.
+ * Every entry neither in flight nor abandoned is eligible and is in
+ * f->pending.  An abandoned entry not in flight is eligible only as the
+ * entry of F_FINAL_SN, or as the first entry of SEND_QUEUE once the
+ * abandoned entries not in flight are trimmed off its head (steps 1-4),
+ * which happens only when every entry is such and leaves just the last
+ * one.  Both can only be the tail of SEND_QUEUE (no write follows close). */
 static SendEntry *
-send_flow_trimmed_head (const RtmfpSendFlow * f)
+send_flow_special (const RtmfpSendFlow * f)
 {
-  SendEntry *e = f->queue.head ? f->queue.head->data : NULL;
+  SendEntry *t = f->queue.tail ? f->queue.tail->data : NULL;
 
-  while (e && entry_next (e) && !e->in_flight && e->abandoned)
-    e = entry_next (e);
-  return e;
+  if (!t || t->in_flight || !t->abandoned)
+    return NULL;
+  if (f->has_final && t->seq == f->final_sn)
+    return t;
+  if (f->n_in_flight == 0 && f->pending.length == 0)
+    return t;
+  return NULL;
 }
 
 static gboolean
@@ -510,12 +578,7 @@ send_flow_window_open (const RtmfpSendFlow * f)
 static gboolean
 send_flow_has_eligible (const RtmfpSendFlow * f)
 {
-  SendEntry *head = send_flow_trimmed_head (f), *e;
-
-  for (e = head; e; e = entry_next (e))
-    if (send_entry_eligible (f, e, e == head))
-      return TRUE;
-  return FALSE;
+  return f->pending.length > 0 || send_flow_special (f) != NULL;
 }
 
 gboolean
@@ -576,7 +639,7 @@ rtmfp_send_flow_emit (RtmfpSendFlow * f, RtmfpPacketBuilder * b,
 {
   gboolean added = FALSE, first_in_packet = TRUE;
   guint64 fsn, prev_seq = 0;
-  SendEntry *e, *head;
+  SendEntry *e;
 
   g_return_val_if_fail (f != NULL, FALSE);
   g_return_val_if_fail (b != NULL, FALSE);
@@ -595,17 +658,20 @@ rtmfp_send_flow_emit (RtmfpSendFlow * f, RtmfpPacketBuilder * b,
   }
 
   fsn = send_flow_compute_fsn (f);
-  head = f->queue.head ? f->queue.head->data : NULL;
 
-  for (e = head; e; e = entry_next (e)) {
+  /* The eligible entries in ascending order: the pending ones, then the
+   * tail if its own rule makes it eligible.  Sending one takes it out of
+   * the pending list (or puts the tail in flight). */
+  for (;;) {
     RtmfpUserDataChunk c;
     gboolean next, with_options;
     gsize size;
 
     if (ctx->budget == 0 || !send_flow_window_open (f))
       break;
-    if (!send_entry_eligible (f, e, e == head))
-      continue;
+    e = f->pending.head ? f->pending.head->data : send_flow_special (f);
+    if (!e)
+      break;
 
     /* 3.6.2.3.2: Next User Data for a consecutive fragment; the first
      * fragment of the flow in the packet is a full User Data chunk, which
@@ -650,14 +716,13 @@ rtmfp_send_flow_emit (RtmfpSendFlow * f, RtmfpPacketBuilder * b,
       f->stats.fragments_retransmitted++;
     else
       f->stats.fragments_sent++;
-    e->in_flight = TRUE;
+    send_flow_pending_remove (f, e);
     e->ever_sent = TRUE;
     e->nak_count = 0;
     e->sent_abandoned = e->abandoned;
     e->transmit_size = size;
     e->tsn = ctx->next_tsn++;
-    f->outstanding += size;
-    f->n_in_flight++;
+    send_flow_take_off (f, e);
 
     ctx->bytes_sent += size;
     ctx->budget -= MIN (ctx->budget, (guint64) size);
@@ -776,31 +841,31 @@ rtmfp_send_flow_on_ack (RtmfpSendFlow * f, const RtmfpAckChunk * ack,
 void
 rtmfp_send_flow_on_acks_done (RtmfpSendFlow * f, RtmfpAckContext * ctx)
 {
-  GList *l;
-  guint seen = 0;
+  GList *l, *next;
 
   g_return_if_fail (f != NULL);
   g_return_if_fail (ctx != NULL);
 
   /* 3.6.2.5: entries in flight sent before the latest acknowledged one
-   * are negatively acknowledged; three NAKs make a loss. */
-  for (l = f->queue.head; l && seen < f->n_in_flight; l = l->next) {
+   * are negatively acknowledged; three NAKs make a loss.  f->flight is in
+   * TSN order, so they are its head up to the first TSN not below
+   * MAX_TSN_ACK. */
+  for (l = f->flight.head; l; l = next) {
     SendEntry *e = l->data;
 
-    if (!e->in_flight)
-      continue;
-    seen++;
+    next = l->next;
     if (e->tsn >= ctx->max_tsn_acked)
-      continue;
+      break;
     e->nak_count++;
     ctx->any_nak = TRUE;
     if (e->nak_count >= NAK_LOSS_THRESHOLD) {
-      e->in_flight = FALSE;
-      f->outstanding -= e->transmit_size;
-      f->n_in_flight--;
-      seen--;
+      GList *pos = f->pending.head;
+
+      send_flow_land (f, e);
       f->stats.fragments_lost++;
       ctx->any_loss = TRUE;
+      if (!e->abandoned)
+        send_flow_pending_insert (f, e, &pos);
     }
   }
 }
@@ -808,21 +873,22 @@ rtmfp_send_flow_on_acks_done (RtmfpSendFlow * f, RtmfpAckContext * ctx)
 gboolean
 rtmfp_send_flow_on_timeout (RtmfpSendFlow * f)
 {
-  GList *l;
+  GList *l, *pos;
   gboolean was_loss = FALSE;
 
   g_return_val_if_fail (f != NULL, FALSE);
 
   /* 3.6.2.6 */
+  pos = f->pending.head;
   for (l = f->queue.head; l && f->n_in_flight; l = l->next) {
     SendEntry *e = l->data;
 
     if (e->in_flight) {
       was_loss = TRUE;
-      e->in_flight = FALSE;
-      f->outstanding -= e->transmit_size;
-      f->n_in_flight--;
+      send_flow_land (f, e);
       f->stats.fragments_lost++;
+      if (!e->abandoned)
+        send_flow_pending_insert (f, e, &pos);
     }
   }
   return was_loss;

@@ -1404,6 +1404,158 @@ test_next_user_data_gap (void)
   rtmfp_send_flow_free (sf);
 }
 
+/* The sequence numbers of the User Data chunks of packet p, in order */
+static GArray *
+packet_seqs (const guint8 * data, gsize len, guint8 * last_flags)
+{
+  GArray *seqs = g_array_new (FALSE, FALSE, sizeof (guint64));
+  RtmfpPacket p;
+  RtmfpChunkIter it;
+  RtmfpChunk ch;
+  RtmfpUserDataChunk prev, c;
+  gboolean have_prev = FALSE;
+
+  g_assert_true (rtmfp_packet_parse (data, len, &p));
+  rtmfp_chunk_iter_init (&it, &p);
+  while (rtmfp_chunk_iter_next (&it, &ch)) {
+    if (ch.type == RTMFP_CHUNK_USER_DATA) {
+      g_assert_true (rtmfp_user_data_chunk_parse (ch.data, ch.len, &c));
+    } else {
+      g_assert_cmpint (ch.type, ==, RTMFP_CHUNK_NEXT_USER_DATA);
+      g_assert_true (have_prev);
+      g_assert_true (rtmfp_next_user_data_chunk_parse (ch.data, ch.len,
+              &prev, &c));
+    }
+    g_array_append_val (seqs, c.seq);
+    *last_flags = c.flags;
+    prev = c;
+    have_prev = TRUE;
+  }
+  return seqs;
+}
+
+static void
+ack_rounds (RtmfpSendFlow * sf, RtmfpAckChunk * ack, guint64 * max_tsn,
+    guint rounds)
+{
+  RtmfpAckContext actx;
+  guint i;
+
+  for (i = 0; i < rounds; i++) {
+    memset (&actx, 0, sizeof (actx));
+    actx.max_tsn_acked = *max_tsn;
+    rtmfp_send_flow_on_ack (sf, ack, &actx, 0);
+    rtmfp_send_flow_on_acks_done (sf, &actx);
+    *max_tsn = actx.max_tsn_acked;
+  }
+}
+
+static void
+check_emit_seqs (RtmfpSendFlow * sf, guint64 * tsn, guint64 budget,
+    const guint64 * exp, guint n_exp, guint8 * last_flags)
+{
+  gsize len;
+  guint8 *p = emit_packet (sf, tsn, budget, &len);
+  GArray *seqs;
+
+  g_assert_nonnull (p);
+  seqs = packet_seqs (p, len, last_flags);
+  g_assert_cmpmem (seqs->data, seqs->len * sizeof (guint64), exp,
+      n_exp * sizeof (guint64));
+  g_array_unref (seqs);
+  g_free (p);
+}
+
+/* 3.6.2.3, 3.6.2.5: fragments lost in an order other than their sequence
+ * numbers (NAKs follow transmission order) are retransmitted in ascending
+ * sequence order; nothing in flight is sent again; the FIN entry goes last. */
+static void
+test_retransmit_order (void)
+{
+  RtmfpSendFlow *sf = rtmfp_send_flow_new (FLOW_ID, NULL, 0, FALSE, 0);
+  RtmfpAckChunk *ack = g_new0 (RtmfpAckChunk, 1);
+  guint64 tsn = 1, max_tsn = 0;
+  guint8 flags = 0;
+  guint i;
+
+  for (i = 0; i < 8; i++)
+    g_assert_true (rtmfp_send_flow_write (sf, (const guint8 *) "x", 1,
+            RTMFP_NO_DEADLINE, 0));
+  {
+    static const guint64 exp[] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+    check_emit_seqs (sf, &tsn, G_MAXUINT64, exp, G_N_ELEMENTS (exp), &flags);
+  }
+  g_assert_false (rtmfp_send_flow_is_ready (sf, 0));
+  ack->flow_id = FLOW_ID;
+  ack->buffer_blocks = 64;
+
+  /* only 4 arrives: 1, 2, 3 (TSN 1-3) are lost after three NAKs */
+  ack->cumulative_ack = 0;
+  ack->n_ranges = 1;
+  ack->ranges[0].first = ack->ranges[0].last = 4;
+  ack_rounds (sf, ack, &max_tsn, 2);
+  g_assert_false (rtmfp_send_flow_is_ready (sf, 0));
+  ack_rounds (sf, ack, &max_tsn, 1);
+  g_assert_cmpuint (max_tsn, ==, 4);
+  g_assert_true (rtmfp_send_flow_is_ready (sf, 0));
+  /* a budget of one byte sends one chunk: 1 again (TSN 9), then 2 (10) */
+  {
+    static const guint64 exp[] = { 1 };
+    check_emit_seqs (sf, &tsn, 1, exp, 1, &flags);
+  }
+  {
+    static const guint64 exp[] = { 2 };
+    check_emit_seqs (sf, &tsn, 1, exp, 1, &flags);
+  }
+  g_assert_cmpuint (tsn, ==, 11);
+
+  /* 2 (TSN 10) and 5 arrive: in flight by TSN are 6, 7, 8 and 1 (TSN 9),
+   * all sent before TSN 10, so they are lost in that order after three
+   * NAKs, while 3 is still waiting to go again */
+  ack->n_ranges = 2;
+  ack->ranges[0].first = ack->ranges[0].last = 2;
+  ack->ranges[1].first = ack->ranges[1].last = 5;
+  ack_rounds (sf, ack, &max_tsn, 3);
+  g_assert_cmpuint (max_tsn, ==, 10);
+  {
+    RtmfpSendFlowStats st;
+
+    rtmfp_send_flow_get_stats (sf, &st);
+    g_assert_cmpuint (st.fragments_lost, ==, 7);
+    g_assert_cmpuint (st.fragments_retransmitted, ==, 2);
+  }
+  {
+    static const guint64 exp[] = { 1, 3, 6, 7, 8 };
+    check_emit_seqs (sf, &tsn, G_MAXUINT64, exp, G_N_ELEMENTS (exp), &flags);
+  }
+  g_assert_false (rtmfp_send_flow_is_ready (sf, 0));
+
+  /* close after 8 was sent: a separate FIN entry 9, sent alone */
+  rtmfp_send_flow_close (sf);
+  g_assert_true (rtmfp_send_flow_is_ready (sf, 0));
+  {
+    static const guint64 exp[] = { 9 };
+    check_emit_seqs (sf, &tsn, G_MAXUINT64, exp, 1, &flags);
+  }
+  g_assert_true (flags & RTMFP_UD_FLAG_FIN);
+  g_assert_true (flags & RTMFP_UD_FLAG_ABN);
+  g_assert_false (rtmfp_send_flow_is_ready (sf, 0));
+
+  /* a timeout loses everything in flight; it all goes again in order */
+  g_assert_true (rtmfp_send_flow_on_timeout (sf));
+  g_assert_cmpuint (rtmfp_send_flow_get_outstanding_bytes (sf), ==, 0);
+  {
+    static const guint64 exp[] = { 1, 3, 6, 7, 8, 9 };
+    check_emit_seqs (sf, &tsn, G_MAXUINT64, exp, G_N_ELEMENTS (exp), &flags);
+  }
+  ack->cumulative_ack = 9;
+  ack->n_ranges = 0;
+  ack_rounds (sf, ack, &max_tsn, 1);
+  g_assert_true (rtmfp_send_flow_is_complete (sf));
+  g_free (ack);
+  rtmfp_send_flow_free (sf);
+}
+
 static void
 test_fsn_update (void)
 {
@@ -2105,6 +2257,7 @@ main (int argc, char **argv)
   g_test_add_func ("/flow/startup-options", test_startup_options);
   g_test_add_func ("/flow/next-user-data-and-nak", test_next_user_data_gap);
   g_test_add_func ("/flow/fsn-update", test_fsn_update);
+  g_test_add_func ("/flow/retransmit-order", test_retransmit_order);
   g_test_add_func ("/flow/budget-and-window", test_budget_and_window);
   g_test_add_func ("/flow/progress-guarantee", test_progress_guarantee);
   g_test_add_func ("/flow/ack-encoding", test_ack_encoding);
