@@ -1,7 +1,7 @@
 /* rtmfp-server: command line, signals and the I/O driver.
  *
  *   rtmfp-server --rtmfp ADDR:PORT [--rtmp ADDR:PORT] [--app NAME]...
- *                [--stats-interval N]
+ *                [--stats-interval N] [--auth-key TEXT]... [--auth-key-hex HEX]...
  *
  * Prints "listening rtmfp ADDR:PORT" (the actual port when 0 was asked),
  * then with --rtmp "listening rtmp ADDR:PORT", once ready; a "stats ..."
@@ -42,6 +42,8 @@ static gint opt_audio_lifetime = 300;
 static gint opt_video_lifetime = 1000;
 static gint opt_idle_publisher = 500;
 static gboolean opt_verbose;
+static gchar **opt_auth_keys;
+static gchar **opt_auth_keys_hex;
 
 static GOptionEntry entries[] = {
   {"rtmfp", 0, 0, G_OPTION_ARG_STRING, &opt_rtmfp,
@@ -68,10 +70,58 @@ static GOptionEntry entries[] = {
       "A publisher that sent nothing for this long loses its stream name to "
         "a new publisher of it, over either protocol (default 500; 0: "
         "never)", "MS"},
+  {"auth-key", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_auth_keys,
+      "Require an authentication token on connect: HMAC-SHA-256 of the "
+        "application name under this master key, in hex (repeatable; any "
+        "key matching accepts)", "TEXT"},
+  {"auth-key-hex", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_auth_keys_hex,
+      "As --auth-key, the master key given in hexadecimal (repeatable)",
+      "HEX"},
   {"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose,
       "Log connections and streams to stderr", NULL},
   {NULL}
 };
+
+/* --auth-key / --auth-key-hex: NULL-terminated GBytes *; NULL on a bad hex
+ * key (message printed) */
+static GPtrArray *
+parse_auth_keys (void)
+{
+  GPtrArray *keys = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      g_bytes_unref);
+  guint i;
+
+  for (i = 0; opt_auth_keys && opt_auth_keys[i]; i++)
+    g_ptr_array_add (keys, g_bytes_new (opt_auth_keys[i],
+            strlen (opt_auth_keys[i])));
+  for (i = 0; opt_auth_keys_hex && opt_auth_keys_hex[i]; i++) {
+    const gchar *h = opt_auth_keys_hex[i];
+    gsize n = strlen (h), j;
+    guint8 *k;
+
+    if (n == 0 || n % 2) {
+      g_printerr ("rtmfp-server: bad --auth-key-hex '%s'\n", h);
+      g_ptr_array_unref (keys);
+      return NULL;
+    }
+    k = g_malloc (n / 2);
+    for (j = 0; j < n / 2; j++) {
+      gint hi = g_ascii_xdigit_value (h[2 * j]);
+      gint lo = g_ascii_xdigit_value (h[2 * j + 1]);
+
+      if (hi < 0 || lo < 0) {
+        g_printerr ("rtmfp-server: bad --auth-key-hex '%s'\n", h);
+        g_free (k);
+        g_ptr_array_unref (keys);
+        return NULL;
+      }
+      k[j] = (hi << 4) | lo;
+    }
+    g_ptr_array_add (keys, g_bytes_new_take (k, n / 2));
+  }
+  g_ptr_array_add (keys, NULL);
+  return keys;
+}
 
 typedef struct {
   RtmfpNet *net;
@@ -262,6 +312,7 @@ main (int argc, char **argv)
   gchar *host = NULL, *rtmp_host = NULL;
   guint16 port = 0, rtmp_port = 0;
   guint sig[3], poll_id, stats_id = 0, i;
+  GPtrArray *auth_keys;
 
   octx = g_option_context_new ("- RTMFP rendezvous and relay server");
   g_option_context_add_main_entries (octx, entries, NULL);
@@ -299,12 +350,18 @@ main (int argc, char **argv)
     g_free (rtmp_host);
     return 1;
   }
+  if (!(auth_keys = parse_auth_keys ())) {
+    g_free (host);
+    g_free (rtmp_host);
+    return 1;
+  }
   /* a reader of our stdout that went away must not kill the server */
   signal (SIGPIPE, SIG_IGN);
 
   rtmfp_server_config_init (&cfg);
   cfg.apps = (const gchar * const *) opt_apps;
   cfg.verbose = opt_verbose;
+  cfg.auth_keys = (GBytes * const *) auth_keys->pdata;
   cfg.wait_for_publisher = !opt_strict_play;
   cfg.relay.audio_lifetime_us = (gint64) opt_audio_lifetime * 1000;
   cfg.relay.video_lifetime_us = (gint64) opt_video_lifetime * 1000;
@@ -321,6 +378,7 @@ main (int argc, char **argv)
         err->message);
     g_clear_error (&err);
     rtmfp_server_free (app.srv);
+    g_ptr_array_unref (auth_keys);
     g_free (host);
     g_free (rtmp_host);
     return 1;
@@ -334,6 +392,7 @@ main (int argc, char **argv)
       g_clear_error (&err);
       rtmfp_net_free (app.net);
       rtmfp_server_free (app.srv);
+      g_ptr_array_unref (auth_keys);
       g_free (host);
       g_free (rtmp_host);
       return 1;
@@ -377,6 +436,9 @@ main (int argc, char **argv)
   g_free (host);
   g_free (rtmp_host);
   g_strfreev (opt_apps);
+  g_ptr_array_unref (auth_keys);
+  g_strfreev (opt_auth_keys);
+  g_strfreev (opt_auth_keys_hex);
   g_free (opt_rtmfp);
   g_free (opt_rtmp);
   return 0;

@@ -9,6 +9,9 @@
 
 #include "rtmfpserverpriv.h"
 
+#include "rtmfpcrypto.h"
+#include "amf0.h"
+
 #include <string.h>
 
 /* RFC 7425 4.2: groups 14, 5 and 2, best first */
@@ -86,6 +89,84 @@ rtmfp_server_app_allowed (RtmfpServer * srv, const gchar * app)
       return TRUE;
   }
   return FALSE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Authentication: tokens are HMAC-SHA-256 of the application (or of
+ * "user@app") under a master key, in lower-case hex, given as string
+ * arguments of connect after its command object (the scheme of tcserver
+ * style servers) */
+
+gchar *
+rtmfp_server_auth_token (const guint8 * key, gsize key_len,
+    const gchar * user, const gchar * app)
+{
+  guint8 mac[RTMFP_SHA256_SIZE];
+  gchar *msg, *hex;
+  guint i;
+
+  g_return_val_if_fail (app != NULL, NULL);
+  msg = user ? g_strconcat (user, "@", app, NULL) : g_strdup (app);
+  rtmfp_hmac_sha256 (key, key_len, (const guint8 *) msg, strlen (msg), mac);
+  g_free (msg);
+  hex = g_malloc (2 * RTMFP_SHA256_SIZE + 1);
+  for (i = 0; i < RTMFP_SHA256_SIZE; i++) {
+    hex[2 * i] = "0123456789abcdef"[mac[i] >> 4];
+    hex[2 * i + 1] = "0123456789abcdef"[mac[i] & 15];
+  }
+  hex[2 * RTMFP_SHA256_SIZE] = 0;
+  return hex;
+}
+
+static const gchar *
+string_arg (GPtrArray * args, guint i)
+{
+  const RtmfpAmfNode *n;
+
+  if (!args || i >= args->len)
+    return NULL;
+  n = args->pdata[i];
+  if (!n || rtmfp_amf_node_get_type (n) != RTMFP_AMF_TYPE_STRING)
+    return NULL;
+  return rtmfp_amf_node_peek_string (n, NULL);
+}
+
+gboolean
+rtmfp_server_auth_ok (RtmfpServer * srv, const gchar * app, GPtrArray * args,
+    guint first)
+{
+  const gchar *a = string_arg (args, first);
+  const gchar *b = string_arg (args, first + 1);
+  const gchar *user = NULL, *token;
+  gchar *given;
+  gboolean ok = FALSE;
+  guint i;
+
+  if (!srv->auth_keys || srv->auth_keys->len == 0)
+    return TRUE;
+  if (!app || !a)
+    return FALSE;
+  if (b) {
+    user = a;
+    token = b;
+  } else {
+    token = a;
+  }
+  if (strlen (token) != 2 * RTMFP_SHA256_SIZE)
+    return FALSE;
+  given = g_ascii_strdown (token, -1);
+  /* every key is tried (no early exit), each compared in constant time */
+  for (i = 0; i < srv->auth_keys->len; i++) {
+    gsize klen;
+    const guint8 *k = g_bytes_get_data (srv->auth_keys->pdata[i], &klen);
+    gchar *want = rtmfp_server_auth_token (k, klen, user, app);
+
+    ok |= rtmfp_crypto_equal ((const guint8 *) want, (const guint8 *) given,
+        2 * RTMFP_SHA256_SIZE);
+    g_free (want);
+  }
+  g_free (given);
+  return ok;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -248,6 +329,15 @@ rtmfp_server_new (const RtmfpServerConfig * cfg, RtmfpServerClockFunc clock,
   if (srv->cfg.apps && srv->cfg.apps[0])
     srv->apps = g_strdupv ((gchar **) srv->cfg.apps);
   srv->cfg.apps = NULL;
+  if (srv->cfg.auth_keys && srv->cfg.auth_keys[0]) {
+    guint i;
+
+    srv->auth_keys = g_ptr_array_new_with_free_func ((GDestroyNotify)
+        g_bytes_unref);
+    for (i = 0; srv->cfg.auth_keys[i]; i++)
+      g_ptr_array_add (srv->auth_keys, g_bytes_ref (srv->cfg.auth_keys[i]));
+  }
+  srv->cfg.auth_keys = NULL;
   srv->clock = clock;
   srv->clock_data = clock_data;
   srv->identity = rtmfp_identity_new_ephemeral (server_dh_groups,
@@ -278,6 +368,8 @@ rtmfp_server_free (RtmfpServer * srv)
   rtmfp_relay_free (srv->relay);
   rtmfp_identity_unref (srv->identity);
   g_strfreev (srv->apps);
+  if (srv->auth_keys)
+    g_ptr_array_unref (srv->auth_keys);
   g_free (srv);
 }
 

@@ -55,9 +55,23 @@ typedef struct {
    * within rtmp_connect_timeout_us is dropped too (default 10 s). */
   gsize rtmp_max_output;
   gint64 rtmp_connect_timeout_us;
+  /* Authentication master keys (GBytes *, NULL-terminated; copied by
+   * rtmfp_server_new).  NULL or empty: no authentication.  Otherwise a
+   * connect (RTMFP or RTMP) needs, after its command object, either one
+   * string: the App-wide token, lower-case hex HMAC-SHA-256 (key, app), or
+   * two: a user name and the user token, HMAC-SHA-256 (key, "user@app"),
+   * app being the normalized application (rtmfp_server_normalize_app);
+   * any key matching accepts.  Else: _error NetConnection.Connect.Rejected
+   * and the connection is closed. */
+  GBytes *const *auth_keys;
 } RtmfpServerConfig;
 
 void      rtmfp_server_config_init (RtmfpServerConfig * cfg);
+
+/* The App-wide (user NULL) or user-specific authentication token for app
+ * under key: 64 lower-case hex digits (newly allocated) */
+gchar    *rtmfp_server_auth_token (const guint8 * key, gsize key_len,
+    const gchar * user, const gchar * app);
 
 /* The identity is ephemeral Diffie-Hellman (groups 14, 5, 2) and accepts
  * ancillary data, so URI EPDs select it (RFC 7425 4.3.3.2, 4.4.3). */

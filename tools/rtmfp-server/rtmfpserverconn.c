@@ -495,11 +495,15 @@ handle_connect (RtmfpServerConn * conn, RtmfpRecvFlow * f, gdouble txn,
       f);
   g_byte_array_unref (md);
 
-  if (!rtmfp_server_app_allowed (srv, conn->app)) {
+  desc = NULL;
+  if (!rtmfp_server_app_allowed (srv, conn->app))
+    desc = g_strdup_printf ("Application '%s' is not available.", conn->app);
+  else if (!rtmfp_server_auth_ok (srv, conn->app, args, 1))
+    desc = g_strdup ("Authentication failed.");
+  if (desc) {
     srv->connects_rejected++;
     rtmfp_server_log (srv, "conn %" G_GUINT64_FORMAT ": connect to '%s' "
-        "rejected", conn->id, conn->app);
-    desc = g_strdup_printf ("Application '%s' is not available.", conn->app);
+        "rejected: %s", conn->id, conn->app, desc);
     reply[0] = rtmfp_amf_node_new_null ();
     reply[1] = rtmfp_tc_status_new ("error", RTMFP_TC_CONNECT_REJECTED, desc);
     g_free (desc);

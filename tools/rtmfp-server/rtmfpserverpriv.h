@@ -14,6 +14,7 @@ typedef struct _RtmfpServerConn RtmfpServerConn;
 struct _RtmfpServer {
   RtmfpServerConfig cfg;
   gchar **apps;                 /* owned copy of cfg.apps (NULL = any) */
+  GPtrArray *auth_keys;         /* GBytes * (owned); NULL: no auth */
   RtmfpServerClockFunc clock;
   gpointer clock_data;
   RtmfpIdentity *identity;
@@ -44,6 +45,11 @@ gint64    rtmfp_server_now (RtmfpServer * srv);
 gchar    *rtmfp_server_normalize_app (const gchar * app);
 /* Is this application (connect's "app", maybe "app/instance") allowed? */
 gboolean  rtmfp_server_app_allowed (RtmfpServer * srv, const gchar * app);
+/* Authentication (RtmfpServerConfig.auth_keys): args are a connect's
+ * arguments, the command object at index first - 1 and the token(s) from
+ * index first; app normalized.  TRUE when no keys are configured. */
+gboolean  rtmfp_server_auth_ok (RtmfpServer * srv, const gchar * app,
+    GPtrArray * args, guint first);
 void      rtmfp_server_log (RtmfpServer * srv, const gchar * fmt, ...)
     G_GNUC_PRINTF (2, 3);
 

@@ -289,10 +289,15 @@ on_connect (RtmpConn * conn, gdouble txn, const gchar * app,
   rc->app = rtmfp_server_normalize_app (app);
   g_free (from_url);
 
-  if (!rtmfp_server_app_allowed (srv, rc->app)) {
-    srv->rtmp_connects_rejected++;
-    rc_log (rc, "connect to '%s' rejected", rc->app);
+  desc = NULL;
+  if (!rtmfp_server_app_allowed (srv, rc->app))
     desc = g_strdup_printf ("Application '%s' is not available.", rc->app);
+  else if (!rtmfp_server_auth_ok (srv, rc->app,
+          rtmp_conn_peek_connect_args (conn), 1))
+    desc = g_strdup ("Authentication failed.");
+  if (desc) {
+    srv->rtmp_connects_rejected++;
+    rc_log (rc, "connect to '%s' rejected: %s", rc->app, desc);
     rtmp_conn_reject_connect (conn, txn, RTMFP_TC_CONNECT_REJECTED, desc);
     g_free (desc);
     return;

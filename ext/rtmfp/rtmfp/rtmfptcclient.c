@@ -71,6 +71,8 @@ struct _RtmfpTcClient {
   gchar *app;
   gchar *stream;
   gchar *flash_ver;
+  gchar *auth_token;            /* connect arguments after the object */
+  gchar *auth_user;
   gchar *publish_type;
   gchar **peer_info;
   guint8 *peer_fp;              /* P2P player: the publisher's fingerprint */
@@ -372,7 +374,8 @@ static void
 send_connect (RtmfpTcClient * c, gint64 now)
 {
   GByteArray *md = g_byte_array_new ();
-  RtmfpAmfNode *args[1];
+  RtmfpAmfNode *args[3];
+  guint n = 0;
 
   /* 5.3.1: Stream ID 0, original queuing order */
   rtmfp_tc_metadata_append (md, 0, FALSE);
@@ -384,8 +387,14 @@ send_connect (RtmfpTcClient * c, gint64 now)
     return;
   }
   set_state (c, RTMFP_TC_CLIENT_STATE_CONNECTING);
-  args[0] = rtmfp_tc_connect_object_new (c->app, c->tc_url, c->flash_ver);
-  if (!send_command (c, c->control, "connect", TXN_CONNECT, 1, args, now))
+  args[n++] = rtmfp_tc_connect_object_new (c->app, c->tc_url, c->flash_ver);
+  /* authentication, tcserver style: [user,] token after the object */
+  if (c->auth_token) {
+    if (c->auth_user)
+      args[n++] = rtmfp_amf_node_new_string (c->auth_user, -1);
+    args[n++] = rtmfp_amf_node_new_string (c->auth_token, -1);
+  }
+  if (!send_command (c, c->control, "connect", TXN_CONNECT, n, args, now))
     client_fail (c, RTMFP_TC_CLIENT_ERROR_PROTOCOL,
         "Could not send the connect command");
 }
@@ -1047,6 +1056,9 @@ rtmfp_tc_client_new (const RtmfpTcClientConfig * cfg,
   c->app = g_strdup (cfg->app ? cfg->app : "");
   c->stream = g_strdup (cfg->stream);
   c->flash_ver = g_strdup (cfg->flash_ver);
+  c->auth_token = g_strdup (cfg->auth_token);
+  if (cfg->auth_token)
+    c->auth_user = g_strdup (cfg->auth_user);
   c->publish_type = g_strdup (cfg->publish_type ? cfg->publish_type : "live");
   c->peer_info = g_strdupv ((gchar **) cfg->peer_info);
   if (cfg->peer_fingerprint && cfg->role == RTMFP_TC_CLIENT_ROLE_PLAY)
@@ -1097,6 +1109,8 @@ rtmfp_tc_client_free (RtmfpTcClient * c)
   g_free (c->app);
   g_free (c->stream);
   g_free (c->flash_ver);
+  g_free (c->auth_token);
+  g_free (c->auth_user);
   g_free (c->publish_type);
   g_strfreev (c->peer_info);
   g_free (c->peer_fp);

@@ -114,6 +114,14 @@ typedef struct {
    * RTMFP_TC_CLIENT_PEER_STREAM_ID, not associated) carries "play".
    * NULL: play through the server. */
   const guint8 *peer_fingerprint;
+  /* appended.  Authentication to tcserver-style servers (rtmfp-server
+   * --auth-key): auth_token is sent as a string argument of "connect"
+   * after the command object: the App-wide token (lower-case hex
+   * HMAC-SHA-256 of the app under the server's key), or, with auth_user,
+   * the arguments are auth_user then auth_token (the user token, of
+   * "user@app").  NULL: no argument (auth_user alone is ignored). */
+  const gchar *auth_token;
+  const gchar *auth_user;
 } RtmfpTcClientConfig;
 
 #define RTMFP_TC_CLIENT_PEER_STREAM_ID 1

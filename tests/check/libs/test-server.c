@@ -22,6 +22,7 @@
 #include "rtmfptc.h"
 #include "flvtag.h"
 #include "rtmpchunk.h"
+#include "rtmfpcrypto.h"
 
 #define MS 1000
 #define SEC 1000000
@@ -467,13 +468,17 @@ cond_any_reply (gpointer ud)
       find_command (c, 0, 0, "_error", NULL, NULL) >= 0;
 }
 
-/* Session, control flow, connect; returns after _result or _error */
+/* Session, control flow, connect with optional string arguments after
+ * the command object (user, token: authentication); returns after _result
+ * or _error */
 static void
-client_connect (Client * c, const gchar * app)
+client_connect_with (Client * c, const gchar * app, const gchar * user,
+    const gchar * token)
 {
   GByteArray *epd = g_byte_array_new ();
   gchar *uri = g_strdup_printf ("rtmfp://" SERVER_ADDR "/%s", app);
-  RtmfpAmfNode *args[1];
+  RtmfpAmfNode *args[3];
+  guint n = 1;
 
   rtmfp_epd_append_ancillary (epd, uri);
   c->session = rtmfp_endpoint_open_session (c->ep, epd->data, epd->len,
@@ -487,9 +492,19 @@ client_connect (Client * c, const gchar * app)
   /* 5.3.1: control flow, stream 0, original order */
   c->ctrl = client_open_flow (c, 0, FALSE, NULL);
   args[0] = rtmfp_tc_connect_object_new (app, uri, NULL);
-  client_command (c, c->ctrl, "connect", 1.0, 1, args);
+  if (user)
+    args[n++] = rtmfp_amf_node_new_string (user, -1);
+  if (token)
+    args[n++] = rtmfp_amf_node_new_string (token, -1);
+  client_command (c, c->ctrl, "connect", 1.0, n, args);
   g_free (uri);
   g_assert_true (run_until (c->fx, cond_any_reply, c, 10 * SEC));
+}
+
+static void
+client_connect (Client * c, const gchar * app)
+{
+  client_connect_with (c, app, NULL, NULL);
 }
 
 static void
@@ -1981,11 +1996,13 @@ rtmp_cond_reply (gpointer ud)
       w->c->closed;
 }
 
-/* Handshake and connect (RTMP 1.0 7.2.1.1); returns after the answer */
+/* Handshake and connect (RTMP 1.0 7.2.1.1), with an optional token
+ * argument after the command object; returns after the answer */
 static void
-rtmp_client_connect (RtmpClient * c, const gchar * app)
+rtmp_client_connect_with (RtmpClient * c, const gchar * app,
+    const gchar * token)
 {
-  RtmfpAmfNode *args[1];
+  RtmfpAmfNode *args[2];
   gchar *url = g_strdup_printf ("rtmp://" SERVER_ADDR "/%s", app);
   RWant w = { c, 0, 0, NULL, NULL };
 
@@ -1998,8 +2015,16 @@ rtmp_client_connect (RtmpClient * c, const gchar * app)
       "FMLE/3.0 (compatible; test)", -1);
   rtmfp_amf_node_append_field_string (args[0], "tcUrl", url, -1);
   g_free (url);
-  rtmp_client_command (c, 0, "connect", 1, 1, args);
+  if (token)
+    args[1] = rtmfp_amf_node_new_string (token, -1);
+  rtmp_client_command (c, 0, "connect", 1, token ? 2 : 1, args);
   g_assert_true (run_until (c->fx, rtmp_cond_reply, &w, 5 * SEC));
+}
+
+static void
+rtmp_client_connect (RtmpClient * c, const gchar * app)
+{
+  rtmp_client_connect_with (c, app, NULL);
 }
 
 static void
@@ -2969,7 +2994,9 @@ test_binary (void)
   {
     gchar *argv3[] = { (gchar *) path, (gchar *) "--rtmfp",
       (gchar *) "127.0.0.1:0", (gchar *) "--stats-interval", (gchar *) "1",
-      (gchar *) "--app", (gchar *) "live", NULL
+      (gchar *) "--app", (gchar *) "live", (gchar *) "--auth-key",
+      (gchar *) "supersecret", (gchar *) "--auth-key-hex", (gchar *) "00fF7f",
+      NULL
     };
 
     g_string_truncate (buf, 0);
@@ -2998,6 +3025,24 @@ test_binary (void)
     close (out_fd);
   }
   g_string_free (buf, TRUE);
+
+  /* a bad --auth-key-hex (odd length, not hex): error and exit status 1 */
+  for (guint i = 0; i < 2; i++) {
+    gchar *argv4[] = { (gchar *) path, (gchar *) "--rtmfp",
+      (gchar *) "127.0.0.1:0", (gchar *) "--auth-key-hex",
+      (gchar *) (i ? "0g" : "abc"), NULL
+    };
+    gchar *serr = NULL;
+    gint st4;
+
+    g_assert_true (g_spawn_sync (NULL, argv4, NULL, G_SPAWN_DEFAULT, NULL,
+            NULL, NULL, &serr, &st4, &err));
+    g_assert_no_error (err);
+    g_assert_true (WIFEXITED (st4));
+    g_assert_cmpint (WEXITSTATUS (st4), ==, 1);
+    g_assert_nonnull (strstr (serr, "--auth-key-hex"));
+    g_free (serr);
+  }
 
   /* a port that is taken: error and exit status 1 */
   {
@@ -3032,6 +3077,184 @@ test_binary (void)
   }
 }
 
+/* ---- authentication (tcserver-style tokens) ---- */
+
+#define AUTH_KEY "supersecret"
+/* HMAC-SHA-256 (k="supersecret", m="live/12345"), lower-case hex: the
+ * project's test vector, also given by tcserver's documentation */
+#define AUTH_TOKEN_LIVE \
+  "df41d9cbe74f325250d6e0346dcd9e95fb837892f4a927c27cecf2664d639786"
+/* HMAC-SHA-256 (k="supersecret", m="mike@live/12345") */
+#define AUTH_TOKEN_MIKE \
+  "8bddf00ca7e31862fe17872c463df61eafde6518f565cb3def0e82a3b2d639d7"
+
+static void
+test_auth_token (void)
+{
+  gchar *t;
+
+  t = rtmfp_server_auth_token ((const guint8 *) AUTH_KEY, strlen (AUTH_KEY),
+      NULL, "live/12345");
+  g_assert_cmpstr (t, ==, AUTH_TOKEN_LIVE);
+  g_free (t);
+  t = rtmfp_server_auth_token ((const guint8 *) AUTH_KEY, strlen (AUTH_KEY),
+      "mike", "live/12345");
+  g_assert_cmpstr (t, ==, AUTH_TOKEN_MIKE);
+  g_free (t);
+  /* RFC 4231 test case 2: key "Jefe", "what do ya want for nothing?" */
+  t = rtmfp_server_auth_token ((const guint8 *) "Jefe", 4, NULL,
+      "what do ya want for nothing?");
+  g_assert_cmpstr (t, ==, "5bdcc146bf60754e6a042426089575c7"
+      "5a003f089d2739839dec58b964ec3843");
+  g_free (t);
+}
+
+/* A second master key, given as bytes (--auth-key-hex) */
+static const guint8 auth_key2[] = { 0x00, 0x01, 0xfe, 0xff, 0x80, 0x7f };
+
+static Fixture *
+auth_fixture_new (guint32 seed)
+{
+  RtmfpServerConfig cfg;
+  GBytes *keys[3];
+  Fixture *fx;
+
+  keys[0] = g_bytes_new_static (AUTH_KEY, strlen (AUTH_KEY));
+  keys[1] = g_bytes_new_static (auth_key2, sizeof auth_key2);
+  keys[2] = NULL;
+  rtmfp_server_config_init (&cfg);
+  cfg.auth_keys = keys;
+  fx = fixture_new_with (seed, &cfg);
+  /* the server keeps its own references */
+  g_bytes_unref (keys[0]);
+  g_bytes_unref (keys[1]);
+  return fx;
+}
+
+/* _error NetConnection.Connect.Rejected "Authentication failed.", then the
+ * server closes its control flow (5.3.6) */
+static void
+assert_auth_rejected (Client * c)
+{
+  GPtrArray *a = NULL;
+  gdouble txn = -1;
+
+  g_assert_cmpint (find_command (c, 0, 0, "_result", NULL, NULL), <, 0);
+  g_assert_cmpint (find_command (c, 0, 0, "_error", &a, &txn), >=, 0);
+  g_assert_cmpfloat (txn, ==, 1.0);
+  g_assert_cmpuint (a->len, ==, 2);
+  g_assert_cmpstr (rtmfp_tc_status_peek_code (a->pdata[1]), ==,
+      RTMFP_TC_CONNECT_REJECTED);
+  g_assert_nonnull (strstr (rtmfp_tc_status_peek_description (a->pdata[1]),
+          "uthentication"));
+  g_ptr_array_unref (a);
+  run_for (c->fx, 2 * SEC);
+  g_assert_true (c->server_ctrl_complete);
+}
+
+static void
+test_auth_rtmfp (void)
+{
+  Fixture *fx = auth_fixture_new (31);
+  Client *none = client_new (fx, "10.0.0.2:5000");
+  Client *wrong = client_new (fx, "10.0.0.3:5000");
+  Client *other_app = client_new (fx, "10.0.0.4:5000");
+  Client *garbage = client_new (fx, "10.0.0.5:5000");
+  Client *good = client_new (fx, "10.0.0.6:5000");
+  Client *user = client_new (fx, "10.0.0.7:5000");
+  Client *key2 = client_new (fx, "10.0.0.8:5000");
+  Client *upper = client_new (fx, "10.0.0.9:5000");
+  RtmfpServerStats st;
+  gchar wrong_token[] = AUTH_TOKEN_LIVE;
+  gchar *t, *up;
+  guint8 mac[RTMFP_SHA256_SIZE];
+  GString *hex = g_string_new (NULL);
+
+  /* no token */
+  client_connect (none, "live/12345");
+  assert_auth_rejected (none);
+  /* one hex digit off */
+  wrong_token[63] = wrong_token[63] == '0' ? '1' : '0';
+  client_connect_with (wrong, "live/12345", NULL, wrong_token);
+  assert_auth_rejected (wrong);
+  /* a right token for another app */
+  client_connect_with (other_app, "live/99999", NULL, AUTH_TOKEN_LIVE);
+  assert_auth_rejected (other_app);
+  /* not hex, wrong length */
+  client_connect_with (garbage, "live/12345", NULL, "df41d9cb");
+  assert_auth_rejected (garbage);
+
+  /* the App-wide token */
+  client_connect_with (good, "live/12345", NULL, AUTH_TOKEN_LIVE);
+  g_assert_cmpint (find_status (good, 0, 0, RTMFP_TC_CONNECT_SUCCESS), >=, 0);
+  /* user name and user token */
+  client_connect_with (user, "live/12345", "mike", AUTH_TOKEN_MIKE);
+  g_assert_cmpint (find_status (user, 0, 0, RTMFP_TC_CONNECT_SUCCESS), >=, 0);
+  /* any configured key accepts: the token under the second (binary) key,
+   * computed here with the crypto layer's HMAC */
+  rtmfp_hmac_sha256 (auth_key2, sizeof auth_key2, (const guint8 *) "live",
+      4, mac);
+  for (guint i = 0; i < sizeof mac; i++)
+    g_string_append_printf (hex, "%02x", mac[i]);
+  client_connect_with (key2, "live", NULL, hex->str);
+  g_assert_cmpint (find_status (key2, 0, 0, RTMFP_TC_CONNECT_SUCCESS), >=, 0);
+  g_string_free (hex, TRUE);
+  /* hex digits in upper case are the same token */
+  t = g_strdup (AUTH_TOKEN_LIVE);
+  up = g_ascii_strup (t, -1);
+  client_connect_with (upper, "live/12345", NULL, up);
+  g_assert_cmpint (find_status (upper, 0, 0, RTMFP_TC_CONNECT_SUCCESS), >=,
+      0);
+  g_free (t);
+  g_free (up);
+
+  rtmfp_server_get_stats (fx->srv, &st);
+  g_assert_cmpuint (st.connects_rejected, ==, 4);
+  g_assert_cmpuint (st.connects_accepted, ==, 4);
+  g_assert_cmpuint (st.connections, ==, 4);
+  fixture_free (fx);
+}
+
+static void
+test_auth_rtmp (void)
+{
+  Fixture *fx = auth_fixture_new (32);
+  RtmpClient *none = rtmp_client_new (fx, "10.0.1.2:40000");
+  RtmpClient *wrong = rtmp_client_new (fx, "10.0.1.3:40000");
+  RtmpClient *good = rtmp_client_new (fx, "10.0.1.4:40000");
+  RtmpClient *bad[2] = { none, wrong };
+  RtmfpServerStats st;
+
+  rtmp_client_connect (none, "live/12345");
+  rtmp_client_connect_with (wrong, "live/12345",
+      "0000000000000000000000000000000000000000000000000000000000000000");
+  for (guint i = 0; i < 2; i++) {
+    GPtrArray *a = NULL;
+
+    g_assert_cmpint (rtmp_find_status (bad[i], 0, 0,
+            RTMFP_TC_CONNECT_SUCCESS), <, 0);
+    g_assert_cmpint (rtmp_find_command (bad[i], 0, 0, "_error", &a, NULL),
+        >=, 0);
+    g_assert_cmpstr (rtmfp_tc_status_peek_code (a->pdata[1]), ==,
+        RTMFP_TC_CONNECT_REJECTED);
+    g_assert_nonnull (strstr (rtmfp_amf_node_peek_field_string (a->pdata[1],
+                "description", NULL), "uthentication"));
+    g_ptr_array_unref (a);
+    /* and the connection is closed */
+    g_assert_true (bad[i]->feed_refused);
+    g_assert_true (bad[i]->closed);
+  }
+  rtmp_client_connect_with (good, "live/12345", AUTH_TOKEN_LIVE);
+  g_assert_cmpint (rtmp_find_status (good, 0, 0, RTMFP_TC_CONNECT_SUCCESS),
+      >=, 0);
+  g_assert_false (good->closed);
+
+  rtmfp_server_get_stats (fx->srv, &st);
+  g_assert_cmpuint (st.rtmp_connects_rejected, ==, 2);
+  g_assert_cmpuint (st.rtmp_connects_accepted, ==, 1);
+  fixture_free (fx);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -3039,6 +3262,9 @@ main (int argc, char **argv)
 
   g_test_add_func ("/server/connect/success", test_connect_success);
   g_test_add_func ("/server/connect/rejected", test_connect_rejected);
+  g_test_add_func ("/server/auth/token", test_auth_token);
+  g_test_add_func ("/server/auth/rtmfp", test_auth_rtmfp);
+  g_test_add_func ("/server/auth/rtmp", test_auth_rtmp);
   g_test_add_func ("/server/create-stream", test_create_stream);
   g_test_add_func ("/server/bad-flows", test_bad_flows);
   g_test_add_func ("/server/relay", test_relay);

@@ -60,6 +60,7 @@ struct _Server {
   GPtrArray *flows;             /* SrvFlow* */
 
   RtmfpAmfNode *connect_obj;
+  GPtrArray *connect_extra;     /* RtmfpAmfNode*: connect args after obj */
   GPtrArray *peer_info;         /* gchar* */
   gboolean got_peer_info;
   GString *log;                 /* command names in order */
@@ -165,6 +166,9 @@ srv_handle_command (Server * s, SrvFlow * sf, const RtmfpTcMessage * msg)
     g_assert_cmpfloat (txn, ==, 1.0);
     g_assert_cmpuint (args->len, >=, 1);
     s->connect_obj = rtmfp_amf_node_copy (g_ptr_array_index (args, 0));
+    for (i = 1; i < args->len; i++)
+      g_ptr_array_add (s->connect_extra,
+          rtmfp_amf_node_copy (g_ptr_array_index (args, i)));
     if (s->silent)
       goto done;
     /* 5.3.2: return control flow associated to the client's */
@@ -312,6 +316,8 @@ server_new (RtmfpSimNet * net, const gchar * app)
   s->media = g_ptr_array_new_with_free_func ((GDestroyNotify) rec_free);
   s->peer_info = g_ptr_array_new_with_free_func (g_free);
   s->log = g_string_new (NULL);
+  s->connect_extra = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      rtmfp_amf_node_free);
   s->host = rtmfp_sim_net_add_host (net, SERVER_ADDR, &cfg, &server_callbacks,
       s);
   rtmfp_identity_unref (cfg.identity);
@@ -329,6 +335,7 @@ server_free (Server * s)
   g_string_free (s->log, TRUE);
   if (s->connect_obj)
     rtmfp_amf_node_free (s->connect_obj);
+  g_ptr_array_unref (s->connect_extra);
   g_free (s->stream_name);
   g_free (s->publish_type);
   g_free (s->app);
@@ -429,8 +436,9 @@ static const RtmfpTcClientCallbacks client_callbacks = {
 };
 
 static Fx *
-fx_new (guint32 seed, const gchar * server_app, RtmfpTcClientRole role,
-    const gchar * app, const gchar * stream, gint64 timeout)
+fx_new_auth (guint32 seed, const gchar * server_app, RtmfpTcClientRole role,
+    const gchar * app, const gchar * stream, gint64 timeout,
+    const gchar * auth_user, const gchar * auth_token)
 {
   static const guint groups[] = { 14 };
   static const gchar *const peer_info[] = { "192.0.2.129:50001",
@@ -454,6 +462,8 @@ fx_new (guint32 seed, const gchar * server_app, RtmfpTcClientRole role,
   cfg.stream = stream;
   cfg.peer_info = peer_info;
   cfg.timeout_us = timeout;
+  cfg.auth_user = auth_user;
+  cfg.auth_token = auth_token;
   fx->c = rtmfp_tc_client_new (&cfg, &client_callbacks, fx, sim_clock,
       fx->net);
   g_free (tc_url);
@@ -467,6 +477,14 @@ fx_new (guint32 seed, const gchar * server_app, RtmfpTcClientRole role,
       rtmfp_tc_client_get_endpoint_callbacks (), fx->c);
   rtmfp_identity_unref (ecfg.identity);
   return fx;
+}
+
+static Fx *
+fx_new (guint32 seed, const gchar * server_app, RtmfpTcClientRole role,
+    const gchar * app, const gchar * stream, gint64 timeout)
+{
+  return fx_new_auth (seed, server_app, role, app, stream, timeout, NULL,
+      NULL);
 }
 
 static void
@@ -746,6 +764,52 @@ test_connect_rejected (void)
   /* the session is closed after a rejection */
   g_assert_true (drive_until (fx, srv_session_gone, fx, 10 * SEC));
   fx_free (fx);
+}
+
+/* Authentication, tcserver style: the token (or user name, then token) is
+ * a string argument of connect after the command object; none by
+ * default */
+static void
+test_connect_auth_token (void)
+{
+  static const gchar token[] =
+      "df41d9cbe74f325250d6e0346dcd9e95fb837892f4a927c27cecf2664d639786";
+  static const struct {
+    const gchar *user, *token;
+    guint n;
+  } cases[] = {
+    {NULL, NULL, 0},
+    {NULL, token, 1},
+    {"mike", token, 2},
+    {"mike", NULL, 0},          /* a user name alone is not sent */
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
+    Fx *fx = fx_new_auth (40 + i, "live/12345", RTMFP_TC_CLIENT_ROLE_PUBLISH,
+        "live/12345", "cam1", 10 * SEC, cases[i].user, cases[i].token);
+    GPtrArray *x;
+
+    fx_start (fx);
+    g_assert_true (drive_until (fx, is_streaming, fx, 5 * SEC));
+    g_assert_nonnull (fx->srv->connect_obj);
+    g_assert_cmpint (rtmfp_amf_node_get_type (fx->srv->connect_obj), ==,
+        RTMFP_AMF_TYPE_OBJECT);
+    x = fx->srv->connect_extra;
+    g_assert_cmpuint (x->len, ==, cases[i].n);
+    if (cases[i].n == 2) {
+      g_assert_cmpint (rtmfp_amf_node_get_type (x->pdata[0]), ==,
+          RTMFP_AMF_TYPE_STRING);
+      g_assert_cmpstr (rtmfp_amf_node_peek_string (x->pdata[0], NULL), ==,
+          "mike");
+    }
+    if (cases[i].n > 0) {
+      g_assert_cmpint (rtmfp_amf_node_get_type (x->pdata[x->len - 1]), ==,
+          RTMFP_AMF_TYPE_STRING);
+      g_assert_cmpstr (rtmfp_amf_node_peek_string (x->pdata[x->len - 1],
+              NULL), ==, token);
+    }
+    fx_free (fx);
+  }
 }
 
 static void
@@ -1182,6 +1246,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/tcclient/publish", test_publish);
   g_test_add_func ("/tcclient/connect-rejected", test_connect_rejected);
+  g_test_add_func ("/tcclient/connect-auth-token", test_connect_auth_token);
   g_test_add_func ("/tcclient/publish-bad-name", test_publish_bad_name);
   g_test_add_func ("/tcclient/play-not-found", test_play_not_found);
   g_test_add_func ("/tcclient/unreachable", test_unreachable);

@@ -61,6 +61,7 @@ struct _RtmpConn {
   RtmpConnState state;
   gboolean got_c0c1;
   gboolean in_feed;
+  GPtrArray *connect_args;      /* during on_connect only */
   const gchar *error;
 
   GByteArray *inbuf;            /* unparsed input (handshake, partial header) */
@@ -687,11 +688,20 @@ handle_connect (RtmpConn * conn, gdouble txn, GPtrArray * args)
   conn->tc_url = g_strdup (tc_url ? tc_url : "");
   conn->state = RTMP_CONN_STATE_CONNECTING;
   g_debug ("connect app '%s' tcUrl '%s'", conn->app, conn->tc_url);
-  if (conn->cb.on_connect)
+  if (conn->cb.on_connect) {
+    conn->connect_args = args;
     conn->cb.on_connect (conn, txn, conn->app, conn->tc_url, obj,
         conn->user_data);
-  else
+    conn->connect_args = NULL;
+  } else
     rtmp_conn_accept_connect (conn, txn);
+}
+
+GPtrArray *
+rtmp_conn_peek_connect_args (RtmpConn * conn)
+{
+  g_return_val_if_fail (conn != NULL, NULL);
+  return conn->connect_args;
 }
 
 static void

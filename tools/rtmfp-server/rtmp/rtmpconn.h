@@ -124,6 +124,11 @@ typedef struct {
       gpointer user_data);
 } RtmpConnCallbacks;
 
+/* Inside on_connect: every argument of the connect command (index 0 the
+ * command object, then optional arguments such as authentication tokens);
+ * NULL elsewhere.  Borrowed. */
+GPtrArray *rtmp_conn_peek_connect_args (RtmpConn * conn);
+
 RtmpConn *rtmp_conn_new (const RtmpConnCallbacks * callbacks,
     gpointer user_data);
 /* cfg NULL: defaults */
