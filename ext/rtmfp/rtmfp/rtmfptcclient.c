@@ -76,6 +76,7 @@ struct _RtmfpTcClient {
   gchar *publish_type;
   gchar **peer_info;
   guint8 *peer_fp;              /* P2P player: the publisher's fingerprint */
+  guint8 *server_fp;            /* pinned server fingerprint, or NULL */
   gint64 timeout_us;
   gint64 audio_lifetime_us;
   gint64 video_lifetime_us;
@@ -872,6 +873,21 @@ ep_session_opened (RtmfpEndpoint * ep, RtmfpSession * s, gpointer ud)
 
   if (s != c->session || c->state != RTMFP_TC_CLIENT_STATE_OPENING)
     return;
+  if (c->server_fp && !c->peer_fp) {
+    const guint8 *far = rtmfp_session_get_far_fingerprint (s);
+
+    if (!far || !rtmfp_crypto_equal (far, c->server_fp,
+            RTMFP_FINGERPRINT_SIZE)) {
+      gchar *want = rtmfp_fingerprint_to_hex (c->server_fp);
+      gchar *got = far ? rtmfp_fingerprint_to_hex (far) : g_strdup ("?");
+
+      client_fail (c, RTMFP_TC_CLIENT_ERROR_FINGERPRINT,
+          "The server's fingerprint %s is not the required %s", got, want);
+      g_free (want);
+      g_free (got);
+      return;
+    }
+  }
   session_ready (c, client_now (c));
 }
 
@@ -1063,6 +1079,9 @@ rtmfp_tc_client_new (const RtmfpTcClientConfig * cfg,
   c->peer_info = g_strdupv ((gchar **) cfg->peer_info);
   if (cfg->peer_fingerprint && cfg->role == RTMFP_TC_CLIENT_ROLE_PLAY)
     c->peer_fp = g_memdup2 (cfg->peer_fingerprint, RTMFP_FINGERPRINT_SIZE);
+  if (cfg->server_fingerprint)
+    c->server_fp = g_memdup2 (cfg->server_fingerprint,
+        RTMFP_FINGERPRINT_SIZE);
   c->timeout_us = MAX (cfg->timeout_us, 0);
   c->audio_lifetime_us = cfg->audio_lifetime_us > 0 ? cfg->audio_lifetime_us
       : RTMFP_TC_CLIENT_DEFAULT_AUDIO_LIFETIME_US;
@@ -1114,6 +1133,7 @@ rtmfp_tc_client_free (RtmfpTcClient * c)
   g_free (c->publish_type);
   g_strfreev (c->peer_info);
   g_free (c->peer_fp);
+  g_free (c->server_fp);
   g_free (c);
 }
 

@@ -77,6 +77,7 @@ typedef enum {
   RTMFP_TC_CLIENT_ERROR_STREAM,         /* publish / play refused or failed */
   RTMFP_TC_CLIENT_ERROR_CLOSED,         /* connection closed by the far end */
   RTMFP_TC_CLIENT_ERROR_PROTOCOL,       /* unusable answer from the server */
+  RTMFP_TC_CLIENT_ERROR_FINGERPRINT,    /* not the server we pinned */
 } RtmfpTcClientError;
 
 /* Media kinds, for flows and statistics */
@@ -122,6 +123,11 @@ typedef struct {
    * "user@app").  NULL: no argument (auth_user alone is ignored). */
   const gchar *auth_token;
   const gchar *auth_user;
+  /* appended.  Fingerprint pinning: the server's fingerprint (peer ID,
+   * RTMFP_FINGERPRINT_SIZE bytes) the session must have; any other
+   * server's session is closed before "connect" is sent and the client
+   * fails with RTMFP_TC_CLIENT_ERROR_FINGERPRINT.  NULL: any server. */
+  const guint8 *server_fingerprint;
 } RtmfpTcClientConfig;
 
 #define RTMFP_TC_CLIENT_PEER_STREAM_ID 1

@@ -364,6 +364,7 @@ typedef struct {
   GPtrArray *got;               /* Got* */
   guint n_writable;
   guint stream_begin;
+  guint8 pin[RTMFP_FINGERPRINT_SIZE];   /* pinned server fingerprint */
 } Fx;
 
 static void
@@ -435,6 +436,10 @@ static const RtmfpTcClientCallbacks client_callbacks = {
   .writable = cb_writable,
 };
 
+/* Fingerprint pinning for the next fx_new*: 0 none, 1 the server's own
+ * fingerprint, 2 another one (one bit flipped) */
+static gint pin_mode;
+
 static Fx *
 fx_new_auth (guint32 seed, const gchar * server_app, RtmfpTcClientRole role,
     const gchar * app, const gchar * stream, gint64 timeout,
@@ -464,6 +469,15 @@ fx_new_auth (guint32 seed, const gchar * server_app, RtmfpTcClientRole role,
   cfg.timeout_us = timeout;
   cfg.auth_user = auth_user;
   cfg.auth_token = auth_token;
+  if (pin_mode) {
+    RtmfpEndpoint *sep = rtmfp_sim_host_get_endpoint (fx->srv->host);
+
+    memcpy (fx->pin, rtmfp_identity_get_fingerprint
+        (rtmfp_endpoint_get_identity (sep)), RTMFP_FINGERPRINT_SIZE);
+    if (pin_mode == 2)
+      fx->pin[RTMFP_FINGERPRINT_SIZE - 1] ^= 0x01;
+    cfg.server_fingerprint = fx->pin;
+  }
   fx->c = rtmfp_tc_client_new (&cfg, &client_callbacks, fx, sim_clock,
       fx->net);
   g_free (tc_url);
@@ -810,6 +824,38 @@ test_connect_auth_token (void)
     }
     fx_free (fx);
   }
+}
+
+/* Fingerprint pinning: the session to a server with another fingerprint
+ * is closed before connect is sent; the right one streams */
+static void
+test_fingerprint_pinning (void)
+{
+  Fx *fx;
+
+  pin_mode = 2;
+  fx = fx_new (60, "live", RTMFP_TC_CLIENT_ROLE_PUBLISH, "live", "cam1",
+      10 * SEC);
+  pin_mode = 0;
+  fx_start (fx);
+  g_assert_true (drive_until (fx, is_finished, fx, 5 * SEC));
+  g_assert_cmpint (rtmfp_tc_client_get_state (fx->c), ==,
+      RTMFP_TC_CLIENT_STATE_FAILED);
+  g_assert_error (fx->error, RTMFP_TC_CLIENT_ERROR,
+      RTMFP_TC_CLIENT_ERROR_FINGERPRINT);
+  g_assert_nonnull (strstr (fx->error->message, "fingerprint"));
+  /* nothing was said to the wrong server */
+  g_assert_cmpstr (fx->srv->log->str, ==, "");
+  fx_free (fx);
+
+  pin_mode = 1;
+  fx = fx_new (61, "live", RTMFP_TC_CLIENT_ROLE_PUBLISH, "live", "cam1",
+      10 * SEC);
+  pin_mode = 0;
+  fx_start (fx);
+  g_assert_true (drive_until (fx, is_streaming, fx, 5 * SEC));
+  g_assert_null (fx->error);
+  fx_free (fx);
 }
 
 static void
@@ -1247,6 +1293,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tcclient/publish", test_publish);
   g_test_add_func ("/tcclient/connect-rejected", test_connect_rejected);
   g_test_add_func ("/tcclient/connect-auth-token", test_connect_auth_token);
+  g_test_add_func ("/tcclient/fingerprint-pinning", test_fingerprint_pinning);
   g_test_add_func ("/tcclient/publish-bad-name", test_publish_bad_name);
   g_test_add_func ("/tcclient/play-not-found", test_play_not_found);
   g_test_add_func ("/tcclient/unreachable", test_unreachable);
