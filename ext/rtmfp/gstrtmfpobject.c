@@ -46,6 +46,11 @@ GST_DEBUG_CATEGORY_STATIC (gst_rtmfp_object_debug);
 /* EOS after UnpublishNotify waits this long for media still in flight on
  * the other flows of the stream (they are not ordered with the status) */
 #define EOS_GRACE_US (500 * G_TIME_SPAN_MILLISECOND)
+/* After UnpublishNotify, EOS waits this long for the stream to be
+ * published again (NetStream.Play.PublishNotify): a publisher that
+ * switches protocols (rtmfpautosink falling back to RTMP, or back) or
+ * reconnects hands the name over within a second or two */
+#define UNPUBLISH_GRACE_US (3 * G_TIME_SPAN_SECOND)
 /* Statistics snapshot period on the net thread */
 #define STATS_PERIOD_US (100 * G_TIME_SPAN_MILLISECOND)
 /* Bound on the orderly close at EOS */
@@ -53,7 +58,11 @@ GST_DEBUG_CATEGORY_STATIC (gst_rtmfp_object_debug);
 /* DNS answers still due when stopping are awaited this long */
 #define RESOLVE_DRAIN_MS 1000
 
-static const guint dh_groups[] = { 14 };
+/* Static DH keys in our certificate for every group we support, best
+ * first: the initiator can only select a group it has a static key for,
+ * and RFC 7425 4.2 makes group 2 mandatory (Flash-era servers may offer
+ * nothing else). */
+static const guint dh_groups[] = { 14, 5, 2 };
 
 struct _GstRtmfpObject
 {
@@ -94,6 +103,7 @@ struct _GstRtmfpObject
   gboolean error_posted;
   gboolean stopping;
   gint64 eos_at;                /* -1 none */
+  gboolean unpublished;         /* eos_at set by UnpublishNotify only */
   gsize in_transit;
   gsize client_pending;
   GQueue items;                 /* GstRtmfpObjectItem* (player) */
@@ -511,15 +521,45 @@ on_error (RtmfpTcClient * c, const GError * err, gpointer ud)
   post_error (ud, err);
 }
 
+/* The stream ends in `grace` (media still in flight, or a republish,
+ * may come first).  unpublish: only UnpublishNotify says so, and a
+ * PublishNotify may take it back; anything else ends it for good, as
+ * soon as the shorter grace allows */
 static void
-set_eos (GstRtmfpObject * obj, const gchar * why)
+set_eos (GstRtmfpObject * obj, const gchar * why, gint64 grace,
+    gboolean unpublish)
 {
+  gint64 at = g_get_monotonic_time () + grace;
+
   g_mutex_lock (&obj->lock);
   if (obj->eos_at < 0) {
+    GST_INFO_OBJECT (obj->element, "end of stream in %" G_GINT64_FORMAT
+        " ms (%s)", grace / 1000, why);
+    obj->eos_at = at;
+    obj->unpublished = unpublish;
+  } else if (!unpublish && obj->unpublished) {
     GST_INFO_OBJECT (obj->element, "end of stream (%s)", why);
-    obj->eos_at = g_get_monotonic_time () + EOS_GRACE_US;
+    obj->eos_at = MIN (obj->eos_at, at);
+    obj->unpublished = FALSE;
   }
   g_cond_broadcast (&obj->cond);
+  g_mutex_unlock (&obj->lock);
+}
+
+/* PublishNotify after UnpublishNotify: the stream goes on (a publisher
+ * replaced the one that left), from its next keyframe, after a DISCONT
+ * (net thread) */
+static void
+republished (GstRtmfpObject * obj)
+{
+  g_mutex_lock (&obj->lock);
+  if (obj->eos_at >= 0 && obj->unpublished) {
+    GST_INFO_OBJECT (obj->element, "published again: the stream goes on");
+    obj->eos_at = -1;
+    obj->unpublished = FALSE;
+    obj->pending_discont = TRUE;
+    obj->need_keyframe = TRUE;
+  }
   g_mutex_unlock (&obj->lock);
 }
 
@@ -535,11 +575,16 @@ on_status (RtmfpTcClient * c, const gchar * level, const gchar * code,
           gst_structure_new ("rtmfp-status", "level", G_TYPE_STRING, level,
               "code", G_TYPE_STRING, code, "description", G_TYPE_STRING,
               desc, NULL)));
-  /* The player ends when the publisher goes away (and after Play.Stop,
-   * which only answers our own closeStream) */
-  if (!obj->publisher && (g_str_equal (code, RTMFP_TC_PLAY_UNPUBLISHNOTIFY)
-          || g_str_equal (code, RTMFP_TC_PLAY_STOP)))
-    set_eos (obj, code);
+  /* The player ends when the publisher goes away for good (and after
+   * Play.Stop, which only answers our own closeStream) */
+  if (obj->publisher)
+    return;
+  if (g_str_equal (code, RTMFP_TC_PLAY_UNPUBLISHNOTIFY))
+    set_eos (obj, code, UNPUBLISH_GRACE_US, TRUE);
+  else if (g_str_equal (code, RTMFP_TC_PLAY_STOP))
+    set_eos (obj, code, EOS_GRACE_US, FALSE);
+  else if (g_str_equal (code, RTMFP_TC_PLAY_PUBLISHNOTIFY))
+    republished (obj);
 }
 
 static void
@@ -549,29 +594,46 @@ on_stream_event (RtmfpTcClient * c, guint16 event, gpointer ud)
 
   GST_DEBUG_OBJECT (obj->element, "stream event %u", event);
   if (!obj->publisher && event == RTMFP_TC_EVENT_STREAM_EOF)
-    set_eos (obj, "StreamEOF");
+    set_eos (obj, "StreamEOF", EOS_GRACE_US, FALSE);
 }
 
-/* Drops the oldest audio or non-key video item to make room (lock held) */
+/* Removes one queued item; what follows it is marked DISCONT (lock held) */
 static void
-make_room (GstRtmfpObject * obj)
+drop_item (GstRtmfpObject * obj, GList * l)
 {
-  GList *l;
+  GstRtmfpObjectItem *it = l->data;
+  GList *next = l->next;
 
-  for (l = obj->items.head; l; l = l->next) {
-    GstRtmfpObjectItem *it = l->data;
-    if (it->type == RTMFP_TC_MSG_AUDIO || (it->type == RTMFP_TC_MSG_VIDEO &&
-            !GST_BUFFER_FLAG_IS_SET (it->tag, GST_BUFFER_FLAG_HEADER))) {
-      GList *next = l->next;
-      obj->items_bytes -= gst_buffer_get_size (it->tag);
-      g_queue_delete_link (&obj->items, l);
-      item_free (it);
-      if (next)
-        ((GstRtmfpObjectItem *) next->data)->discont = TRUE;
-      else
-        obj->pending_discont = TRUE;
-      return;
+  obj->items_bytes -= gst_buffer_get_size (it->tag);
+  g_queue_delete_link (&obj->items, l);
+  item_free (it);
+  if (next)
+    ((GstRtmfpObjectItem *) next->data)->discont = TRUE;
+  else
+    obj->pending_discont = TRUE;
+}
+
+/* Makes room for an item of `size` bytes: the limits are hard.  The oldest
+ * audio or non-key video goes first; when none is queued (data-only or
+ * all-intra streams, a paused source), the oldest item of any type
+ * (lock held) */
+static void
+make_room (GstRtmfpObject * obj, gsize size)
+{
+  while (obj->items.head && (g_queue_get_length (&obj->items) >= MAX_ITEMS ||
+          obj->items_bytes + size > MAX_ITEM_BYTES)) {
+    GList *l, *victim = obj->items.head;
+
+    for (l = obj->items.head; l; l = l->next) {
+      GstRtmfpObjectItem *it = l->data;
+      if (it->type == RTMFP_TC_MSG_AUDIO || (it->type == RTMFP_TC_MSG_VIDEO &&
+              !GST_BUFFER_FLAG_IS_SET (it->tag, GST_BUFFER_FLAG_HEADER))) {
+        victim = l;
+        break;
+      }
     }
+    GST_LOG_OBJECT (obj->element, "receive queue full: item dropped");
+    drop_item (obj, victim);
   }
 }
 
@@ -624,9 +686,14 @@ on_message (RtmfpTcClient * c, const RtmfpTcMessage * msg, guint64 gap,
   g_mutex_lock (&obj->lock);
   it->discont = gap > 0 || obj->pending_discont;
   obj->pending_discont = FALSE;
-  if (g_queue_get_length (&obj->items) >= MAX_ITEMS ||
-      obj->items_bytes + gst_buffer_get_size (buf) > MAX_ITEM_BYTES)
-    make_room (obj);
+  if (gst_buffer_get_size (buf) > MAX_ITEM_BYTES) {
+    /* larger than the whole queue may hold */
+    obj->pending_discont = TRUE;
+    g_mutex_unlock (&obj->lock);
+    item_free (it);
+    return;
+  }
+  make_room (obj, gst_buffer_get_size (buf));
   g_queue_push_tail (&obj->items, it);
   obj->items_bytes += gst_buffer_get_size (buf);
   g_cond_broadcast (&obj->cond);
@@ -1007,6 +1074,7 @@ gst_rtmfp_object_start (GstRtmfpObject * obj)
   obj->streaming = obj->failed = obj->closed = FALSE;
   obj->error_posted = obj->stopping = FALSE;
   obj->eos_at = -1;
+  obj->unpublished = FALSE;
   obj->in_transit = obj->client_pending = 0;
   obj->pending_discont = FALSE;
   obj->need_keyframe = TRUE;

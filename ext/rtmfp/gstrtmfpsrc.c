@@ -16,8 +16,11 @@
  * what follows a gap is marked DISCONT and keeps its true timestamp, so
  * decoders conceal the loss and play on.  A late joiner starts at a
  * keyframe (video before the first keyframe is dropped).  The stream ends
- * (EOS) when the publisher stops (NetStream.Play.UnpublishNotify or a
- * StreamEOF event).
+ * (EOS) when the publisher stops: 3 seconds after
+ * NetStream.Play.UnpublishNotify unless the stream is published again
+ * meanwhile (NetStream.Play.PublishNotify: a publisher switching
+ * protocols or reconnecting; play goes on with a DISCONT from the new
+ * publisher's first keyframe), or shortly after a StreamEOF event.
  *
  * ## Example launch line
  * |[

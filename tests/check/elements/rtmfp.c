@@ -1101,6 +1101,144 @@ GST_START_TEST (test_unsupported_codec_by_hand)
 
 GST_END_TEST;
 
+/* The player's receive queue is bounded whatever the stream holds: with
+ * nothing droppable queued (data messages only) and the source's output
+ * blocked, 3000 messages arrive; once unblocked, at most the queue's 2048
+ * (+ the one blocked in the probe) come out, the newest last, with
+ * DISCONT after the loss */
+#define N_DATA 3000
+#define QUEUE_ITEMS 2048
+
+typedef struct
+{
+  GMutex lock;
+  GCond cond;
+  guint tags;
+  guint disconts;
+  gint last_seq;
+} DataGot;
+
+static GstPadProbeReturn
+block_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  return GST_PAD_PROBE_OK;      /* stays blocked until removed */
+}
+
+static void
+data_handoff (GstElement * fakesink, GstBuffer * buf, GstPad * pad,
+    gpointer data)
+{
+  DataGot *g = data;
+  GstMapInfo map;
+
+  gst_buffer_map (buf, &map, GST_MAP_READ);
+  /* each tag ends with AMF0 "qNNNNNN" then the 4-byte trailer */
+  if (map.size >= 15 + 10 && map.data[map.size - 4 - 10] == 0x02 &&
+      map.data[map.size - 4 - 7] == 'q') {
+    gchar num[7];
+
+    memcpy (num, map.data + map.size - 4 - 6, 6);
+    num[6] = 0;
+    g_mutex_lock (&g->lock);
+    g->tags++;
+    if (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DISCONT) && g->tags > 1)
+      g->disconts++;
+    g->last_seq = atoi (num);
+    g_cond_broadcast (&g->cond);
+    g_mutex_unlock (&g->lock);
+  }
+  gst_buffer_unmap (buf, &map);
+}
+
+GST_START_TEST (test_receive_queue_bounded)
+{
+  Server *srv = server_start (NULL);
+  gchar *desc;
+  GstElement *play, *src, *out;
+  GstPad *srcpad;
+  GstHarness *h;
+  DataGot g = { 0 };
+  gulong block;
+  guint i;
+  guint64 received = 0;
+  gint64 end;
+
+  g_mutex_init (&g.lock);
+  g_cond_init (&g.cond);
+  g.last_seq = -1;
+  desc = g_strdup_printf ("rtmfpsrc name=src "
+      "location=rtmfp://127.0.0.1:%u/live/queue ! fakesink name=out "
+      "signal-handoffs=true sync=false async=false", srv->port);
+  play = gst_parse_launch (desc, NULL);
+  g_free (desc);
+  fail_unless (play != NULL);
+  src = gst_bin_get_by_name (GST_BIN (play), "src");
+  out = gst_bin_get_by_name (GST_BIN (play), "out");
+  g_signal_connect (out, "handoff", G_CALLBACK (data_handoff), &g);
+  srcpad = gst_element_get_static_pad (src, "src");
+  block = gst_pad_add_probe (srcpad, GST_PAD_PROBE_TYPE_BUFFER |
+      GST_PAD_PROBE_TYPE_BLOCK, block_probe, NULL, NULL);
+  set_state_checked (play, GST_STATE_PLAYING);
+  fail_unless (wait_status (play, "NetStream.Play.Start", 10 * GST_SECOND));
+
+  desc = g_strdup_printf ("rtmfpsink location=rtmfp://127.0.0.1:%u/live/queue",
+      srv->port);
+  h = gst_harness_new_parse (desc);
+  g_free (desc);
+  gst_harness_set_src_caps_str (h, "video/x-flv");
+  for (i = 0; i < N_DATA; i++) {
+    gchar amf[11];              /* AMF0 string "qNNNNNN" (+ NUL) */
+
+    amf[0] = 0x02;
+    amf[1] = 0;
+    amf[2] = 7;
+    g_snprintf (amf + 3, 8, "q%06u", i);
+    fail_unless_equals_int (gst_harness_push (h, flv_tag (18, i,
+                (const guint8 *) amf, 10)), GST_FLOW_OK);
+  }
+
+  /* all of them at the player (its source blocked) */
+  end = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  while (received < N_DATA && g_get_monotonic_time () < end) {
+    GstStructure *st;
+
+    g_usleep (50 * 1000);
+    g_object_get (src, "stats", &st, NULL);
+    fail_unless (gst_structure_get_uint64 (st, "data-messages-received",
+            &received));
+    gst_structure_free (st);
+  }
+  fail_unless (received >= N_DATA, "only %" G_GUINT64_FORMAT " data "
+      "messages reached the player", received);
+
+  gst_pad_remove_probe (srcpad, block);
+  end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  g_mutex_lock (&g.lock);
+  while (g.last_seq != N_DATA - 1 &&
+      g_cond_wait_until (&g.cond, &g.lock, end));
+  fail_unless_equals_int (g.last_seq, N_DATA - 1);
+  GST_INFO ("%u of %u data messages out, %u DISCONT", g.tags, N_DATA,
+      g.disconts);
+  fail_unless (g.tags <= QUEUE_ITEMS + 1, "%u messages queued (limit %u)",
+      g.tags, QUEUE_ITEMS);
+  fail_unless (g.tags >= QUEUE_ITEMS / 2, "only %u messages out", g.tags);
+  fail_unless (g.disconts >= 1, "no DISCONT after the dropped messages");
+  g_mutex_unlock (&g.lock);
+  assert_no_error (play);
+
+  gst_harness_teardown (h);
+  gst_element_set_state (play, GST_STATE_NULL);
+  gst_object_unref (srcpad);
+  gst_object_unref (src);
+  gst_object_unref (out);
+  gst_object_unref (play);
+  g_mutex_clear (&g.lock);
+  g_cond_clear (&g.cond);
+  server_stop (srv);
+}
+
+GST_END_TEST;
+
 /* PLAYING -> NULL while connecting to a black hole never hangs */
 GST_START_TEST (test_stop_while_connecting)
 {
@@ -1377,6 +1515,7 @@ rtmfp_suite (void)
   tcase_add_test (net, test_publish_play);
   tcase_add_test (net, test_two_players_late_joiner);
   tcase_add_test (net, test_gaps_never_stall);
+  tcase_add_test (net, test_receive_queue_bounded);
   return s;
 }
 
