@@ -14,8 +14,11 @@
  * #GstRtmfpAutoSink:rtmfp-timeout seconds (UDP blocked, nothing listening
  * on the UDP port), when rtmfpsink fails (an error, mid-stream too), or
  * when the session goes silent: the sink keeps sending but nothing comes
- * back for rtmfp-timeout seconds (the bin reads rtmfpsink's stats twice a
- * second; the session itself would wait far longer before giving up).
+ * back for rtmfp-timeout seconds (the bin reads rtmfpsink's stats ten
+ * times a second; the session itself would wait far longer before giving
+ * up).  After a switch the bin asks upstream for a keyframe (an upstream
+ * force-key-unit event), so the new sink starts without waiting for the
+ * end of the GOP.
  * The switch happens inside the bin: the application sees no error, the
  * pipeline keeps running, and the new sink first gets the FLV header, the
  * last onMetaData and the codec sequence headers (as the caps'
@@ -70,7 +73,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_rtmfp_auto_sink_debug);
 #define DEFAULT_PROBE_INTERVAL 10
 #define DEFAULT_RTMFP_ELEMENT "rtmfpsink"
 /* how often the publishing rtmfp sink's stats are looked at */
-#define HEALTH_PERIOD (500 * GST_MSECOND)
+#define HEALTH_PERIOD (100 * GST_MSECOND)
 
 /* rtmfpsink's element messages (gstrtmfpobject.c) and status codes */
 #define MSG_RTMFP_STATUS "rtmfp-status"
@@ -791,6 +794,24 @@ replay_sticky (GstPad * pad, GstEvent ** event, gpointer user_data)
   return TRUE;
 }
 
+/* Asks upstream for a keyframe (and the codec headers with it), so the
+ * new sink starts at once rather than at the end of the GOP: the
+ * upstream force-key-unit event of GstVideoEncoder, h264parse and the
+ * like (built by hand: same structure as
+ * gst_video_event_new_upstream_force_key_unit) */
+static void
+request_keyframe (GstRtmfpAutoSink * self)
+{
+  GstStructure *s = gst_structure_new ("GstForceKeyUnit",
+      "running-time", GST_TYPE_CLOCK_TIME, GST_CLOCK_TIME_NONE,
+      "all-headers", G_TYPE_BOOLEAN, TRUE,
+      "count", G_TYPE_UINT, 0, NULL);
+
+  GST_DEBUG_OBJECT (self, "asking upstream for a keyframe");
+  gst_pad_push_event (self->sinkpad,
+      gst_event_new_custom (GST_EVENT_CUSTOM_UPSTREAM, s));
+}
+
 /* Performs the pending switch, if any (sinkpad STREAM_LOCK held) */
 static void
 perform_switch (GstRtmfpAutoSink * self)
@@ -865,6 +886,8 @@ perform_switch (GstRtmfpAutoSink * self)
   gst_clear_caps (&d.caps);
   gst_clear_caps (&caps);
   self->need_keyframe = TRUE;
+  if (self->cache.has_video)
+    request_keyframe (self);
 
   g_object_notify (G_OBJECT (self), "active-protocol");
   gst_element_post_message (GST_ELEMENT_CAST (self),

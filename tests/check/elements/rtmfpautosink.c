@@ -11,6 +11,10 @@
  * the UDP port, the bin switches back and rtmfpsrc plays it from there.
  * And mid-stream: rtmfp-server is killed while the bin publishes to it,
  * and the stream goes on through nginx.
+ * "midstream": rtmfp-server with both listeners; the publisher reaches
+ * its RTMFP side through a UDP relay in this program, which goes dark
+ * mid-stream: the bin falls back to the same server's RTMP side, and
+ * players (rtmp2src, rtmfpsrc) see at most one GOP of interruption.
  *
  * Without nginx or its RTMP module (or the system plugins the pipelines
  * need) the interop tests are left out and, if everything else passed,
@@ -1244,6 +1248,7 @@ GST_END_TEST;
 
 static gchar *nginx_path, *nginx_module;
 static const gchar *interop_skip;       /* why the interop tests are out */
+static const gchar *midstream_skip;     /* why the mid-stream ones are */
 static gchar *build_dir;        /* this program's directory */
 
 static void
@@ -1703,6 +1708,461 @@ GST_START_TEST (test_interop_server_dies)
 
 GST_END_TEST;
 
+/* ------------------------------------------------------------------ */
+/* mid-stream failure: the RTMFP side of rtmfp-server stops answering,
+ * its RTMP side stays                                                 */
+
+/* rtmfp-server with both listeners on ephemeral ports (bounded wait for
+ * its two "listening" lines) */
+static gpointer
+read_two_lines_thread (gpointer data)
+{
+  GDataInputStream *in = data;
+  LineRead *lr = g_object_get_data (G_OBJECT (in), "lr");
+  gchar *a = g_data_input_stream_read_line (in, NULL, NULL, NULL);
+  gchar *b = a ? g_data_input_stream_read_line (in, NULL, NULL, NULL) : NULL;
+
+  g_mutex_lock (&lr->lock);
+  lr->line = g_strdup_printf ("%s\n%s", GST_STR_NULL (a), GST_STR_NULL (b));
+  lr->done = TRUE;
+  g_cond_broadcast (&lr->cond);
+  g_mutex_unlock (&lr->lock);
+  g_free (a);
+  g_free (b);
+  return NULL;
+}
+
+static GSubprocess *
+dual_server_start (guint16 * rtmfp_port, guint16 * rtmp_port)
+{
+  gchar *path = server_path ();
+  GSubprocess *p;
+  GDataInputStream *in;
+  LineRead lr = { 0 };
+  GThread *t;
+  gint64 end = g_get_monotonic_time () + 10 * SEC;
+  gchar **lines;
+
+  {
+    const gchar *argv[] = { path, "--rtmfp", "127.0.0.1:0", "--rtmp",
+      "127.0.0.1:0", NULL
+    };
+    p = spawn (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  }
+  in = g_data_input_stream_new (g_subprocess_get_stdout_pipe (p));
+  g_mutex_init (&lr.lock);
+  g_cond_init (&lr.cond);
+  g_object_set_data (G_OBJECT (in), "lr", &lr);
+  t = g_thread_new ("read-lines", read_two_lines_thread, in);
+  g_mutex_lock (&lr.lock);
+  while (!lr.done && g_cond_wait_until (&lr.cond, &lr.lock, end));
+  g_mutex_unlock (&lr.lock);
+  if (!lr.done)
+    g_subprocess_force_exit (p);        /* the read ends with the pipe */
+  g_thread_join (t);
+  fail_unless (lr.line != NULL);
+  lines = g_strsplit (lr.line, "\n", 2);
+  fail_unless (g_str_has_prefix (lines[0], "listening rtmfp 127.0.0.1:") &&
+      lines[1] && g_str_has_prefix (lines[1], "listening rtmp 127.0.0.1:"),
+      "rtmfp-server said \"%s\"", lr.line);
+  *rtmfp_port = g_ascii_strtoull (strrchr (lines[0], ':') + 1, NULL, 10);
+  *rtmp_port = g_ascii_strtoull (strrchr (lines[1], ':') + 1, NULL, 10);
+  fail_unless (*rtmfp_port && *rtmp_port);
+  g_strfreev (lines);
+  g_free (lr.line);
+  g_mutex_clear (&lr.lock);
+  g_cond_clear (&lr.cond);
+  g_object_unref (in);
+  g_free (path);
+  return p;
+}
+
+/* A UDP relay in front of the server's RTMFP port that can go dark
+ * (drops everything, both ways) */
+typedef struct
+{
+  GSocket *front;               /* the publisher talks to this one */
+  GSocket *back;                /* connected to the server */
+  GSocketAddress *client;       /* learnt from the first datagram */
+  GMutex lock;
+  gboolean dark;
+  guint64 dropped;
+  gint stop;
+  GThread *up, *down;
+} UdpProxy;
+
+static GSocket *
+proxy_socket (guint16 port_to_connect)
+{
+  GSocket *sock = g_socket_new (G_SOCKET_FAMILY_IPV4,
+      G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, NULL);
+  GInetAddress *lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  GSocketAddress *sa = g_inet_socket_address_new (lo, 0);
+
+  fail_unless (g_socket_bind (sock, sa, FALSE, NULL));
+  g_object_unref (sa);
+  if (port_to_connect) {
+    sa = g_inet_socket_address_new (lo, port_to_connect);
+    fail_unless (g_socket_connect (sock, sa, NULL, NULL));
+    g_object_unref (sa);
+  }
+  g_object_unref (lo);
+  g_socket_set_timeout (sock, 1);       /* to see the stop flag */
+  return sock;
+}
+
+static gboolean
+proxy_pass (UdpProxy * px)
+{
+  gboolean pass;
+
+  g_mutex_lock (&px->lock);
+  pass = !px->dark;
+  if (!pass)
+    px->dropped++;
+  g_mutex_unlock (&px->lock);
+  return pass;
+}
+
+static gpointer
+udp_proxy_up (gpointer data)
+{
+  UdpProxy *px = data;
+  gchar buf[8192];
+
+  while (!g_atomic_int_get (&px->stop)) {
+    GSocketAddress *from = NULL;
+    gssize n = g_socket_receive_from (px->front, &from, buf, sizeof buf,
+        NULL, NULL);
+
+    if (n > 0) {
+      g_mutex_lock (&px->lock);
+      if (!px->client)
+        px->client = g_object_ref (from);
+      g_mutex_unlock (&px->lock);
+      if (proxy_pass (px))
+        g_socket_send (px->back, buf, n, NULL, NULL);
+    }
+    g_clear_object (&from);
+  }
+  return NULL;
+}
+
+static gpointer
+udp_proxy_down (gpointer data)
+{
+  UdpProxy *px = data;
+  gchar buf[8192];
+
+  while (!g_atomic_int_get (&px->stop)) {
+    gssize n = g_socket_receive (px->back, buf, sizeof buf, NULL, NULL);
+    GSocketAddress *to;
+
+    if (n <= 0 || !proxy_pass (px))
+      continue;
+    g_mutex_lock (&px->lock);
+    to = px->client ? g_object_ref (px->client) : NULL;
+    g_mutex_unlock (&px->lock);
+    if (to) {
+      g_socket_send_to (px->front, to, buf, n, NULL, NULL);
+      g_object_unref (to);
+    }
+  }
+  return NULL;
+}
+
+static UdpProxy *
+udp_proxy_start (guint16 server_port, guint16 * port)
+{
+  UdpProxy *px = g_new0 (UdpProxy, 1);
+  GSocketAddress *sa;
+
+  g_mutex_init (&px->lock);
+  px->front = proxy_socket (0);
+  px->back = proxy_socket (server_port);
+  sa = g_socket_get_local_address (px->front, NULL);
+  *port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (sa));
+  g_object_unref (sa);
+  px->up = g_thread_new ("proxy-up", udp_proxy_up, px);
+  px->down = g_thread_new ("proxy-down", udp_proxy_down, px);
+  return px;
+}
+
+static void
+udp_proxy_go_dark (UdpProxy * px)
+{
+  g_mutex_lock (&px->lock);
+  px->dark = TRUE;
+  g_mutex_unlock (&px->lock);
+}
+
+static void
+udp_proxy_stop (UdpProxy * px)
+{
+  g_atomic_int_set (&px->stop, 1);
+  g_thread_join (px->up);
+  g_thread_join (px->down);
+  g_object_unref (px->front);
+  g_object_unref (px->back);
+  g_clear_object (&px->client);
+  g_mutex_clear (&px->lock);
+  g_free (px);
+}
+
+/* A player that records when each decoded frame arrives, and its PTS */
+typedef struct
+{
+  GMutex lock;
+  GCond cond;
+  GArray *arrival;              /* gint64 monotonic us */
+  GArray *pts;                  /* GstClockTime */
+  gboolean eos;
+  GPtrArray *errors;
+} Frames;
+
+static void
+frames_handoff (GstElement * fakesink, GstBuffer * buf, GstPad * pad,
+    gpointer data)
+{
+  Frames *f = data;
+  gint64 now = g_get_monotonic_time ();
+  GstClockTime pts = GST_BUFFER_PTS (buf);
+
+  g_mutex_lock (&f->lock);
+  g_array_append_val (f->arrival, now);
+  g_array_append_val (f->pts, pts);
+  g_cond_broadcast (&f->cond);
+  g_mutex_unlock (&f->lock);
+}
+
+static GstBusSyncReply
+frames_bus (GstBus * bus, GstMessage * msg, gpointer data)
+{
+  Frames *f = data;
+
+  g_mutex_lock (&f->lock);
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+    GError *err = NULL;
+
+    gst_message_parse_error (msg, &err, NULL);
+    g_ptr_array_add (f->errors, g_strdup_printf ("%s: %s",
+            GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)), err->message));
+    g_error_free (err);
+  } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS) {
+    f->eos = TRUE;
+  }
+  g_cond_broadcast (&f->cond);
+  g_mutex_unlock (&f->lock);
+  gst_message_unref (msg);
+  return GST_BUS_DROP;
+}
+
+static GstElement *
+frames_player (const gchar * src, const gchar * location, Frames * f)
+{
+  gchar *desc = g_strdup_printf ("%s location=%s ! flvdemux ! h264parse ! "
+      "avdec_h264 ! fakesink name=out signal-handoffs=true sync=false",
+      src, location);
+  GstElement *pipe = gst_parse_launch (desc, NULL);
+  GstElement *out;
+  GstBus *bus;
+
+  fail_unless (pipe != NULL, "cannot make %s", desc);
+  g_free (desc);
+  g_mutex_init (&f->lock);
+  g_cond_init (&f->cond);
+  f->arrival = g_array_new (FALSE, FALSE, sizeof (gint64));
+  f->pts = g_array_new (FALSE, FALSE, sizeof (GstClockTime));
+  f->errors = g_ptr_array_new_with_free_func (g_free);
+  out = gst_bin_get_by_name (GST_BIN (pipe), "out");
+  g_signal_connect (out, "handoff", G_CALLBACK (frames_handoff), f);
+  gst_object_unref (out);
+  bus = gst_element_get_bus (pipe);
+  gst_bus_set_sync_handler (bus, frames_bus, f, NULL);
+  gst_object_unref (bus);
+  return pipe;
+}
+
+static void
+frames_player_free (GstElement * pipe, Frames * f)
+{
+  GstBus *bus = gst_element_get_bus (pipe);
+
+  gst_element_set_state (pipe, GST_STATE_NULL);
+  gst_bus_set_sync_handler (bus, NULL, NULL, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (pipe);
+  g_array_unref (f->arrival);
+  g_array_unref (f->pts);
+  g_ptr_array_unref (f->errors);
+  g_mutex_clear (&f->lock);
+  g_cond_clear (&f->cond);
+}
+
+/* Waits (bounded) for n frames in all; TRUE if they came */
+static gboolean
+frames_wait (Frames * f, guint n, gint64 timeout_us)
+{
+  gint64 end = g_get_monotonic_time () + timeout_us;
+  gboolean ok;
+
+  g_mutex_lock (&f->lock);
+  while (f->arrival->len < n && g_cond_wait_until (&f->cond, &f->lock, end));
+  ok = f->arrival->len >= n;
+  g_mutex_unlock (&f->lock);
+  return ok;
+}
+
+/* The largest gaps between consecutive frames from frame `from` on: in
+ * arrival time, and in PTS */
+static void
+frames_max_gap (Frames * f, guint from, gint64 * arrival_gap,
+    GstClockTime * pts_gap)
+{
+  guint i;
+
+  *arrival_gap = 0;
+  *pts_gap = 0;
+  g_mutex_lock (&f->lock);
+  for (i = MAX (from, 1); i < f->arrival->len; i++) {
+    gint64 a = g_array_index (f->arrival, gint64, i) -
+        g_array_index (f->arrival, gint64, i - 1);
+    GstClockTime p0 = g_array_index (f->pts, GstClockTime, i - 1);
+    GstClockTime p1 = g_array_index (f->pts, GstClockTime, i);
+
+    *arrival_gap = MAX (*arrival_gap, a);
+    if (GST_CLOCK_TIME_IS_VALID (p0) && GST_CLOCK_TIME_IS_VALID (p1) &&
+        p1 > p0)
+      *pts_gap = MAX (*pts_gap, p1 - p0);
+  }
+  g_mutex_unlock (&f->lock);
+}
+
+/* GOP of the mid-stream test: 2 s (60 frames at 30 fps) */
+#define MID_GOP_FRAMES 60
+#define MID_GOP_US (2 * SEC)
+
+/* Publishing over RTMFP through a relay to rtmfp-server, a player on the
+ * server's RTMP side; the relay goes dark (the RTMFP side stops
+ * answering, RTMP stays).  The bin notices the silent session after
+ * rtmfp-timeout (1 s, checked every 0.5 s), republishes over RTMP to the
+ * same server (which hands the name over: the RTMFP publisher has been
+ * idle longer than --idle-publisher, 0.5 s) and asks the encoder for a
+ * keyframe.  Asserted: an rtmfp-fallback message for rtmp, no error on
+ * either bus, no EOS at the player, the player keeps decoding, and the
+ * largest gap between consecutive decoded frames, measured both as
+ * wall-clock arrival at the player's sink and as PTS difference, from
+ * the last frame before the outage to 60 frames after the switch, is at
+ * most one GOP (2 s) */
+static void
+midstream_failure (const gchar * player_src)
+{
+  guint16 rtmfp_port, rtmp_port, proxy_port;
+  GSubprocess *srv = dual_server_start (&rtmfp_port, &rtmp_port);
+  UdpProxy *px = udp_proxy_start (rtmfp_port, &proxy_port);
+  GstElement *pub, *player;
+  GstBus *bus;
+  Watch *w;
+  Frames f = { 0 };
+  gchar *desc, *loc;
+  gint64 end, dark_at, arrival_gap;
+  GstClockTime pts_gap;
+  guint before;
+
+  desc = g_strdup_printf ("videotestsrc is-live=true ! "
+      "video/x-raw,width=320,height=240,framerate=30/1 ! "
+      "x264enc tune=zerolatency speed-preset=ultrafast key-int-max=%u "
+      "bitrate=400 ! h264parse ! flvmux streamable=true ! "
+      "rtmfpautosink name=out location=rtmfp://127.0.0.1:%u/live/s "
+      "fallback-location=rtmp://127.0.0.1:%u/live/s rtmfp-timeout=1 "
+      "probe-interval=0", MID_GOP_FRAMES, proxy_port, rtmp_port);
+  pub = gst_parse_launch (desc, NULL);
+  fail_unless (pub != NULL, "cannot make %s", desc);
+  g_free (desc);
+  bus = gst_element_get_bus (pub);
+  w = watch_new (bus);
+  fail_if (gst_element_set_state (pub, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE);
+  end = g_get_monotonic_time () + 10 * SEC;
+  g_mutex_lock (&w->lock);
+  while (!w->publishing && g_cond_wait_until (&w->cond, &w->lock, end));
+  fail_unless (w->publishing, "not publishing over RTMFP");
+  g_mutex_unlock (&w->lock);
+
+  if (g_str_equal (player_src, "rtmfpsrc"))
+    loc = g_strdup_printf ("rtmfp://127.0.0.1:%u/live/s", rtmfp_port);
+  else
+    loc = g_strdup_printf ("rtmp://127.0.0.1:%u/live/s", rtmp_port);
+  player = frames_player (player_src, loc, &f);
+  g_free (loc);
+  fail_if (gst_element_set_state (player, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE);
+  fail_unless (frames_wait (&f, 60, 15 * SEC), "only %u frames decoded "
+      "before the outage", f.arrival->len);
+  publisher_active (pub, "rtmfp");
+  fail_unless_equals_int (w->switches->len, 0);
+
+  udp_proxy_go_dark (px);
+  dark_at = g_get_monotonic_time ();
+  g_mutex_lock (&f.lock);
+  before = f.arrival->len;
+  g_mutex_unlock (&f.lock);
+
+  fail_unless (watch_wait_switches (w, 1, 6 * SEC), "no fallback");
+  fail_unless_equals_string (watch_switch (w, 0), "rtmp");
+  publisher_active (pub, "rtmp");
+  fail_unless (frames_wait (&f, before + MID_GOP_FRAMES + 60, 15 * SEC),
+      "the player stopped: %u frames after the outage",
+      f.arrival->len - before);
+  frames_max_gap (&f, before - 1, &arrival_gap, &pts_gap);
+  GST_INFO ("%s: fallback %" G_GINT64_FORMAT " ms after the outage, largest "
+      "gap %" G_GINT64_FORMAT " ms (arrival), %" G_GUINT64_FORMAT
+      " ms (PTS)", player_src, (w->first_switch_at - dark_at) / 1000,
+      arrival_gap / 1000, pts_gap / GST_MSECOND);
+  g_print ("%s: fallback %" G_GINT64_FORMAT " ms after the outage, largest "
+      "gap %" G_GINT64_FORMAT " ms (arrival), %" G_GUINT64_FORMAT
+      " ms (PTS)\n", player_src, (w->first_switch_at - dark_at) / 1000,
+      arrival_gap / 1000, pts_gap / GST_MSECOND);
+  fail_unless (arrival_gap <= MID_GOP_US, "the player waited %"
+      G_GINT64_FORMAT " ms for a frame (GOP: %u ms)", arrival_gap / 1000,
+      (guint) (MID_GOP_US / 1000));
+  fail_unless (pts_gap <= MID_GOP_US * GST_USECOND, "%" G_GUINT64_FORMAT
+      " ms of PTS missing (GOP: %u ms)", pts_gap / GST_MSECOND,
+      (guint) (MID_GOP_US / 1000));
+  assert_no_errors (w);
+  g_mutex_lock (&f.lock);
+  fail_unless (f.errors->len == 0, "player error: %s", f.errors->len ?
+      (gchar *) g_ptr_array_index (f.errors, 0) : "");
+  fail_if (f.eos, "the player ended");
+  g_mutex_unlock (&f.lock);
+  fail_unless_equals_int (w->switches->len, 1);
+
+  frames_player_free (player, &f);
+  gst_element_set_state (pub, GST_STATE_NULL);
+  watch_free (w, bus);
+  gst_object_unref (bus);
+  gst_object_unref (pub);
+  udp_proxy_stop (px);
+  kill_and_reap (srv);
+}
+
+GST_START_TEST (test_midstream_failure_rtmp_player)
+{
+  midstream_failure ("rtmp2src");
+}
+
+GST_END_TEST;
+
+/* the same with rtmfpsrc playing from the server's RTMFP side (not
+ * through the relay): it rides out the UnpublishNotify / PublishNotify
+ * of the handover instead of ending */
+GST_START_TEST (test_midstream_failure_rtmfp_player)
+{
+  midstream_failure ("rtmfpsrc");
+}
+
+GST_END_TEST;
+
 static gboolean
 have_elements (const gchar * const *names, const gchar ** missing)
 {
@@ -1743,11 +2203,16 @@ check_interop (void)
     g_snprintf (reason, sizeof (reason), "the nginx RTMP module %s is "
         "missing (Debian: libnginx-mod-rtmp)", nginx_module);
     interop_skip = reason;
-  } else if (!have_elements (needed, &missing)) {
-    g_snprintf (reason, sizeof (reason), "GStreamer element %s is missing",
-        missing);
-    interop_skip = reason;
   }
+  if (!have_elements (needed, &missing)) {
+    static gchar why[256];
+
+    g_snprintf (why, sizeof (why), "GStreamer element %s is missing",
+        missing);
+    midstream_skip = why;
+  }
+  if (!interop_skip && midstream_skip)
+    interop_skip = midstream_skip;
 }
 
 static Suite *
@@ -1779,6 +2244,14 @@ rtmfpautosink_suite (void)
     tcase_add_test (net, test_interop_nginx);
     tcase_add_test (net, test_interop_switch_back);
     tcase_add_test (net, test_interop_server_dies);
+  }
+  if (!midstream_skip) {
+    TCase *mid = tcase_create ("midstream");
+
+    suite_add_tcase (s, mid);
+    tcase_set_timeout (mid, 120);
+    tcase_add_test (mid, test_midstream_failure_rtmp_player);
+    tcase_add_test (mid, test_midstream_failure_rtmfp_player);
   }
   return s;
 }
@@ -1819,11 +2292,12 @@ main (int argc, char **argv)
   srunner_run_all (sr, CK_ENV);
   failed = srunner_ntests_failed (sr);
   srunner_free (sr);
-  if (interop_skip) {
+  if (interop_skip)
     g_print ("SKIP: interop tests (nginx-rtmp, rtmfp-server): %s\n",
         interop_skip);
-    if (failed == 0)
-      return 77;
-  }
+  if (midstream_skip)
+    g_print ("SKIP: mid-stream tests (rtmfp-server): %s\n", midstream_skip);
+  if (interop_skip && midstream_skip && failed == 0)
+    return 77;
   return failed == 0 ? 0 : 1;
 }
