@@ -78,6 +78,8 @@ struct _GstRtmfpObject
   guint audio_lifetime;
   guint video_lifetime;
   gchar *play_peer_id;          /* src: play from this peer */
+  gchar *server_fingerprint;    /* pinned server peer ID (hex) or NULL */
+  gchar *auth_token;            /* connect token (write-only) or NULL */
   gchar *local_peer_id;         /* our identity, once started */
   gboolean direct;              /* sink: mode=direct (lock) */
 
@@ -88,6 +90,7 @@ struct _GstRtmfpObject
   RtmfpTcClient *client;        /* net thread only */
   RtmfpTcPeerPublisher *peers;  /* direct publisher: net thread only */
   guint8 peer_fp[RTMFP_FINGERPRINT_SIZE];       /* direct player */
+  guint8 server_fp[RTMFP_FINGERPRINT_SIZE];     /* pinned server */
   gboolean play_direct;
   GSource *client_source;
   GCancellable *cancellable;
@@ -191,6 +194,11 @@ post_error (GstRtmfpObject * obj, const GError * err)
           GST_ELEMENT_ERROR (obj->element, RESOURCE, READ,
               (_("The connection to RTMFP server \"%s\" was closed."), host),
               ("%s", err->message));
+        break;
+      case RTMFP_TC_CLIENT_ERROR_FINGERPRINT:
+        GST_ELEMENT_ERROR (obj->element, RESOURCE, NOT_AUTHORIZED,
+            (_("The RTMFP server \"%s\" is not the required server "
+                    "(wrong fingerprint)."), host), ("%s", err->message));
         break;
       case RTMFP_TC_CLIENT_ERROR_CONNECT_FAILED:
       case RTMFP_TC_CLIENT_ERROR_PROTOCOL:
@@ -929,6 +937,8 @@ gst_rtmfp_object_destroy (GstRtmfpObject * obj)
   g_queue_clear_full (&obj->items, (GDestroyNotify) item_free);
   g_free (obj->location);
   g_free (obj->play_peer_id);
+  g_free (obj->server_fingerprint);
+  g_free (obj->auth_token);
   g_free (obj->local_peer_id);
   g_mutex_clear (&obj->lock);
   g_cond_clear (&obj->cond);
@@ -1002,7 +1012,9 @@ gst_rtmfp_object_start (GstRtmfpObject * obj)
   RtmfpTcClientConfig ccfg;
   RtmfpIdentity *id;
   GError *err = NULL;
-  gchar *location, *play_peer, **peer_info = NULL;
+  gchar *location, *play_peer, *server_fp_hex, *auth_token,
+      **peer_info = NULL;
+  gboolean pinned = FALSE;
   guint timeout, alife, vlife;
   gboolean direct;
   RtmfpUri uri;
@@ -1010,6 +1022,8 @@ gst_rtmfp_object_start (GstRtmfpObject * obj)
   g_mutex_lock (&obj->lock);
   location = g_strdup (obj->location);
   play_peer = g_strdup (obj->play_peer_id);
+  server_fp_hex = g_strdup (obj->server_fingerprint);
+  auth_token = g_strdup (obj->auth_token);
   timeout = obj->timeout;
   alife = obj->audio_lifetime;
   vlife = obj->video_lifetime;
@@ -1029,6 +1043,19 @@ gst_rtmfp_object_start (GstRtmfpObject * obj)
     obj->play_direct = TRUE;
   }
   g_free (play_peer);
+  if (server_fp_hex && *server_fp_hex) {
+    if (!rtmfp_fingerprint_from_hex (server_fp_hex, obj->server_fp)) {
+      GST_ELEMENT_ERROR (obj->element, RESOURCE, SETTINGS,
+          (_("Invalid peer ID \"%s\"."), server_fp_hex),
+          ("server-fingerprint: a peer ID is 64 hexadecimal digits"));
+      g_free (server_fp_hex);
+      g_free (auth_token);
+      g_free (location);
+      return FALSE;
+    }
+    pinned = TRUE;
+  }
+  g_free (server_fp_hex);
 
   if (!location || !rtmfp_uri_parse (location, TRUE, &uri, &err)) {
     GST_ELEMENT_ERROR (obj->element, RESOURCE, SETTINGS,
@@ -1036,6 +1063,7 @@ gst_rtmfp_object_start (GstRtmfpObject * obj)
         ("%s", err ? err->message : "no location"));
     g_clear_error (&err);
     g_free (location);
+    g_free (auth_token);
     return FALSE;
   }
   g_free (location);
@@ -1044,6 +1072,7 @@ gst_rtmfp_object_start (GstRtmfpObject * obj)
         (_("Invalid RTMFP location \"%s\"."), "rtmfp:"),
         ("a server is needed (rtmfp://host/app/stream)"));
     rtmfp_uri_clear (&uri);
+    g_free (auth_token);
     return FALSE;
   }
 
@@ -1061,6 +1090,9 @@ gst_rtmfp_object_start (GstRtmfpObject * obj)
       RTMFP_TC_CLIENT_ROLE_PLAY;
   if (obj->play_direct)
     ccfg.peer_fingerprint = obj->peer_fp;
+  if (pinned)
+    ccfg.server_fingerprint = obj->server_fp;
+  ccfg.auth_token = auth_token;
   ccfg.tc_url = uri.tc_url;
   ccfg.app = uri.app;
   ccfg.stream = uri.stream;
@@ -1115,6 +1147,7 @@ gst_rtmfp_object_start (GstRtmfpObject * obj)
         &err);
   }
   rtmfp_identity_unref (id);
+  g_free (auth_token);          /* the client keeps its own copy */
   if (!obj->net) {
     POST_OPEN_ERROR (obj, OPEN_READ, OPEN_WRITE,
         (_("Could not open a UDP socket.")), ("%s", err->message));
@@ -1519,6 +1552,43 @@ gst_rtmfp_object_install_properties_helper (GObjectClass * klass,
           GST_PARAM_MUTABLE_READY));
 
   /**
+   * GstRtmfpSink:server-fingerprint:
+   * GstRtmfpSrc:server-fingerprint:
+   *
+   * Fingerprint pinning: the peer ID (64 hex digits, the SHA-256
+   * fingerprint of its certificate) the server in the location must have.
+   * A session to any other server is closed before anything is said to
+   * it, and the element fails with a RESOURCE NOT_AUTHORIZED error.  NULL
+   * (default): any server.
+   *
+   * Since: 1.0
+   */
+  g_object_class_install_property (klass, GST_RTMFP_PROP_SERVER_FINGERPRINT,
+      g_param_spec_string ("server-fingerprint", "Server fingerprint",
+          "Required peer ID (hex SHA-256 fingerprint) of the server; "
+          "NULL: any server", NULL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+
+  /**
+   * GstRtmfpSink:auth-token:
+   * GstRtmfpSrc:auth-token:
+   *
+   * Authentication token sent with `connect` (after the command object),
+   * as servers with shared secrets expect (`rtmfp-server --auth-key`):
+   * the lower-case hex HMAC-SHA256 of the application name under the
+   * server's key.  Write-only.
+   *
+   * Since: 1.0
+   */
+  g_object_class_install_property (klass, GST_RTMFP_PROP_AUTH_TOKEN,
+      g_param_spec_string ("auth-token", "Authentication token",
+          "Token sent with connect for servers that require one "
+          "(write-only)", NULL,
+          G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+
+  /**
    * GstRtmfpSink:stats:
    * GstRtmfpSrc:stats:
    *
@@ -1581,6 +1651,18 @@ gst_rtmfp_object_set_property_helper (GstRtmfpObject * obj, guint prop_id,
       obj->timeout = g_value_get_uint (value);
       g_mutex_unlock (&obj->lock);
       return TRUE;
+    case GST_RTMFP_PROP_SERVER_FINGERPRINT:
+      g_mutex_lock (&obj->lock);
+      g_free (obj->server_fingerprint);
+      obj->server_fingerprint = g_value_dup_string (value);
+      g_mutex_unlock (&obj->lock);
+      return TRUE;
+    case GST_RTMFP_PROP_AUTH_TOKEN:
+      g_mutex_lock (&obj->lock);
+      g_free (obj->auth_token);
+      obj->auth_token = g_value_dup_string (value);
+      g_mutex_unlock (&obj->lock);
+      return TRUE;
     default:
       return FALSE;
   }
@@ -1605,6 +1687,11 @@ gst_rtmfp_object_get_property_helper (GstRtmfpObject * obj, guint prop_id,
     case GST_RTMFP_PROP_TIMEOUT:
       g_mutex_lock (&obj->lock);
       g_value_set_uint (value, obj->timeout);
+      g_mutex_unlock (&obj->lock);
+      return TRUE;
+    case GST_RTMFP_PROP_SERVER_FINGERPRINT:
+      g_mutex_lock (&obj->lock);
+      g_value_set_string (value, obj->server_fingerprint);
       g_mutex_unlock (&obj->lock);
       return TRUE;
     case GST_RTMFP_PROP_STATS:

@@ -972,6 +972,66 @@ GST_START_TEST (test_rejected_app)
 
 GST_END_TEST;
 
+/* Fingerprint pinning: a server with another fingerprint fails with
+ * NOT_AUTHORIZED naming the reason; a malformed one is a settings error.
+ * (The right fingerprint streaming is checked in test-tcclient.) */
+GST_START_TEST (test_server_fingerprint_pinning)
+{
+  static const gchar other_fp[] =
+      "0000000000000000000000000000000000000000000000000000000000000000";
+  Server *srv = server_start ("live");
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (elements); i++) {
+    gchar *desc = i == 0 ?
+        g_strdup_printf ("rtmfpsrc name=el server-fingerprint=%s "
+        "location=rtmfp://127.0.0.1:%u/live/test ! fakesink", other_fp,
+        srv->port) :
+        g_strdup_printf ("fakesrc is-live=true sizetype=fixed sizemax=20 "
+        "filltype=zero ! video/x-flv ! rtmfpsink name=el "
+        "server-fingerprint=%s location=rtmfp://127.0.0.1:%u/live/test",
+        other_fp, srv->port);
+    GstElement *p = gst_parse_launch (desc, NULL);
+    GstMessage *msg = run_until_error (p, 10 * GST_SECOND);
+    GError *err = NULL;
+    gchar *dbg = NULL;
+
+    gst_message_parse_error (msg, &err, &dbg);
+    fail_unless_equals_string (GST_OBJECT_NAME (msg->src), "el");
+    fail_unless (g_error_matches (err, GST_RESOURCE_ERROR,
+            GST_RESOURCE_ERROR_NOT_AUTHORIZED), "%s", err->message);
+    fail_unless (strstr (err->message, "wrong fingerprint") != NULL,
+        "%s", err->message);
+    fail_unless (strstr (dbg, other_fp) != NULL, "%s", dbg);
+    g_error_free (err);
+    g_free (dbg);
+    gst_message_unref (msg);
+    set_state_checked (p, GST_STATE_NULL);
+    gst_object_unref (p);
+    g_free (desc);
+  }
+
+  {
+    gchar *desc = g_strdup_printf ("rtmfpsrc name=el server-fingerprint=xyz "
+        "location=rtmfp://127.0.0.1:%u/live/test ! fakesink", srv->port);
+    GstElement *p = gst_parse_launch (desc, NULL);
+    GstMessage *msg = run_until_error (p, 10 * GST_SECOND);
+    GError *err = NULL;
+
+    gst_message_parse_error (msg, &err, NULL);
+    fail_unless (g_error_matches (err, GST_RESOURCE_ERROR,
+            GST_RESOURCE_ERROR_SETTINGS), "%s", err->message);
+    g_error_free (err);
+    gst_message_unref (msg);
+    set_state_checked (p, GST_STATE_NULL);
+    gst_object_unref (p);
+    g_free (desc);
+  }
+  server_stop (srv);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_unsupported_codec)
 {
   Server *srv = server_start (NULL);
@@ -1509,6 +1569,7 @@ rtmfp_suite (void)
   tcase_set_timeout (net, 120);
   tcase_add_test (net, test_unreachable_server);
   tcase_add_test (net, test_rejected_app);
+  tcase_add_test (net, test_server_fingerprint_pinning);
   tcase_add_test (net, test_unsupported_codec);
   tcase_add_test (net, test_unsupported_codec_by_hand);
   tcase_add_test (net, test_stop_while_connecting);
