@@ -244,7 +244,23 @@ print_stats (App * app)
   gpointer args[2] = { app->srv, &st };
   gchar *line;
 
+  static gint64 prev_time;
+  static guint64 prev_in, prev_out;
+  gint64 now;
+
   rtmfp_net_invoke_sync (app->net, do_stats, args);
+  /* rates since the previous line (main thread only) */
+  now = g_get_monotonic_time ();
+  if (prev_time && now > prev_time) {
+    gdouble secs = (now - prev_time) / (gdouble) G_TIME_SPAN_SECOND;
+    st.kbps_in = (st.bytes_in + st.rtmp_bytes_in - prev_in) * 8 / 1000.0 /
+        secs;
+    st.kbps_out = (st.bytes_out + st.rtmp_bytes_out - prev_out) * 8 /
+        1000.0 / secs;
+  }
+  prev_time = now;
+  prev_in = st.bytes_in + st.rtmp_bytes_in;
+  prev_out = st.bytes_out + st.rtmp_bytes_out;
   line = rtmfp_server_stats_to_string (&st);
   g_print ("%s\n", line);
   fflush (stdout);

@@ -421,6 +421,7 @@ rtmfp_server_get_stats (RtmfpServer * srv, RtmfpServerStats * st)
   RtmfpRelayStats rs;
   GHashTableIter it;
   gpointer v;
+  guint n_rtt = 0;
 
   g_return_if_fail (srv && st);
 
@@ -443,7 +444,15 @@ rtmfp_server_get_stats (RtmfpServer * srv, RtmfpServerStats * st)
       st->connections++;
     rtmfp_session_get_stats (rtmfp_server_conn_get_session (v), &ss);
     st->messages_abandoned += ss.messages_abandoned;
+    st->fragments_lost += ss.fragments_lost;
+    st->fragments_retransmitted += ss.fragments_retransmitted;
+    if (ss.srtt_us >= 0) {
+      st->rtt_ms += ss.srtt_us / 1000.0;
+      n_rtt++;
+    }
   }
+  if (n_rtt)
+    st->rtt_ms /= n_rtt;
   if (srv->ep) {
     RtmfpEndpointStats es;
 
@@ -466,11 +475,14 @@ rtmfp_server_stats_to_string (const RtmfpServerStats * st)
       " rtmp_connections=%u rtmp_bytes_in=%" G_GUINT64_FORMAT
       " rtmp_bytes_out=%" G_GUINT64_FORMAT " rtmp_connects=%"
       G_GUINT64_FORMAT " rtmp_rejected=%" G_GUINT64_FORMAT " rtmp_dropped=%"
-      G_GUINT64_FORMAT,
+      G_GUINT64_FORMAT " rtt_ms=%.1f lost=%" G_GUINT64_FORMAT
+      " retransmitted=%" G_GUINT64_FORMAT " kbps_in=%.0f kbps_out=%.0f",
       st->sessions, st->connections, st->streams, st->players, st->bytes_in,
       st->bytes_out, st->messages_in, st->messages_relayed,
       st->messages_abandoned, st->messages_dropped, st->connects_accepted,
       st->connects_rejected, st->rtmp_connections, st->rtmp_bytes_in,
       st->rtmp_bytes_out, st->rtmp_connects_accepted,
-      st->rtmp_connects_rejected, st->rtmp_dropped);
+      st->rtmp_connects_rejected, st->rtmp_dropped, st->rtt_ms,
+      st->fragments_lost, st->fragments_retransmitted, st->kbps_in,
+      st->kbps_out);
 }

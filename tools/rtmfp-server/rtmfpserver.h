@@ -117,6 +117,15 @@ typedef struct {
   guint64 rtmp_connects_accepted;
   guint64 rtmp_connects_rejected;
   guint64 rtmp_dropped;         /* clients dropped: timeout, no reading */
+  /* RTMFP connections: mean smoothed RTT (ms, 0 before any sample), and
+   * fragments declared lost / retransmitted, summed */
+  gdouble rtt_ms;
+  guint64 fragments_lost;
+  guint64 fragments_retransmitted;
+  /* UDP payload rates since the previous stats line (kbit/s; set by the
+   * caller that prints periodically, 0 otherwise) */
+  gdouble kbps_in;
+  gdouble kbps_out;
 } RtmfpServerStats;
 
 void      rtmfp_server_get_stats (RtmfpServer * srv, RtmfpServerStats * st);

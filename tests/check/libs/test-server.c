@@ -806,9 +806,14 @@ test_connect_success (void)
   g_assert_cmpuint (st.connects_accepted, ==, 1);
   g_assert_cmpuint (st.bytes_in, >, 0);
   g_assert_cmpuint (st.bytes_out, >, 0);
+  /* the simulated path has a real RTT: the mean of the connections' SRTT */
+  g_assert_cmpfloat (st.rtt_ms, >, 0.0);
+  g_assert_cmpfloat (st.rtt_ms, <, 1000.0);
   {
     gchar *line = rtmfp_server_stats_to_string (&st);
     g_assert_true (g_str_has_prefix (line, "stats sessions=1 connections=1 "));
+    g_assert_nonnull (strstr (line, " rtt_ms="));
+    g_assert_nonnull (strstr (line, " lost=0 "));
     g_assert_null (strchr (line, '\n'));
     g_free (line);
   }
@@ -2976,6 +2981,9 @@ test_binary (void)
   g_assert_true (g_str_has_prefix (line, "stats sessions=0 connections=0 "));
   g_assert_nonnull (strstr (line, " bytes_in="));
   g_assert_nonnull (strstr (line, " abandoned="));
+  g_assert_nonnull (strstr (line, " rtt_ms="));
+  g_assert_nonnull (strstr (line, " kbps_in="));
+  g_assert_nonnull (strstr (line, " kbps_out="));
   g_free (line);
 
   kill (pid, SIGTERM);
