@@ -18,6 +18,7 @@
 #include <string.h>
 #include <gio/gio.h>
 #include <gst/check/gstcheck.h>
+#include "rtmfptestutil.h"
 
 #define KO_LOCALE "ko_KR.UTF-8"
 /* msgstr of "Could not connect to RTMFP server \"%s\"." and of its
@@ -43,27 +44,6 @@ find_locale_dir (void)
   g_free (dir);
   g_free (exe);
   return po;
-}
-
-/* A UDP port nobody listens on */
-static guint16
-dead_port (void)
-{
-  GSocket *sock = g_socket_new (G_SOCKET_FAMILY_IPV4,
-      G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, NULL);
-  GInetAddress *lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  GSocketAddress *sa = g_inet_socket_address_new (lo, 0), *bound;
-  guint16 port;
-
-  fail_unless (g_socket_bind (sock, sa, FALSE, NULL));
-  bound = g_socket_get_local_address (sock, NULL);
-  port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
-  g_object_unref (bound);
-  g_object_unref (sa);
-  g_object_unref (lo);
-  g_socket_close (sock, NULL);
-  g_object_unref (sock);
-  return port;
 }
 
 GST_START_TEST (test_korean_connect_error)

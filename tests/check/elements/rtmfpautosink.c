@@ -34,7 +34,7 @@
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 
-#define SEC G_USEC_PER_SEC
+#include "rtmfptestutil.h"
 
 /* ------------------------------------------------------------------ */
 /* FLV by hand                                                         */
@@ -1791,26 +1791,6 @@ typedef struct
   GThread *up, *down;
 } UdpProxy;
 
-static GSocket *
-proxy_socket (guint16 port_to_connect)
-{
-  GSocket *sock = g_socket_new (G_SOCKET_FAMILY_IPV4,
-      G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, NULL);
-  GInetAddress *lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
-  GSocketAddress *sa = g_inet_socket_address_new (lo, 0);
-
-  fail_unless (g_socket_bind (sock, sa, FALSE, NULL));
-  g_object_unref (sa);
-  if (port_to_connect) {
-    sa = g_inet_socket_address_new (lo, port_to_connect);
-    fail_unless (g_socket_connect (sock, sa, NULL, NULL));
-    g_object_unref (sa);
-  }
-  g_object_unref (lo);
-  g_socket_set_timeout (sock, 1);       /* to see the stop flag */
-  return sock;
-}
-
 static gboolean
 proxy_pass (UdpProxy * px)
 {
@@ -1878,8 +1858,8 @@ udp_proxy_start (guint16 server_port, guint16 * port)
   GSocketAddress *sa;
 
   g_mutex_init (&px->lock);
-  px->front = proxy_socket (0);
-  px->back = proxy_socket (server_port);
+  px->front = udp_socket (0);
+  px->back = udp_socket (server_port);
   sa = g_socket_get_local_address (px->front, NULL);
   *port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (sa));
   g_object_unref (sa);

@@ -14,6 +14,7 @@
 
 #include "rtmfpcrypto.h"
 #include "rtmfpvlu.h"
+#include "testhex.h"
 
 /* IHello: wire datagram = SSID || ciphertext */
 static const gchar ihello_wire[] =
@@ -95,36 +96,6 @@ static const Vector vectors[] = {
   {"IIKeying", iikeying_wire, iikeying_plain, 0x00000000, 0xac13, 0x38},
   {"RIKeying", rikeying_wire, rikeying_plain, 0x02000000, 0x0296, 0x78},
 };
-
-static GBytes *
-hex (const gchar * s)
-{
-  gsize n = strlen (s), i;
-  guint8 *b;
-
-  g_assert_cmpuint (n % 2, ==, 0);
-  b = g_malloc (n / 2 + 1);
-  for (i = 0; i < n / 2; i++) {
-    gint hi = g_ascii_xdigit_value (s[2 * i]);
-    gint lo = g_ascii_xdigit_value (s[2 * i + 1]);
-
-    g_assert_cmpint (hi, >=, 0);
-    g_assert_cmpint (lo, >=, 0);
-    b[i] = (guint8) (hi << 4 | lo);
-  }
-  return g_bytes_new_take (b, n / 2);
-}
-
-static void
-assert_hex_eq (const guint8 * data, gsize len, const gchar * expected)
-{
-  GBytes *e = hex (expected);
-  gsize elen;
-  const guint8 *ed = g_bytes_get_data (e, &elen);
-
-  g_assert_cmpmem (data, len, ed, elen);
-  g_bytes_unref (e);
-}
 
 /* The chunk payload of a plain packet whose flags are 0x0b (startup, one
  * timestamp): flags(1) timestamp(2) then type(1) length(2) payload. */

@@ -1,0 +1,535 @@
+/* Scaffolding shared by the element tests (rtmfp.c, rtmfpp2p.c, ...):
+ * the rtmfp-server subprocess, bus helpers, the publisher and player
+ * pipelines with their Sent/Got probes and the end-to-end checks.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "rtmfptestutil.h"
+
+#include <string.h>
+#include <signal.h>
+
+/* ------------------------------------------------------------------ */
+/* the server                                                          */
+
+static void
+line_read (GObject * src, GAsyncResult * res, gpointer data)
+{
+  gchar **line = data;
+  GError *err = NULL;
+
+  *line = g_data_input_stream_read_line_finish (G_DATA_INPUT_STREAM (src),
+      res, NULL, &err);
+  if (!*line)
+    *line = g_strdup (err ? err->message : "(end of output)");
+  g_clear_error (&err);
+}
+
+static gboolean
+cancel_read (gpointer data)
+{
+  g_cancellable_cancel (data);
+  return G_SOURCE_REMOVE;
+}
+
+/* Reads one line of in, bounded: the read is cancelled after 10 s (the
+ * line is then the error message) */
+gchar *
+read_line_bounded (GDataInputStream * in)
+{
+  GMainContext *ctx = g_main_context_new ();
+  GCancellable *cancel = g_cancellable_new ();
+  GSource *timer;
+  gchar *line = NULL;
+
+  g_main_context_push_thread_default (ctx);
+  timer = g_timeout_source_new_seconds (10);
+  g_source_set_callback (timer, cancel_read, cancel, NULL);
+  g_source_attach (timer, ctx);
+  g_data_input_stream_read_line_async (in, G_PRIORITY_DEFAULT, cancel,
+      line_read, &line);
+  while (!line)
+    g_main_context_iteration (ctx, TRUE);
+  g_source_destroy (timer);
+  g_source_unref (timer);
+  g_main_context_pop_thread_default (ctx);
+  g_main_context_unref (ctx);
+  g_object_unref (cancel);
+  return line;
+}
+
+/* Starts rtmfp-server on 127.0.0.1:0 and reads its port (bounded wait).
+ * keep_output: keep its stdout open in s->out (for later lines, e.g. the
+ * stats printed on SIGUSR1); otherwise it is closed after that line. */
+Server *
+server_start (const gchar * app, gboolean keep_output)
+{
+  const gchar *path = g_getenv ("RTMFP_SERVER");
+  GError *err = NULL;
+  Server *s = g_new0 (Server, 1);
+  GDataInputStream *in;
+  gchar *line;
+  const gchar *argv[6] = { path, "--rtmfp", "127.0.0.1:0", NULL, NULL, NULL };
+
+  fail_unless (path != NULL, "RTMFP_SERVER is not set");
+  if (app) {
+    argv[3] = "--app";
+    argv[4] = app;
+  }
+  s->proc = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &err);
+  fail_unless (s->proc != NULL, "cannot start %s: %s", path,
+      err ? err->message : "?");
+  in = g_data_input_stream_new (g_subprocess_get_stdout_pipe (s->proc));
+  line = read_line_bounded (in);
+  if (keep_output)
+    s->out = in;
+  else
+    g_object_unref (in);
+
+  fail_unless (g_str_has_prefix (line, "listening rtmfp 127.0.0.1:"),
+      "unexpected server output: %s", line);
+  s->port = (guint16) g_ascii_strtoull (strrchr (line, ':') + 1, NULL, 10);
+  fail_unless (s->port > 0);
+  g_free (line);
+  return s;
+}
+
+void
+server_stop (Server * s)
+{
+  g_subprocess_send_signal (s->proc, SIGTERM);
+  g_subprocess_wait (s->proc, NULL, NULL);
+  fail_unless (g_subprocess_get_if_exited (s->proc) &&
+      g_subprocess_get_exit_status (s->proc) == 0,
+      "rtmfp-server did not exit cleanly");
+  g_object_unref (s->proc);
+  g_clear_object (&s->out);
+  g_free (s);
+}
+
+/* A UDP port nobody listens on */
+guint16
+dead_port (void)
+{
+  GSocket *sock = g_socket_new (G_SOCKET_FAMILY_IPV4,
+      G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, NULL);
+  GInetAddress *lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  GSocketAddress *sa = g_inet_socket_address_new (lo, 0), *bound;
+  guint16 port;
+
+  fail_unless (g_socket_bind (sock, sa, FALSE, NULL));
+  bound = g_socket_get_local_address (sock, NULL);
+  port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  g_object_unref (bound);
+  g_object_unref (sa);
+  g_object_unref (lo);
+  g_socket_close (sock, NULL);
+  g_object_unref (sock);
+  return port;
+}
+
+/* A UDP socket bound on 127.0.0.1, connected to port_to_connect if not 0;
+ * its receive times out after 1 s */
+GSocket *
+udp_socket (guint16 port_to_connect)
+{
+  GSocket *sock = g_socket_new (G_SOCKET_FAMILY_IPV4,
+      G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, NULL);
+  GInetAddress *lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  GSocketAddress *sa = g_inet_socket_address_new (lo, 0);
+
+  fail_unless (g_socket_bind (sock, sa, FALSE, NULL));
+  g_object_unref (sa);
+  if (port_to_connect) {
+    sa = g_inet_socket_address_new (lo, port_to_connect);
+    fail_unless (g_socket_connect (sock, sa, NULL, NULL));
+    g_object_unref (sa);
+  }
+  g_object_unref (lo);
+  /* wakes up regularly to see the stop flag */
+  g_socket_set_timeout (sock, 1);
+  return sock;
+}
+
+/* ------------------------------------------------------------------ */
+/* bus helpers                                                         */
+
+/* Waits for EOS or ERROR (or one of extra) on the pipeline's bus */
+GstMessage *
+wait_bus (GstElement * pipeline, GstMessageType types, GstClockTime timeout)
+{
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstMessage *msg = gst_bus_timed_pop_filtered (bus, timeout, types);
+
+  gst_object_unref (bus);
+  return msg;
+}
+
+void
+assert_no_error (GstElement * pipeline)
+{
+  GstBus *bus = gst_element_get_bus (pipeline);
+  GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+
+  if (msg) {
+    GError *err = NULL;
+    gchar *dbg = NULL;
+    gst_message_parse_error (msg, &err, &dbg);
+    fail ("error from %s: %s (%s)", GST_OBJECT_NAME (msg->src), err->message,
+        dbg);
+  }
+  gst_object_unref (bus);
+}
+
+/* Waits for an element message rtmfp-status with this code */
+gboolean
+wait_status (GstElement * pipeline, const gchar * code, GstClockTime timeout)
+{
+  GstBus *bus = gst_element_get_bus (pipeline);
+  gint64 end = g_get_monotonic_time () + timeout / 1000;
+  gboolean found = FALSE;
+
+  while (!found && g_get_monotonic_time () < end) {
+    GstMessage *msg = gst_bus_timed_pop_filtered (bus,
+        (end - g_get_monotonic_time ()) * 1000,
+        GST_MESSAGE_ELEMENT | GST_MESSAGE_ERROR);
+    if (!msg)
+      break;
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+      GError *err = NULL;
+      gchar *dbg = NULL;
+      gst_message_parse_error (msg, &err, &dbg);
+      fail ("error while waiting for %s: %s (%s)", code, err->message, dbg);
+    } else if (gst_message_has_name (msg, "rtmfp-status")) {
+      const gchar *c = gst_structure_get_string (gst_message_get_structure
+          (msg), "code");
+      found = c && g_str_equal (c, code);
+    }
+    gst_message_unref (msg);
+  }
+  gst_object_unref (bus);
+  return found;
+}
+
+/* ------------------------------------------------------------------ */
+/* publisher and players                                               */
+
+/* rtmfpsink's input: the FLV tags the sender hands over */
+static GstPadProbeReturn
+sent_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  Sent *sent = data;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  GstMapInfo map;
+  gsize pos = 0;
+
+  if (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_HEADER))
+    return GST_PAD_PROBE_OK;
+  gst_buffer_map (buf, &map, GST_MAP_READ);
+  if (map.size >= 13 && memcmp (map.data, "FLV", 3) == 0)
+    pos = 13;
+  g_mutex_lock (&sent->lock);
+  while (pos + 11 <= map.size) {
+    const guint8 *t = map.data + pos;
+    guint32 size = (t[1] << 16) | (t[2] << 8) | t[3];
+    SentTag st = { t[0], ((guint32) t[7] << 24) | (t[4] << 16) | (t[5] << 8)
+          | t[6]
+    };
+    if (pos + 11 + size + 4 > map.size)
+      break;
+    if (st.type == 9 && size >= 2 && t[12] == 1)        /* AVC NALU */
+      g_array_append_val (sent->video, st);
+    else if (st.type == 8 && size >= 9 && memcmp (t + 12, "Speex   ", 8) == 0)
+      sent->skip_next_audio = TRUE;     /* ID header, then comments */
+    else if (st.type == 8 && sent->skip_next_audio)
+      sent->skip_next_audio = FALSE;
+    else if (st.type == 8 && size >= 1)
+      g_array_append_val (sent->audio, st);
+    pos += 11 + size + 4;
+  }
+  g_mutex_unlock (&sent->lock);
+  gst_buffer_unmap (buf, &map);
+  return GST_PAD_PROBE_OK;
+}
+
+/* flvmux (1.22) never picks speexenc's untimestamped header buffers while
+ * video keeps coming, which holds back all the audio until the video
+ * ends: give the headers the timestamp of the start. */
+static GstPadProbeReturn
+speex_header_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+
+  if (!GST_BUFFER_PTS_IS_VALID (buf) &&
+      GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_HEADER)) {
+    buf = gst_buffer_make_writable (buf);
+    GST_BUFFER_PTS (buf) = GST_BUFFER_DTS (buf) = 0;
+    GST_PAD_PROBE_INFO_DATA (info) = buf;
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+/* sink_props: extra rtmfpsink properties ("mode=direct ") or NULL */
+GstElement *
+publisher_new (guint16 port, const gchar * path, Sent * sent,
+    const gchar * sink_props)
+{
+  gchar *desc = g_strdup_printf ("videotestsrc is-live=true num-buffers=%d "
+      "! video/x-raw,width=320,height=240,framerate=30/1 "
+      "! x264enc tune=zerolatency key-int-max=30 speed-preset=ultrafast "
+      "! h264parse ! queue ! flvmux streamable=true name=m "
+      "! rtmfpsink name=sink %slocation=rtmfp://127.0.0.1:%u/%s "
+      "audiotestsrc is-live=true num-buffers=%d samplesperbuffer=320 "
+      "! audio/x-raw,rate=16000,channels=1 ! speexenc name=aenc "
+      "! queue ! m.", N_VIDEO, sink_props ? sink_props : "", port, path,
+      N_AUDIO);
+  GError *err = NULL;
+  GstElement *p = gst_parse_launch (desc, &err);
+  GstElement *e;
+  GstPad *pad;
+
+  fail_unless (p != NULL, "%s", err ? err->message : "?");
+  g_free (desc);
+  e = gst_bin_get_by_name (GST_BIN (p), "aenc");
+  pad = gst_element_get_static_pad (e, "src");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, speex_header_probe,
+      NULL, NULL);
+  gst_object_unref (pad);
+  gst_object_unref (e);
+  if (sent) {
+    e = gst_bin_get_by_name (GST_BIN (p), "sink");
+    pad = gst_element_get_static_pad (e, "sink");
+    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, sent_probe, sent,
+        NULL);
+    gst_object_unref (pad);
+    gst_object_unref (e);
+  }
+  return p;
+}
+
+static GstPadProbeReturn
+video_decoded (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  Got *got = data;
+  GstClockTime pts = GST_BUFFER_PTS (GST_PAD_PROBE_INFO_BUFFER (info));
+
+  g_mutex_lock (&got->lock);
+  g_array_append_val (got->video_pts, pts);
+  g_cond_broadcast (&got->cond);
+  g_mutex_unlock (&got->lock);
+  return GST_PAD_PROBE_OK;
+}
+
+static GstPadProbeReturn
+audio_decoded (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  Got *got = data;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  GstClockTime pts = GST_BUFFER_PTS (buf);
+
+  g_mutex_lock (&got->lock);
+  g_array_append_val (got->audio_pts, pts);
+  got->audio_samples += gst_buffer_get_size (buf) / 2;  /* S16 mono */
+  g_mutex_unlock (&got->lock);
+  return GST_PAD_PROBE_OK;
+}
+
+static GstPadProbeReturn
+demuxed_video (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  Got *got = data;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+
+  g_mutex_lock (&got->lock);
+  if (!got->first_video_seen) {
+    got->first_video_seen = TRUE;
+    got->first_video_key = !GST_BUFFER_FLAG_IS_SET (buf,
+        GST_BUFFER_FLAG_DELTA_UNIT);
+  }
+  g_mutex_unlock (&got->lock);
+  return GST_PAD_PROBE_OK;
+}
+
+static GstPadProbeReturn
+src_output (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  Got *got = data;
+
+  if (GST_BUFFER_FLAG_IS_SET (GST_PAD_PROBE_INFO_BUFFER (info),
+          GST_BUFFER_FLAG_DISCONT)) {
+    g_mutex_lock (&got->lock);
+    got->discont_buffers++;
+    g_mutex_unlock (&got->lock);
+  }
+  return GST_PAD_PROBE_OK;
+}
+
+void
+probe (GstElement * bin, const gchar * name, const gchar * padname,
+    GstPadProbeCallback cb, gpointer data)
+{
+  GstElement *e = gst_bin_get_by_name (GST_BIN (bin), name);
+  GstPad *pad = gst_element_get_static_pad (e, padname);
+
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, cb, data, NULL);
+  gst_object_unref (pad);
+  gst_object_unref (e);
+}
+
+/* peer_id: play directly from that peer (rtmfpsrc peer-id), or NULL */
+GstElement *
+player_new (guint16 port, const gchar * path, Got * got,
+    const gchar * peer_id)
+{
+  gchar *peer = peer_id ? g_strdup_printf ("peer-id=%s ", peer_id) :
+      g_strdup ("");
+  gchar *desc = g_strdup_printf ("rtmfpsrc name=src %s"
+      "location=rtmfp://127.0.0.1:%u/%s ! flvdemux name=d "
+      "d.video ! identity name=vdemux ! queue ! h264parse "
+      "! avdec_h264 name=vdec ! fakesink sync=false async=false "
+      "d.audio ! queue ! speexdec name=adec ! fakesink sync=false "
+      "async=false", peer, port, path);
+  GError *err = NULL;
+  GstElement *p = gst_parse_launch (desc, &err);
+
+  fail_unless (p != NULL, "%s", err ? err->message : "?");
+  g_free (desc);
+  g_free (peer);
+  probe (p, "vdec", "src", video_decoded, got);
+  probe (p, "adec", "src", audio_decoded, got);
+  probe (p, "vdemux", "src", demuxed_video, got);
+  probe (p, "src", "src", src_output, got);
+  return p;
+}
+
+void
+sent_init (Sent * s)
+{
+  g_mutex_init (&s->lock);
+  s->video = g_array_new (FALSE, FALSE, sizeof (SentTag));
+  s->audio = g_array_new (FALSE, FALSE, sizeof (SentTag));
+}
+
+void
+sent_clear (Sent * s)
+{
+  g_array_unref (s->video);
+  g_array_unref (s->audio);
+  g_mutex_clear (&s->lock);
+}
+
+void
+got_init (Got * g)
+{
+  memset (g, 0, sizeof *g);
+  g_mutex_init (&g->lock);
+  g_cond_init (&g->cond);
+  g->video_pts = g_array_new (FALSE, FALSE, sizeof (GstClockTime));
+  g->audio_pts = g_array_new (FALSE, FALSE, sizeof (GstClockTime));
+}
+
+void
+got_clear (Got * g)
+{
+  g_array_unref (g->video_pts);
+  g_array_unref (g->audio_pts);
+  g_mutex_clear (&g->lock);
+  g_cond_clear (&g->cond);
+}
+
+void
+set_state_checked (GstElement * p, GstState state)
+{
+  fail_if (gst_element_set_state (p, state) == GST_STATE_CHANGE_FAILURE);
+}
+
+/* Waits until the player decoded at least n video frames */
+gboolean
+wait_decoded (Got * got, guint n, gint64 timeout_us)
+{
+  gint64 end = g_get_monotonic_time () + timeout_us;
+  gboolean ok;
+
+  g_mutex_lock (&got->lock);
+  while (got->video_pts->len < n)
+    if (!g_cond_wait_until (&got->cond, &got->lock, end))
+      break;
+  ok = got->video_pts->len >= n;
+  g_mutex_unlock (&got->lock);
+  return ok;
+}
+
+/* The checks of the issue: >= 95% of the frames sent (since first_ms)
+ * decode, in order, each within one frame of a sent timestamp. */
+void
+check_received (Sent * sent, Got * got, const gchar * who)
+{
+  guint i, j, expected_v = 0, expected_a = 0;
+  GstClockTime first_v, first_a;
+  guint64 audio_frames;
+
+  fail_unless (got->video_pts->len > 0, "%s: no video decoded", who);
+  fail_unless (got->audio_pts->len > 0, "%s: no audio decoded", who);
+  first_v = g_array_index (got->video_pts, GstClockTime, 0);
+  first_a = g_array_index (got->audio_pts, GstClockTime, 0);
+
+  for (i = 0; i < sent->video->len; i++)
+    if (g_array_index (sent->video, SentTag, i).ts * GST_MSECOND + 34 *
+        GST_MSECOND >= first_v)
+      expected_v++;
+  for (i = 0; i < sent->audio->len; i++)
+    if (g_array_index (sent->audio, SentTag, i).ts * GST_MSECOND + 21 *
+        GST_MSECOND >= first_a)
+      expected_a++;
+
+  GST_INFO ("%s: video %u decoded of %u sent (%u since it joined), audio %"
+      G_GUINT64_FORMAT " samples for %u frames (%u since it joined)", who,
+      got->video_pts->len, sent->video->len, expected_v, got->audio_samples,
+      sent->audio->len, expected_a);
+  g_print ("%s: video %u/%u frames decoded, audio %.1f/%u frames decoded, "
+      "%u discont\n", who, got->video_pts->len, expected_v,
+      got->audio_samples / 320.0, expected_a, got->discont_buffers);
+
+  fail_unless (got->video_pts->len * 100 >= expected_v * 95,
+      "%s: only %u of %u video frames decoded", who, got->video_pts->len,
+      expected_v);
+  audio_frames = got->audio_samples / 320;
+  fail_unless (audio_frames * 100 >= (guint64) expected_a * 95,
+      "%s: only %" G_GUINT64_FORMAT " of %u audio frames decoded", who,
+      audio_frames, expected_a);
+
+  /* in order, each within one frame of what the sender stamped */
+  for (i = 0, j = 0; i < got->video_pts->len; i++) {
+    GstClockTime pts = g_array_index (got->video_pts, GstClockTime, i);
+    gdouble best = 1e12;
+
+    if (i > 0)
+      fail_unless (pts > g_array_index (got->video_pts, GstClockTime, i - 1),
+          "%s: video frame %u out of order", who, i);
+    for (; j < sent->video->len; j++) {
+      gdouble d = ABS ((gdouble) pts / GST_MSECOND -
+          g_array_index (sent->video, SentTag, j).ts);
+      if (d > best)
+        break;
+      best = d;
+    }
+    if (j > 0)
+      j--;
+    fail_unless (best <= VIDEO_FRAME_MS, "%s: video frame %u at %"
+        GST_TIME_FORMAT " is %.1f ms from any sent frame", who, i,
+        GST_TIME_ARGS (pts), best);
+  }
+  for (i = 1; i < got->audio_pts->len; i++)
+    fail_unless (g_array_index (got->audio_pts, GstClockTime, i) >=
+        g_array_index (got->audio_pts, GstClockTime, i - 1),
+        "%s: audio out of order at %u", who, i);
+  /* the first decoded audio is where a sent frame was */
+  {
+    gdouble best = 1e12;
+    for (i = 0; i < sent->audio->len; i++)
+      best = MIN (best, ABS ((gdouble) first_a / GST_MSECOND -
+              g_array_index (sent->audio, SentTag, i).ts));
+    fail_unless (best <= AUDIO_FRAME_MS, "%s: first audio %.1f ms off", who,
+        best);
+  }
+}

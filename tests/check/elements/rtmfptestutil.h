@@ -1,0 +1,89 @@
+/* Scaffolding shared by the element tests: the rtmfp-server subprocess,
+ * bus helpers, the publisher and player pipelines with their Sent/Got
+ * probes and the end-to-end checks (rtmfptestutil.c).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#ifndef RTMFP_TEST_UTIL_H
+#define RTMFP_TEST_UTIL_H
+
+#include <gio/gio.h>
+#include <gst/check/gstcheck.h>
+
+G_BEGIN_DECLS
+
+#define SEC G_USEC_PER_SEC
+/* frames sent by the publisher: 5 s of 30 fps video, 20 ms Speex */
+#define N_VIDEO 150
+#define N_AUDIO 250
+#define VIDEO_FRAME_MS 33.4
+#define AUDIO_FRAME_MS 20
+
+/* the server */
+
+typedef struct
+{
+  GSubprocess *proc;
+  GDataInputStream *out;        /* its stdout, if kept (else NULL) */
+  guint16 port;
+} Server;
+
+gchar *read_line_bounded (GDataInputStream * in);
+Server *server_start (const gchar * app, gboolean keep_output);
+void server_stop (Server * s);
+guint16 dead_port (void);
+GSocket *udp_socket (guint16 port_to_connect);
+
+/* bus helpers */
+
+GstMessage *wait_bus (GstElement * pipeline, GstMessageType types,
+    GstClockTime timeout);
+void assert_no_error (GstElement * pipeline);
+gboolean wait_status (GstElement * pipeline, const gchar * code,
+    GstClockTime timeout);
+
+/* publisher and players */
+
+typedef struct
+{
+  guint8 type;
+  guint32 ts;
+} SentTag;
+
+typedef struct
+{
+  GMutex lock;
+  GArray *video;                /* SentTag, frames (not sequence headers) */
+  GArray *audio;
+  gboolean skip_next_audio;
+} Sent;
+
+typedef struct
+{
+  GMutex lock;
+  GCond cond;
+  GArray *video_pts;            /* GstClockTime, decoded frames */
+  GArray *audio_pts;
+  guint64 audio_samples;
+  gboolean first_video_seen;
+  gboolean first_video_key;     /* the first video buffer out of flvdemux */
+  guint discont_buffers;        /* DISCONT buffers out of rtmfpsrc */
+} Got;
+
+GstElement *publisher_new (guint16 port, const gchar * path, Sent * sent,
+    const gchar * sink_props);
+void probe (GstElement * bin, const gchar * name, const gchar * padname,
+    GstPadProbeCallback cb, gpointer data);
+GstElement *player_new (guint16 port, const gchar * path, Got * got,
+    const gchar * peer_id);
+void sent_init (Sent * s);
+void sent_clear (Sent * s);
+void got_init (Got * g);
+void got_clear (Got * g);
+void set_state_checked (GstElement * p, GstState state);
+gboolean wait_decoded (Got * got, guint n, gint64 timeout_us);
+void check_received (Sent * sent, Got * got, const gchar * who);
+
+G_END_DECLS
+
+#endif /* RTMFP_TEST_UTIL_H */
