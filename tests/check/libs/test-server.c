@@ -23,6 +23,7 @@
 #include "flvtag.h"
 #include "rtmpchunk.h"
 #include "rtmfpcrypto.h"
+#include "testproc.h"
 
 #define MS 1000
 #define SEC 1000000
@@ -2895,51 +2896,6 @@ test_rtmp_shutdown (void)
 
 /* ------------------------------------------------------------------------ */
 /* The real binary */
-
-/* Reads one line from fd within timeout_ms (bounded); NULL on timeout */
-static gchar *
-read_line (gint fd, GString * buf, gint timeout_ms)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
-
-  for (;;) {
-    gchar *nl = memchr (buf->str, '\n', buf->len);
-    struct pollfd pfd = { fd, POLLIN, 0 };
-    gint64 left;
-    gchar chunk[256];
-    gssize r;
-
-    if (nl) {
-      gchar *line = g_strndup (buf->str, nl - buf->str);
-      g_string_erase (buf, 0, nl - buf->str + 1);
-      return line;
-    }
-    left = (end - g_get_monotonic_time ()) / 1000;
-    if (left <= 0 || poll (&pfd, 1, (gint) left) <= 0)
-      return NULL;
-    r = read (fd, chunk, sizeof (chunk));
-    if (r <= 0)
-      return NULL;
-    g_string_append_len (buf, chunk, r);
-  }
-}
-
-/* waitpid with a bound; -1 on timeout */
-static gint
-wait_exit (GPid pid, gint timeout_ms)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
-  gint status;
-
-  while (g_get_monotonic_time () < end) {
-    pid_t r = waitpid (pid, &status, WNOHANG);
-    if (r == pid)
-      return status;
-    /* a bounded poll on nothing: 10 ms steps */
-    poll (NULL, 0, 10);
-  }
-  return -1;
-}
 
 static void
 test_binary (void)
