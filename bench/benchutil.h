@@ -31,7 +31,9 @@ gchar    *bench_machine_description (void);
 /* The per-packet protection work of a session, done with the fastest
  * nettle primitives with pre-keyed contexts and nothing else: the limit a
  * session could reach on one core.  Rates are in bytes of plain RTMFP
- * packet (plain_len each) per second. */
+ * packet (plain_len each) per second of the measuring thread's own CPU
+ * time (CLOCK_THREAD_CPUTIME_ID), so that other load on a shared machine
+ * does not lower it; best of 5 trials. */
 typedef struct {
   gsize plain_len;              /* plain RTMFP packet size */
   gsize cipher_len;             /* bytes encrypted (SSEQ + packet + pad) */

@@ -62,6 +62,7 @@ static gboolean opt_serve = FALSE;
 static gint opt_max_sessions = 0;
 static gchar *opt_csv_prefix;
 static gchar *opt_server_cmd;
+static gchar **opt_server_args;
 
 static GOptionEntry entries[] = {
   {"sessions", 'n', 0, G_OPTION_ARG_INT, &opt_sessions,
@@ -78,6 +79,9 @@ static GOptionEntry entries[] = {
       "Load this server instead (e.g. tools/rtmfp-server/rtmfp-server, run "
         "with --rtmfp 127.0.0.1:0); only its RSS and process CPU are "
         "measured", "PATH"},
+  {"server-arg", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_server_args,
+      "One more argument for --server-cmd (repeatable), e.g. "
+        "--server-arg=--max-sessions=20000", "ARG"},
   {"serve", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &opt_serve,
       "(internal) run the server side", NULL},
   {"max-sessions", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT,
@@ -93,6 +97,29 @@ typedef struct {
   gchar *reply;
 } Serve;
 
+/* Context switches of the calling thread (the net thread): each is one
+ * sleep/wakeup of its event loop, voluntary or not. */
+static guint64
+thread_wakeups (void)
+{
+  gchar *status = NULL;
+  guint64 total = 0;
+  gchar **lines, **l;
+
+  if (!g_file_get_contents ("/proc/thread-self/status", &status, NULL, NULL))
+    return 0;
+  lines = g_strsplit (status, "\n", -1);
+  for (l = lines; *l; l++) {
+    if (g_str_has_prefix (*l, "voluntary_ctxt_switches:"))
+      total += g_ascii_strtoull (strchr (*l, ':') + 1, NULL, 10);
+    else if (g_str_has_prefix (*l, "nonvoluntary_ctxt_switches:"))
+      total += g_ascii_strtoull (strchr (*l, ':') + 1, NULL, 10);
+  }
+  g_strfreev (lines);
+  g_free (status);
+  return total;
+}
+
 static void
 serve_stats (RtmfpNet * net, gpointer data)
 {
@@ -105,10 +132,11 @@ serve_stats (RtmfpNet * net, gpointer data)
   sv->reply = g_strdup_printf ("sessions=%u opened=%" G_GUINT64_FORMAT
       " refused=%" G_GUINT64_FORMAT " dgrams_in=%" G_GUINT64_FORMAT
       " dgrams_out=%" G_GUINT64_FORMAT " rss_kib=%" G_GINT64_FORMAT
-      " heap=%zu thread_cpu=%.6f",
+      " heap=%zu thread_cpu=%.6f wakeups=%" G_GUINT64_FORMAT,
       rtmfp_endpoint_get_n_sessions (ep), st.sessions_opened,
       st.sessions_refused, st.datagrams_received, st.datagrams_sent,
-      bench_pid_rss_kib (0), mi.uordblks + mi.hblkhd, bench_thread_cpu ());
+      bench_pid_rss_kib (0), mi.uordblks + mi.hblkhd, bench_thread_cpu (),
+      thread_wakeups ());
 }
 
 static void
@@ -197,6 +225,7 @@ typedef struct {
   gint64 rss_kib;
   gsize heap;
   gdouble thread_cpu;
+  guint64 wakeups;              /* net thread context switches */
 } ServerStats;
 
 typedef struct {
@@ -259,11 +288,11 @@ server_stats (Bench * b, ServerStats * st)
   n = sscanf (r, "sessions=%u opened=%" G_GUINT64_FORMAT " refused=%"
       G_GUINT64_FORMAT " dgrams_in=%" G_GUINT64_FORMAT " dgrams_out=%"
       G_GUINT64_FORMAT " rss_kib=%" G_GINT64_FORMAT " heap=%zu "
-      "thread_cpu=%lf", &st->sessions, &st->opened, &st->refused,
-      &st->dgrams_in, &st->dgrams_out, &st->rss_kib, &st->heap,
-      &st->thread_cpu);
+      "thread_cpu=%lf wakeups=%" G_GUINT64_FORMAT, &st->sessions,
+      &st->opened, &st->refused, &st->dgrams_in, &st->dgrams_out,
+      &st->rss_kib, &st->heap, &st->thread_cpu, &st->wakeups);
   g_free (r);
-  return n == 8;
+  return n >= 8;
 }
 
 static void
@@ -444,14 +473,24 @@ start_more (Bench * b)
 static gboolean
 spawn_external_server (Bench * b, GError ** error)
 {
-  const gchar *argv[] = { opt_server_cmd, "--rtmfp", "127.0.0.1:0", NULL };
+  GPtrArray *argv = g_ptr_array_new ();
   gint out_fd;
   gchar line[256];
   guint port = 0;
+  gboolean ok;
+  gchar **a;
 
-  if (!g_spawn_async_with_pipes (NULL, (gchar **) argv, NULL,
-          G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &b->child, NULL, &out_fd,
-          NULL, error))
+  g_ptr_array_add (argv, opt_server_cmd);
+  g_ptr_array_add (argv, (gpointer) "--rtmfp");
+  g_ptr_array_add (argv, (gpointer) "127.0.0.1:0");
+  for (a = opt_server_args; a && *a; a++)
+    g_ptr_array_add (argv, *a);
+  g_ptr_array_add (argv, NULL);
+  ok = g_spawn_async_with_pipes (NULL, (gchar **) argv->pdata, NULL,
+      G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &b->child, NULL, &out_fd,
+      NULL, error);
+  g_ptr_array_unref (argv);
+  if (!ok)
     return FALSE;
   b->external = TRUE;
   b->from_child = fdopen (out_fd, "r");
@@ -636,9 +675,15 @@ main (int argc, char **argv)
   g_print ("## Server scale: %s, %u sessions\n\n", b.external ?
       opt_server_cmd : "one endpoint", b.n);
   if (b.external)
-    g_print ("Machine: %s.  Server: `%s --rtmfp 127.0.0.1:0` (whole-process "
-        "CPU and RSS; sessions counted by the clients).  ", machine,
-        opt_server_cmd);
+  {
+    gchar *extra = opt_server_args ? g_strjoinv (" ", opt_server_args) :
+        g_strdup ("");
+
+    g_print ("Machine: %s.  Server: `%s --rtmfp 127.0.0.1:0%s%s` "
+        "(whole-process CPU and RSS; sessions counted by the clients).  ",
+        machine, opt_server_cmd, *extra ? " " : "", extra);
+    g_free (extra);
+  }
   else
     g_print ("Machine: %s.  Server: one RtmfpEndpoint on one RtmfpNet "
         "thread in a child process (DH group 14, ephemeral keys).  ",
@@ -676,11 +721,15 @@ main (int argc, char **argv)
       idle_wall > 0 ? (s_idle1.dgrams_in - s_idle0.dgrams_in) / idle_wall :
       0, idle_wall > 0 ? (s_idle1.dgrams_out - s_idle0.dgrams_out) /
       idle_wall : 0);
+  if (!b.external)
+    g_print ("| server net-thread wakeups while idle | %.0f /s | context "
+        "switches of the net thread |\n", idle_wall > 0 ?
+        (s_idle1.wakeups - s_idle0.wakeups) / idle_wall : 0);
   g_print ("| CPU per idle session | %.2f us/s | |\n", s_idle1.sessions ?
       1e6 * cpu_idle / idle_wall / s_idle1.sessions : 0);
   if (next_timeout_us >= 0)
-    g_print ("| rtmfp_endpoint_next_timeout at %u sessions | %.1f us/call | "
-        "called after every event (O(sessions) scan) |\n", s_open.sessions,
+    g_print ("| rtmfp_endpoint_next_timeout at %u sessions | %.3f us/call | "
+        "called after every event |\n", s_open.sessions,
         next_timeout_us);
   g_print ("| sessions closed during idle | %u | client side |\n",
       b.closed_later);

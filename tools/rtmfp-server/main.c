@@ -44,6 +44,10 @@ static gint opt_idle_publisher = 500;
 static gboolean opt_verbose;
 static gchar **opt_auth_keys;
 static gchar **opt_auth_keys_hex;
+/* -1: the endpoint's default (rtmfp_endpoint_config_init) */
+static gint opt_max_sessions = -1;
+static gint opt_max_flows = -1;
+static gint opt_max_reassembly = -1;
 
 static GOptionEntry entries[] = {
   {"rtmfp", 0, 0, G_OPTION_ARG_STRING, &opt_rtmfp,
@@ -77,6 +81,15 @@ static GOptionEntry entries[] = {
   {"auth-key-hex", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_auth_keys_hex,
       "As --auth-key, the master key given in hexadecimal (repeatable)",
       "HEX"},
+  {"max-sessions", 0, 0, G_OPTION_ARG_INT, &opt_max_sessions,
+      "Hold at most N RTMFP sessions; handshakes past it are refused "
+        "(default 4096; 0: no limit)", "N"},
+  {"max-flows-per-session", 0, 0, G_OPTION_ARG_INT, &opt_max_flows,
+      "Receiving flows a client may have open per session; more are "
+        "refused with a flow exception (default 4096)", "N"},
+  {"max-reassembly-bytes", 0, 0, G_OPTION_ARG_INT, &opt_max_reassembly,
+      "Bytes held for reassembling fragmented handshake packets, server-"
+        "wide (default 1048576)", "BYTES"},
   {"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose,
       "Log connections and streams to stderr", NULL},
   {NULL}
@@ -366,6 +379,14 @@ main (int argc, char **argv)
     g_free (rtmp_host);
     return 1;
   }
+  if (opt_max_sessions < -1 || opt_max_flows == 0 || opt_max_flows < -1 ||
+      opt_max_reassembly == 0 || opt_max_reassembly < -1) {
+    g_printerr ("rtmfp-server: --max-sessions must be >= 0, "
+        "--max-flows-per-session and --max-reassembly-bytes >= 1\n");
+    g_free (host);
+    g_free (rtmp_host);
+    return 1;
+  }
   if (!(auth_keys = parse_auth_keys ())) {
     g_free (host);
     g_free (rtmp_host);
@@ -387,6 +408,12 @@ main (int argc, char **argv)
 
   rtmfp_server_endpoint_config (app.srv, &ecfg);
   ecfg.idle_timeout_us = IDLE_TIMEOUT_US;
+  if (opt_max_sessions >= 0)
+    ecfg.max_sessions = opt_max_sessions;
+  if (opt_max_flows > 0)
+    ecfg.max_recv_flows_per_session = opt_max_flows;
+  if (opt_max_reassembly > 0)
+    ecfg.max_reassembly_bytes = opt_max_reassembly;
   app.net = rtmfp_net_new (&ecfg, rtmfp_server_get_callbacks (), app.srv,
       host, port, &err);
   if (!app.net) {

@@ -114,7 +114,16 @@ typedef struct {
   /* responder: to recognise and answer retransmitted IIKeyings (3.5.1.1.2) */
   GBytes *skic;
   GBytes *rikeying;             /* whole RIKeying chunk */
+
+  /* timers: the record's earliest deadline as last computed, its place in
+   * ep->timer_heap (NOT_IN_HEAP if it has none), and whether it waits in
+   * ep->timer_dirty for that to be computed again */
+  gint64 due;
+  guint heap_pos;
+  guint dirty_pos;
 } SessRec;
+
+#define NOT_IN_HEAP G_MAXUINT
 
 typedef struct {
   RtmfpAddr from;
@@ -156,6 +165,17 @@ struct _RtmfpEndpoint {
   GPtrArray *all;               /* SessRec, creation order */
   GHashTable *by_id;            /* near session ID -> SessRec */
   GHashTable *by_session;       /* RtmfpSession* -> SessRec */
+
+  /* Timers, O(log sessions) per change instead of a scan of every session
+   * per event: a binary min-heap of the live records that have a deadline,
+   * keyed by SessRec.due, and the records whose deadline may have moved
+   * since (marked by rec_touch, from the endpoint's own handshake code and
+   * from sessions through _rtmfp_endpoint_session_timer_changed).  The
+   * dirty ones are re-keyed before the heap is read. */
+  SessRec **timer_heap;
+  guint heap_len;
+  guint heap_cap;
+  GPtrArray *timer_dirty;       /* SessRec, dirty_pos = its index */
 
   GHashTable *reasm;            /* ReasmKey -> Reasm */
   gsize reasm_bytes;            /* sum of their cost */
@@ -244,7 +264,145 @@ static SessRec *
 rec_new (void)
 {
   SessRec *rec = g_new0 (SessRec, 1);
+  rec->due = -1;
+  rec->heap_pos = NOT_IN_HEAP;
+  rec->dirty_pos = NOT_IN_HEAP;
   return rec;
+}
+
+/* ---- the timer heap ---- */
+
+static inline void
+heap_set (RtmfpEndpoint * ep, guint i, SessRec * rec)
+{
+  ep->timer_heap[i] = rec;
+  rec->heap_pos = i;
+}
+
+static void
+heap_sift_up (RtmfpEndpoint * ep, guint i)
+{
+  SessRec *rec = ep->timer_heap[i];
+
+  while (i > 0) {
+    guint parent = (i - 1) / 2;
+    if (ep->timer_heap[parent]->due <= rec->due)
+      break;
+    heap_set (ep, i, ep->timer_heap[parent]);
+    i = parent;
+  }
+  heap_set (ep, i, rec);
+}
+
+static void
+heap_sift_down (RtmfpEndpoint * ep, guint i)
+{
+  SessRec *rec = ep->timer_heap[i];
+
+  for (;;) {
+    guint c = 2 * i + 1;
+    if (c >= ep->heap_len)
+      break;
+    if (c + 1 < ep->heap_len
+        && ep->timer_heap[c + 1]->due < ep->timer_heap[c]->due)
+      c++;
+    if (rec->due <= ep->timer_heap[c]->due)
+      break;
+    heap_set (ep, i, ep->timer_heap[c]);
+    i = c;
+  }
+  heap_set (ep, i, rec);
+}
+
+static void
+heap_remove (RtmfpEndpoint * ep, SessRec * rec)
+{
+  guint i = rec->heap_pos;
+  SessRec *last;
+
+  if (i == NOT_IN_HEAP)
+    return;
+  g_assert (i < ep->heap_len && ep->timer_heap[i] == rec);
+  rec->heap_pos = NOT_IN_HEAP;
+  last = ep->timer_heap[--ep->heap_len];
+  if (last == rec)
+    return;
+  heap_set (ep, i, last);
+  if (i > 0 && ep->timer_heap[(i - 1) / 2]->due > last->due)
+    heap_sift_up (ep, i);
+  else
+    heap_sift_down (ep, i);
+}
+
+/* Gives rec the deadline `due` (-1: none) and its place in the heap */
+static void
+heap_update (RtmfpEndpoint * ep, SessRec * rec, gint64 due)
+{
+  gint64 old = rec->due;
+
+  if (due < 0) {
+    heap_remove (ep, rec);
+    rec->due = -1;
+    return;
+  }
+  rec->due = due;
+  if (rec->heap_pos == NOT_IN_HEAP) {
+    if (ep->heap_len == ep->heap_cap) {
+      ep->heap_cap = MAX (64, ep->heap_cap * 2);
+      ep->timer_heap = g_renew (SessRec *, ep->timer_heap, ep->heap_cap);
+    }
+    heap_set (ep, ep->heap_len++, rec);
+    heap_sift_up (ep, rec->heap_pos);
+  } else if (due < old) {
+    heap_sift_up (ep, rec->heap_pos);
+  } else if (due > old) {
+    heap_sift_down (ep, rec->heap_pos);
+  }
+}
+
+/* rec's deadline may have moved: recompute it before the heap is read */
+static void
+rec_touch (RtmfpEndpoint * ep, SessRec * rec)
+{
+  if (rec->dead || rec->dirty_pos != NOT_IN_HEAP)
+    return;
+  rec->dirty_pos = ep->timer_dirty->len;
+  g_ptr_array_add (ep->timer_dirty, rec);
+}
+
+static void
+rec_untouch (RtmfpEndpoint * ep, SessRec * rec)
+{
+  guint i = rec->dirty_pos;
+  guint last;
+
+  if (i == NOT_IN_HEAP)
+    return;
+  rec->dirty_pos = NOT_IN_HEAP;
+  last = ep->timer_dirty->len - 1;
+  if (i != last) {
+    SessRec *moved = g_ptr_array_index (ep->timer_dirty, last);
+    ep->timer_dirty->pdata[i] = moved;
+    moved->dirty_pos = i;
+  }
+  g_ptr_array_set_size (ep->timer_dirty, last);
+}
+
+static gint64 rec_compute_due (SessRec * rec);
+
+/* Re-keys every record marked by rec_touch */
+static void
+timers_refresh (RtmfpEndpoint * ep)
+{
+  guint i;
+
+  for (i = 0; i < ep->timer_dirty->len; i++) {
+    SessRec *rec = g_ptr_array_index (ep->timer_dirty, i);
+    rec->dirty_pos = NOT_IN_HEAP;
+    if (!rec->dead)
+      heap_update (ep, rec, rec_compute_due (rec));
+  }
+  g_ptr_array_set_size (ep->timer_dirty, 0);
 }
 
 static void
@@ -279,6 +437,7 @@ rec_register (RtmfpEndpoint * ep, SessRec * rec)
   g_hash_table_insert (ep->by_session, rec->s, rec);
   if (rec->near_id)
     g_hash_table_insert (ep->by_id, GUINT_TO_POINTER (rec->near_id), rec);
+  rec_touch (ep, rec);
 }
 
 /* Drops rec from every table; it is freed (and the session unref'd) once
@@ -295,6 +454,8 @@ rec_remove (RtmfpEndpoint * ep, SessRec * rec)
     g_hash_table_remove (ep->by_id, GUINT_TO_POINTER (rec->near_id));
   g_hash_table_remove (ep->by_session, rec->s);
   g_ptr_array_remove (ep->all, rec);
+  heap_remove (ep, rec);
+  rec_untouch (ep, rec);
   g_ptr_array_add (ep->graveyard, rec);
 }
 
@@ -838,6 +999,7 @@ rec_add_candidate (RtmfpEndpoint * ep, SessRec * rec, const RtmfpAddr * addr,
   cand.next_send = ep->now + HELLO_FIRST_INTERVAL_US;
   cand.interval = HELLO_FIRST_INTERVAL_US;
   g_array_append_val (rec->candidates, cand);
+  rec_touch (ep, rec);
   send_ihello (ep, rec, addr);
   return TRUE;
 }
@@ -975,6 +1137,7 @@ handle_rhello (RtmfpEndpoint * ep, const guint8 * d, gsize len,
   send_startup_bytes (ep, 0, &rec->dest, rec->iikeying, FALSE, 0);
   rec->ik_interval = HELLO_FIRST_INTERVAL_US;
   rec->ik_next = ep->now + rec->ik_interval;
+  rec_touch (ep, rec);
   _rtmfp_session_set_opening_state (rec->s, RTMFP_SESSION_KEYING_SENT);
 }
 
@@ -1026,6 +1189,7 @@ handle_cookie_change (RtmfpEndpoint * ep, SessRec * rec, const guint8 * d,
   send_startup_bytes (ep, 0, &rec->dest, rec->iikeying, FALSE, 0);
   rec->ik_interval = HELLO_FIRST_INTERVAL_US;
   rec->ik_next = ep->now + rec->ik_interval;
+  rec_touch (ep, rec);
 }
 
 static void
@@ -1065,6 +1229,7 @@ handle_rikeying (RtmfpEndpoint * ep, SessRec * rec, const guint8 * d,
 
   rec_clear_opening (rec);
   rec->established = TRUE;
+  rec_touch (ep, rec);
   rec->far_id = c.responder_session_id;
   rec->far_addr = *from;
   ep->stats.sessions_opened++;
@@ -1297,6 +1462,7 @@ handle_iikeying (RtmfpEndpoint * ep, const guint8 * d, gsize len,
   send_startup_bytes (ep, rec->far_id, from, rec->rikeying, echo, echo_ts);
 
   rec->established = TRUE;
+  rec_touch (ep, rec);
   ep->stats.sessions_opened++;
   g_debug ("session %p open (responder), near %08x far %08x", rec->s,
       rec->near_id, rec->far_id);
@@ -1691,42 +1857,70 @@ done:
 
 /* ---- timers ---- */
 
+static void
+time_min (gint64 * t, gint64 v)
+{
+  if (v >= 0 && (*t < 0 || v < *t))
+    *t = v;
+}
+
+/* The earliest deadline of one record: its handshake's while opening
+ * (open timeout, IHello or IIKeying resends), its session's once open.
+ * -1: none. */
+static gint64
+rec_compute_due (SessRec * rec)
+{
+  gint64 t = -1;
+  guint j;
+
+  if (rec->dead)
+    return -1;
+  if (rec->opening != OPENING_NONE) {
+    time_min (&t, rec->open_deadline);
+    if (rec->opening == OPENING_IHELLO && rec->candidates) {
+      for (j = 0; j < rec->candidates->len; j++)
+        time_min (&t, g_array_index (rec->candidates, Candidate,
+                j).next_send);
+    } else if (rec->opening == OPENING_KEYING) {
+      time_min (&t, rec->ik_next);
+    }
+  } else if (rec->established) {
+    time_min (&t, _rtmfp_session_next_timeout (rec->s));
+  }
+  return t;
+}
+
+void
+_rtmfp_endpoint_session_timer_changed (RtmfpEndpoint * ep, RtmfpSession * s)
+{
+  SessRec *rec;
+
+  if (ep == NULL || ep->freeing)
+    return;
+  rec = g_hash_table_lookup (ep->by_session, s);
+  if (rec)
+    rec_touch (ep, rec);
+}
+
 gint64
 rtmfp_endpoint_next_timeout (RtmfpEndpoint * ep)
 {
   gint64 t = -1;
   GHashTableIter it;
   gpointer v;
-  guint i, j;
 
   g_return_val_if_fail (ep != NULL, -1);
 
   if (ep->depth == 0)
     flush_graveyard (ep);
 
-#define TMIN(x) G_STMT_START { gint64 _x = (x); \
-    if (_x >= 0 && (t < 0 || _x < t)) t = _x; } G_STMT_END
-
-  for (i = 0; i < ep->all->len; i++) {
-    SessRec *rec = g_ptr_array_index (ep->all, i);
-    if (rec->dead)
-      continue;
-    if (rec->opening != OPENING_NONE) {
-      TMIN (rec->open_deadline);
-      if (rec->opening == OPENING_IHELLO && rec->candidates) {
-        for (j = 0; j < rec->candidates->len; j++)
-          TMIN (g_array_index (rec->candidates, Candidate, j).next_send);
-      } else if (rec->opening == OPENING_KEYING) {
-        TMIN (rec->ik_next);
-      }
-    } else if (rec->established) {
-      TMIN (_rtmfp_session_next_timeout (rec->s));
-    }
-  }
+  timers_refresh (ep);
+  if (ep->heap_len > 0)
+    t = ep->timer_heap[0]->due;
+  /* reassemblies are few: bounded by max_reassembly_bytes */
   g_hash_table_iter_init (&it, ep->reasm);
   while (g_hash_table_iter_next (&it, NULL, &v))
-    TMIN (reasm_expiry (v));
-#undef TMIN
+    time_min (&t, reasm_expiry (v));
   return t;
 }
 
@@ -1768,14 +1962,29 @@ void
 rtmfp_endpoint_handle_timeout (RtmfpEndpoint * ep, gint64 now)
 {
   SessRec **recs;
-  guint n, i;
+  guint n = 0, cap = 0, i;
   GHashTableIter it;
   gpointer v;
 
   g_return_if_fail (ep != NULL);
 
   ep_enter (ep, now);
-  recs = snapshot_records (ep, &n);
+  /* The records due now, each handled once (records are only freed at
+   * depth 0, so the pointers stay valid); each is marked to have its
+   * deadline computed again afterwards. */
+  timers_refresh (ep);
+  recs = NULL;
+  while (ep->heap_len > 0 && ep->timer_heap[0]->due <= now) {
+    SessRec *rec = ep->timer_heap[0];
+    heap_remove (ep, rec);
+    rec->due = -1;
+    rec_touch (ep, rec);
+    if (n == cap) {
+      cap = MAX (16, cap * 2);
+      recs = g_renew (SessRec *, recs, cap);
+    }
+    recs[n++] = rec;
+  }
   for (i = 0; i < n; i++) {
     SessRec *rec = recs[i];
     if (rec->dead)
@@ -1880,6 +2089,7 @@ rtmfp_endpoint_new (const RtmfpEndpointConfig * cfg,
   ep->reasm = g_hash_table_new_full (reasm_key_hash, reasm_key_equal, NULL,
       reasm_free);
   ep->graveyard = g_ptr_array_new ();
+  ep->timer_dirty = g_ptr_array_new ();
   ep->now = G_MININT64;
   ep->last_tc_sent = G_MININT64;
   rtmfp_random_bytes ((guint8 *) & ep->next_packet_id,
@@ -1907,6 +2117,8 @@ rtmfp_endpoint_free (RtmfpEndpoint * ep)
   ep->flushing = FALSE;
   flush_graveyard (ep);
   g_ptr_array_unref (ep->graveyard);
+  g_ptr_array_unref (ep->timer_dirty);
+  g_free (ep->timer_heap);
   g_ptr_array_unref (ep->all);
   g_hash_table_unref (ep->by_id);
   g_hash_table_unref (ep->by_session);

@@ -46,6 +46,7 @@
 #include <errno.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>        /* UDP_SEGMENT (Linux >= 4.18) */
 #endif
 
 #include "rtmfpnet.h"
@@ -71,6 +72,14 @@
  * class is 1200 bytes) are sent on their own. */
 #define SEND_MMSG 32
 #define SEND_SLOT 1472
+#ifdef UDP_SEGMENT
+/* UDP GSO: a run of queued datagrams of one size to one address (the last
+ * may be shorter) leaves as one message that the kernel cuts into those
+ * datagrams (same bytes on the wire, one pass through the stack).  Kernel
+ * limits: 64 segments, one UDP datagram's worth of bytes. */
+#define GSO_MAX_SEGMENTS 64
+#define GSO_MAX_BYTES 65000
+#endif
 #endif
 
 typedef struct {
@@ -105,6 +114,7 @@ struct _RtmfpNet {
   struct sockaddr_in6 out_addr[SEND_MMSG];
   socklen_t out_addr_len[SEND_MMSG];
   gsize out_len[SEND_MMSG];
+  gboolean no_gso;              /* the kernel/route refused UDP_SEGMENT */
 #else
   guint8 recv_buf[RECV_BUFFER + 1];     /* net thread only */
 #endif
@@ -247,13 +257,63 @@ count_send_error (RtmfpNet * net)
   g_mutex_unlock (&net->lock);
 }
 
+/* Sends datagrams first..last-1 of the queue one by one (after a GSO
+ * message was refused) */
+static void
+send_each (RtmfpNet * net, guint first, guint last)
+{
+  guint i;
+
+  for (i = first; i < last; i++) {
+    while (sendto (net->fd, net->out_bufs[i], net->out_len[i], MSG_DONTWAIT,
+            (struct sockaddr *) &net->out_addr[i], net->out_addr_len[i]) < 0) {
+      if (errno == EINTR)
+        continue;
+      g_debug ("sendto failed: %s", g_strerror (errno));
+      count_send_error (net);
+      break;
+    }
+  }
+}
+
+/* How many queued datagrams from `i` on can leave as one UDP GSO message:
+ * same destination, same length, except that the last may be shorter */
+static guint
+gso_run (RtmfpNet * net, guint i, guint n)
+{
+  guint j = i + 1;
+#ifdef UDP_SEGMENT
+  gsize seg = net->out_len[i], total = seg;
+
+  if (net->no_gso)
+    return 1;
+  while (j < n && j - i < GSO_MAX_SEGMENTS
+      && net->out_len[j] <= seg && total + net->out_len[j] <= GSO_MAX_BYTES
+      && net->out_addr_len[j] == net->out_addr_len[i]
+      && memcmp (&net->out_addr[j], &net->out_addr[i],
+          net->out_addr_len[i]) == 0) {
+    total += net->out_len[j];
+    if (net->out_len[j++] < seg)
+      break;
+  }
+#endif
+  return j - i;
+}
+
 /* Sends the queued datagrams (net thread, or owner thread when stopped) */
 static void
 flush_sends (RtmfpNet * net)
 {
   struct mmsghdr msgs[SEND_MMSG];
   struct iovec iov[SEND_MMSG];
-  guint i = 0, n = net->n_out;
+  guint first[SEND_MMSG + 1];   /* first datagram of each message */
+#ifdef UDP_SEGMENT
+  union {
+    gchar buf[CMSG_SPACE (sizeof (guint16))];
+    struct cmsghdr align;
+  } ctl[SEND_MMSG];
+#endif
+  guint i, k, m = 0, n = net->n_out;
 
   if (n == 0)
     return;
@@ -262,26 +322,61 @@ flush_sends (RtmfpNet * net)
   for (i = 0; i < n; i++) {
     iov[i].iov_base = net->out_bufs[i];
     iov[i].iov_len = net->out_len[i];
-    msgs[i].msg_hdr.msg_name = &net->out_addr[i];
-    msgs[i].msg_hdr.msg_namelen = net->out_addr_len[i];
-    msgs[i].msg_hdr.msg_iov = &iov[i];
-    msgs[i].msg_hdr.msg_iovlen = 1;
   }
+  for (i = 0; i < n; i += msgs[m++].msg_hdr.msg_iovlen) {
+    guint run = gso_run (net, i, n);
+
+    first[m] = i;
+    msgs[m].msg_hdr.msg_name = &net->out_addr[i];
+    msgs[m].msg_hdr.msg_namelen = net->out_addr_len[i];
+    msgs[m].msg_hdr.msg_iov = &iov[i];
+    msgs[m].msg_hdr.msg_iovlen = run;
+#ifdef UDP_SEGMENT
+    if (run > 1) {
+      struct cmsghdr *cm;
+      guint16 seg = net->out_len[i];
+
+      memset (&ctl[m], 0, sizeof (ctl[m]));
+      msgs[m].msg_hdr.msg_control = ctl[m].buf;
+      msgs[m].msg_hdr.msg_controllen = sizeof (ctl[m].buf);
+      cm = CMSG_FIRSTHDR (&msgs[m].msg_hdr);
+      cm->cmsg_level = SOL_UDP;
+      cm->cmsg_type = UDP_SEGMENT;
+      cm->cmsg_len = CMSG_LEN (sizeof (guint16));
+      memcpy (CMSG_DATA (cm), &seg, sizeof (seg));
+    }
+#endif
+  }
+  first[m] = n;
   /* Non-blocking: a full socket buffer is loss, as on any UDP path; the
    * protocol's congestion control and retransmission deal with it.  A
    * failing datagram is counted and skipped, the rest still go. */
-  i = 0;
-  while (i < n) {
-    int r = sendmmsg (net->fd, msgs + i, n - i, MSG_DONTWAIT);
+  k = 0;
+  while (k < m) {
+    int r = sendmmsg (net->fd, msgs + k, m - k, MSG_DONTWAIT);
 
     if (r > 0) {
-      i += r;
+      k += r;
     } else if (r < 0 && errno == EINTR) {
       continue;
+    } else if (msgs[k].msg_hdr.msg_iovlen > 1 && (errno == EIO
+            || errno == EINVAL || errno == ENOPROTOOPT
+            || errno == EOPNOTSUPP)) {
+      /* UDP_SEGMENT refused (old kernel, no checksum offload, a path MTU
+       * below the segment size...): never again on this net, and these
+       * datagrams go one by one */
+      g_debug ("UDP GSO refused (%s): sending datagrams one by one",
+          g_strerror (errno));
+      net->no_gso = TRUE;
+      send_each (net, first[k], first[k + 1]);
+      k++;
     } else {
+      guint d;
+
       g_debug ("sendmmsg failed: %s", g_strerror (errno));
-      count_send_error (net);
-      i++;
+      for (d = first[k]; d < first[k + 1]; d++)
+        count_send_error (net);       /* each datagram of the message */
+      k++;
     }
   }
 }
@@ -946,6 +1041,63 @@ gint64
 rtmfp_net_now (RtmfpNet * net)
 {
   return g_get_monotonic_time ();
+}
+
+/* IP mobility (RFC 7016 3.5.4.2): a new UDP socket on a new ephemeral
+ * port of the same local address replaces the old one.  The sessions are
+ * untouched: their next packets leave from the new port, and the far end
+ * validates the new address (its echo of our nonce) and moves the
+ * session there.  Net thread (or while the thread is not running). */
+gboolean
+rtmfp_net_rebind (RtmfpNet * net, GError ** error)
+{
+  GSocketAddress *local;
+  GInetAddress *ia;
+  GSocket *sock;
+  gboolean dual;
+
+  g_return_val_if_fail (net != NULL, FALSE);
+
+  local = g_socket_get_local_address (net->socket, error);
+  if (local == NULL)
+    return FALSE;
+  ia = g_object_ref (g_inet_socket_address_get_address
+      (G_INET_SOCKET_ADDRESS (local)));
+  g_object_unref (local);
+  dual = net->socket_v6 && g_inet_address_get_is_any (ia);
+  sock = make_socket (ia, 0, dual, error);
+  g_object_unref (ia);
+  if (sock == NULL)
+    return FALSE;
+
+#ifdef RTMFP_NET_MMSG
+  flush_sends (net);            /* what is queued leaves from the old port */
+#endif
+  g_source_destroy (net->socket_source);
+  g_source_unref (net->socket_source);
+  g_socket_close (net->socket, NULL);
+  g_object_unref (net->socket);
+
+  local = g_socket_get_local_address (sock, NULL);
+  g_mutex_lock (&net->lock);
+  net->socket = sock;
+#ifdef RTMFP_NET_MMSG
+  net->fd = g_socket_get_fd (sock);
+#endif
+  if (local) {
+    addr_from_gsocket (&net->local_addr, local);
+    net->local_port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS
+        (local));
+  }
+  g_mutex_unlock (&net->lock);
+  g_clear_object (&local);
+
+  net->socket_source = g_socket_create_source (sock, G_IO_IN, NULL);
+  g_source_set_callback (net->socket_source, G_SOURCE_FUNC (socket_readable),
+      net, NULL);
+  g_source_attach (net->socket_source, net->context);
+  g_debug ("rebound to local port %u", net->local_port);
+  return TRUE;
 }
 
 void

@@ -51,4 +51,11 @@ typedef struct {
 } RtmfpNetStats;
 void      rtmfp_net_get_stats (RtmfpNet * net, RtmfpNetStats * st);
 
+/* IP mobility (RFC 7016 3.5.4.2): moves to a new UDP socket on a new
+ * ephemeral port of the same local address; the sessions continue (the
+ * far ends follow the new address after validating it), no new handshake.
+ * Call on the net thread (rtmfp_net_invoke) or while it is not running.
+ * FALSE (error set) if no new socket could be made: the old one stays. */
+gboolean  rtmfp_net_rebind (RtmfpNet * net, GError ** error);
+
 G_END_DECLS

@@ -138,6 +138,19 @@ rtmfp_packet_builder_init (RtmfpPacketBuilder * b, guint8 flags,
   g_return_if_fail (b != NULL);
 
   b->buf = g_byte_array_sized_new (MIN (max_size, RTMFP_MAX_STARTUP_PLAIN_SIZE));
+  rtmfp_packet_builder_init_with (b, b->buf, flags, timestamp,
+      timestamp_echo, max_size);
+  g_byte_array_unref (b->buf);  /* the reference init_with took */
+}
+
+void
+rtmfp_packet_builder_init_with (RtmfpPacketBuilder * b, GByteArray * buf,
+    guint8 flags, guint16 timestamp, guint16 timestamp_echo, gsize max_size)
+{
+  g_return_if_fail (b != NULL && buf != NULL);
+
+  g_byte_array_set_size (buf, 0);
+  b->buf = g_byte_array_ref (buf);
   b->max_size = max_size;
   b->n_chunks = 0;
   rtmfp_append_u8 (b->buf, flags);

@@ -108,6 +108,11 @@ typedef struct {
 
 void      rtmfp_packet_builder_init (RtmfpPacketBuilder * b, guint8 flags,
     guint16 timestamp, guint16 timestamp_echo, gsize max_size);
+/* Same, building into `buf` (emptied first, one reference taken) rather
+ * than a new array: a sender reuses one buffer for every packet. */
+void      rtmfp_packet_builder_init_with (RtmfpPacketBuilder * b,
+    GByteArray * buf, guint8 flags, guint16 timestamp,
+    guint16 timestamp_echo, gsize max_size);
 void      rtmfp_packet_builder_clear (RtmfpPacketBuilder * b);
 /* Payload bytes left for one more chunk (0 if not even a header fits) */
 gsize     rtmfp_packet_builder_space (const RtmfpPacketBuilder * b);

@@ -326,14 +326,25 @@ session_enter (RtmfpSession * s)
   s->depth++;
 }
 
+/* Tells the endpoint that our deadlines may have moved (timer heap) */
+static void
+session_timer_changed (RtmfpSession * s)
+{
+  if (s->ep)
+    _rtmfp_endpoint_session_timer_changed (s->ep, s);
+}
+
 static void
 session_leave (RtmfpSession * s, gint64 now)
 {
   g_assert (s->depth > 0);
   s->depth--;
-  if (s->depth == 0 && s->flush_pending) {
-    s->flush_pending = FALSE;
-    session_flush (s, now);
+  if (s->depth == 0) {
+    if (s->flush_pending) {
+      s->flush_pending = FALSE;
+      session_flush (s, now);
+    }
+    session_timer_changed (s);
   }
   rtmfp_session_unref (s);
 }
@@ -564,10 +575,30 @@ session_erto_backoff (RtmfpSession * s)
 
 /* ---- packet assembly ---- */
 
+/* Packets are built in one buffer per thread (no allocation per packet,
+ * no buffer held per idle session); one built while another is in it
+ * (re-entrance) gets its own. */
+typedef struct {
+  GByteArray *buf;
+  gboolean busy;
+} OutBuf;
+
+static void
+out_buf_free (gpointer p)
+{
+  OutBuf *ob = p;
+
+  g_byte_array_unref (ob->buf);
+  g_free (ob);
+}
+
+static GPrivate out_buf_key = G_PRIVATE_INIT (out_buf_free);
+
 typedef struct {
   RtmfpPacketBuilder b;
   gboolean echo;
   guint16 echo_value;
+  OutBuf *shared;               /* the thread's buffer, if built there */
 } OutPacket;
 
 static void
@@ -599,8 +630,30 @@ out_packet_begin (RtmfpSession * s, OutPacket * o, gint64 now)
   if (s->ep && tc_rx_on_other_session (s->ep, s, now))
     flags |= RTMFP_PKT_FLAG_TCR;
 
-  rtmfp_packet_builder_init (&o->b, flags, session_ts_now (now), echo,
-      RTMFP_MAX_PLAIN_SIZE);
+  o->shared = g_private_get (&out_buf_key);
+  if (o->shared == NULL) {
+    o->shared = g_new0 (OutBuf, 1);
+    o->shared->buf = g_byte_array_sized_new (RTMFP_MAX_PLAIN_SIZE);
+    g_private_set (&out_buf_key, o->shared);
+  }
+  if (!o->shared->busy) {
+    o->shared->busy = TRUE;
+    rtmfp_packet_builder_init_with (&o->b, o->shared->buf, flags,
+        session_ts_now (now), echo, RTMFP_MAX_PLAIN_SIZE);
+  } else {
+    o->shared = NULL;
+    rtmfp_packet_builder_init (&o->b, flags, session_ts_now (now), echo,
+        RTMFP_MAX_PLAIN_SIZE);
+  }
+}
+
+static void
+out_packet_release (RtmfpSession * s, OutPacket * o)
+{
+  if (o->shared)
+    o->shared->busy = FALSE;
+  o->shared = NULL;
+  rtmfp_packet_builder_clear (&o->b);
 }
 
 static gsize
@@ -640,13 +693,13 @@ out_packet_send (RtmfpSession * s, OutPacket * o, const RtmfpAddr * to)
       : 0);
   if (s->ep && s->cipher)
     _rtmfp_endpoint_transmit (s->ep, s->cipher, s->far_id, data, len, to);
-  rtmfp_packet_builder_clear (&o->b);
+  out_packet_release (s, o);
 }
 
 static void
-out_packet_discard (OutPacket * o)
+out_packet_discard (RtmfpSession * s, OutPacket * o)
 {
-  rtmfp_packet_builder_clear (&o->b);
+  out_packet_release (s, o);
 }
 
 /* A packet of whole chunks to `to` (not DESTADDR: mobility probe, ping
@@ -674,7 +727,7 @@ session_send_direct (RtmfpSession * s, const RtmfpAddr * to,
   if (o.b.n_chunks > 0)
     out_packet_send (s, &o, to);
   else
-    out_packet_discard (&o);
+    out_packet_discard (s, &o);
 }
 
 /* A packet with just a Session Close Acknowledgement, now (3.5.5) */
@@ -862,7 +915,7 @@ session_flush (RtmfpSession * s, gint64 now)
     }
 
     if (o.b.n_chunks == 0) {
-      out_packet_discard (&o);
+      out_packet_discard (s, &o);
       break;
     }
 
@@ -1314,8 +1367,15 @@ _rtmfp_session_receive (RtmfpSession * s, const RtmfpPacket * p,
     s->ts_echo_rx = p->timestamp_echo;
     s->ts_echo_rx_valid = TRUE;
     ticks = (guint16) (session_ts_now (now) - p->timestamp_echo);
-    if (ticks <= 32767)
+    if (ticks <= 32767) {
       session_rtt_sample (s, (gint64) ticks * TS_TICK);
+      /* 3.5.2.2 / 3.6.2.6: after an outage the TIMEOUT_ALARM was armed
+       * with a backed-off ERTO (up to 10 s); the far end answering again
+       * gives a fresh ERTO, and the alarm follows it, so that what was
+       * lost is sent again promptly (rather than up to 10 s later) */
+      if (s->timeout_alarm > now + s->erto)
+        s->timeout_alarm = now + s->erto;
+    }
   }
   /* 3.5.2.1 */
   if (p->flags & RTMFP_PKT_FLAG_TC)
@@ -2218,6 +2278,7 @@ rtmfp_session_set_keepalive (RtmfpSession * s, gint64 period_us)
     s->keepalive_period = 0;
   else                          /* RFC 7425 5.3.4: a floor of 5 s */
     s->keepalive_period = MAX (period_us, RTMFP_SESSION_MIN_KEEPALIVE_US);
+  session_timer_changed (s);
 }
 
 void
@@ -2225,6 +2286,7 @@ rtmfp_session_set_idle_timeout (RtmfpSession * s, gint64 timeout_us)
 {
   g_return_if_fail (s != NULL);
   s->idle_timeout = MAX (timeout_us, 0);
+  session_timer_changed (s);
 }
 
 void

@@ -73,6 +73,12 @@ void      _rtmfp_endpoint_note_tc_sent (RtmfpEndpoint * ep, gint64 now);
 /* An FIHello chunk arrived on open session s (3.5.1.5 target side) */
 void      _rtmfp_endpoint_handle_fihello (RtmfpEndpoint * ep, RtmfpSession * s,
     const RtmfpFIHelloChunk * c, gint64 now);
+/* What _rtmfp_session_next_timeout returns may have changed (the session
+ * calls this when its outermost entry point returns, and from setters
+ * that move a deadline).  The endpoint keeps the sessions in a timer heap
+ * and re-keys this one before it next reads the heap.  O(1). */
+void      _rtmfp_endpoint_session_timer_changed (RtmfpEndpoint * ep,
+    RtmfpSession * s);
 /* The session reached S_CLOSED: the endpoint frees its ID and drops its
  * reference after calling callbacks.session_closed. */
 void      _rtmfp_endpoint_session_closed (RtmfpEndpoint * ep, RtmfpSession * s);

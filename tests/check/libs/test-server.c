@@ -3041,6 +3041,216 @@ test_binary (void)
   }
 }
 
+/* --max-sessions against the real binary: real UDP sockets on loopback,
+ * client endpoints driven sans-I/O from this thread */
+
+#define MS_CLIENTS 3
+
+typedef struct {
+  GSocket *sock;
+  RtmfpEndpoint *ep;
+  RtmfpSession *session;        /* borrowed, owned by ep */
+  gboolean opened;
+} MsClient;
+
+static void
+ms_send (const guint8 * data, gsize len, const RtmfpAddr * to, gpointer ud)
+{
+  MsClient *c = ud;
+  GSocketAddress *sa = rtmfp_addr_to_gsocket (to);
+
+  g_socket_send_to (c->sock, sa, (const gchar *) data, len, NULL, NULL);
+  g_object_unref (sa);
+}
+
+static void
+ms_opened (RtmfpEndpoint * ep, RtmfpSession * s, gpointer ud)
+{
+  ((MsClient *) ud)->opened = TRUE;
+}
+
+static const RtmfpEndpointCallbacks ms_callbacks = {
+  .session_opened = ms_opened,
+};
+
+/* Drives the clients on the real clock for up to ms milliseconds, or
+ * until want_opened of them are open (0: the whole time) */
+static void
+ms_run (MsClient * cl, guint n, gint ms, guint want_opened)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) ms * 1000;
+  guint8 buf[8192];
+
+  for (;;) {
+    struct pollfd pfd[MS_CLIENTS];
+    gint64 now = g_get_monotonic_time (), wake = end;
+    guint i, opened = 0;
+
+    for (i = 0; i < n; i++) {
+      gint64 t = rtmfp_endpoint_next_timeout (cl[i].ep);
+      if (t >= 0 && t <= now)
+        rtmfp_endpoint_handle_timeout (cl[i].ep, now);
+      t = rtmfp_endpoint_next_timeout (cl[i].ep);
+      if (t >= 0 && t < wake)
+        wake = t;
+      opened += cl[i].opened;
+      pfd[i].fd = g_socket_get_fd (cl[i].sock);
+      pfd[i].events = POLLIN;
+    }
+    if ((want_opened && opened >= want_opened) || now >= end)
+      return;
+    poll (pfd, n, (gint) MAX (1, (wake - now + 999) / 1000));
+    now = g_get_monotonic_time ();
+    for (i = 0; i < n; i++) {
+      GSocketAddress *from = NULL;
+      gssize len;
+      RtmfpAddr a;
+
+      while ((len = g_socket_receive_from (cl[i].sock, &from, (gchar *) buf,
+                  sizeof (buf), NULL, NULL)) >= 0) {
+        if (rtmfp_addr_from_gsocket (&a, from))
+          rtmfp_endpoint_receive (cl[i].ep, buf, len, &a, now);
+        g_clear_object (&from);
+      }
+    }
+  }
+}
+
+static void
+test_binary_max_sessions (void)
+{
+  const gchar *path = RTMFP_SERVER_PATH;
+  gchar *argv[] = { (gchar *) path, (gchar *) "--rtmfp",
+    (gchar *) "127.0.0.1:0", (gchar *) "--max-sessions", (gchar *) "2",
+    NULL
+  };
+  MsClient cl[MS_CLIENTS] = { {0} };
+  GError *err = NULL;
+  GPid pid;
+  gint out_fd, status;
+  GString *buf = g_string_new (NULL);
+  gchar *line;
+  RtmfpAddr server;
+  guint i;
+
+  if (!g_file_test (path, G_FILE_TEST_IS_EXECUTABLE)) {
+    g_test_skip ("rtmfp-server is not built");
+    g_string_free (buf, TRUE);
+    return;
+  }
+
+  /* a negative limit is a bad option */
+  {
+    gchar *bad[] = { (gchar *) path, (gchar *) "--rtmfp",
+      (gchar *) "127.0.0.1:0", (gchar *) "--max-sessions", (gchar *) "-3",
+      NULL
+    };
+    gchar *serr = NULL;
+    gint st;
+
+    g_assert_true (g_spawn_sync (NULL, bad, NULL, G_SPAWN_DEFAULT, NULL,
+            NULL, NULL, &serr, &st, &err));
+    g_assert_no_error (err);
+    g_assert_true (WIFEXITED (st));
+    g_assert_cmpint (WEXITSTATUS (st), ==, 1);
+    g_assert_nonnull (strstr (serr, "--max-sessions"));
+    g_free (serr);
+  }
+
+  g_assert_true (g_spawn_async_with_pipes (NULL, argv, NULL,
+          G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid, NULL, &out_fd, NULL,
+          &err));
+  g_assert_no_error (err);
+  line = read_line (out_fd, buf, 10000);
+  g_assert_nonnull (line);
+  g_assert_true (g_str_has_prefix (line, "listening rtmfp "));
+  g_assert_true (rtmfp_addr_from_string (&server, line +
+          strlen ("listening rtmfp "), 0));
+  g_free (line);
+
+  for (i = 0; i < MS_CLIENTS; i++) {
+    GInetAddress *lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+    GSocketAddress *sa = g_inet_socket_address_new (lo, 0);
+    RtmfpEndpointConfig cfg;
+
+    cl[i].sock = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+        G_SOCKET_PROTOCOL_UDP, &err);
+    g_assert_no_error (err);
+    g_assert_true (g_socket_bind (cl[i].sock, sa, FALSE, &err));
+    g_assert_no_error (err);
+    g_socket_set_blocking (cl[i].sock, FALSE);
+    g_object_unref (sa);
+    g_object_unref (lo);
+    rtmfp_endpoint_config_init (&cfg);
+    cfg.accept_sessions = FALSE;
+    cfg.open_timeout_us = 60 * SEC;
+    cl[i].ep = rtmfp_endpoint_new (&cfg, &ms_callbacks, &cl[i], ms_send,
+        &cl[i]);
+    g_assert_nonnull (cl[i].ep);
+  }
+
+  /* two sessions open */
+  for (i = 0; i < 2; i++) {
+    GByteArray *epd = g_byte_array_new ();
+    rtmfp_epd_append_ancillary (epd, "rtmfp://127.0.0.1/live");
+    cl[i].session = rtmfp_endpoint_open_session (cl[i].ep, epd->data,
+        epd->len, &server, 1, g_get_monotonic_time ());
+    g_assert_nonnull (cl[i].session);
+    g_byte_array_unref (epd);
+  }
+  ms_run (cl, MS_CLIENTS, 20000, 2);
+  g_assert_true (cl[0].opened);
+  g_assert_true (cl[1].opened);
+
+  /* the third is not answered: still opening after several IIKeying
+   * resends (the server allocates nothing for it) */
+  {
+    GByteArray *epd = g_byte_array_new ();
+    rtmfp_epd_append_ancillary (epd, "rtmfp://127.0.0.1/live");
+    cl[2].session = rtmfp_endpoint_open_session (cl[2].ep, epd->data,
+        epd->len, &server, 1, g_get_monotonic_time ());
+    g_assert_nonnull (cl[2].session);
+    g_byte_array_unref (epd);
+  }
+  ms_run (cl, MS_CLIENTS, 2500, 0);
+  g_assert_false (cl[2].opened);
+  g_assert_cmpint (rtmfp_session_get_state (cl[2].session), ==,
+      RTMFP_SESSION_KEYING_SENT);
+  g_assert_cmpint (rtmfp_session_get_state (cl[0].session), ==,
+      RTMFP_SESSION_OPEN);
+
+  kill (pid, SIGUSR1);
+  line = read_line (out_fd, buf, 10000);
+  g_assert_nonnull (line);
+  g_test_message ("%s", line);
+  g_assert_true (g_str_has_prefix (line, "stats sessions=2 "));
+  g_free (line);
+
+  /* one aborts (a Close Acknowledgement: the server closes it at once,
+   * 3.5.5.2, where an orderly close would linger): room for the third,
+   * which opens with its next IIKeying */
+  rtmfp_session_abort (cl[0].session, g_get_monotonic_time ());
+  ms_run (cl, MS_CLIENTS, 20000, 3);
+  g_assert_true (cl[2].opened);
+
+  kill (pid, SIGTERM);
+  status = wait_exit (pid, 10000);
+  if (status == -1) {
+    kill (pid, SIGKILL);
+    wait_exit (pid, 5000);
+  }
+  g_assert_cmpint (status, !=, -1);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+  g_spawn_close_pid (pid);
+  close (out_fd);
+  for (i = 0; i < MS_CLIENTS; i++) {
+    rtmfp_endpoint_free (cl[i].ep);
+    g_object_unref (cl[i].sock);
+  }
+  g_string_free (buf, TRUE);
+}
+
 /* ---- authentication (tcserver-style tokens) ---- */
 
 #define AUTH_KEY "supersecret"
@@ -3251,6 +3461,7 @@ main (int argc, char **argv)
   g_test_add_func ("/server/rtmp/slow-player", test_rtmp_slow_player);
   g_test_add_func ("/server/rtmp/shutdown", test_rtmp_shutdown);
   g_test_add_func ("/server/binary", test_binary);
+  g_test_add_func ("/server/binary/max-sessions", test_binary_max_sessions);
 
   return g_test_run ();
 }

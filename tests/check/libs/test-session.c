@@ -2174,12 +2174,255 @@ test_inject_hostile (void)
   fixture_teardown (&fx);
 }
 
+/* ---- the endpoint's timer heap against a scan of every session ---- */
+
+#define TH_CLIENTS 12
+
+typedef struct {
+  RtmfpSimNet *net;
+  RtmfpSimHost *server;
+  RtmfpSimHost *clients[TH_CLIENTS];
+  GPtrArray *sessions;          /* every open session, both sides, ref'd */
+  GPtrArray *flows;             /* RtmfpSendFlow of sessions[i], or NULL */
+  GRand *rand;
+  guint checks;
+  guint nonempty;               /* checks where some session had a timer */
+} TimerHeap;
+
+static void
+th_opened (RtmfpEndpoint * ep, RtmfpSession * s, gpointer ud)
+{
+  TimerHeap *th = ud;
+
+  g_ptr_array_add (th->sessions, rtmfp_session_ref (s));
+  g_ptr_array_add (th->flows, NULL);
+}
+
+static void
+th_closed (RtmfpEndpoint * ep, RtmfpSession * s, gpointer ud)
+{
+  TimerHeap *th = ud;
+  guint i;
+
+  for (i = 0; i < th->sessions->len; i++) {
+    if (g_ptr_array_index (th->sessions, i) == s) {
+      g_ptr_array_remove_index_fast (th->flows, i);
+      g_ptr_array_remove_index_fast (th->sessions, i);
+      rtmfp_session_unref (s);
+      return;
+    }
+  }
+}
+
+static void
+th_message (RtmfpRecvFlow * f, const guint8 * data, gsize len, guint64 gap,
+    gpointer ud)
+{
+}
+
+static gboolean
+th_flow_opened (RtmfpEndpoint * ep, RtmfpSession * s, RtmfpRecvFlow * f,
+    RtmfpSendFlow * assoc, gpointer ud)
+{
+  rtmfp_recv_flow_set_delivery (f, FALSE, th_message, NULL, ud);
+  return TRUE;
+}
+
+static const RtmfpEndpointCallbacks th_callbacks = {
+  .session_opened = th_opened,
+  .session_closed = th_closed,
+  .flow_opened = th_flow_opened,
+};
+
+typedef struct {
+  gint64 t;
+  gboolean opening;
+} ThScan;
+
+static void
+th_scan_one (gpointer data, gpointer ud)
+{
+  RtmfpSession *s = data;
+  ThScan *sc = ud;
+  gint64 v;
+
+  switch (rtmfp_session_get_state (s)) {
+    case RTMFP_SESSION_IHELLO_SENT:
+    case RTMFP_SESSION_KEYING_SENT:
+      sc->opening = TRUE;       /* handshake timers are the endpoint's */
+      return;
+    default:
+      break;
+  }
+  v = _rtmfp_session_next_timeout (s);
+  if (v >= 0 && (sc->t < 0 || v < sc->t))
+    sc->t = v;
+}
+
+/* What the endpoint's next timeout must be: the earliest deadline of its
+ * sessions, as a scan of all of them finds it */
+static void
+th_check_endpoint (TimerHeap * th, RtmfpEndpoint * ep)
+{
+  ThScan sc = { -1, FALSE };
+
+  rtmfp_endpoint_foreach_session (ep, th_scan_one, &sc);
+  if (sc.opening || rtmfp_endpoint_get_n_reassemblies (ep) > 0)
+    return;
+  g_assert_cmpint (rtmfp_endpoint_next_timeout (ep), ==, sc.t);
+  th->checks++;
+  if (sc.t >= 0)
+    th->nonempty++;
+}
+
+static gboolean
+th_check (gpointer ud)
+{
+  TimerHeap *th = ud;
+  guint i;
+
+  th_check_endpoint (th, rtmfp_sim_host_get_endpoint (th->server));
+  for (i = 0; i < TH_CLIENTS; i++)
+    th_check_endpoint (th, rtmfp_sim_host_get_endpoint (th->clients[i]));
+  return FALSE;
+}
+
+static void
+th_open (TimerHeap * th, guint i, const guint8 * fp)
+{
+  GByteArray *epd = g_byte_array_new ();
+
+  rtmfp_epd_append_fingerprint (epd, fp);
+  g_assert_nonnull (rtmfp_endpoint_open_session (rtmfp_sim_host_get_endpoint
+          (th->clients[i]), epd->data, epd->len,
+          rtmfp_sim_host_get_address (th->server), 1,
+          rtmfp_sim_net_now (th->net)));
+  g_byte_array_unref (epd);
+}
+
+/* One random action of an application on a random session: each moves
+ * some deadline (keepalive, idle timeout, partial-reliability deadline,
+ * acks and retransmissions of new data, orderly close) */
+static void
+th_act (TimerHeap * th, const guint8 * fp)
+{
+  gint64 now = rtmfp_sim_net_now (th->net);
+  RtmfpSession *s;
+  RtmfpSendFlow *f;
+  guint i, action;
+  guint8 data[3000];
+
+  if (th->sessions->len == 0)
+    return;
+  i = g_rand_int_range (th->rand, 0, th->sessions->len);
+  s = g_ptr_array_index (th->sessions, i);
+  f = g_ptr_array_index (th->flows, i);
+  action = g_rand_int_range (th->rand, 0, 20);
+  memset (data, action, sizeof (data));
+  if (action < 8) {
+    /* data, half of it with a deadline */
+    if (f == NULL) {
+      f = rtmfp_session_open_flow (s, (const guint8 *) "th", 2, NULL);
+      if (f == NULL) {          /* not open (closing) */
+        g_assert_cmpint (rtmfp_session_get_state (s), !=,
+            RTMFP_SESSION_OPEN);
+        return;
+      }
+      th->flows->pdata[i] = f;
+    }
+    rtmfp_session_write (s, f, data, g_rand_int_range (th->rand, 1,
+            sizeof (data)), action < 4 ? now + g_rand_int_range (th->rand,
+                1, 3000) * 1000 : RTMFP_NO_DEADLINE, 0, now);
+  } else if (action < 12) {
+    rtmfp_session_set_keepalive (s, g_rand_int_range (th->rand, 1, 20) *
+        G_TIME_SPAN_SECOND);
+  } else if (action < 15) {
+    rtmfp_session_set_idle_timeout (s, g_rand_int_range (th->rand, 0, 3) ?
+        g_rand_int_range (th->rand, 2, 60) * G_TIME_SPAN_SECOND : 0);
+  } else if (action < 17) {
+    rtmfp_session_ping (s, now);
+  } else if (action == 17 && f) {
+    rtmfp_session_close_flow (s, f, now);
+    th->flows->pdata[i] = NULL;
+  } else if (action == 18) {
+    rtmfp_session_close (s, now);
+  } else {
+    /* a new session from a random client */
+    th_open (th, g_rand_int_range (th->rand, 0, TH_CLIENTS), fp);
+  }
+  rtmfp_sim_net_kick (th->net);
+}
+
+/* The endpoint keeps its sessions in a timer heap updated as deadlines
+ * move, instead of scanning every session after every event: under
+ * random traffic, loss and application calls, its next timeout must be
+ * exactly what a scan of every session finds, at every event. */
+static void
+test_timer_heap (void)
+{
+  static const guint groups[] = { 14 };
+  RtmfpEndpointConfig cfg;
+  RtmfpIdentity *sid;
+  RtmfpSimLink link;
+  TimerHeap th = { 0 };
+  guint i, step;
+  guint8 fp[RTMFP_FINGERPRINT_SIZE];
+
+  th.net = rtmfp_sim_net_new (0x71e2);
+  rtmfp_sim_link_init (&link);
+  link.loss = 0.05;
+  link.delay_us = 15 * 1000;
+  link.jitter_us = 10 * 1000;
+  rtmfp_sim_net_set_link (th.net, &link);
+  th.sessions = g_ptr_array_new ();
+  th.flows = g_ptr_array_new ();
+  th.rand = g_rand_new_with_seed (0x71e2);
+
+  sid = rtmfp_identity_new_ephemeral (groups, 1, NULL, TRUE);
+  memcpy (fp, rtmfp_identity_get_fingerprint (sid), sizeof (fp));
+  rtmfp_endpoint_config_init (&cfg);
+  cfg.identity = sid;
+  th.server = rtmfp_sim_net_add_host (th.net, "10.0.0.1:1935", &cfg,
+      &th_callbacks, &th);
+  rtmfp_identity_unref (sid);
+  for (i = 0; i < TH_CLIENTS; i++) {
+    gchar *addr = g_strdup_printf ("10.0.1.%u:5000", i + 1);
+    rtmfp_endpoint_config_init (&cfg);
+    cfg.accept_sessions = FALSE;
+    th.clients[i] = rtmfp_sim_net_add_host (th.net, addr, &cfg,
+        &th_callbacks, &th);
+    g_free (addr);
+    th_open (&th, i, fp);
+  }
+  rtmfp_sim_net_kick (th.net);
+
+  for (step = 0; step < 600; step++) {
+    rtmfp_sim_net_run_until (th.net, th_check, &th,
+        g_rand_int_range (th.rand, 1, 400) * 1000);
+    th_act (&th, fp);
+  }
+  /* then quiet: only keepalives, idle timeouts and closes move */
+  rtmfp_sim_net_run_until (th.net, th_check, &th, 90 * SEC);
+
+  g_assert_cmpuint (th.checks, >, 10000);
+  g_assert_cmpuint (th.nonempty, >, th.checks / 2);
+
+  for (i = 0; i < th.sessions->len; i++)
+    rtmfp_session_unref (g_ptr_array_index (th.sessions, i));
+  g_ptr_array_set_size (th.sessions, 0);
+  rtmfp_sim_net_free (th.net);
+  g_ptr_array_unref (th.sessions);
+  g_ptr_array_unref (th.flows);
+  g_rand_free (th.rand);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/session/transfer/clean", test_transfer_clean);
+  g_test_add_func ("/session/timer-heap", test_timer_heap);
   g_test_add_func ("/session/transfer/lossy", test_transfer_lossy);
   g_test_add_func ("/session/transfer/bidirectional",
       test_transfer_bidirectional);
