@@ -57,6 +57,26 @@ GST_DEBUG_CATEGORY_STATIC (gst_rtmfp_object_debug);
 #define CLOSE_WAIT_US (5 * G_TIME_SPAN_SECOND)
 /* DNS answers still due when stopping are awaited this long */
 #define RESOLVE_DRAIN_MS 1000
+/* auto-reconnect: dead peer detection.  A session the far end has not
+ * answered for DEAD_PEER_US is taken as lost (RFC 7016 3.5.4.1: an open
+ * session survives silence until its idle timeout; past this one we would
+ * rather start a new one).  While nothing is received for SILENCE_PING_US
+ * the net thread probes with a Ping every WATCH_PERIOD_MS, so that the
+ * first packet through a path that came back draws an answer at once
+ * (the keepalive alone is paced by the backed-off ERTO, 3.5.4.1), and a
+ * live far end is never mistaken for a dead one. */
+#define DEAD_PEER_US (6 * G_TIME_SPAN_SECOND)
+#define DEAD_PEER_MIN_US (2 * G_TIME_SPAN_SECOND)
+#define SILENCE_PING_US (500 * G_TIME_SPAN_MILLISECOND)
+#define WATCH_PERIOD_MS 250
+/* Reconnection attempts: the first at once, then backing off to this */
+#define RECONNECT_FIRST_DELAY_US (250 * G_TIME_SPAN_MILLISECOND)
+#define RECONNECT_MAX_DELAY_US (1 * G_TIME_SPAN_SECOND)
+/* An attempt (handshake to publish/play) is given 10 round trips of the
+ * lost session, at least this long: then a new one starts, so that a
+ * server coming back is found by a fresh IHello rather than after the
+ * handshake's own growing retransmission intervals (3.5.1.1.1) */
+#define RECONNECT_ATTEMPT_MIN_US (2 * G_TIME_SPAN_SECOND)
 
 /* Static DH keys in our certificate for every group we support, best
  * first: the initiator can only select a group it has a static key for,
@@ -82,6 +102,7 @@ struct _GstRtmfpObject
   gchar *auth_token;            /* connect token (write-only) or NULL */
   gchar *local_peer_id;         /* our identity, once started */
   gboolean direct;              /* sink: mode=direct (lock) */
+  gboolean auto_reconnect;      /* (lock) */
 
   /* set by start, cleared by stop (streaming / application thread) */
   gboolean started;
@@ -113,6 +134,36 @@ struct _GstRtmfpObject
   gsize items_bytes;
   gboolean pending_discont;
   gboolean need_keyframe;
+  gboolean have_last_ts;        /* player: last_ts is set (net thread) */
+  guint32 last_ts;              /* player: last audio/video timestamp out;
+                                 * publisher: last timestamp sent */
+
+  /* this run, for reconnecting (set by start, then net thread only) */
+  gboolean run_reconnect;       /* auto-reconnect at start */
+  gint64 run_timeout_us;        /* the timeout property at start */
+  RtmfpTcClientConfig ccfg;     /* strings point into uri / below */
+  gchar *run_auth_token;
+  gchar **run_peer_info;
+  GArray *addrs;                /* RtmfpAddr: the server's addresses */
+  gboolean ever_streamed;
+  gboolean closing;             /* orderly close asked: no reconnect */
+  gint64 lost_at;               /* last answer from the far end, -1 */
+  guint attempt;                /* reconnection attempts so far */
+  gchar *lost_reason;
+  gint64 lost_srtt_us;          /* RTT of the lost session, -1 unknown */
+  GSource *reconnect_source;
+  GSource *watch_source;
+  guint64 watch_rx;             /* packets received at the last look */
+  gint64 watch_rx_time;
+  GBytes *reliable[RTMFP_TC_MEDIA_N];   /* last reliable message per kind */
+  guint8 reliable_type[RTMFP_TC_MEDIA_N];
+
+  /* bus messages and errors from the net thread, posted in order from
+   * another thread (an application may tear the pipeline down from a
+   * sync handler: that must never run on the net thread) (lock) */
+  guint run_id;
+  GQueue posts;                 /* Post* */
+  gboolean post_scheduled;
 
   /* statistics (stats_lock) */
   GMutex stats_lock;
@@ -133,9 +184,10 @@ static GQuark object_quark;
     GST_ELEMENT_ERROR ((obj)->element, RESOURCE, code_r, text, debug);       \
 } G_STMT_END
 
-/* Posts the one GST_ELEMENT_ERROR of this run for err (any thread) */
+/* Posts the one GST_ELEMENT_ERROR of this run for err (not on the net
+ * thread: see post_error) */
 static void
-post_error (GstRtmfpObject * obj, const GError * err)
+post_error_now (GstRtmfpObject * obj, const GError * err)
 {
   gchar *host, *stream;
   gboolean post;
@@ -208,6 +260,16 @@ post_error (GstRtmfpObject * obj, const GError * err)
             ("%s", err->message));
         break;
     }
+  } else if (err->domain == GST_RESOURCE_ERROR) {
+    /* auto-reconnect gave up */
+    if (obj->publisher)
+      GST_ELEMENT_ERROR (obj->element, RESOURCE, WRITE,
+          (_("The connection to RTMFP server \"%s\" was lost and could not "
+                  "be restored in time."), host), ("%s", err->message));
+    else
+      GST_ELEMENT_ERROR (obj->element, RESOURCE, READ,
+          (_("The connection to RTMFP server \"%s\" was lost and could not "
+                  "be restored in time."), host), ("%s", err->message));
   } else if (err->domain == G_RESOLVER_ERROR) {
     GST_ELEMENT_ERROR (obj->element, RESOURCE, NOT_FOUND,
         (_("Could not resolve RTMFP server name \"%s\"."), host),
@@ -227,6 +289,106 @@ done:
   g_mutex_unlock (&obj->lock);
   g_free (host);
   g_free (stream);
+}
+
+/* ------------------------------------------------------------------------ */
+/* posting from the net thread */
+
+/* One thing for the bus, queued by the net thread */
+typedef struct
+{
+  guint run_id;
+  GError *error;                /* the error of the run, or */
+  GstMessage *message;          /* an element message, or */
+  gboolean key_unit;            /* sink: ask upstream for a keyframe */
+} Post;
+
+static void
+post_free (Post * p)
+{
+  g_clear_error (&p->error);
+  if (p->message)
+    gst_message_unref (p->message);
+  g_free (p);
+}
+
+/* On a thread of GStreamer's pool (gst_element_call_async, which holds a
+ * reference to the element): posts what the net thread queued, in order.
+ * A handler may set the pipeline to NULL from here: stop() then joins the
+ * net thread, which is not this one. */
+static void
+drain_posts (GstElement * element, gpointer data)
+{
+  GstRtmfpObject *obj = data;
+
+  for (;;) {
+    Post *p;
+    gboolean current;
+
+    g_mutex_lock (&obj->lock);
+    p = g_queue_pop_head (&obj->posts);
+    if (!p) {
+      obj->post_scheduled = FALSE;
+      g_mutex_unlock (&obj->lock);
+      break;
+    }
+    current = p->run_id == obj->run_id && obj->started && !obj->stopping;
+    g_mutex_unlock (&obj->lock);
+
+    if (!current) {
+      GST_DEBUG_OBJECT (element, "dropping a post of a finished run");
+    } else if (p->error) {
+      post_error_now (obj, p->error);
+    } else if (p->message) {
+      gst_element_post_message (element, p->message);
+      p->message = NULL;
+    } else if (p->key_unit) {
+      /* the GstForceKeyUnit event of gstvideoevent.h, all headers again:
+       * players that joined again start at once */
+      GST_INFO_OBJECT (element, "asking upstream for a keyframe");
+      gst_element_send_event (element,
+          gst_event_new_custom (GST_EVENT_CUSTOM_UPSTREAM,
+              gst_structure_new ("GstForceKeyUnit", "all-headers",
+                  G_TYPE_BOOLEAN, TRUE, "count", G_TYPE_UINT, 0, NULL)));
+    }
+    post_free (p);
+  }
+}
+
+static void
+queue_post (GstRtmfpObject * obj, Post * p)
+{
+  gboolean schedule;
+
+  g_mutex_lock (&obj->lock);
+  p->run_id = obj->run_id;
+  g_queue_push_tail (&obj->posts, p);
+  schedule = !obj->post_scheduled;
+  obj->post_scheduled = TRUE;
+  g_mutex_unlock (&obj->lock);
+  if (schedule)
+    gst_element_call_async (obj->element, drain_posts, obj, NULL);
+}
+
+/* The error of this run, from the net thread (posted from another) */
+static void
+post_error (GstRtmfpObject * obj, const GError * err)
+{
+  Post *p = g_new0 (Post, 1);
+
+  GST_DEBUG_OBJECT (obj->element, "queueing error: %s", err->message);
+  p->error = g_error_copy (err);
+  queue_post (obj, p);
+}
+
+/* An element message, from the net thread (takes s) */
+static void
+post_structure (GstRtmfpObject * obj, GstStructure * s)
+{
+  Post *p = g_new0 (Post, 1);
+
+  p->message = gst_message_new_element (GST_OBJECT (obj->element), s);
+  queue_post (obj, p);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -473,13 +635,11 @@ post_peer_message (GstRtmfpObject * obj, const gchar * name,
   rtmfp_session_get_stats (s, &st);
   GST_INFO_OBJECT (obj->element, "%s: peer %s at %s", name, peer_id,
       rtmfp_addr_to_string (rtmfp_session_get_far_address (s), buf));
-  gst_element_post_message (obj->element,
-      gst_message_new_element (GST_OBJECT (obj->element),
-          gst_structure_new (name, "peer-id", G_TYPE_STRING, peer_id,
-              "address", G_TYPE_STRING,
-              rtmfp_addr_to_string (rtmfp_session_get_far_address (s), buf),
-              "rtt-ms", G_TYPE_DOUBLE, st.srtt_us < 0 ? -1.0 :
-              st.srtt_us / 1000.0, NULL)));
+  post_structure (obj, gst_structure_new (name, "peer-id", G_TYPE_STRING,
+          peer_id, "address", G_TYPE_STRING,
+          rtmfp_addr_to_string (rtmfp_session_get_far_address (s), buf),
+          "rtt-ms", G_TYPE_DOUBLE, st.srtt_us < 0 ? -1.0 :
+          st.srtt_us / 1000.0, NULL));
   g_free (peer_id);
 }
 
@@ -499,11 +659,15 @@ static const RtmfpTcPeerPublisherCallbacks peer_callbacks = {
   on_peer_playing, on_peer_left
 };
 
+static void on_streaming (GstRtmfpObject * obj, RtmfpTcClient * c);
+
 static void
 on_state (RtmfpTcClient * c, RtmfpTcClientState state, gpointer ud)
 {
   GstRtmfpObject *obj = ud;
 
+  if (c != obj->client)
+    return;                     /* a client being replaced */
   GST_DEBUG_OBJECT (obj->element, "client state %s",
       rtmfp_tc_client_state_get_nick (state));
   g_mutex_lock (&obj->lock);
@@ -518,15 +682,38 @@ on_state (RtmfpTcClient * c, RtmfpTcClientState state, gpointer ud)
   if (state == RTMFP_TC_CLIENT_STATE_STREAMING && obj->play_direct)
     post_peer_message (obj, "rtmfp-direct-session",
         rtmfp_tc_client_get_session (c));
-  if (state == RTMFP_TC_CLIENT_STATE_STREAMING)
+  if (state == RTMFP_TC_CLIENT_STATE_STREAMING) {
     GST_INFO_OBJECT (obj->element, "%s stream %s",
         obj->publisher ? "publishing" : "playing", obj->uri.stream);
+    on_streaming (obj, c);
+  }
 }
+
+static gboolean try_reconnect (GstRtmfpObject * obj, RtmfpTcClient * c,
+    const GError * err);
 
 static void
 on_error (RtmfpTcClient * c, const GError * err, gpointer ud)
 {
-  post_error (ud, err);
+  GstRtmfpObject *obj = ud;
+
+  if (c != obj->client)
+    return;
+  if (try_reconnect (obj, c, err))
+    return;
+  if (obj->lost_at >= 0 && !(err->domain == RTMFP_TC_CLIENT_ERROR &&
+          (err->code == RTMFP_TC_CLIENT_ERROR_REJECTED ||
+              err->code == RTMFP_TC_CLIENT_ERROR_FINGERPRINT))) {
+    /* auto-reconnect ran out of time (a refusal is told as such) */
+    GError *e = g_error_new (GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_READ,
+        "Connection lost (%s); %u reconnection attempts in %u s failed, "
+        "the last one: %s", obj->lost_reason, obj->attempt,
+        (guint) (obj->run_timeout_us / G_TIME_SPAN_SECOND), err->message);
+    post_error (obj, e);
+    g_error_free (e);
+    return;
+  }
+  post_error (obj, err);
 }
 
 /* The stream ends in `grace` (media still in flight, or a republish,
@@ -577,12 +764,12 @@ on_status (RtmfpTcClient * c, const gchar * level, const gchar * code,
 {
   GstRtmfpObject *obj = ud;
 
+  if (c != obj->client)
+    return;
   GST_INFO_OBJECT (obj->element, "status %s %s: %s", level, code, desc);
-  gst_element_post_message (obj->element,
-      gst_message_new_element (GST_OBJECT (obj->element),
-          gst_structure_new ("rtmfp-status", "level", G_TYPE_STRING, level,
-              "code", G_TYPE_STRING, code, "description", G_TYPE_STRING,
-              desc, NULL)));
+  post_structure (obj, gst_structure_new ("rtmfp-status", "level",
+          G_TYPE_STRING, level, "code", G_TYPE_STRING, code, "description",
+          G_TYPE_STRING, desc, NULL));
   /* The player ends when the publisher goes away for good (and after
    * Play.Stop, which only answers our own closeStream) */
   if (obj->publisher)
@@ -600,6 +787,8 @@ on_stream_event (RtmfpTcClient * c, guint16 event, gpointer ud)
 {
   GstRtmfpObject *obj = ud;
 
+  if (c != obj->client)
+    return;
   GST_DEBUG_OBJECT (obj->element, "stream event %u", event);
   if (!obj->publisher && event == RTMFP_TC_EVENT_STREAM_EOF)
     set_eos (obj, "StreamEOF", EOS_GRACE_US, FALSE);
@@ -653,13 +842,17 @@ on_message (RtmfpTcClient * c, const RtmfpTcMessage * msg, guint64 gap,
   GstRtmfpObjectItem *it;
   GstBuffer *buf;
   GstMapInfo map;
-  gboolean key = FALSE;
+  gboolean key = FALSE, header = FALSE;
+  guint32 ts;
 
+  if (c != obj->client)
+    return;
   GST_LOG_OBJECT (obj->element, "message type %u ts %u len %" G_GSIZE_FORMAT
       " gap %" G_GUINT64_FORMAT, msg->type, msg->timestamp, msg->len, gap);
   if (msg->len > RTMFP_FLV_MAX_DATA_SIZE)
     return;
   if (msg->type == RTMFP_TC_MSG_VIDEO) {
+    header = rtmfp_flv_video_is_sequence_header (msg->payload, msg->len);
     key = rtmfp_flv_video_is_keyframe (msg->payload, msg->len);
     if (obj->need_keyframe && !key) {
       /* decoders cannot use frames before the first keyframe */
@@ -669,13 +862,34 @@ on_message (RtmfpTcClient * c, const RtmfpTcMessage * msg, guint64 gap,
       g_mutex_unlock (&obj->lock);
       return;
     }
-    obj->need_keyframe = FALSE;
+    /* a sequence header (frame type "key", no picture: the server sends
+     * its cached one first) goes through but is not the keyframe */
+    if (!header)
+      obj->need_keyframe = FALSE;
+  }
+
+  /* Sequence headers and metadata that the server repeats from its cache
+   * (a new publisher, or our own new session) carry the timestamp they
+   * were first sent with, maybe long ago: they go out at the current
+   * time, since a demuxer takes a timestamp going back for a jump and
+   * would shift everything after it */
+  ts = msg->timestamp;
+  if (msg->type == RTMFP_TC_MSG_AUDIO && !header)
+    header = rtmfp_flv_audio_is_sequence_header (msg->payload, msg->len);
+  if ((header || (msg->type != RTMFP_TC_MSG_AUDIO &&
+              msg->type != RTMFP_TC_MSG_VIDEO)) && obj->have_last_ts &&
+      (gint32) (ts - obj->last_ts) < 0)
+    ts = obj->last_ts;
+  if (msg->type == RTMFP_TC_MSG_AUDIO || msg->type == RTMFP_TC_MSG_VIDEO) {
+    if (!obj->have_last_ts || (gint32) (ts - obj->last_ts) > 0)
+      obj->last_ts = ts;
+    obj->have_last_ts = TRUE;
   }
 
   buf = gst_buffer_new_allocate (NULL, RTMFP_FLV_TAG_HEADER_SIZE + msg->len +
       RTMFP_FLV_TAG_TRAILER_SIZE, NULL);
   gst_buffer_map (buf, &map, GST_MAP_WRITE);
-  rtmfp_flv_tag_write (map.data, map.size, msg->type, msg->timestamp,
+  rtmfp_flv_tag_write (map.data, map.size, msg->type, ts,
       msg->payload, msg->len);
   gst_buffer_unmap (buf, &map);
   if (key || (msg->type == RTMFP_TC_MSG_AUDIO &&
@@ -689,7 +903,7 @@ on_message (RtmfpTcClient * c, const RtmfpTcMessage * msg, guint64 gap,
   it = g_new0 (GstRtmfpObjectItem, 1);
   it->tag = buf;
   it->type = msg->type;
-  it->timestamp = msg->timestamp;
+  it->timestamp = ts;
 
   g_mutex_lock (&obj->lock);
   it->discont = gap > 0 || obj->pending_discont;
@@ -713,8 +927,11 @@ static void
 on_writable (RtmfpTcClient * c, gpointer ud)
 {
   GstRtmfpObject *obj = ud;
-  gsize pending = rtmfp_tc_client_get_pending_bytes (c);
+  gsize pending;
 
+  if (c != obj->client)
+    return;
+  pending = rtmfp_tc_client_get_pending_bytes (c);
   g_mutex_lock (&obj->lock);
   obj->client_pending = pending;
   g_cond_broadcast (&obj->cond);
@@ -734,6 +951,410 @@ static gint64
 net_clock (gpointer data)
 {
   return g_get_monotonic_time ();
+}
+
+/* ------------------------------------------------------------------------ */
+/* the endpoint's callbacks go to the client of the moment (net thread) */
+
+#define TC_EP (rtmfp_tc_client_get_endpoint_callbacks ())
+
+static void
+ep_session_opened (RtmfpEndpoint * ep, RtmfpSession * s, gpointer ud)
+{
+  GstRtmfpObject *obj = ud;
+  if (obj->client && TC_EP->session_opened)
+    TC_EP->session_opened (ep, s, obj->client);
+}
+
+static void
+ep_session_open_failed (RtmfpEndpoint * ep, RtmfpSession * s, gpointer ud)
+{
+  GstRtmfpObject *obj = ud;
+  if (obj->client && TC_EP->session_open_failed)
+    TC_EP->session_open_failed (ep, s, obj->client);
+}
+
+static void
+ep_session_closed (RtmfpEndpoint * ep, RtmfpSession * s, gpointer ud)
+{
+  GstRtmfpObject *obj = ud;
+  if (obj->client && TC_EP->session_closed)
+    TC_EP->session_closed (ep, s, obj->client);
+}
+
+static void
+ep_session_address_changed (RtmfpEndpoint * ep, RtmfpSession * s,
+    gpointer ud)
+{
+  GstRtmfpObject *obj = ud;
+  if (obj->client && TC_EP->session_address_changed)
+    TC_EP->session_address_changed (ep, s, obj->client);
+}
+
+static gboolean
+ep_flow_opened (RtmfpEndpoint * ep, RtmfpSession * s, RtmfpRecvFlow * f,
+    RtmfpSendFlow * assoc, gpointer ud)
+{
+  GstRtmfpObject *obj = ud;
+  if (obj->client && TC_EP->flow_opened)
+    return TC_EP->flow_opened (ep, s, f, assoc, obj->client);
+  return FALSE;
+}
+
+static void
+ep_send_flow_exception (RtmfpEndpoint * ep, RtmfpSession * s,
+    RtmfpSendFlow * f, guint64 code, gpointer ud)
+{
+  GstRtmfpObject *obj = ud;
+  if (obj->client && TC_EP->send_flow_exception)
+    TC_EP->send_flow_exception (ep, s, f, code, obj->client);
+}
+
+static void
+ep_send_flow_writable (RtmfpEndpoint * ep, RtmfpSession * s,
+    RtmfpSendFlow * f, gpointer ud)
+{
+  GstRtmfpObject *obj = ud;
+  if (obj->client && TC_EP->send_flow_writable)
+    TC_EP->send_flow_writable (ep, s, f, obj->client);
+}
+
+static void
+ep_ihello_other (RtmfpEndpoint * ep, const guint8 * epd, gsize epd_len,
+    const guint8 * tag, gsize tag_len, const RtmfpAddr * from, gpointer ud)
+{
+  GstRtmfpObject *obj = ud;
+  if (obj->client && TC_EP->ihello_other)
+    TC_EP->ihello_other (ep, epd, epd_len, tag, tag_len, from, obj->client);
+}
+
+static gboolean
+ep_accept_session (RtmfpEndpoint * ep, const guint8 * far_cert,
+    gsize far_cert_len, const RtmfpAddr * from, gpointer ud)
+{
+  GstRtmfpObject *obj = ud;
+  if (obj->client && TC_EP->accept_session)
+    return TC_EP->accept_session (ep, far_cert, far_cert_len, from,
+        obj->client);
+  return TRUE;
+}
+
+static const RtmfpEndpointCallbacks endpoint_callbacks = {
+  .session_opened = ep_session_opened,
+  .session_open_failed = ep_session_open_failed,
+  .session_closed = ep_session_closed,
+  .session_address_changed = ep_session_address_changed,
+  .flow_opened = ep_flow_opened,
+  .send_flow_exception = ep_send_flow_exception,
+  .send_flow_writable = ep_send_flow_writable,
+  .ihello_other = ep_ihello_other,
+  .accept_session = ep_accept_session,
+};
+
+/* ------------------------------------------------------------------------ */
+/* auto-reconnect (net thread) */
+
+/* Silence taken as a dead session: DEAD_PEER_US, but leaving at least
+ * 2 s of the timeout to reconnect in */
+static gint64
+dead_peer_us (GstRtmfpObject * obj)
+{
+  return CLAMP (obj->run_timeout_us - 2 * G_TIME_SPAN_SECOND,
+      DEAD_PEER_MIN_US, DEAD_PEER_US);
+}
+
+/* Publisher: the sequence headers and metadata of the stream go to a new
+ * session first (the server forgot them with the old publisher) */
+static void
+do_replay (RtmfpNet * net, gpointer data)
+{
+  GstRtmfpObject *obj = data;
+  static const RtmfpTcMediaKind order[] = { RTMFP_TC_MEDIA_DATA,
+    RTMFP_TC_MEDIA_VIDEO, RTMFP_TC_MEDIA_AUDIO
+  };
+  guint i;
+
+  if (!obj->client || obj->peers ||
+      rtmfp_tc_client_get_state (obj->client) !=
+      RTMFP_TC_CLIENT_STATE_STREAMING)
+    return;
+  for (i = 0; i < G_N_ELEMENTS (order); i++) {
+    GBytes *b = obj->reliable[order[i]];
+    gsize len;
+    const guint8 *p;
+
+    if (!b)
+      continue;
+    p = g_bytes_get_data (b, &len);
+    /* at the current time: a timestamp going back would look like a jump
+     * to demuxers */
+    rtmfp_tc_client_send (obj->client, obj->reliable_type[order[i]],
+        obj->last_ts, p, len, RTMFP_TC_CLIENT_SEND_RELIABLE,
+        rtmfp_net_now (net));
+  }
+}
+
+static void
+on_streaming (GstRtmfpObject * obj, RtmfpTcClient * c)
+{
+  RtmfpSession *s = rtmfp_tc_client_get_session (c);
+  gint64 now = g_get_monotonic_time ();
+
+  obj->ever_streamed = TRUE;
+  if (obj->run_reconnect && s) {
+    /* dead peer detection (3.5.4.1); the watch pings during silences */
+    rtmfp_session_set_idle_timeout (s, dead_peer_us (obj));
+    obj->watch_rx = 0;
+    obj->watch_rx_time = now;
+  }
+  if (obj->lost_at < 0)
+    return;
+
+  GST_INFO_OBJECT (obj->element, "reconnected after %" G_GINT64_FORMAT
+      " ms (%u attempts)", (now - obj->lost_at) / 1000, obj->attempt);
+  post_structure (obj, gst_structure_new ("rtmfp-reconnected",
+          "attempt", G_TYPE_UINT, obj->attempt,
+          "downtime-ms", G_TYPE_UINT64, (guint64) (now - obj->lost_at) / 1000,
+          NULL));
+  obj->lost_at = -1;
+  obj->attempt = 0;
+  if (!obj->publisher) {
+    /* An UnpublishNotify that came with the loss (a server shutting down
+     * tells its players the publisher left) is void: this new session
+     * plays the stream as the server has it now (PublishNotify comes
+     * only if the publisher arrives after us) */
+    g_mutex_lock (&obj->lock);
+    if (obj->eos_at >= 0 && obj->unpublished) {
+      GST_INFO_OBJECT (obj->element, "playing again: the pending end of "
+          "stream is cancelled");
+      obj->eos_at = -1;
+      obj->unpublished = FALSE;
+      g_cond_broadcast (&obj->cond);
+    }
+    g_mutex_unlock (&obj->lock);
+  }
+  if (obj->publisher && !obj->peers) {
+    Post *p = g_new0 (Post, 1);
+
+    rtmfp_net_invoke (obj->net, do_replay, obj, NULL);
+    p->key_unit = TRUE;
+    queue_post (obj, p);
+  }
+}
+
+static void do_reconnect (RtmfpNet * net, gpointer data);
+
+static gboolean
+reconnect_due (gpointer data)
+{
+  GstRtmfpObject *obj = data;
+
+  /* via invoke: the endpoint's timer is re-armed after the IHello */
+  rtmfp_net_invoke (obj->net, do_reconnect, obj, NULL);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+cancel_reconnect (GstRtmfpObject * obj)
+{
+  if (obj->reconnect_source) {
+    g_source_destroy (obj->reconnect_source);
+    g_source_unref (obj->reconnect_source);
+    obj->reconnect_source = NULL;
+  }
+}
+
+/* The client c (the current one) failed with err: schedules a new
+ * connection if auto-reconnect applies and time is left.  FALSE: the
+ * error is final. */
+static gboolean
+try_reconnect (GstRtmfpObject * obj, RtmfpTcClient * c, const GError * err)
+{
+  gint64 now = g_get_monotonic_time (), delay;
+
+  if (!obj->run_reconnect || !obj->ever_streamed || obj->closing ||
+      err->domain != RTMFP_TC_CLIENT_ERROR)
+    return FALSE;
+  switch (err->code) {
+    case RTMFP_TC_CLIENT_ERROR_REJECTED:
+    case RTMFP_TC_CLIENT_ERROR_FINGERPRINT:
+      return FALSE;             /* asking again changes nothing */
+    case RTMFP_TC_CLIENT_ERROR_STREAM:
+      /* refused while streaming (e.g. the name was taken over) is final;
+       * while reconnecting, the server may still hold our old session */
+      if (obj->lost_at < 0)
+        return FALSE;
+      break;
+    default:
+      break;
+  }
+
+  if (obj->lost_at < 0) {
+    RtmfpSession *s = rtmfp_tc_client_get_session (c);
+    const GError *se = s ? rtmfp_session_get_error (s) : NULL;
+
+    /* lost since the last packet from the far end: the idle timeout
+     * fired dead_peer_us after it */
+    obj->lost_at = se && g_error_matches (se, RTMFP_SESSION_ERROR,
+        RTMFP_SESSION_ERROR_IDLE) ? now - dead_peer_us (obj) : now;
+    obj->attempt = 0;
+    g_free (obj->lost_reason);
+    obj->lost_reason = g_strdup (err->message);
+    obj->lost_srtt_us = -1;
+    if (s) {
+      RtmfpSessionStats st;
+      rtmfp_session_get_stats (s, &st);
+      obj->lost_srtt_us = st.srtt_us;
+    }
+    GST_WARNING_OBJECT (obj->element, "connection lost (%s), reconnecting",
+        err->message);
+    /* player: what comes next follows a gap, from a keyframe */
+    obj->need_keyframe = TRUE;
+    g_mutex_lock (&obj->lock);
+    obj->pending_discont = TRUE;
+    g_mutex_unlock (&obj->lock);
+  }
+  if (now >= obj->lost_at + obj->run_timeout_us)
+    return FALSE;
+
+  delay = obj->attempt == 0 ? 0 :
+      MIN (RECONNECT_FIRST_DELAY_US << MIN (obj->attempt - 1, 8),
+      RECONNECT_MAX_DELAY_US);
+  obj->attempt++;
+  GST_INFO_OBJECT (obj->element, "reconnection attempt %u in %"
+      G_GINT64_FORMAT " ms", obj->attempt, delay / 1000);
+  post_structure (obj, gst_structure_new ("rtmfp-reconnecting",
+          "attempt", G_TYPE_UINT, obj->attempt,
+          "reason", G_TYPE_STRING, obj->attempt == 1 ? obj->lost_reason :
+          err->message, NULL));
+  cancel_reconnect (obj);
+  obj->reconnect_source = g_timeout_source_new (delay / 1000);
+  g_source_set_callback (obj->reconnect_source, reconnect_due, obj, NULL);
+  g_source_attach (obj->reconnect_source, rtmfp_net_get_context (obj->net));
+  return TRUE;
+}
+
+/* A fresh session: handshake, connect, createStream, publish / play, on
+ * the same socket (the endpoint keeps its identity) */
+static void
+do_reconnect (RtmfpNet * net, gpointer data)
+{
+  GstRtmfpObject *obj = data;
+  RtmfpTcClient *old = obj->client;
+  gint64 now = rtmfp_net_now (net);
+  gint64 left = obj->lost_at + obj->run_timeout_us - now;
+
+  cancel_reconnect (obj);
+  if (obj->closing || obj->lost_at < 0 || !obj->addrs)
+    return;
+  GST_DEBUG_OBJECT (obj->element, "reconnection attempt %u (%"
+      G_GINT64_FORMAT " ms left)", obj->attempt, left / 1000);
+  obj->client = NULL;           /* its callbacks are ignored from here */
+  if (old) {
+    rtmfp_tc_client_abort (old, now);
+    rtmfp_tc_client_free (old);
+  }
+  obj->ccfg.timeout_us = CLAMP (MAX (10 * obj->lost_srtt_us,
+          RECONNECT_ATTEMPT_MIN_US), 100 * G_TIME_SPAN_MILLISECOND,
+      MAX (left, 100 * G_TIME_SPAN_MILLISECOND));
+  obj->client = rtmfp_tc_client_new (&obj->ccfg, &client_callbacks, obj,
+      net_clock, NULL);
+  if (obj->peers)
+    rtmfp_tc_peer_publisher_set_client (obj->peers, obj->client);
+  g_mutex_lock (&obj->lock);
+  obj->client_pending = 0;
+  g_cond_broadcast (&obj->cond);
+  g_mutex_unlock (&obj->lock);
+  rtmfp_tc_client_start (obj->client, rtmfp_net_get_endpoint (net),
+      (const RtmfpAddr *) obj->addrs->data, obj->addrs->len, now);
+}
+
+/* Every WATCH_PERIOD_MS while streaming: pings through silences */
+static void
+do_watch (RtmfpNet * net, gpointer data)
+{
+  GstRtmfpObject *obj = data;
+  RtmfpSessionStats st;
+  RtmfpSession *s;
+  gint64 now = rtmfp_net_now (net);
+
+  if (!obj->client || obj->lost_at >= 0 || obj->closing ||
+      rtmfp_tc_client_get_state (obj->client) !=
+      RTMFP_TC_CLIENT_STATE_STREAMING)
+    return;
+  s = rtmfp_tc_client_get_session (obj->client);
+  if (!s || rtmfp_session_get_state (s) != RTMFP_SESSION_OPEN)
+    return;
+  rtmfp_session_get_stats (s, &st);
+  if (st.packets_received != obj->watch_rx) {
+    obj->watch_rx = st.packets_received;
+    obj->watch_rx_time = now;
+    return;
+  }
+  if (now - obj->watch_rx_time >= SILENCE_PING_US) {
+    GST_LOG_OBJECT (obj->element, "silent for %" G_GINT64_FORMAT " ms: ping",
+        (now - obj->watch_rx_time) / 1000);
+    rtmfp_session_ping (s, now);
+  }
+}
+
+static gboolean
+watch_due (gpointer data)
+{
+  GstRtmfpObject *obj = data;
+
+  rtmfp_net_invoke (obj->net, do_watch, obj, NULL);
+  return G_SOURCE_CONTINUE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* IP mobility */
+
+typedef struct
+{
+  GstRtmfpObject *obj;
+  gboolean ok;
+  guint16 port;
+} RebindData;
+
+static void
+do_rebind (RtmfpNet * net, gpointer data)
+{
+  RebindData *rd = data;
+  GError *err = NULL;
+  gint64 now = rtmfp_net_now (net);
+
+  rd->ok = rtmfp_net_rebind (net, &err);
+  if (!rd->ok) {
+    GST_WARNING_OBJECT (rd->obj->element, "rebind failed: %s", err->message);
+    g_error_free (err);
+    return;
+  }
+  rd->port = rtmfp_net_get_local_port (net);
+  /* tell the far end at once (a Ping from the new address: it validates
+   * and moves the session, 3.5.4.2) rather than at the next packet */
+  if (rd->obj->client && rtmfp_tc_client_get_session (rd->obj->client))
+    rtmfp_session_ping (rtmfp_tc_client_get_session (rd->obj->client), now);
+}
+
+gboolean
+gst_rtmfp_object_rebind (GstRtmfpObject * obj)
+{
+  RebindData rd = { obj, FALSE, 0 };
+
+  g_mutex_lock (&obj->lock);
+  if (!obj->started || obj->stopping) {
+    g_mutex_unlock (&obj->lock);
+    GST_WARNING_OBJECT (obj->element, "rebind: not started");
+    return FALSE;
+  }
+  g_mutex_unlock (&obj->lock);
+  /* from the application thread; start/stop run on the state change
+   * thread, which an application does not race with its own signal */
+  rtmfp_net_invoke_sync (obj->net, do_rebind, &rd);
+  if (rd.ok)
+    GST_INFO_OBJECT (obj->element, "rebound to local UDP port %u", rd.port);
+  return rd.ok;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -835,6 +1456,10 @@ do_client_start (RtmfpNet * net, gpointer data)
   }
   GST_DEBUG_OBJECT (obj->element, "connecting to %s (%u candidates)",
       obj->uri.tc_url, sd->addrs->len);
+  /* kept for reconnecting */
+  if (obj->addrs)
+    g_array_unref (obj->addrs);
+  obj->addrs = g_array_ref (sd->addrs);
   rtmfp_tc_client_start (obj->client, rtmfp_net_get_endpoint (net),
       (const RtmfpAddr *) sd->addrs->data, sd->addrs->len,
       rtmfp_net_now (net));
@@ -923,7 +1548,10 @@ gst_rtmfp_object_new (GstElement * element, gboolean publisher)
   obj->audio_lifetime = GST_RTMFP_DEFAULT_AUDIO_LIFETIME;
   obj->video_lifetime = GST_RTMFP_DEFAULT_VIDEO_LIFETIME;
   obj->eos_at = -1;
+  obj->lost_at = -1;
+  obj->auto_reconnect = GST_RTMFP_DEFAULT_AUTO_RECONNECT;
   g_queue_init (&obj->items);
+  g_queue_init (&obj->posts);
   g_object_set_qdata (G_OBJECT (element), object_quark, obj);
   return obj;
 }
@@ -935,6 +1563,7 @@ gst_rtmfp_object_destroy (GstRtmfpObject * obj)
     return;
   gst_rtmfp_object_stop (obj);
   g_queue_clear_full (&obj->items, (GDestroyNotify) item_free);
+  g_queue_clear_full (&obj->posts, (GDestroyNotify) post_free);
   g_free (obj->location);
   g_free (obj->play_peer_id);
   g_free (obj->server_fingerprint);
@@ -1016,10 +1645,11 @@ gst_rtmfp_object_start (GstRtmfpObject * obj)
       **peer_info = NULL;
   gboolean pinned = FALSE;
   guint timeout, alife, vlife;
-  gboolean direct;
+  gboolean direct, reconnect;
   RtmfpUri uri;
 
   g_mutex_lock (&obj->lock);
+  reconnect = obj->auto_reconnect;
   location = g_strdup (obj->location);
   play_peer = g_strdup (obj->play_peer_id);
   server_fp_hex = g_strdup (obj->server_fingerprint);
@@ -1101,6 +1731,7 @@ gst_rtmfp_object_start (GstRtmfpObject * obj)
   ccfg.video_lifetime_us = (gint64) vlife * G_TIME_SPAN_MILLISECOND;
 
   g_mutex_lock (&obj->lock);
+  obj->run_id++;
   obj->uri = uri;
   obj->state = RTMFP_TC_CLIENT_STATE_IDLE;
   obj->streaming = obj->failed = obj->closed = FALSE;
@@ -1110,6 +1741,7 @@ gst_rtmfp_object_start (GstRtmfpObject * obj)
   obj->in_transit = obj->client_pending = 0;
   obj->pending_discont = FALSE;
   obj->need_keyframe = TRUE;
+  obj->have_last_ts = FALSE;
   g_queue_clear_full (&obj->items, (GDestroyNotify) item_free);
   obj->items_bytes = 0;
   g_free (obj->local_peer_id);
@@ -1138,16 +1770,25 @@ gst_rtmfp_object_start (GstRtmfpObject * obj)
     obj->client = rtmfp_tc_client_new (&ccfg, &client_callbacks, obj,
         net_clock, NULL);
     rtmfp_tc_peer_publisher_set_client (obj->peers, obj->client);
-    g_strfreev (peer_info);
   } else {
     obj->client = rtmfp_tc_client_new (&ccfg, &client_callbacks, obj,
         net_clock, NULL);
-    obj->net = rtmfp_net_new (&ecfg,
-        rtmfp_tc_client_get_endpoint_callbacks (), obj->client, NULL, 0,
+    /* through the object, to whichever client is current (reconnect) */
+    obj->net = rtmfp_net_new (&ecfg, &endpoint_callbacks, obj, NULL, 0,
         &err);
   }
   rtmfp_identity_unref (id);
-  g_free (auth_token);          /* the client keeps its own copy */
+  /* kept for reconnecting: ccfg's strings live as long as the run */
+  obj->ccfg = ccfg;
+  obj->run_auth_token = auth_token;
+  obj->run_peer_info = peer_info;
+  obj->ccfg.auth_token = obj->run_auth_token;
+  obj->ccfg.peer_info = (const gchar * const *) obj->run_peer_info;
+  obj->run_reconnect = reconnect;
+  obj->run_timeout_us = (gint64) timeout * G_TIME_SPAN_SECOND;
+  obj->ever_streamed = obj->closing = FALSE;
+  obj->lost_at = -1;
+  obj->attempt = 0;
   if (!obj->net) {
     POST_OPEN_ERROR (obj, OPEN_READ, OPEN_WRITE,
         (_("Could not open a UDP socket.")), ("%s", err->message));
@@ -1156,6 +1797,8 @@ gst_rtmfp_object_start (GstRtmfpObject * obj)
     obj->client = NULL;
     rtmfp_tc_peer_publisher_free (obj->peers);
     obj->peers = NULL;
+    g_clear_pointer (&obj->run_auth_token, g_free);
+    g_clear_pointer (&obj->run_peer_info, g_strfreev);
     g_mutex_lock (&obj->lock);
     rtmfp_uri_clear (&obj->uri);
     g_mutex_unlock (&obj->lock);
@@ -1169,6 +1812,11 @@ gst_rtmfp_object_start (GstRtmfpObject * obj)
   ((ClientSource *) obj->client_source)->obj = obj;
   g_source_set_name (obj->client_source, "rtmfp-client-timer");
   g_source_attach (obj->client_source, rtmfp_net_get_context (obj->net));
+  if (reconnect) {
+    obj->watch_source = g_timeout_source_new (WATCH_PERIOD_MS);
+    g_source_set_callback (obj->watch_source, watch_due, obj, NULL);
+    g_source_attach (obj->watch_source, rtmfp_net_get_context (obj->net));
+  }
   obj->timeout_queued = FALSE;
   obj->resolving = FALSE;
   obj->stats_time = 0;
@@ -1236,6 +1884,12 @@ gst_rtmfp_object_stop (GstRtmfpObject * obj)
   g_source_destroy (obj->client_source);
   g_source_unref (obj->client_source);
   obj->client_source = NULL;
+  if (obj->watch_source) {
+    g_source_destroy (obj->watch_source);
+    g_source_unref (obj->watch_source);
+    obj->watch_source = NULL;
+  }
+  cancel_reconnect (obj);
   update_stats (obj, TRUE);
   rtmfp_tc_client_free (obj->client);
   obj->client = NULL;
@@ -1244,6 +1898,15 @@ gst_rtmfp_object_stop (GstRtmfpObject * obj)
   rtmfp_tc_peer_publisher_free (obj->peers);
   obj->peers = NULL;
   g_clear_object (&obj->cancellable);
+  g_clear_pointer (&obj->run_auth_token, g_free);
+  g_clear_pointer (&obj->run_peer_info, g_strfreev);
+  g_clear_pointer (&obj->addrs, g_array_unref);
+  g_clear_pointer (&obj->lost_reason, g_free);
+  {
+    guint k;
+    for (k = 0; k < RTMFP_TC_MEDIA_N; k++)
+      g_clear_pointer (&obj->reliable[k], g_bytes_unref);
+  }
 
   g_mutex_lock (&obj->lock);
   rtmfp_uri_clear (&obj->uri);
@@ -1311,7 +1974,7 @@ gst_rtmfp_object_wait_streaming (GstRtmfpObject * obj)
     GError *err = g_error_new (RTMFP_TC_CLIENT_ERROR,
         RTMFP_TC_CLIENT_ERROR_TIMEOUT, "Not %s after %u s",
         obj->publisher ? "publishing" : "playing", obj->timeout);
-    post_error (obj, err);
+    post_error_now (obj, err);
     g_error_free (err);
   }
   return r;
@@ -1349,6 +2012,18 @@ do_send (RtmfpNet * net, gpointer data)
   const guint8 *p = g_bytes_get_data (sd->payload, &len);
   gsize pending;
 
+  if (!obj->have_last_ts || (gint32) (sd->timestamp - obj->last_ts) > 0)
+    obj->last_ts = sd->timestamp;
+  obj->have_last_ts = TRUE;
+  if (sd->flags & RTMFP_TC_CLIENT_SEND_RELIABLE) {
+    /* sequence headers and metadata: sent again after a reconnection */
+    RtmfpTcMediaKind k = rtmfp_tc_media_kind_from_type (sd->type);
+
+    if (obj->reliable[k])
+      g_bytes_unref (obj->reliable[k]);
+    obj->reliable[k] = g_bytes_ref (sd->payload);
+    obj->reliable_type[k] = sd->type;
+  }
   if (obj->peers) {
     if (!rtmfp_tc_peer_publisher_send (obj->peers, sd->type, sd->timestamp,
             p, len, sd->flags, rtmfp_net_now (net)))
@@ -1398,9 +2073,19 @@ do_close (RtmfpNet * net, gpointer data)
 {
   GstRtmfpObject *obj = data;
 
+  obj->closing = TRUE;
+  cancel_reconnect (obj);
   if (obj->peers)
     rtmfp_tc_peer_publisher_close (obj->peers, rtmfp_net_now (net));
   rtmfp_tc_client_close (obj->client, rtmfp_net_now (net));
+  if (rtmfp_tc_client_get_state (obj->client) ==
+      RTMFP_TC_CLIENT_STATE_FAILED) {
+    /* reconnecting: nothing is left to close */
+    g_mutex_lock (&obj->lock);
+    obj->closed = TRUE;
+    g_cond_broadcast (&obj->cond);
+    g_mutex_unlock (&obj->lock);
+  }
 }
 
 GstRtmfpObjectWaitResult
@@ -1465,6 +2150,15 @@ gst_rtmfp_object_pop (GstRtmfpObject * obj, GstRtmfpObjectItem * item)
 
 /* ------------------------------------------------------------------------ */
 /* properties */
+
+static gboolean
+rebind_action (GstElement * element)
+{
+  GstRtmfpObject *obj = g_object_get_qdata (G_OBJECT (element),
+      object_quark);
+
+  return obj ? gst_rtmfp_object_rebind (obj) : FALSE;
+}
 
 void
 gst_rtmfp_object_install_properties_helper (GObjectClass * klass,
@@ -1540,7 +2234,9 @@ gst_rtmfp_object_install_properties_helper (GObjectClass * klass,
    * GstRtmfpSrc:timeout:
    *
    * Seconds to wait for the server (handshake, connect, createStream and
-   * publish or play) before failing with an error.
+   * publish or play) before failing with an error.  With
+   * #GstRtmfpSink:auto-reconnect, also the time a lost connection has to
+   * be restored, counted from the last packet from the server.
    *
    * Since: 1.0
    */
@@ -1609,6 +2305,55 @@ gst_rtmfp_object_install_properties_helper (GObjectClass * klass,
       g_param_spec_boxed ("stats", "Statistics",
           "Connection statistics (application/x-rtmfp-statistics)",
           GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * GstRtmfpSink:auto-reconnect:
+   * GstRtmfpSrc:auto-reconnect:
+   *
+   * Restore a lost connection by itself, without an element error.  The
+   * session survives an outage as long as the server answers again within
+   * a few seconds (the element pings through silences so that it resumes
+   * as soon as the path is back).  A session that is dead (closed by the
+   * server, or silent for 6 s, or for #GstRtmfpSink:timeout minus 2 s if
+   * that is shorter: a server restarted, say) is replaced by a new one
+   * (handshake, connect, createStream, publish or play of the same stream,
+   * through the same socket), retrying with backoff until
+   * #GstRtmfpSink:timeout seconds after the last packet from the server;
+   * then the element fails with a RESOURCE READ (rtmfpsrc) or WRITE
+   * (rtmfpsink) error.  Element messages `rtmfp-reconnecting` (fields
+   * `attempt`, `reason`) and `rtmfp-reconnected` (`attempt`,
+   * `downtime-ms`) tell the application.  rtmfpsrc goes on from the next
+   * keyframe with a DISCONT buffer; rtmfpsink publishes the same name again
+   * (sequence headers and metadata first) and asks upstream for a keyframe
+   * (GstForceKeyUnit).  A refused connection or publish is never retried.
+   * FALSE: the first error is final.
+   *
+   * Since: 1.0
+   */
+  g_object_class_install_property (klass, GST_RTMFP_PROP_AUTO_RECONNECT,
+      g_param_spec_boolean ("auto-reconnect", "Auto reconnect",
+          "Restore a lost connection (within timeout) instead of failing",
+          GST_RTMFP_DEFAULT_AUTO_RECONNECT,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+
+  /**
+   * GstRtmfpSink::rebind:
+   * GstRtmfpSrc::rebind:
+   * @element: the element
+   *
+   * IP mobility (RFC 7016 3.5.4.2): moves the element to a new local UDP
+   * socket (a new ephemeral port of the same local address), as after a
+   * change of network.  The session continues without a new handshake:
+   * the server validates the new address and follows it.  Emit it when
+   * the application knows the network changed.  Returns %TRUE if the
+   * element moved.
+   *
+   * Since: 1.0
+   */
+  g_signal_new_class_handler ("rebind", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION, G_CALLBACK (rebind_action),
+      NULL, NULL, NULL, G_TYPE_BOOLEAN, 0);
 }
 
 static gboolean
@@ -1663,6 +2408,11 @@ gst_rtmfp_object_set_property_helper (GstRtmfpObject * obj, guint prop_id,
       obj->auth_token = g_value_dup_string (value);
       g_mutex_unlock (&obj->lock);
       return TRUE;
+    case GST_RTMFP_PROP_AUTO_RECONNECT:
+      g_mutex_lock (&obj->lock);
+      obj->auto_reconnect = g_value_get_boolean (value);
+      g_mutex_unlock (&obj->lock);
+      return TRUE;
     default:
       return FALSE;
   }
@@ -1692,6 +2442,11 @@ gst_rtmfp_object_get_property_helper (GstRtmfpObject * obj, guint prop_id,
     case GST_RTMFP_PROP_SERVER_FINGERPRINT:
       g_mutex_lock (&obj->lock);
       g_value_set_string (value, obj->server_fingerprint);
+      g_mutex_unlock (&obj->lock);
+      return TRUE;
+    case GST_RTMFP_PROP_AUTO_RECONNECT:
+      g_mutex_lock (&obj->lock);
+      g_value_set_boolean (value, obj->auto_reconnect);
       g_mutex_unlock (&obj->lock);
       return TRUE;
     case GST_RTMFP_PROP_STATS:

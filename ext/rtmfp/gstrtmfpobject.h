@@ -25,11 +25,13 @@ enum {
   GST_RTMFP_PROP_STATS,
   GST_RTMFP_PROP_SERVER_FINGERPRINT,
   GST_RTMFP_PROP_AUTH_TOKEN,
+  GST_RTMFP_PROP_AUTO_RECONNECT,
   GST_RTMFP_PROP_LAST
 };
 
 #define GST_RTMFP_DEFAULT_LOCATION "rtmfp://localhost/live/myStream"
 #define GST_RTMFP_DEFAULT_TIMEOUT 10
+#define GST_RTMFP_DEFAULT_AUTO_RECONNECT TRUE
 #define GST_RTMFP_DEFAULT_AUDIO_LIFETIME 200
 #define GST_RTMFP_DEFAULT_VIDEO_LIFETIME 1000
 #define GST_RTMFP_STATS_NAME "application/x-rtmfp-statistics"
@@ -98,6 +100,11 @@ GstRtmfpObjectWaitResult gst_rtmfp_object_close (GstRtmfpObject * obj);
 /* Player: the next message (blocks) */
 GstRtmfpObjectWaitResult gst_rtmfp_object_pop (GstRtmfpObject * obj,
     GstRtmfpObjectItem * item);
+
+/* IP mobility (the `rebind` action signal): moves to a new local UDP
+ * port; the session continues without a new handshake (RFC 7016
+ * 3.5.4.2).  Application thread; FALSE if not started or no new socket. */
+gboolean  gst_rtmfp_object_rebind (GstRtmfpObject * obj);
 
 /* The stats structure (always the same fields; zero before connecting) */
 GstStructure *gst_rtmfp_object_get_stats (GstRtmfpObject * obj);

@@ -23,6 +23,14 @@
  * At EOS the sink sends closeStream and deleteStream and closes the
  * session cleanly.
  *
+ * With #GstRtmfpSink:auto-reconnect (the default) a lost connection is
+ * restored by itself within #GstRtmfpSink:timeout: a new session
+ * publishes the same name again, sequence headers and metadata first, and
+ * a GstForceKeyUnit event asks upstream for a keyframe; element messages
+ * `rtmfp-reconnecting` / `rtmfp-reconnected` tell the application.  The
+ * `rebind` action signal moves the element to a new local UDP port (IP
+ * mobility: the session continues).
+ *
  * Speex header packets (which flvmux writes as audio tags) are not sent:
  * FLV Speex has none.  Note that flvmux (at least up to GStreamer 1.22)
  * holds Speex audio back while video keeps coming, because speexenc's

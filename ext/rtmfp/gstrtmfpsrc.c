@@ -22,6 +22,13 @@
  * protocols or reconnecting; play goes on with a DISCONT from the new
  * publisher's first keyframe), or shortly after a StreamEOF event.
  *
+ * With #GstRtmfpSrc:auto-reconnect (the default) a lost connection is
+ * restored by itself within #GstRtmfpSrc:timeout (a new session, play
+ * again; output goes on from the next keyframe with a DISCONT buffer),
+ * with `rtmfp-reconnecting` / `rtmfp-reconnected` element messages.  The
+ * `rebind` action signal moves the element to a new local UDP port (IP
+ * mobility: the session continues).
+ *
  * ## Example launch line
  * |[
  * gst-launch-1.0 rtmfpsrc location=rtmfp://127.0.0.1:1935/live/test ! flvdemux name=d \

@@ -64,12 +64,18 @@ read_line_bounded (GDataInputStream * in)
 Server *
 server_start (const gchar * app, gboolean keep_output)
 {
+  return server_start_port (app, keep_output, 0);
+}
+
+Server *
+server_start_port (const gchar * app, gboolean keep_output, guint16 port)
+{
   const gchar *path = g_getenv ("RTMFP_SERVER");
   GError *err = NULL;
   Server *s = g_new0 (Server, 1);
   GDataInputStream *in;
-  gchar *line;
-  const gchar *argv[6] = { path, "--rtmfp", "127.0.0.1:0", NULL, NULL, NULL };
+  gchar *line, *bind = g_strdup_printf ("127.0.0.1:%u", port);
+  const gchar *argv[6] = { path, "--rtmfp", bind, NULL, NULL, NULL };
 
   fail_unless (path != NULL, "RTMFP_SERVER is not set");
   if (app) {
@@ -91,7 +97,33 @@ server_start (const gchar * app, gboolean keep_output)
   s->port = (guint16) g_ascii_strtoull (strrchr (line, ':') + 1, NULL, 10);
   fail_unless (s->port > 0);
   g_free (line);
+  g_free (bind);
   return s;
+}
+
+gchar *
+server_stats_line (Server * s)
+{
+  gchar *line;
+
+  fail_unless (s->out != NULL, "server started without keep_output");
+  g_subprocess_send_signal (s->proc, SIGUSR1);
+  line = read_line_bounded (s->out);
+  fail_unless (g_str_has_prefix (line, "stats "), "unexpected: %s", line);
+  return line;
+}
+
+guint64
+server_stat (const gchar * line, const gchar * name)
+{
+  gchar *key = g_strdup_printf (" %s=", name);
+  const gchar *p = strstr (line, key);
+  guint64 v;
+
+  fail_unless (p != NULL, "no %s in %s", name, line);
+  v = g_ascii_strtoull (p + strlen (key), NULL, 10);
+  g_free (key);
+  return v;
 }
 
 void
@@ -149,6 +181,205 @@ udp_socket (guint16 port_to_connect)
   /* wakes up regularly to see the stop flag */
   g_socket_set_timeout (sock, 1);
   return sock;
+}
+
+/* ------------------------------------------------------------------ */
+/* the UDP proxy                                                       */
+
+struct _Proxy
+{
+  GSocket *front;               /* the client talks to this one */
+  GSocket *back;                /* connected to the server (lock) */
+  GSList *old_backs;            /* replaced by proxy_rebind */
+  guint16 server_port;
+  GSocketAddress *client;       /* where the client's datagrams come from */
+  guint client_changes;
+  GMutex lock;
+  gint64 down_from, down_until; /* drop server -> client in [from, until) */
+  gint64 up_from, up_until;     /* drop client -> server */
+  guint64 dropped;
+  gint stop;
+  GThread *up, *down;
+};
+
+static gboolean
+in_window (gint64 now, gint64 from, gint64 until)
+{
+  return from >= 0 && now >= from && now < until;
+}
+
+static gpointer
+proxy_up (gpointer data)
+{
+  Proxy *px = data;
+  gchar buf[8192];
+
+  while (!g_atomic_int_get (&px->stop)) {
+    GSocketAddress *from = NULL;
+    gssize n = g_socket_receive_from (px->front, &from, buf, sizeof buf,
+        NULL, NULL);
+    GSocket *back;
+    gboolean drop;
+
+    if (n <= 0) {
+      g_clear_object (&from);
+      continue;
+    }
+    g_mutex_lock (&px->lock);
+    if (!px->client) {
+      px->client = g_object_ref (from);
+    } else if (!g_inet_address_equal (g_inet_socket_address_get_address
+            (G_INET_SOCKET_ADDRESS (from)),
+            g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS
+                (px->client))) ||
+        g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (from)) !=
+        g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (px->client))) {
+      /* the client moved: answer it where it is now */
+      g_object_unref (px->client);
+      px->client = g_object_ref (from);
+      px->client_changes++;
+    }
+    drop = in_window (g_get_monotonic_time (), px->up_from, px->up_until);
+    if (drop)
+      px->dropped++;
+    back = g_object_ref (px->back);
+    g_mutex_unlock (&px->lock);
+    g_object_unref (from);
+    if (!drop)
+      g_socket_send (back, buf, n, NULL, NULL);
+    g_object_unref (back);
+  }
+  return NULL;
+}
+
+static gpointer
+proxy_down (gpointer data)
+{
+  Proxy *px = data;
+  gchar buf[8192];
+
+  while (!g_atomic_int_get (&px->stop)) {
+    GSocket *back;
+    GSocketAddress *to;
+    gssize n;
+
+    g_mutex_lock (&px->lock);
+    back = g_object_ref (px->back);
+    g_mutex_unlock (&px->lock);
+    /* short waits: a rebinding takes effect at once */
+    if (!g_socket_condition_timed_wait (back, G_IO_IN, 100 * 1000, NULL,
+            NULL)) {
+      g_object_unref (back);
+      continue;
+    }
+    n = g_socket_receive (back, buf, sizeof buf, NULL, NULL);
+    g_object_unref (back);
+    if (n <= 0)
+      continue;
+    g_mutex_lock (&px->lock);
+    to = px->client ? g_object_ref (px->client) : NULL;
+    if (in_window (g_get_monotonic_time (), px->down_from,
+            px->down_until)) {
+      px->dropped++;
+      g_clear_object (&to);
+    }
+    g_mutex_unlock (&px->lock);
+    if (to) {
+      g_socket_send_to (px->front, to, buf, n, NULL, NULL);
+      g_object_unref (to);
+    }
+  }
+  return NULL;
+}
+
+Proxy *
+proxy_start (guint16 server_port)
+{
+  Proxy *px = g_new0 (Proxy, 1);
+
+  g_mutex_init (&px->lock);
+  px->down_from = px->down_until = px->up_from = px->up_until = -1;
+  px->server_port = server_port;
+  px->front = udp_socket (0);
+  px->back = udp_socket (server_port);
+  px->up = g_thread_new ("proxy-up", proxy_up, px);
+  px->down = g_thread_new ("proxy-down", proxy_down, px);
+  return px;
+}
+
+guint16
+proxy_port (Proxy * px)
+{
+  GSocketAddress *sa = g_socket_get_local_address (px->front, NULL);
+  guint16 port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (sa));
+
+  g_object_unref (sa);
+  return port;
+}
+
+void
+proxy_blackout (Proxy * px, gint64 duration_us)
+{
+  g_mutex_lock (&px->lock);
+  px->down_from = g_get_monotonic_time ();
+  px->down_until = px->down_from + duration_us;
+  g_mutex_unlock (&px->lock);
+}
+
+void
+proxy_blackout_both (Proxy * px, gint64 duration_us)
+{
+  g_mutex_lock (&px->lock);
+  px->down_from = px->up_from = g_get_monotonic_time ();
+  px->down_until = px->up_until = px->down_from + duration_us;
+  g_mutex_unlock (&px->lock);
+}
+
+guint64
+proxy_dropped (Proxy * px)
+{
+  guint64 n;
+
+  g_mutex_lock (&px->lock);
+  n = px->dropped;
+  g_mutex_unlock (&px->lock);
+  return n;
+}
+
+guint
+proxy_client_changes (Proxy * px)
+{
+  guint n;
+
+  g_mutex_lock (&px->lock);
+  n = px->client_changes;
+  g_mutex_unlock (&px->lock);
+  return n;
+}
+
+void
+proxy_rebind (Proxy * px)
+{
+  GSocket *sock = udp_socket (px->server_port);
+
+  g_mutex_lock (&px->lock);
+  px->old_backs = g_slist_prepend (px->old_backs, px->back);
+  px->back = sock;
+  g_mutex_unlock (&px->lock);
+}
+
+void
+proxy_stop (Proxy * px)
+{
+  g_atomic_int_set (&px->stop, 1);
+  g_thread_join (px->up);
+  g_thread_join (px->down);
+  g_object_unref (px->front);
+  g_object_unref (px->back);
+  g_slist_free_full (px->old_backs, g_object_unref);
+  g_clear_object (&px->client);
+  g_mutex_clear (&px->lock);
+  g_free (px);
 }
 
 /* ------------------------------------------------------------------ */
@@ -274,6 +505,13 @@ GstElement *
 publisher_new (guint16 port, const gchar * path, Sent * sent,
     const gchar * sink_props)
 {
+  return publisher_new_n (port, path, sent, sink_props, N_VIDEO);
+}
+
+GstElement *
+publisher_new_n (guint16 port, const gchar * path, Sent * sent,
+    const gchar * sink_props, guint n_video)
+{
   gchar *desc = g_strdup_printf ("videotestsrc is-live=true num-buffers=%d "
       "! video/x-raw,width=320,height=240,framerate=30/1 "
       "! x264enc tune=zerolatency key-int-max=30 speed-preset=ultrafast "
@@ -281,8 +519,8 @@ publisher_new (guint16 port, const gchar * path, Sent * sent,
       "! rtmfpsink name=sink %slocation=rtmfp://127.0.0.1:%u/%s "
       "audiotestsrc is-live=true num-buffers=%d samplesperbuffer=320 "
       "! audio/x-raw,rate=16000,channels=1 ! speexenc name=aenc "
-      "! queue ! m.", N_VIDEO, sink_props ? sink_props : "", port, path,
-      N_AUDIO);
+      "! queue ! m.", n_video, sink_props ? sink_props : "", port, path,
+      n_video * N_AUDIO / N_VIDEO);
   GError *err = NULL;
   GstElement *p = gst_parse_launch (desc, &err);
   GstElement *e;

@@ -30,9 +30,37 @@ typedef struct
 
 gchar *read_line_bounded (GDataInputStream * in);
 Server *server_start (const gchar * app, gboolean keep_output);
+/* the same on a given UDP port (a server restarted where it was) */
+Server *server_start_port (const gchar * app, gboolean keep_output,
+    guint16 port);
+/* the server's "stats ..." line (SIGUSR1; the server started with
+ * keep_output) and one of its numeric fields */
+gchar *server_stats_line (Server * s);
+guint64 server_stat (const gchar * line, const gchar * name);
 void server_stop (Server * s);
 guint16 dead_port (void);
 GSocket *udp_socket (guint16 port_to_connect);
+
+/* a UDP proxy between one client and the server: it can black out either
+ * direction or both for a while, and change its outward port (a NAT
+ * rebinding) */
+
+typedef struct _Proxy Proxy;
+
+Proxy *proxy_start (guint16 server_port);
+guint16 proxy_port (Proxy * px);
+/* drop server -> client for duration_us from now */
+void proxy_blackout (Proxy * px, gint64 duration_us);
+/* drop both directions for duration_us from now */
+void proxy_blackout_both (Proxy * px, gint64 duration_us);
+/* datagrams dropped so far */
+guint64 proxy_dropped (Proxy * px);
+/* how often the client's source address changed (the proxy then answers
+ * it at the new one) */
+guint proxy_client_changes (Proxy * px);
+/* from now on, talk to the server from a new UDP port */
+void proxy_rebind (Proxy * px);
+void proxy_stop (Proxy * px);
 
 /* bus helpers */
 
@@ -72,6 +100,9 @@ typedef struct
 
 GstElement *publisher_new (guint16 port, const gchar * path, Sent * sent,
     const gchar * sink_props);
+/* the same with n_video frames (and as much audio) */
+GstElement *publisher_new_n (guint16 port, const gchar * path, Sent * sent,
+    const gchar * sink_props, guint n_video);
 void probe (GstElement * bin, const gchar * name, const gchar * padname,
     GstPadProbeCallback cb, gpointer data);
 GstElement *player_new (guint16 port, const gchar * path, Got * got,

@@ -69,6 +69,7 @@ struct _Server {
   gchar *publish_type;
   GPtrArray *media;             /* Rec* */
   gboolean session_closed;
+  guint n_sessions;             /* NetConnections seen (one per session) */
 };
 
 static void
@@ -165,6 +166,8 @@ srv_handle_command (Server * s, SrvFlow * sf, const RtmfpTcMessage * msg)
     g_assert_cmpuint (sf->sid, ==, 0);
     g_assert_cmpfloat (txn, ==, 1.0);
     g_assert_cmpuint (args->len, >=, 1);
+    if (s->connect_obj)
+      rtmfp_amf_node_free (s->connect_obj);     /* a client reconnected */
     s->connect_obj = rtmfp_amf_node_copy (g_ptr_array_index (args, 0));
     for (i = 1; i < args->len; i++)
       g_ptr_array_add (s->connect_extra,
@@ -201,11 +204,14 @@ srv_handle_command (Server * s, SrvFlow * sf, const RtmfpTcMessage * msg)
     /* 5.3.5.1: the client's stream flow answers our control flow */
     g_assert_true (sf->assoc_to_control);
     g_assert_cmpuint (args->len, >=, 2);
+    g_free (s->stream_name);
     s->stream_name = rtmfp_amf_node_copy_string (g_ptr_array_index (args, 1),
         NULL);
-    if (publish && args->len >= 3)
+    if (publish && args->len >= 3) {
+      g_free (s->publish_type);
       s->publish_type =
           rtmfp_amf_node_copy_string (g_ptr_array_index (args, 2), NULL);
+    }
     /* 5.3.5.2: stream flows associated to the client's control flow */
     s->stream_out = srv_open_flow (s, STREAM_ID, s->client_control);
     srv_user_control (s, s->stream_out, RTMFP_TC_EVENT_STREAM_BEGIN,
@@ -273,6 +279,14 @@ srv_flow_opened (RtmfpEndpoint * ep, RtmfpSession * sess, RtmfpRecvFlow * f,
   sf->flow = f;
   sf->assoc_to_control = assoc != NULL && assoc == s->control;
   g_ptr_array_add (s->flows, sf);
+  if (sf->sid == 0 && !assoc && sess != s->session) {
+    /* a new NetConnection (a client that reconnected): serve that one */
+    if (s->session)
+      rtmfp_session_unref (s->session);
+    s->session = rtmfp_session_ref (sess);
+    s->control = s->stream_out = s->stream_out2 = NULL;
+    s->n_sessions++;
+  }
   if (!s->session)
     s->session = rtmfp_session_ref (sess);
   if (sf->sid == 0 && !assoc) {
@@ -436,6 +450,58 @@ static const RtmfpTcClientCallbacks client_callbacks = {
   .writable = cb_writable,
 };
 
+/* endpoint callbacks forwarded to fx->c */
+#define TC_EP (rtmfp_tc_client_get_endpoint_callbacks ())
+
+static void
+fx_session_opened (RtmfpEndpoint * ep, RtmfpSession * s, gpointer ud)
+{
+  TC_EP->session_opened (ep, s, ((Fx *) ud)->c);
+}
+
+static void
+fx_session_open_failed (RtmfpEndpoint * ep, RtmfpSession * s, gpointer ud)
+{
+  TC_EP->session_open_failed (ep, s, ((Fx *) ud)->c);
+}
+
+static void
+fx_session_closed (RtmfpEndpoint * ep, RtmfpSession * s, gpointer ud)
+{
+  TC_EP->session_closed (ep, s, ((Fx *) ud)->c);
+}
+
+static gboolean
+fx_flow_opened (RtmfpEndpoint * ep, RtmfpSession * s, RtmfpRecvFlow * f,
+    RtmfpSendFlow * assoc, gpointer ud)
+{
+  return TC_EP->flow_opened (ep, s, f, assoc, ((Fx *) ud)->c);
+}
+
+static void
+fx_send_flow_exception (RtmfpEndpoint * ep, RtmfpSession * s,
+    RtmfpSendFlow * f, guint64 code, gpointer ud)
+{
+  TC_EP->send_flow_exception (ep, s, f, code, ((Fx *) ud)->c);
+}
+
+static void
+fx_send_flow_writable (RtmfpEndpoint * ep, RtmfpSession * s,
+    RtmfpSendFlow * f, gpointer ud)
+{
+  if (TC_EP->send_flow_writable)
+    TC_EP->send_flow_writable (ep, s, f, ((Fx *) ud)->c);
+}
+
+static const RtmfpEndpointCallbacks fx_endpoint_callbacks = {
+  .session_opened = fx_session_opened,
+  .session_open_failed = fx_session_open_failed,
+  .session_closed = fx_session_closed,
+  .flow_opened = fx_flow_opened,
+  .send_flow_exception = fx_send_flow_exception,
+  .send_flow_writable = fx_send_flow_writable,
+};
+
 /* Fingerprint pinning for the next fx_new*: 0 none, 1 the server's own
  * fingerprint, 2 another one (one bit flipped) */
 static gint pin_mode;
@@ -487,8 +553,10 @@ fx_new_auth (guint32 seed, const gchar * server_app, RtmfpTcClientRole role,
   ecfg.keepalive_us = 0;
   ecfg.idle_timeout_us = 0;
   ecfg.open_timeout_us = 95 * SEC;
+  /* through fx, to the client of the moment (as rtmfpsrc / rtmfpsink do,
+   * so that a test can replace the client after a failure) */
   fx->host = rtmfp_sim_net_add_host (fx->net, CLIENT_ADDR, &ecfg,
-      rtmfp_tc_client_get_endpoint_callbacks (), fx->c);
+      &fx_endpoint_callbacks, fx);
   rtmfp_identity_unref (ecfg.identity);
   return fx;
 }
@@ -1216,6 +1284,241 @@ test_close_server_hangs_up (void)
   fx_free (fx);
 }
 
+/* ------------------------------------------------------------------ */
+/* outages, as rtmfpsrc / rtmfpsink with auto-reconnect live them       */
+
+/* gstrtmfpobject.c: dead peer detection after 6 s of silence; a Ping
+ * every 250 ms once nothing was received for 0.5 s */
+#define DEAD_PEER (6 * SEC)
+#define WATCH_PERIOD (250 * MS)
+#define SILENCE_PING (500 * MS)
+
+typedef struct {
+  Fx *fx;
+  gboolean ping;                /* the element's silence pings */
+  gboolean media;               /* an audio message every period */
+  guint64 rx;
+  gint64 rx_time;
+  guint32 ts;                   /* next media timestamp (ms) */
+} Watch;
+
+/* One period: a publisher's audio message, then the element's watch */
+static void
+watch_tick (Watch * w)
+{
+  Fx *fx = w->fx;
+  RtmfpSession *s = rtmfp_tc_client_get_session (fx->c);
+  gint64 now = rtmfp_sim_net_now (fx->net);
+  RtmfpSessionStats st;
+
+  if (!is_streaming (fx) || !s)
+    return;
+  if (w->media)
+    fx_send (fx, RTMFP_TC_MSG_AUDIO, w->ts, 40, 0xb2, 0);
+  w->ts += WATCH_PERIOD / MS;
+  rtmfp_session_get_stats (s, &st);
+  if (st.packets_received != w->rx) {
+    w->rx = st.packets_received;
+    w->rx_time = now;
+  } else if (w->ping && now - w->rx_time >= SILENCE_PING) {
+    rtmfp_session_ping (s, now);
+    rtmfp_sim_net_kick (fx->net);
+  }
+}
+
+/* Runs in watch periods until cond (or max_us) */
+static gboolean
+drive_watch (Watch * w, RtmfpSimCondition cond, gpointer ud, gint64 max_us)
+{
+  gint64 end = rtmfp_sim_net_now (w->fx->net) + max_us;
+
+  while (rtmfp_sim_net_now (w->fx->net) < end) {
+    if (cond && cond (ud))
+      return TRUE;
+    if (drive_until (w->fx, cond, ud, WATCH_PERIOD) && cond)
+      return TRUE;
+    watch_tick (w);
+  }
+  return cond ? cond (ud) : TRUE;
+}
+
+static void
+watch_start (Watch * w, Fx * fx, gboolean ping)
+{
+  memset (w, 0, sizeof *w);
+  w->fx = fx;
+  w->ping = ping;
+  w->media = TRUE;
+  w->rx_time = rtmfp_sim_net_now (fx->net);
+  /* the element arms dead peer detection only with its pings (which keep
+   * a quiet but live session from looking dead) */
+  if (ping)
+    rtmfp_session_set_idle_timeout (rtmfp_tc_client_get_session (fx->c),
+        DEAD_PEER);
+}
+
+/* 5 s of total loss: the session survives (no error, no new session) and
+ * media reaches the server again soon after the path returns; returns
+ * that delay */
+static gint64
+outage_recovery (guint32 seed, gboolean ping)
+{
+  Fx *fx = fx_new (seed, "live", RTMFP_TC_CLIENT_ROLE_PUBLISH, "live",
+      "cam1", 10 * SEC);
+  CountCond cc = { fx, 0 };
+  Watch w;
+  gint64 back, delay;
+
+  fx_start (fx);
+  g_assert_true (drive_until (fx, is_streaming, fx, 5 * SEC));
+  watch_start (&w, fx, ping);
+  drive_watch (&w, NULL, NULL, 1 * SEC);
+  g_assert_cmpuint (fx->srv->media->len, >, 0);
+
+  rtmfp_sim_host_set_blackhole (fx->srv->host, TRUE);
+  drive_watch (&w, NULL, NULL, 5 * SEC);
+  g_assert_true (is_streaming (fx));
+  rtmfp_sim_host_set_blackhole (fx->srv->host, FALSE);
+  back = rtmfp_sim_net_now (fx->net);
+  /* messages sent after the outage arrive */
+  cc.n = fx->srv->media->len + 1;
+  g_assert_true (drive_watch (&w, srv_has_media, &cc, 15 * SEC));
+  delay = rtmfp_sim_net_now (fx->net) - back;
+  g_assert_cmpuint (fx->n_errors, ==, 0);
+  g_assert_true (is_streaming (fx));
+  g_assert_cmpuint (fx->srv->n_sessions, ==, 1);
+  fx_free (fx);
+  return delay;
+}
+
+static void
+test_outage_session_survives (void)
+{
+  gint64 plain = outage_recovery (20, FALSE);
+  gint64 pinged = outage_recovery (20, TRUE);
+
+  g_test_message ("5 s outage: media again %" G_GINT64_FORMAT " ms after "
+      "the path returned with silence pings, %" G_GINT64_FORMAT " ms "
+      "without", pinged / MS, plain / MS);
+  /* the element's pings make it prompt (issue 6: within 1-2 s) */
+  g_assert_cmpint (pinged, <, 2 * SEC);
+  g_assert_cmpint (pinged, <=, plain);
+}
+
+/* A quiet publisher (no media) sends one reliable message 2 s into a 5 s
+ * outage: it is lost, and retransmitted on the TIMEOUT_ALARM, which backs
+ * off meanwhile.  Returns how long after the path returned it arrives. */
+static gint64
+outage_retransmission (guint32 seed, gboolean ping)
+{
+  Fx *fx = fx_new (seed, "live", RTMFP_TC_CLIENT_ROLE_PUBLISH, "live",
+      "cam1", 10 * SEC);
+  CountCond cc = { fx, 0 };
+  Watch w;
+  gint64 back, delay;
+
+  fx_start (fx);
+  g_assert_true (drive_until (fx, is_streaming, fx, 5 * SEC));
+  watch_start (&w, fx, ping);
+  w.media = FALSE;
+  drive_watch (&w, NULL, NULL, 1 * SEC);
+
+  rtmfp_sim_host_set_blackhole (fx->srv->host, TRUE);
+  drive_watch (&w, NULL, NULL, 2 * SEC);
+  cc.n = fx->srv->media->len + 1;
+  fx_send (fx, RTMFP_TC_MSG_VIDEO, 3000, 300, 0x17,
+      RTMFP_TC_CLIENT_SEND_RELIABLE | RTMFP_TC_CLIENT_SEND_KEYFRAME);
+  drive_watch (&w, NULL, NULL, 3 * SEC);
+  g_assert_cmpuint (fx->srv->media->len, <, cc.n);
+  rtmfp_sim_host_set_blackhole (fx->srv->host, FALSE);
+  back = rtmfp_sim_net_now (fx->net);
+  g_assert_true (drive_watch (&w, srv_has_media, &cc, 20 * SEC));
+  delay = rtmfp_sim_net_now (fx->net) - back;
+  g_assert_cmpuint (fx->n_errors, ==, 0);
+  g_assert_cmpuint (fx->srv->n_sessions, ==, 1);
+  fx_free (fx);
+  return delay;
+}
+
+static void
+test_outage_retransmits_promptly (void)
+{
+  gint64 plain = outage_retransmission (22, FALSE);
+  gint64 pinged = outage_retransmission (22, TRUE);
+
+  g_test_message ("5 s outage, a reliable message lost in it: delivered "
+      "%" G_GINT64_FORMAT " ms after the path returned with silence pings, %"
+      G_GINT64_FORMAT " ms without", pinged / MS, plain / MS);
+  /* the first answer to a ping resets the backed-off retransmission
+   * timer (RFC 7016 3.5.2.2): no waiting for it */
+  g_assert_cmpint (pinged, <, 1 * SEC);
+  g_assert_cmpint (pinged, <=, plain);
+}
+
+static gboolean
+has_failed (gpointer ud)
+{
+  return rtmfp_tc_client_get_state (((Fx *) ud)->c) ==
+      RTMFP_TC_CLIENT_STATE_FAILED;
+}
+
+/* The server stays silent: the session is declared dead after DEAD_PEER
+ * (error CLOSED, the session's error IDLE); a new client on the same
+ * endpoint (what auto-reconnect does) opens a new session and publishes
+ * again once the server answers. */
+static void
+test_dead_peer_then_new_session (void)
+{
+  Fx *fx = fx_new (21, "live", RTMFP_TC_CLIENT_ROLE_PUBLISH, "live", "cam1",
+      10 * SEC);
+  RtmfpTcClientConfig cfg;
+  CountCond cc = { fx, 0 };
+  const GError *se;
+  Watch w;
+  gint64 t0, dead;
+
+  fx_start (fx);
+  g_assert_true (drive_until (fx, is_streaming, fx, 5 * SEC));
+  watch_start (&w, fx, TRUE);
+  drive_watch (&w, NULL, NULL, 1 * SEC);
+
+  rtmfp_sim_host_set_blackhole (fx->srv->host, TRUE);
+  t0 = rtmfp_sim_net_now (fx->net);
+  g_assert_true (drive_watch (&w, has_failed, fx, 30 * SEC));
+  dead = rtmfp_sim_net_now (fx->net) - t0;
+  g_assert_error (fx->error, RTMFP_TC_CLIENT_ERROR,
+      RTMFP_TC_CLIENT_ERROR_CLOSED);
+  se = rtmfp_session_get_error (rtmfp_tc_client_get_session (fx->c));
+  g_assert_error (se, RTMFP_SESSION_ERROR, RTMFP_SESSION_ERROR_IDLE);
+  /* the pings went unanswered, the last packet came just before t0 */
+  g_assert_cmpint (dead, >=, DEAD_PEER - WATCH_PERIOD);
+  g_assert_cmpint (dead, <=, DEAD_PEER + WATCH_PERIOD);
+
+  /* the server is back; the failed client is replaced */
+  rtmfp_sim_host_set_blackhole (fx->srv->host, FALSE);
+  rtmfp_tc_client_abort (fx->c, rtmfp_sim_net_now (fx->net));
+  rtmfp_tc_client_free (fx->c);
+  g_clear_error (&fx->error);
+  fx->n_errors = 0;
+  rtmfp_tc_client_config_init (&cfg);
+  cfg.role = RTMFP_TC_CLIENT_ROLE_PUBLISH;
+  cfg.tc_url = TC_URL;
+  cfg.app = "live";
+  cfg.stream = "cam1";
+  cfg.timeout_us = 10 * SEC;
+  fx->c = rtmfp_tc_client_new (&cfg, &client_callbacks, fx, sim_clock,
+      fx->net);
+  fx_start (fx);
+  g_assert_true (drive_until (fx, is_streaming, fx, 5 * SEC));
+  g_assert_cmpuint (fx->srv->n_sessions, ==, 2);
+  g_assert_cmpstr (fx->srv->stream_name, ==, "cam1");
+  cc.n = fx->srv->media->len + 3;
+  watch_start (&w, fx, TRUE);
+  g_assert_true (drive_watch (&w, srv_has_media, &cc, 5 * SEC));
+  g_assert_cmpuint (fx->n_errors, ==, 0);
+  fx_free (fx);
+}
+
 /* Hostile server input: junk messages, bad commands, flows with foreign
  * metadata or unknown stream IDs, bogus _result values. */
 static void
@@ -1305,5 +1608,11 @@ main (int argc, char **argv)
   g_test_add_func ("/tcclient/close-server-hangs-up",
       test_close_server_hangs_up);
   g_test_add_func ("/tcclient/hostile-server", test_hostile_server);
+  g_test_add_func ("/tcclient/outage-session-survives",
+      test_outage_session_survives);
+  g_test_add_func ("/tcclient/outage-retransmits-promptly",
+      test_outage_retransmits_promptly);
+  g_test_add_func ("/tcclient/dead-peer-then-new-session",
+      test_dead_peer_then_new_session);
   return g_test_run ();
 }
