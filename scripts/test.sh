@@ -1,9 +1,21 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs every test: the whole suite in
-# ./build, then the protocol-core suite again under AddressSanitizer,
+# Installs what is missing, builds, and runs every test twice: the whole
+# suite in ./build, then the whole suite again under AddressSanitizer,
 # UndefinedBehaviorSanitizer and LeakSanitizer in ./build-asan (skip that
-# pass with RTMFP_SANITIZE=0).  Ends with the line
+# pass with RTMFP_SANITIZE=0).  Arguments go to both `meson test` runs
+# (e.g. a test name or --suite core).  Ends with the line
 # "N passed, N failed, N skipped" counting test programs of both passes.
+#
+# The sanitizer pass covers the protocol core, the fuzz-target replays,
+# the rtmfp-server tests (whose rtmfp-server child is the ASan build
+# too), the GStreamer element tests and the docs example.  What it needs
+# beyond -Db_sanitize (see the 'sanitize' test setup in meson.build, which
+# `meson test -C build-asan` uses by default): GST_REGISTRY_FORK=no (the
+# uninstrumented gst-plugin-scanner cannot load our ASan-built plugins),
+# G_SLICE=always-malloc (so ASan sees GstBuffers, GstMessages...) and
+# tests/lsan.supp for what GLib and system plugins allocate once and never
+# free.  Any leak, memory error or undefined behaviour, in a test program
+# or in an rtmfp-server it started, fails the test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export BUILD_DIR=${BUILD_DIR:-build}
@@ -15,15 +27,21 @@ logs=("$BUILD_DIR/meson-logs/testlog.json")
 meson test -C "$BUILD_DIR" --print-errorlogs --num-processes 2 "$@" || status=$?
 
 if [ "${RTMFP_SANITIZE:-1}" != 0 ]; then
-  echo "== core suite under ASan + UBSan + LSan =="
+  echo "== whole suite under ASan + UBSan + LSan ($ASAN_DIR) =="
   if [ ! -f "$ASAN_DIR/build.ninja" ]; then
     meson setup "$ASAN_DIR" -Db_sanitize=address,undefined -Db_lundef=false \
       -Dbuildtype=debug >/dev/null
+  else
+    # picks up new meson options / test setups of this checkout
+    meson setup --reconfigure "$ASAN_DIR" >/dev/null
   fi
   ninja -C "$ASAN_DIR" >/dev/null
+  # halt on the first report; the 'sanitize' test setup adds the LSan
+  # suppressions (with full stacks for them), G_SLICE=always-malloc,
+  # GST_REGISTRY_FORK=no and doubled timeouts
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-    meson test -C "$ASAN_DIR" --suite core --print-errorlogs --num-processes 2 \
+    meson test -C "$ASAN_DIR" --print-errorlogs --num-processes 2 "$@" \
     || status=$?
   logs+=("$ASAN_DIR/meson-logs/testlog.json")
 fi

@@ -16,9 +16,11 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#define _GNU_SOURCE             /* dladdr */
 #include <string.h>
 #include <stdlib.h>
 #include <signal.h>
+#include <dlfcn.h>
 #include <unistd.h>
 #include <poll.h>
 #include <sys/wait.h>
@@ -287,6 +289,26 @@ client_env_init (void)
       TRUE);
   client_env = g_environ_setenv (client_env, "GST_REGISTRY_1_0", registry,
       FALSE);
+#ifdef __SANITIZE_ADDRESS__
+  {
+    /* in an AddressSanitizer build the uninstrumented gst-launch-1.0 /
+     * gst-inspect-1.0 need the ASan runtime first to load our plugin
+     * (and libstdc++ loaded with it, or ASan's __cxa_throw interceptor
+     * has nothing to call when C++ code they load later, libproxy, throws);
+     * what they leak themselves is not ours (the server is checked) */
+    extern void __asan_init (void);
+    Dl_info info;
+
+    if (dladdr ((void *) __asan_init, &info) && info.dli_fname) {
+      gchar *preload = g_strconcat (info.dli_fname, " libstdc++.so.6", NULL);
+
+      client_env = g_environ_setenv (client_env, "LD_PRELOAD", preload, TRUE);
+      g_free (preload);
+      client_env = g_environ_setenv (client_env, "ASAN_OPTIONS",
+          "detect_leaks=0:abort_on_error=1", TRUE);
+    }
+  }
+#endif
   g_free (path);
   g_free (registry);
   g_free (plugins);
