@@ -677,6 +677,8 @@ rig_new (guint rtmfp_timeout, guint probe_interval)
 
   r->bin = gst_element_factory_make ("rtmfpautosink", NULL);
   fail_unless (r->bin != NULL);
+  /* our own reference: the harness takes one of its own (transfer none) */
+  gst_object_ref_sink (r->bin);
   g_object_set (r->bin, "location", "rtmfp://192.0.2.1:1937/live/test",
       "rtmfp-element", "testrtmfpsink", "fallback-element", "testrtmpsink",
       "rtmfp-timeout", rtmfp_timeout, "probe-interval", probe_interval, NULL);
@@ -727,6 +729,7 @@ rig_free (Rig * r)
   gst_harness_teardown (r->h);
   watch_free (r->watch, r->bus);
   gst_object_unref (r->bus);
+  gst_object_unref (r->bin);
   g_free (r);
 }
 
@@ -1172,7 +1175,8 @@ GST_START_TEST (test_audio_only)
   guint i;
 
   script_set (0, 1, MODE_SILENT);
-  bin = gst_element_factory_make ("rtmfpautosink", NULL);
+  bin = gst_object_ref_sink (gst_element_factory_make ("rtmfpautosink",
+          NULL));
   g_object_set (bin, "rtmfp-element", "testrtmfpsink", "fallback-element",
       "testrtmpsink", "rtmfp-timeout", 1, "probe-interval", 0, NULL);
   bus = gst_bus_new ();
@@ -1209,6 +1213,7 @@ GST_START_TEST (test_audio_only)
   gst_harness_teardown (h);
   watch_free (w, bus);
   gst_object_unref (bus);
+  gst_object_unref (bin);
 }
 
 GST_END_TEST;
