@@ -6,6 +6,40 @@
  * PRE_ACK_OUTSTANDING) and hands them over once per received packet that
  * carried acknowledgements (that call is ANY_ACKS = true).
  *
+ * Section 3.5.2 requires only a TCP-compatible algorithm; Appendix A is an
+ * example.  We deviate from Figure 25 in three places, because as written
+ * it holds an application-limited live sender (a 1.5 Mbit/s stream at
+ * 30 ms RTT and 5-10 % random loss) at CWND_INIT, below its media rate
+ * (bench/results/loss-investigation.md):
+ *
+ *  1. One reduction per loss episode (RFC 5681 section 3.2 / RFC 6582
+ *     NewReno "recover"): Figure 25 reduces on every packet reporting a
+ *     new loss, several times per round trip at these loss rates.  We
+ *     remember the session's next TSN (3.6.2.5) when reducing; a later
+ *     loss of a fragment transmitted before that point belongs to the same
+ *     congestion event and does not reduce again.  TCP reduces once per
+ *     window of data, so this is exactly as conservative as TCP.
+ *  2. The reduction is sized from MAX(PRE_ACK_OUTSTANDING, CWND), not from
+ *     PRE_ACK_OUTSTANDING alone.  For an application-limited sender the
+ *     outstanding bytes are only what the last frame put in flight, so
+ *     Figure 25 resets the window to CWND_INIT on every loss.  RFC 7661
+ *     (section 4.4) likewise sizes the reduction of a rate-limited sender
+ *     from what it recently used (pipeACK), not from the flight at the
+ *     moment of the loss.  CWND itself stays validated: it only grows on
+ *     acks while PRE_ACK_OUTSTANDING >= CWND (as in Figure 25), so it is
+ *     never more than one increment above a flight the sender really had
+ *     -- it cannot grow while application limited (RFC 7661 section 4.3).
+ *     Simplification: we do not measure pipeACK nor decay an unused window
+ *     after RFC 7661's five-minute non-validated period; a live stream's
+ *     keyframes fill the window every few seconds anyway.
+ *  3. Increase is not blocked by NAKs alone.  Figure 25 skips the increase
+ *     for any packet with a NAK; at 5 % loss nearly every ack carries one
+ *     (three NAKs per loss), so the window never grows back.  Acks that
+ *     report no new loss episode (no loss, or only losses of fragments
+ *     sent before the last reduction) grow the window as in Figure 25.
+ *
+ * Timeouts (Figure 24) are unchanged, and also end the loss episode.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #define G_LOG_DOMAIN "rtmfp-congestion"
@@ -43,13 +77,26 @@ rtmfp_congestion_init (RtmfpCongestion * cc, guint smss)
   cc->cwnd = cc->cwnd_init;
   cc->ssthresh = G_MAXUINT64;   /* positive infinity */
   cc->acked_accumulator = 0;
+  cc->recover_tsn = 0;
+  cc->reductions = 0;
 }
 
 /* Figure 24 */
 void
 rtmfp_congestion_on_timeout (RtmfpCongestion * cc, gboolean was_loss)
 {
+  rtmfp_congestion_on_timeout_tsn (cc, was_loss, 0);
+}
+
+void
+rtmfp_congestion_on_timeout_tsn (RtmfpCongestion * cc, gboolean was_loss,
+    guint64 next_tsn)
+{
   g_return_if_fail (cc != NULL);
+
+  /* RFC 6582 section 3.2 step 4: after a retransmission timeout, losses
+   * of what was sent before it are not a new congestion event. */
+  cc->recover_tsn = MAX (cc->recover_tsn, next_tsn);
 
   cc->ssthresh = MAX (cc->ssthresh, mul_frac (cc->cwnd, 3, 4));
   cc->acked_accumulator = 0;
@@ -72,8 +119,9 @@ accumulate (RtmfpCongestion * cc, guint64 acked, guint64 cap)
   return n;
 }
 
-/* Figure 25.  Called for a packet with at least one acknowledgement chunk
- * (ANY_ACKS is true). */
+/* Figure 25, with the deviations 1-3 described at the top of this file.
+ * Called for a packet with at least one acknowledgement chunk (ANY_ACKS is
+ * true). */
 void
 rtmfp_congestion_on_acks (RtmfpCongestion * cc, const RtmfpCongestionAck * ack)
 {
@@ -84,15 +132,26 @@ rtmfp_congestion_on_acks (RtmfpCongestion * cc, const RtmfpCongestionAck * ack)
 
   pre = ack->pre_ack_outstanding;
 
-  if (ack->any_loss) {
-    if (ack->tc_sent || (pre > LOSS_SCALABLE_THRESHOLD && ack->fastgrow))
-      cc->ssthresh = MAX (mul_frac (pre, 7, 8), cc->cwnd_init);
+  /* deviation 1: a loss reduces the window only if the lost fragment was
+   * transmitted after the previous reduction (a new loss episode) */
+  if (ack->any_loss && ack->lost_tsn >= cc->recover_tsn) {
+    /* deviation 2: sized from the window when application limited */
+    guint64 base = MAX (pre, cc->cwnd);
+
+    if (ack->tc_sent || (base > LOSS_SCALABLE_THRESHOLD && ack->fastgrow))
+      cc->ssthresh = MAX (mul_frac (base, 7, 8), cc->cwnd_init);
     else
-      cc->ssthresh = MAX (pre / 2, cc->cwnd_init);
+      cc->ssthresh = MAX (base / 2, cc->cwnd_init);
     cc->cwnd = cc->ssthresh;
     cc->acked_accumulator = 0;
-    g_debug ("loss: cwnd %" G_GUINT64_FORMAT, cc->cwnd);
-  } else if (!ack->any_nak && pre >= cc->cwnd) {
+    cc->recover_tsn = ack->next_tsn;
+    cc->reductions++;
+    g_debug ("loss: cwnd %" G_GUINT64_FORMAT ", episode ends at TSN %"
+        G_GUINT64_FORMAT, cc->cwnd, cc->recover_tsn);
+  } else if (pre >= cc->cwnd) {
+    /* deviation 3: NAKs alone, or losses already answered by a reduction,
+     * do not block the increase.  PRE_ACK_OUTSTANDING >= CWND keeps the
+     * window validated (no growth while application limited). */
     guint64 increase = 0;
 
     if (ack->fastgrow) {

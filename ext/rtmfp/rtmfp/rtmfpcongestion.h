@@ -17,6 +17,11 @@ typedef struct {
   guint64 cwnd;
   guint64 ssthresh;             /* G_MAXUINT64 = infinity */
   guint64 acked_accumulator;
+  /* Loss recovery (deviation from Appendix A, see rtmfpcongestion.c):
+   * fragments with a TSN below recover_tsn were sent before the last
+   * window reduction, so their loss does not reduce the window again. */
+  guint64 recover_tsn;
+  guint64 reductions;           /* window reductions on loss (statistics) */
 } RtmfpCongestion;
 
 /* What one received packet carrying acknowledgements did (Appendix A) */
@@ -27,10 +32,19 @@ typedef struct {
   gboolean any_nak;             /* any negative acknowledgement */
   gboolean fastgrow;            /* no TCR rx here, no TC tx anywhere, 800 ms */
   gboolean tc_sent;             /* TC sent on this session within 800 ms */
+  /* Loss episodes (3.6.2.5 TSNs).  Both 0 (callers that do not track
+   * TSNs) gives the Appendix A behaviour: every loss reduces the window. */
+  guint64 lost_tsn;             /* highest TSN among the fragments lost here */
+  guint64 next_tsn;             /* session's next TSN: the recovery point */
 } RtmfpCongestionAck;
 
 void      rtmfp_congestion_init (RtmfpCongestion * cc, guint smss);
 void      rtmfp_congestion_on_timeout (RtmfpCongestion * cc, gboolean was_loss);
+/* Same, also ending the loss episode at next_tsn: losses of fragments
+ * sent before the timeout do not reduce the window again (RFC 6582
+ * section 3.2 step 4). */
+void      rtmfp_congestion_on_timeout_tsn (RtmfpCongestion * cc,
+    gboolean was_loss, guint64 next_tsn);
 void      rtmfp_congestion_on_acks (RtmfpCongestion * cc,
     const RtmfpCongestionAck * ack);
 /* Transmission of new or retransmitted data allowed? */

@@ -864,6 +864,7 @@ rtmfp_send_flow_on_acks_done (RtmfpSendFlow * f, RtmfpAckContext * ctx)
       send_flow_land (f, e);
       f->stats.fragments_lost++;
       ctx->any_loss = TRUE;
+      ctx->max_lost_tsn = MAX (ctx->max_lost_tsn, e->tsn);
       if (!e->abandoned)
         send_flow_pending_insert (f, e, &pos);
     }

@@ -112,6 +112,8 @@ typedef struct {
   guint64 max_tsn_acked;        /* in/out: MAX_TSN_ACK (3.6.2.5) */
   gboolean any_nak;             /* out */
   gboolean any_loss;            /* out */
+  guint64 max_lost_tsn;         /* out: MAX= TSN of fragments declared lost
+                                 * (loss episodes, rtmfpcongestion.c) */
 } RtmfpAckContext;
 
 /* Processes one acknowledgement for this flow (3.6.2.4).  Besides the

@@ -1278,6 +1278,9 @@ session_on_acks_done (RtmfpSession * s, AckState * st, gint64 now)
   ca.pre_ack_outstanding = st->pre_outstanding;
   ca.any_loss = st->ctx.any_loss;
   ca.any_nak = st->ctx.any_nak;
+  /* one window reduction per loss episode (rtmfpcongestion.c) */
+  ca.lost_tsn = st->ctx.max_lost_tsn;
+  ca.next_tsn = s->next_tsn;
   ca.tc_sent = s->last_tc_tx != NO_TIME
       && now - s->last_tc_tx < RTMFP_TC_WINDOW_US;
   ca.fastgrow = !(s->last_tcr_rx != NO_TIME
@@ -1925,7 +1928,7 @@ _rtmfp_session_handle_timeout (RtmfpSession * s, gint64 now)
           session_erto_backoff (s);
           s->stats.timeouts++;
         }
-        rtmfp_congestion_on_timeout (&s->cc, was_loss);
+        rtmfp_congestion_on_timeout_tsn (&s->cc, was_loss, s->next_tsn);
         s->data_packet_count = 0;
         g_debug ("session %08x: timeout (loss %d), erto %" G_GINT64_FORMAT,
             s->near_id, was_loss, s->erto);

@@ -75,9 +75,10 @@ test_slow_start (void)
   /* window not full (PRE_ACK_OUTSTANDING < CWND): no growth */
   ack (&cc, 8299, 1460, FALSE, FALSE, TRUE, FALSE);
   g_assert_cmpuint (cc.cwnd, ==, 8300);
-  /* any NAK in the packet: no growth */
+  /* a NAK without a new loss does not block the increase (deviation 3
+   * from Figure 25, see rtmfpcongestion.c) */
   ack (&cc, 9000, 1460, TRUE, FALSE, TRUE, FALSE);
-  g_assert_cmpuint (cc.cwnd, ==, 8300);
+  g_assert_cmpuint (cc.cwnd, ==, 9760);
   /* the accumulator is untouched in slow start */
   g_assert_cmpuint (cc.acked_accumulator, ==, 0);
 
@@ -325,15 +326,191 @@ test_never_below_init (void)
       gboolean nak = loss || g_rand_int_range (r, 0, 100) < 10;
 
       ack (&cc, pre, acked, nak, loss, g_rand_boolean (r), g_rand_boolean (r));
-      if (!loss && (nak || pre < before))
+      /* NAKs alone do not block growth (deviation 3, rtmfpcongestion.c);
+       * the window is validated: no growth unless it was full */
+      if (!loss && pre < before)
         g_assert_cmpuint (cc.cwnd, ==, before);
       else
         g_assert_cmpuint (cc.cwnd, >=, 4380);
       if (!loss)
         g_assert_cmpuint (cc.cwnd, <=, MAX (before + SMSS, 4380));
+      else                      /* deviation 2: sized from MAX (pre, cwnd) */
+        g_assert_cmpuint (cc.cwnd, >=, MAX (MIN (pre, before) / 2, 4380));
     }
   }
   g_rand_free (r);
+}
+
+/* ---- deviations from Figure 25 (rtmfpcongestion.c, top comment) ---- */
+
+static void
+ack_tsn (RtmfpCongestion * cc, guint64 pre, guint64 acked, gboolean loss,
+    guint64 lost_tsn, guint64 next_tsn, gboolean tc_sent)
+{
+  RtmfpCongestionAck a = { 0 };
+
+  a.acked_bytes = acked;
+  a.pre_ack_outstanding = pre;
+  a.any_nak = TRUE;
+  a.any_loss = loss;
+  a.lost_tsn = lost_tsn;
+  a.next_tsn = next_tsn;
+  a.fastgrow = TRUE;
+  a.tc_sent = tc_sent;
+  rtmfp_congestion_on_acks (cc, &a);
+}
+
+/* 1: several packets of one round trip report losses: one reduction */
+static void
+test_one_cut_per_episode (void)
+{
+  RtmfpCongestion cc;
+  guint64 tsn;
+
+  rtmfp_congestion_init (&cc, SMSS);
+  set_window (&cc, 40000);
+  g_assert_cmpuint (cc.reductions, ==, 1);
+  cc.reductions = 0;
+
+  /* TSNs 1..99 sent; losing TSN 10 reduces once (halving, no TC) and the
+   * episode lasts until everything sent so far (next TSN 100) */
+  ack_tsn (&cc, 40000, 1000, TRUE, 10, 100, FALSE);
+  g_assert_cmpuint (cc.cwnd, ==, 20000);
+  g_assert_cmpuint (cc.ssthresh, ==, 20000);
+  g_assert_cmpuint (cc.recover_tsn, ==, 100);
+  g_assert_cmpuint (cc.reductions, ==, 1);
+
+  /* the rest of the burst, and the fragments sent before the reduction
+   * lost later (the window is still full of them): no further cut */
+  for (tsn = 11; tsn < 100; tsn += 7)
+    ack_tsn (&cc, 30000, 1000, TRUE, tsn, 100 + tsn, FALSE);
+  g_assert_cmpuint (cc.reductions, ==, 1);
+  g_assert_cmpuint (cc.ssthresh, ==, 20000);
+  g_assert_cmpuint (cc.cwnd, >=, 20000);
+  g_assert_cmpuint (cc.recover_tsn, ==, 100);
+
+  /* a fragment transmitted after the reduction is lost: new episode */
+  tsn = cc.cwnd;
+  ack_tsn (&cc, cc.cwnd, 1000, TRUE, 100, 250, FALSE);
+  g_assert_cmpuint (cc.reductions, ==, 2);
+  g_assert_cmpuint (cc.cwnd, ==, tsn / 2);
+  g_assert_cmpuint (cc.recover_tsn, ==, 250);
+
+  /* without TSNs (both 0) every loss reduces, as in Figure 25 */
+  rtmfp_congestion_init (&cc, SMSS);
+  set_window (&cc, 40000);
+  set_window (&cc, 20000);
+  g_assert_cmpuint (cc.reductions, ==, 2);
+}
+
+/* 1 (timeouts): what was in flight at a timeout does not cut again */
+static void
+test_timeout_ends_episode (void)
+{
+  RtmfpCongestion cc;
+
+  rtmfp_congestion_init (&cc, SMSS);
+  set_window (&cc, 40000);
+  rtmfp_congestion_on_timeout_tsn (&cc, TRUE, 500);
+  g_assert_cmpuint (cc.cwnd, ==, SMSS);
+  g_assert_cmpuint (cc.recover_tsn, ==, 500);
+  cc.reductions = 0;
+  /* a NAK-detected loss of a fragment sent before the timeout */
+  ack_tsn (&cc, SMSS, SMSS, TRUE, 499, 510, FALSE);
+  g_assert_cmpuint (cc.reductions, ==, 0);
+  /* slow start goes on (Figure 25: never below CWND_INIT after acks) */
+  g_assert_cmpuint (cc.cwnd, ==, 4380);
+  /* one sent after it */
+  ack_tsn (&cc, 4380, 0, TRUE, 505, 520, FALSE);
+  g_assert_cmpuint (cc.reductions, ==, 1);
+  g_assert_cmpuint (cc.cwnd, ==, 4380);
+  /* the recovery point never moves backwards */
+  rtmfp_congestion_on_timeout_tsn (&cc, FALSE, 300);
+  g_assert_cmpuint (cc.recover_tsn, ==, 520);
+}
+
+/* 2: an application-limited sender's cut is sized from the window */
+static void
+test_app_limited_cut (void)
+{
+  RtmfpCongestion cc;
+
+  /* 1.5 Mbit/s at 30 ms with room to spare: CWND 16000, and one frame of
+   * 3000 bytes in flight when the loss is detected */
+  rtmfp_congestion_init (&cc, SMSS);
+  set_window (&cc, 16000);
+  ack_tsn (&cc, 3000, 1000, TRUE, 40, 50, FALSE);
+  g_assert_cmpuint (cc.cwnd, ==, 8000);        /* Figure 25: CWND_INIT */
+  /* time critical: 7/8 of the window */
+  rtmfp_congestion_init (&cc, SMSS);
+  set_window (&cc, 16000);
+  ack_tsn (&cc, 3000, 1000, TRUE, 60, 70, TRUE);
+  g_assert_cmpuint (cc.cwnd, ==, 14000);
+  /* more outstanding than the window (just after a cut): from that */
+  rtmfp_congestion_init (&cc, SMSS);
+  set_window (&cc, 16000);
+  ack_tsn (&cc, 20000, 1000, TRUE, 80, 90, FALSE);
+  g_assert_cmpuint (cc.cwnd, ==, 10000);
+}
+
+/* 2 (validation): no growth while application limited */
+static void
+test_app_limited_no_growth (void)
+{
+  RtmfpCongestion cc;
+  guint i;
+
+  rtmfp_congestion_init (&cc, SMSS);
+  /* slow start, FASTGROW, but the sender never fills the window: a long
+   * run of acks for small frames leaves CWND where it was */
+  for (i = 0; i < 10000; i++)
+    ack_tsn (&cc, 4000, 1200, FALSE, 0, i + 1, i % 2);
+  g_assert_cmpuint (cc.cwnd, ==, 4380);
+
+  /* it grows only while full, by at most one SMSS per ack: the window is
+   * never more than one SMSS above the largest flight seen */
+  for (i = 0; i < 1000; i++) {
+    guint64 flight = 4380 + (i % 10) * 300;
+
+    ack_tsn (&cc, MIN (flight, cc.cwnd), 1460, FALSE, 0, i + 1, FALSE);
+    g_assert_cmpuint (cc.cwnd, <=, 4380 + 9 * 300 + SMSS);
+  }
+
+  /* after a cut sized from the window, an app-limited flight does not
+   * grow it back */
+  rtmfp_congestion_init (&cc, SMSS);
+  set_window (&cc, 40000);
+  ack_tsn (&cc, 3000, 0, TRUE, 5, 9, TRUE);
+  g_assert_cmpuint (cc.cwnd, ==, 35000);
+  for (i = 0; i < 1000; i++)
+    ack_tsn (&cc, 20000, 2000, FALSE, 0, 9, TRUE);
+  g_assert_cmpuint (cc.cwnd, ==, 35000);
+}
+
+/* 3: increase continues on acks with NAKs for losses already handled */
+static void
+test_growth_despite_naks (void)
+{
+  RtmfpCongestion cc;
+  guint64 w;
+  guint i;
+
+  rtmfp_congestion_init (&cc, SMSS);
+  set_window (&cc, 40000);
+  ack_tsn (&cc, 40000, 0, TRUE, 100, 200, FALSE);
+  g_assert_cmpuint (cc.cwnd, ==, 20000);
+  w = cc.cwnd;
+  /* full window, every ack has NAKs, some report old losses: additive
+   * increase (AITHRESH 1250 -> 2 x 48 per 2500 acked) */
+  ack_tsn (&cc, 20000, 2500, FALSE, 0, 210, FALSE);
+  g_assert_cmpuint (cc.cwnd, ==, w + 96);
+  /* AITHRESH 20096 / 16 = 1256: one step, 1244 carried */
+  ack_tsn (&cc, 20096, 2500, TRUE, 150, 220, FALSE);
+  g_assert_cmpuint (cc.cwnd, ==, w + 144);
+  for (i = 0; i < 100; i++)
+    ack_tsn (&cc, cc.cwnd, 1250, i % 3 == 0, 100 + i % 100, 230 + i, FALSE);
+  g_assert_cmpuint (cc.reductions, ==, 2);
+  g_assert_cmpuint (cc.cwnd, >, w + 144 + 50 * 48);
 }
 
 int
@@ -349,5 +526,14 @@ main (int argc, char **argv)
   g_test_add_func ("/congestion/loss", test_loss);
   g_test_add_func ("/congestion/timeout", test_timeout);
   g_test_add_func ("/congestion/never-below-init", test_never_below_init);
+  g_test_add_func ("/congestion/one-cut-per-episode",
+      test_one_cut_per_episode);
+  g_test_add_func ("/congestion/timeout-ends-episode",
+      test_timeout_ends_episode);
+  g_test_add_func ("/congestion/app-limited-cut", test_app_limited_cut);
+  g_test_add_func ("/congestion/app-limited-no-growth",
+      test_app_limited_no_growth);
+  g_test_add_func ("/congestion/growth-despite-naks",
+      test_growth_despite_naks);
   return g_test_run ();
 }

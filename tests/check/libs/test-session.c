@@ -64,6 +64,9 @@ typedef struct {
   gint64 rx_last_index;         /* partial: last delivered index */
   gint64 max_latency;
   GArray *delivery_times;       /* gint64 */
+  gboolean live;                /* messages carry index + send time; any
+                                 * size, gaps not checked */
+  GArray *latencies;            /* live: gint64 per delivered message */
 
   /* sending side */
   RtmfpSendFlow *sflow;
@@ -219,6 +222,23 @@ on_message (RtmfpRecvFlow * f, const guint8 * data, gsize len, guint64 gap,
   if (p->delivery_times)
     g_array_append_val (p->delivery_times, now);
 
+  if (p->live) {
+    gint64 idx, sent, lat;
+
+    if (len < 16) {
+      p->rx_bad = TRUE;
+      return;
+    }
+    memcpy (&idx, data, 8);
+    memcpy (&sent, data + 8, 8);
+    if (idx <= p->rx_last_index)
+      p->rx_bad = TRUE;
+    p->rx_last_index = idx;
+    lat = now - sent;
+    g_array_append_val (p->latencies, lat);
+    p->max_latency = MAX (p->max_latency, lat);
+    return;
+  }
   if (p->partial) {
     gint64 idx, sent;
 
@@ -607,6 +627,7 @@ fixture_teardown (Fixture * fx)
   rtmfp_sim_net_free (fx->net);
   g_clear_pointer (&fx->server.delivery_times, g_array_unref);
   g_clear_pointer (&fx->client.delivery_times, g_array_unref);
+  g_clear_pointer (&fx->server.latencies, g_array_unref);
   g_clear_pointer (&fx->wire, g_array_unref);
 }
 
@@ -936,6 +957,132 @@ test_congestion (void)
   /* past slow start into congestion avoidance above the new threshold */
   g_assert_cmpuint (after, >, st.ssthresh);
   g_assert_false (fx.server.rx_bad);
+  fixture_teardown (&fx);
+}
+
+/* A paced live stream over a lossy path: 1.5 Mbit/s of "video" at 30
+ * frames per second with a 30 KB keyframe every 2 s, each frame a
+ * time-critical message with a 1 s lifetime, 30 ms RTT, random loss both
+ * ways, 60 s.  This is the loss bench's 5 % / 10 % cell (bench/results/
+ * loss-investigation.md) in simulated time.  An application-limited
+ * sender must keep a window above its media rate x RTT, which the
+ * unmodified Appendix A.2 example does not (rtmfpcongestion.c). */
+#define LIVE_FPS 30
+#define LIVE_GOP 60             /* 2 s */
+#define LIVE_KEY_BYTES 30000
+#define LIVE_RATE_BPS 1500000
+
+static void
+live_case (guint32 seed, gdouble loss, guint min_on_time_permille)
+{
+  Fixture fx;
+  RtmfpSimLink link;
+  RtmfpSessionStats st;
+  const guint n = 60 * LIVE_FPS;
+  const gint64 frame_us = SEC / LIVE_FPS;
+  /* the other frames share what the keyframe leaves of a GOP's bytes */
+  const gsize p_bytes = (LIVE_RATE_BPS / 8 * LIVE_GOP / LIVE_FPS -
+      LIVE_KEY_BYTES) / (LIVE_GOP - 1);
+  const guint64 media_window = LIVE_RATE_BPS / 8 * 30 / 1000;  /* x RTT */
+  guint i, on_time = 0, samples = 0, above = 0;
+  gint64 t0;
+
+  rtmfp_sim_link_init (&link);
+  link.delay_us = 15 * MS;
+  fixture_setup (&fx, seed, &link);
+  fx.server.live = TRUE;
+  fx.server.latencies = g_array_new (FALSE, FALSE, sizeof (gint64));
+  link.loss = loss;
+  rtmfp_sim_net_set_link (fx.net, &link);
+
+  fx.client.sflow = rtmfp_session_open_flow (fx.client.session,
+      (const guint8 *) "test-flow", 9, NULL);
+  t0 = rtmfp_sim_net_now (fx.net);
+  for (i = 0; i < n; i++) {
+    write_timed_sized (&fx.client, i, 1 * SEC,
+        i % LIVE_GOP == 0 ? LIVE_KEY_BYTES : p_bytes,
+        RTMFP_WRITE_TIME_CRITICAL);
+    /* paced: the next frame is due one frame interval after this one */
+    rtmfp_sim_net_run_for (fx.net, t0 + (i + 1) * frame_us -
+        rtmfp_sim_net_now (fx.net));
+    rtmfp_session_get_stats (fx.client.session, &st);
+    if (i >= 2 * LIVE_FPS) {    /* after the first 2 s */
+      samples++;
+      if (st.cwnd > media_window)
+        above++;
+    }
+  }
+  rtmfp_sim_net_run_for (fx.net, 2 * SEC);
+
+  for (i = 0; i < fx.server.latencies->len; i++)
+    if (g_array_index (fx.server.latencies, gint64, i) < 400 * MS)
+      on_time++;
+  rtmfp_session_get_stats (fx.client.session, &st);
+  g_test_message ("live %.0f %% loss: %u/%u frames delivered, %u within "
+      "400 ms, max latency %" G_GINT64_FORMAT " ms; cwnd > %" G_GUINT64_FORMAT
+      " B in %u/%u samples; %" G_GUINT64_FORMAT " lost, %" G_GUINT64_FORMAT
+      " timeouts, cwnd %" G_GUINT64_FORMAT " at the end", loss * 100,
+      fx.server.latencies->len, n, on_time, fx.server.max_latency / 1000,
+      media_window, above, samples, st.fragments_lost, st.timeouts, st.cwnd);
+
+  g_assert_false (fx.server.rx_bad);
+  g_assert_cmpuint (st.fragments_lost, >, 0);
+  g_assert_cmpuint (on_time * 1000, >=, (guint64) n * min_on_time_permille);
+  /* the window carries the stream most of the time */
+  g_assert_cmpuint (above * 10, >=, samples * 9);
+  fixture_teardown (&fx);
+}
+
+static void
+test_live_loss5 (void)
+{
+  live_case (31, 0.05, 990);
+}
+
+static void
+test_live_loss10 (void)
+{
+  live_case (32, 0.10, 950);
+}
+
+/* A bulk (not application-limited) transfer at 1 % random loss, 30 ms
+ * RTT: the loss-episode and window-sizing changes to Appendix A.2
+ * (rtmfpcongestion.c) must keep it TCP-like.  The steady-state TCP rate
+ * for loss rate p is about MSS / RTT x 1.22 / sqrt (p) (Mathis et al.),
+ * with MSS the user data of one packet (about 1150 bytes here):
+ * 1150 x 8 / 0.03 x 12.2 = 3.7 Mbit/s. */
+static void
+test_bulk_loss (void)
+{
+  Fixture fx;
+  RtmfpSimLink link;
+  RtmfpSessionStats st;
+  gint64 t0;
+  gdouble secs, mbps;
+
+  rtmfp_sim_link_init (&link);
+  link.delay_us = 15 * MS;
+  fixture_setup (&fx, 41, &link);
+  link.loss = 0.01;
+  rtmfp_sim_net_set_link (fx.net, &link);
+
+  t0 = rtmfp_sim_net_now (fx.net);
+  fx.cwnd_max = 0;
+  fx.cwnd_min = G_MAXUINT64;
+  start_sending (&fx.client, msgs_for_bytes (8 * 1024 * 1024));
+  g_assert_true (rtmfp_sim_net_run_until (fx.net, sample_cwnd, &fx,
+          300 * SEC));
+  check_transfer (&fx.client, &fx.server);
+  secs = (rtmfp_sim_net_now (fx.net) - t0) / 1e6;
+  mbps = fx.server.rx_bytes * 8 / secs / 1e6;
+  rtmfp_session_get_stats (fx.client.session, &st);
+  g_test_message ("bulk at 1 %% loss: %.2f Mbit/s over %.1f s, cwnd max %"
+      G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT " lost, %" G_GUINT64_FORMAT
+      " timeouts", mbps, secs, fx.cwnd_max, st.fragments_lost, st.timeouts);
+  g_assert_cmpuint (st.fragments_lost, >, 0);
+  /* TCP-like: within 1.5 x the TCP rate at this loss rate */
+  g_assert_cmpfloat (mbps, <, 1.5 * 3.7);
+  g_assert_cmpfloat (mbps, >, 0.5);
   fixture_teardown (&fx);
 }
 
@@ -2428,6 +2575,9 @@ main (int argc, char **argv)
       test_transfer_bidirectional);
   g_test_add_func ("/session/partial-reliability", test_partial_reliability);
   g_test_add_func ("/session/congestion", test_congestion);
+  g_test_add_func ("/session/live/loss-5", test_live_loss5);
+  g_test_add_func ("/session/live/loss-10", test_live_loss10);
+  g_test_add_func ("/session/congestion/bulk-loss-1", test_bulk_loss);
   g_test_add_func ("/session/congestion-tcr", test_congestion_tcr);
   g_test_add_func ("/session/address-change", test_address_change);
   g_test_add_func ("/session/close/orderly", test_close_orderly);
