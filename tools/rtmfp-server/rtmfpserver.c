@@ -400,6 +400,11 @@ rtmfp_server_shutdown (RtmfpServer * srv)
 {
   GList *sessions, *l;
 
+  /* no new sessions while the open ones close: a client (re)connecting
+   * now would only lose its session again when we exit */
+  if (srv->ep)
+    rtmfp_endpoint_set_accept_sessions (srv->ep, FALSE);
+
   /* closing may free connections (callbacks): walk a snapshot of sessions */
   sessions = g_hash_table_get_keys (srv->conns);
   for (l = sessions; l; l = l->next)

@@ -2304,6 +2304,13 @@ rtmfp_endpoint_foreach_session (RtmfpEndpoint * ep, GFunc func,
   ep_leave (ep);
 }
 
+void
+rtmfp_endpoint_set_accept_sessions (RtmfpEndpoint * ep, gboolean accept)
+{
+  g_return_if_fail (ep != NULL);
+  ep->cfg.accept_sessions = accept;
+}
+
 guint
 rtmfp_endpoint_get_n_sessions (RtmfpEndpoint * ep)
 {

@@ -169,6 +169,12 @@ RtmfpSession *rtmfp_endpoint_find_session_by_fingerprint (RtmfpEndpoint * ep,
 void      rtmfp_endpoint_foreach_session (RtmfpEndpoint * ep, GFunc func,
     gpointer user_data);
 guint     rtmfp_endpoint_get_n_sessions (RtmfpEndpoint * ep);
+/* Whether IHellos (and IIKeyings) selecting us are answered from now on
+ * (RtmfpEndpointConfig.accept_sessions at creation).  A server that is
+ * shutting down turns it off, so clients do not open sessions that are
+ * about to go away.  Open sessions are not affected. */
+void      rtmfp_endpoint_set_accept_sessions (RtmfpEndpoint * ep,
+    gboolean accept);
 
 typedef struct {
   guint64 datagrams_received;

@@ -2894,6 +2894,46 @@ test_rtmp_shutdown (void)
   fixture_free (fx);
 }
 
+/* Server shutdown: open RTMFP sessions are closed, and no new session is
+ * opened meanwhile (a client reconnecting now would lose it again at once);
+ * the endpoint counts the IHellos it no longer answers */
+static void
+test_rtmfp_shutdown_refuses (void)
+{
+  Fixture *fx = fixture_new (28);
+  Client *a = client_new (fx, "10.0.0.2:5000");
+  Client *late = client_new (fx, "10.0.0.3:5000");
+  GByteArray *epd = g_byte_array_new ();
+  RtmfpEndpointStats es;
+  guint64 ihellos;
+
+  client_connect_ok (a, "live");
+  rtmfp_endpoint_get_stats (rtmfp_sim_host_get_endpoint (fx->host), &es);
+  ihellos = es.ihellos_received;
+  rtmfp_server_shutdown (fx->srv);
+
+  rtmfp_epd_append_ancillary (epd, "rtmfp://" SERVER_ADDR "/live");
+  late->session = rtmfp_endpoint_open_session (late->ep, epd->data, epd->len,
+      rtmfp_sim_host_get_address (fx->host), 1, cl_now (late));
+  g_assert_nonnull (late->session);
+  rtmfp_session_ref (late->session);
+  g_byte_array_unref (epd);
+  rtmfp_sim_net_kick (fx->net);
+  run_for (fx, 10 * SEC);
+  /* the old session is closed by the server ... */
+  g_assert_cmpint (rtmfp_session_get_state (a->session), !=,
+      RTMFP_SESSION_OPEN);
+  /* ... and the new one never opened although its IHellos arrived */
+  g_assert_false (late->opened);
+  g_assert_cmpint (rtmfp_session_get_state (late->session), !=,
+      RTMFP_SESSION_OPEN);
+  rtmfp_endpoint_get_stats (rtmfp_sim_host_get_endpoint (fx->host), &es);
+  g_assert_cmpuint (es.ihellos_received, >, ihellos);
+  g_assert_cmpuint (rtmfp_endpoint_get_n_sessions
+      (rtmfp_sim_host_get_endpoint (fx->host)), <=, 1);
+  fixture_free (fx);
+}
+
 /* ------------------------------------------------------------------------ */
 /* The real binary */
 
@@ -3460,6 +3500,8 @@ main (int argc, char **argv)
   g_test_add_func ("/server/rtmp/takeover", test_rtmp_takeover);
   g_test_add_func ("/server/rtmp/slow-player", test_rtmp_slow_player);
   g_test_add_func ("/server/rtmp/shutdown", test_rtmp_shutdown);
+  g_test_add_func ("/server/shutdown-refuses-sessions",
+      test_rtmfp_shutdown_refuses);
   g_test_add_func ("/server/binary", test_binary);
   g_test_add_func ("/server/binary/max-sessions", test_binary_max_sessions);
 
