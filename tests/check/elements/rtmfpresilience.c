@@ -107,6 +107,16 @@ rec_clear (Rec * r)
   g_cond_clear (&r->cond);
 }
 
+/* The end of a test: the pipeline to NULL and freed, then its recorder
+ * (attached to the pipeline's bus, so released after it) */
+static void
+pipeline_finish (GstElement * pipeline, Rec * r)
+{
+  set_state_checked (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  rec_clear (r);
+}
+
 /* Waits until *field >= n (field inside r) */
 static gboolean
 rec_wait (Rec * r, guint * field, guint n, gint64 timeout_us)
@@ -328,12 +338,8 @@ GST_START_TEST (test_outage_5s_resumes)
   fail_unless_equals_int (rec_get (&rp, &rp.reconnecting), 0);
   fail_unless_equals_int (rec_get (&rl, &rl.reconnecting), 0);
 
-  set_state_checked (pub, GST_STATE_NULL);
-  set_state_checked (play, GST_STATE_NULL);
-  gst_object_unref (pub);
-  gst_object_unref (play);
-  rec_clear (&rp);
-  rec_clear (&rl);
+  pipeline_finish (pub, &rp);
+  pipeline_finish (play, &rl);
   got_clear (&got);
   sent_clear (&sent);
   proxy_stop (pxp);
@@ -388,12 +394,8 @@ GST_START_TEST (test_outage_long_errors_in_timeout)
   fail_unless (rec_get (&rp, &rp.reconnecting) >= 1);
   fail_unless_equals_int (rec_get (&rl, &rl.reconnected), 0);
 
-  set_state_checked (pub, GST_STATE_NULL);
-  set_state_checked (play, GST_STATE_NULL);
-  gst_object_unref (pub);
-  gst_object_unref (play);
-  rec_clear (&rp);
-  rec_clear (&rl);
+  pipeline_finish (pub, &rp);
+  pipeline_finish (play, &rl);
   got_clear (&got);
   proxy_stop (pxp);
   proxy_stop (pxl);
@@ -426,9 +428,7 @@ GST_START_TEST (test_no_auto_reconnect)
   server_stop (srv);
   fail_unless (rec_wait (&rl, &rl.errors, 1, 20 * SEC), "no error");
   fail_unless_equals_int (rec_get (&rl, &rl.reconnecting), 0);
-  set_state_checked (play, GST_STATE_NULL);
-  gst_object_unref (play);
-  rec_clear (&rl);
+  pipeline_finish (play, &rl);
   got_clear (&got);
 }
 
@@ -481,12 +481,8 @@ GST_START_TEST (test_publisher_reconnects_takeover)
   /* the player's own session was never lost */
   fail_unless_equals_int (rec_get (&rl, &rl.reconnecting), 0);
 
-  set_state_checked (pub, GST_STATE_NULL);
-  set_state_checked (play, GST_STATE_NULL);
-  gst_object_unref (pub);
-  gst_object_unref (play);
-  rec_clear (&rp);
-  rec_clear (&rl);
+  pipeline_finish (pub, &rp);
+  pipeline_finish (play, &rl);
   got_clear (&got);
   sent_clear (&sent);
   proxy_stop (pxp);
@@ -580,12 +576,8 @@ run_server_restart (gboolean graceful)
   fail_unless (ap.seen && ap.key, "the player did not resume at a keyframe");
   g_mutex_unlock (&ap.lock);
 
-  set_state_checked (pub, GST_STATE_NULL);
-  set_state_checked (play, GST_STATE_NULL);
-  gst_object_unref (pub);
-  gst_object_unref (play);
-  rec_clear (&rp);
-  rec_clear (&rl);
+  pipeline_finish (pub, &rp);
+  pipeline_finish (play, &rl);
   got_clear (&got);
   sent_clear (&sent);
   g_mutex_clear (&ap.lock);
@@ -681,12 +673,8 @@ run_mobility (gboolean nat)
   fail_unless_equals_int (proxy_client_changes (pxp), nat ? 0 : 1);
   fail_unless_equals_int (proxy_client_changes (pxl), nat ? 0 : 1);
 
-  set_state_checked (pub, GST_STATE_NULL);
-  set_state_checked (play, GST_STATE_NULL);
-  gst_object_unref (pub);
-  gst_object_unref (play);
-  rec_clear (&rp);
-  rec_clear (&rl);
+  pipeline_finish (pub, &rp);
+  pipeline_finish (play, &rl);
   got_clear (&got);
   sent_clear (&sent);
   proxy_stop (pxp);
@@ -760,13 +748,9 @@ GST_START_TEST (test_p2p_rebind)
   fail_unless_equals_int (rec_get (&rp, &rp.reconnecting), 0);
   fail_unless_equals_int (rec_get (&rl, &rl.reconnecting), 0);
 
-  set_state_checked (play, GST_STATE_NULL);
-  set_state_checked (pub, GST_STATE_NULL);
-  gst_object_unref (pub);
-  gst_object_unref (play);
+  pipeline_finish (play, &rl);
+  pipeline_finish (pub, &rp);
   g_free (peer_id);
-  rec_clear (&rp);
-  rec_clear (&rl);
   got_clear (&got);
   sent_clear (&sent);
   server_stop (srv);
