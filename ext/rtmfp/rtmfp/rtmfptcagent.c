@@ -1059,6 +1059,17 @@ rtmfp_tc_agent_free (RtmfpTcAgent * a)
   g_free (a);
 }
 
+void
+rtmfp_tc_agent_set_peer_info (RtmfpTcAgent * a,
+    const gchar * const *peer_info)
+{
+  g_return_if_fail (a != NULL);
+  g_return_if_fail (a->state == RTMFP_TC_AGENT_STATE_IDLE);
+
+  g_strfreev (a->peer_info);
+  a->peer_info = g_strdupv ((gchar **) peer_info);
+}
+
 gboolean
 rtmfp_tc_agent_start (RtmfpTcAgent * a, RtmfpEndpoint * ep,
     const RtmfpAddr * candidates, guint n_candidates, gint64 now)

@@ -150,6 +150,11 @@ void      rtmfp_tc_agent_free (RtmfpTcAgent * a);
 
 const RtmfpEndpointCallbacks *rtmfp_tc_agent_get_endpoint_callbacks (void);
 
+/* PUBLISH_DIRECT: the setPeerInfo addresses, when they are only known
+ * once the endpoint exists (its port); before start */
+void      rtmfp_tc_agent_set_peer_info (RtmfpTcAgent * a,
+    const gchar * const *peer_info);
+
 /* Connects to these server candidates.  FALSE (and FAILED) at once if the
  * endpoint refuses. */
 gboolean  rtmfp_tc_agent_start (RtmfpTcAgent * a, RtmfpEndpoint * ep,
