@@ -16,8 +16,17 @@
 # tests/lsan.supp for what GLib and system plugins allocate once and never
 # free.  Any leak, memory error or undefined behaviour, in a test program
 # or in an rtmfp-server it started, fails the test.
+#
+# In CI a skip is a failure: this script installs everything the tests
+# need, so it exports RTMFP_CI=1 (unless already set; RTMFP_CI=0 allows
+# skips, e.g. on a machine without root for network namespaces).  Tests
+# read it and fail where they would skip; and here any test program that
+# skipped (exit 77) or any subtest that reported a skip (TAP "# SKIP",
+# a "SKIP:" line) fails the run when RTMFP_CI is set.  Skipped subtests are
+# listed by name either way.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export RTMFP_CI=${RTMFP_CI:-1}
 export BUILD_DIR=${BUILD_DIR:-build}
 ASAN_DIR=${ASAN_DIR:-build-asan}
 bash scripts/build.sh
@@ -46,22 +55,47 @@ if [ "${RTMFP_SANITIZE:-1}" != 0 ]; then
   logs+=("$ASAN_DIR/meson-logs/testlog.json")
 fi
 
-python3 - "${logs[@]}" <<'PY'
-import json, sys
+python3 - "${logs[@]}" <<'PY' || status=1
+import json, os, re, sys
+ci = os.environ.get("RTMFP_CI", "") not in ("", "0")
 counts = {"passed": 0, "failed": 0, "skipped": 0}
+skipped = []          # (test, what)
+# subtest skips: GLib TAP "ok N /path # SKIP why"; the gst-check and
+# shell-driven tests print "SKIP: why" or "# skipped: why"
+tap_skip = re.compile(r"^ok\s+\d+\s+(.*?)\s*#\s*SKIP\b\s*(.*)$", re.I)
+line_skip = re.compile(r"^(?:SKIP:|# skipped:)\s*(.*)$")
 for path in sys.argv[1:]:
     with open(path) as f:
         for line in f:
             line = line.strip()
             if not line:
                 continue
-            r = json.loads(line).get("result", "")
+            t = json.loads(line)
+            r = t.get("result", "")
             if r in ("OK", "EXPECTEDFAIL"):
                 counts["passed"] += 1
             elif r == "SKIP":
                 counts["skipped"] += 1
+                skipped.append((t["name"], "the whole program (exit 77)"))
             else:
                 counts["failed"] += 1
-print("%d passed, %d failed, %d skipped" % (counts["passed"], counts["failed"], counts["skipped"]))
+            for out in (t.get("stdout") or "", t.get("stderr") or ""):
+                for l in out.splitlines():
+                    m = tap_skip.match(l)
+                    if m:
+                        skipped.append((t["name"], "%s: %s" % (m.group(1), m.group(2))))
+                        continue
+                    m = line_skip.match(l)
+                    if m:
+                        skipped.append((t["name"], m.group(1)))
+seen = set()
+skipped = [s for s in skipped if not (s in seen or seen.add(s))]
+for name, what in skipped:
+    print("skipped: %s: %s" % (name, what))
+print("%d passed, %d failed, %d skipped; %d skipped subtests" % (
+    counts["passed"], counts["failed"], counts["skipped"], len(skipped)))
+if ci and skipped:
+    print("RTMFP_CI is set: in CI a skip is a failure (RTMFP_CI=0 allows skips)")
+    sys.exit(1)
 PY
 exit $status

@@ -2951,8 +2951,10 @@ test_binary (void)
   gchar *line;
   guint port = 0;
 
+  /* meson builds it before this test runs (a test dependency): missing,
+   * it is a broken build, never a skip */
   if (!g_file_test (path, G_FILE_TEST_IS_EXECUTABLE)) {
-    g_test_skip ("rtmfp-server is not built");
+    g_test_fail_printf ("rtmfp-server is not built: %s", path);
     g_string_free (buf, TRUE);
     return;
   }
@@ -3173,8 +3175,10 @@ test_binary_max_sessions (void)
   RtmfpAddr server;
   guint i;
 
+  /* meson builds it before this test runs (a test dependency): missing,
+   * it is a broken build, never a skip */
   if (!g_file_test (path, G_FILE_TEST_IS_EXECUTABLE)) {
-    g_test_skip ("rtmfp-server is not built");
+    g_test_fail_printf ("rtmfp-server is not built: %s", path);
     g_string_free (buf, TRUE);
     return;
   }
