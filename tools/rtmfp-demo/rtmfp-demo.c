@@ -23,6 +23,8 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#include "config.h"
+
 #include <gio/gio.h>
 #include <glib-unix.h>
 #include <gst/gst.h>
@@ -49,6 +51,8 @@ static gboolean opt_publish_only;
 static gchar *opt_play;
 static gchar *server_host = NULL;       /* "127.0.0.1" or from --server */
 
+static gboolean opt_version;
+
 static GOptionEntry entries[] = {
   {"seconds", 's', 0, G_OPTION_ARG_INT, &opt_seconds,
       "How long to stream (default 5)", "N"},
@@ -60,6 +64,8 @@ static GOptionEntry entries[] = {
       "Only publish (directly), print the peer-id", NULL},
   {"play", 0, 0, G_OPTION_ARG_STRING, &opt_play,
       "Only play, directly from this peer", "PEER_ID"},
+  {"version", 'V', 0, G_OPTION_ARG_NONE, &opt_version,
+      "Print the version and exit", NULL},
   {NULL}
 };
 
@@ -457,6 +463,10 @@ main (int argc, char **argv)
     return 2;
   }
   g_option_context_free (ctx);
+  if (opt_version) {
+    g_print ("%s %s\n", g_get_prgname (), VERSION);
+    return 0;
+  }
   if (opt_seconds < 1)
     opt_seconds = 1;
   memset (&c, 0, sizeof (c));

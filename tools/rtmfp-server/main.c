@@ -17,6 +17,8 @@
  */
 #define G_LOG_DOMAIN "rtmfp-server"
 
+#include "config.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +50,8 @@ static gchar **opt_auth_keys_hex;
 static gint opt_max_sessions = -1;
 static gint opt_max_flows = -1;
 static gint opt_max_reassembly = -1;
+
+static gboolean opt_version;
 
 static GOptionEntry entries[] = {
   {"rtmfp", 0, 0, G_OPTION_ARG_STRING, &opt_rtmfp,
@@ -92,6 +96,8 @@ static GOptionEntry entries[] = {
         "wide (default 1048576)", "BYTES"},
   {"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose,
       "Log connections and streams to stderr", NULL},
+  {"version", 'V', 0, G_OPTION_ARG_NONE, &opt_version,
+      "Print the version and exit", NULL},
   {NULL}
 };
 
@@ -352,6 +358,10 @@ main (int argc, char **argv)
     return 1;
   }
   g_option_context_free (octx);
+  if (opt_version) {
+    g_print ("%s %s\n", g_get_prgname (), VERSION);
+    return 0;
+  }
   if (argc > 1) {
     g_printerr ("rtmfp-server: unexpected argument '%s'\n", argv[1]);
     return 1;
