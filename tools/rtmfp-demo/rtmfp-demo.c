@@ -18,8 +18,10 @@
  * peer and exits 0 if it decoded at least 95 % of the video frames the
  * stream's timestamps span (30 fps) and some audio.
  *
- * Needs GST_PLUGIN_PATH to include the build's ext/rtmfp (scripts/demo.sh
- * sets it).
+ * Run from the build tree it starts the build's rtmfp-server and needs
+ * GST_PLUGIN_PATH to include the build's ext/rtmfp (scripts/demo.sh sets
+ * it); installed, the installed server and plugins.  RTMFP_SERVER (the
+ * server's path) overrides.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -33,6 +35,9 @@
 
 #ifndef RTMFP_SERVER_PATH
 #define RTMFP_SERVER_PATH "rtmfp-server"
+#endif
+#ifndef RTMFP_SERVER_INSTALLED_PATH
+#define RTMFP_SERVER_INSTALLED_PATH "rtmfp-server"
 #endif
 
 #define FPS 30
@@ -85,15 +90,37 @@ read_line (GDataInputStream * in)
   return g_data_input_stream_read_line (in, NULL, NULL, NULL);
 }
 
+/* $RTMFP_SERVER; else the build's server when this is the build's demo
+ * (the program runs from its build directory), else the installed one */
+static const gchar *
+server_path (void)
+{
+  const gchar *path = g_getenv ("RTMFP_SERVER");
+#ifdef RTMFP_DEMO_BUILD_DIR
+  gchar *exe, *dir;
+  gboolean in_build;
+#endif
+
+  if (path && *path)
+    return path;
+#ifdef RTMFP_DEMO_BUILD_DIR
+  exe = g_file_read_link ("/proc/self/exe", NULL);
+  dir = exe ? g_path_get_dirname (exe) : NULL;
+  in_build = dir && g_str_equal (dir, RTMFP_DEMO_BUILD_DIR);
+  g_free (exe);
+  g_free (dir);
+  if (in_build)
+    return RTMFP_SERVER_PATH;
+#endif
+  return RTMFP_SERVER_INSTALLED_PATH;
+}
+
 static gboolean
 server_start (Server * s)
 {
   GError *err = NULL;
   gchar *line;
-  const gchar *path = g_getenv ("RTMFP_SERVER");
-
-  if (!path)
-    path = RTMFP_SERVER_PATH;
+  const gchar *path = server_path ();
   s->proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &err, path,
       "--rtmfp", "127.0.0.1:0", NULL);
   if (!s->proc) {
@@ -473,8 +500,8 @@ main (int argc, char **argv)
   g_mutex_init (&c.lock);
 
   if (!gst_element_factory_find ("rtmfpsink")) {
-    g_printerr ("the rtmfp plugin is not found: set GST_PLUGIN_PATH to the "
-        "build's ext/rtmfp (scripts/demo.sh does)\n");
+    g_printerr ("the rtmfp plugin is not found: install gst-rtmfp, or set "
+        "GST_PLUGIN_PATH to the build's ext/rtmfp (scripts/demo.sh does)\n");
     return 1;
   }
   if (opt_server) {
