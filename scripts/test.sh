@@ -2,9 +2,14 @@
 # Installs what is missing, builds, and runs every test twice: the whole
 # suite in ./build, then the whole suite again under AddressSanitizer,
 # UndefinedBehaviorSanitizer and LeakSanitizer in ./build-asan (skip that
-# pass with RTMFP_SANITIZE=0).  Arguments go to both `meson test` runs
-# (e.g. a test name or --suite core).  Ends with the line
-# "N passed, N failed, N skipped" counting test programs of both passes.
+# pass with RTMFP_SANITIZE=0); then, once, the packaging stage
+# (scripts/package-test.sh: Debian packages built from a clean export,
+# lintian, installed into a namespace, used and purged; RTMFP_PACKAGE=0
+# leaves it out, which counts as a skip).  Arguments go to both `meson
+# test` runs (e.g. a test name or --suite core); with arguments the
+# packaging stage runs only with RTMFP_PACKAGE=1.  Ends with the line
+# "N passed, N failed, N skipped; N skipped subtests" counting test
+# programs of both passes and the packaging stage.
 #
 # The sanitizer pass covers the protocol core, the fuzz-target replays,
 # the rtmfp-server tests (whose rtmfp-server child is the ASan build
@@ -53,6 +58,34 @@ if [ "${RTMFP_SANITIZE:-1}" != 0 ]; then
     meson test -C "$ASAN_DIR" --print-errorlogs --num-processes 2 "$@" \
     || status=$?
   logs+=("$ASAN_DIR/meson-logs/testlog.json")
+fi
+
+# The packaging stage (scripts/package-test.sh: the Debian packages built
+# from a clean export, lintian, installed into a namespace, used, purged),
+# once, when the whole suite runs (no arguments) or RTMFP_PACKAGE=1; its
+# result counts as one more test program ("packaging")
+if [ "${RTMFP_PACKAGE:-}" = 1 ] || { [ $# = 0 ] && [ "${RTMFP_PACKAGE:-1}" != 0 ]; }; then
+  echo "== packaging stage (scripts/package-test.sh) =="
+  pkg_log=$BUILD_DIR/meson-logs/package-test.log
+  set +e
+  bash scripts/package-test.sh 2>&1 | tee "$pkg_log"
+  pkg_status=${PIPESTATUS[0]}
+  set -e
+  python3 - "$pkg_log" "$pkg_status" > "$BUILD_DIR/meson-logs/package-test.json" <<'PY'
+import json, sys
+out = open(sys.argv[1], errors="replace").read()
+rc = int(sys.argv[2])
+print(json.dumps({"name": "packaging / scripts/package-test.sh",
+    "result": "OK" if rc == 0 else "SKIP" if rc == 77 else "FAIL",
+    "stdout": out}))
+PY
+  [ $pkg_status = 0 ] || [ $pkg_status = 77 ] || status=1
+  logs+=("$BUILD_DIR/meson-logs/package-test.json")
+elif [ $# = 0 ]; then
+  echo "SKIP: packaging stage (RTMFP_PACKAGE=0)"
+  printf '{"name": "packaging / scripts/package-test.sh", "result": "SKIP", "stdout": "SKIP: RTMFP_PACKAGE=0"}\n' \
+    > "$BUILD_DIR/meson-logs/package-test.json"
+  logs+=("$BUILD_DIR/meson-logs/package-test.json")
 fi
 
 python3 - "${logs[@]}" <<'PY' || status=1
