@@ -160,9 +160,15 @@ if [ "$inside" = --inside-deb ]; then
     grep -q '^ExecStart=/usr/bin/rtmfp-server \$RTMFP_SERVER_OPTS$' "$unit" ||
     fail "the unit does not start the server with /etc/default/rtmfp-server"
 
-  # the server as the unit starts it: /etc/default/rtmfp-server's options
-  # (the namespace has its own loopback: port 1935 is ours)
+  # the server as the unit starts it: /etc/default/rtmfp-server's options,
+  # in its state directory as systemd makes it for DynamicUser= and
+  # StateDirectory= (/var/lib/private/rtmfp-server and a link to it; purge
+  # must remove both); the namespace has its own loopback: port 1935 is
+  # ours
+  install -d -m 0700 /var/lib/private /var/lib/private/rtmfp-server
+  ln -s private/rtmfp-server /var/lib/rtmfp-server
   ( set -a; . /etc/default/rtmfp-server; set +a
+    cd /var/lib/rtmfp-server
     exec /usr/bin/rtmfp-server $RTMFP_SERVER_OPTS ) > "$work/server.out" 2>&1 &
   server=$!
   for _ in $(seq 100); do
@@ -215,7 +221,8 @@ if [ "$inside" = --inside-deb ]; then
   # every path in the overlays' upper layers: new (not in the lower
   # file system), changed (copied up) or deleted (a whiteout); only dpkg's,
   # apt's and the triggers' own records (ldconfig, man-db) may be there
-  allowed='^/var/(lib/dpkg|lib/apt|cache|log)(/|$)|^/etc/ld\.so\.cache$'
+  # (/var/lib/private: systemd's, shared by every DynamicUser= service)
+  allowed='^/var/(lib/dpkg|lib/apt|cache|log)(/|$)|^/etc/ld\.so\.cache$|^/var/lib/private$'
   new=""
   for d in usr etc var; do
     up=$ovl/$d.upper
@@ -235,7 +242,7 @@ if [ "$inside" = --inside-deb ]; then
   for f in /etc/default/rtmfp-server /var/lib/rtmfp-server \
       /var/lib/private/rtmfp-server "$plugindir/libgstrtmfp.so" \
       /usr/bin/rtmfp-server /usr/bin/rtmfp-demo; do
-    [ ! -e "$f" ] || fail "$f is left after purge"
+    [ ! -e "$f" ] && [ ! -L "$f" ] || fail "$f is left after purge"
   done
   say "purged: nothing left"
   exit 0
