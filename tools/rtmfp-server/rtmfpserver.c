@@ -227,6 +227,9 @@ cb_session_closed (RtmfpEndpoint * ep, RtmfpSession * s, gpointer ud)
     return;
   rtmfp_session_get_stats (s, &st);
   srv->abandoned_closed += st.messages_abandoned;
+  srv->lost_closed += st.fragments_lost;
+  srv->retransmitted_closed += st.fragments_retransmitted;
+  rtmfp_server_conn_closed_event (conn);
   /* steal first: freeing may reach code that looks the session up */
   g_hash_table_steal (srv->conns, s);
   rtmfp_server_conn_free (conn);
@@ -358,6 +361,7 @@ rtmfp_server_free (RtmfpServer * srv)
 
   if (!srv)
     return;
+  srv->cfg.on_event = NULL;     /* no callbacks from here on */
   /* conns drop their players and publications first, then the relay */
   g_hash_table_iter_init (&it, srv->conns);
   while (g_hash_table_iter_next (&it, NULL, &v)) {
@@ -441,6 +445,8 @@ rtmfp_server_get_stats (RtmfpServer * srv, RtmfpServerStats * st)
   st->messages_relayed = rs.messages_relayed;
   st->messages_dropped = rs.messages_dropped;
   st->messages_abandoned = srv->abandoned_closed;
+  st->fragments_lost = srv->lost_closed;
+  st->fragments_retransmitted = srv->retransmitted_closed;
   st->connects_accepted = srv->connects_accepted;
   st->connects_rejected = srv->connects_rejected;
 
