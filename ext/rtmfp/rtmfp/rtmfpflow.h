@@ -42,6 +42,10 @@ typedef struct {
   guint64 fragments_retransmitted;
   guint64 fragments_lost;         /* declared lost by NAK or timeout */
   guint64 bytes_acked;
+  /* appended.  Of fragments_lost, those the receiver turned out to have
+   * (acknowledged before their retransmission, or sooner after it than a
+   * round trip) */
+  guint64 fragments_lost_spurious;
 } RtmfpSendFlowStats;
 
 /* metadata: the User's Per-Flow Metadata (copied, may be empty, at most
@@ -107,6 +111,14 @@ typedef struct {
 gboolean  rtmfp_send_flow_emit (RtmfpSendFlow * f, RtmfpPacketBuilder * b,
     RtmfpEmitContext * ctx, gint64 now);
 
+/* Loss probe (RFC 8985 section 7.3): re-sends the fragment most recently
+ * put in flight (it stays in flight, as a retransmission with a new TSN),
+ * whatever the budget.  FALSE if nothing is in flight or it does not fit.
+ * get_tail_tsn: the TSN of that fragment, 0 if none. */
+gboolean  rtmfp_send_flow_emit_tail (RtmfpSendFlow * f,
+    RtmfpPacketBuilder * b, RtmfpEmitContext * ctx, gint64 now);
+guint64   rtmfp_send_flow_get_tail_tsn (const RtmfpSendFlow * f);
+
 typedef struct {
   guint64 acked_bytes;          /* out: += newly acknowledged bytes */
   guint64 max_tsn_acked;        /* in/out: MAX_TSN_ACK (3.6.2.5) */
@@ -114,6 +126,14 @@ typedef struct {
   gboolean any_loss;            /* out */
   guint64 max_lost_tsn;         /* out: MAX= TSN of fragments declared lost
                                  * (loss episodes, rtmfpcongestion.c) */
+  /* in: an acknowledgement arriving less than this after a fragment's
+   * retransmission is taken for one of an earlier transmission (0: off;
+   * the session passes 3/4 of its minimum RTT) */
+  gint64 rtt_floor_us;
+  /* in: reordering window of time-based loss detection (0: off): a
+   * fragment sent this much earlier than one of its flow that was
+   * acknowledged is lost (RFC 8985 section 6.2) */
+  gint64 reo_wnd_us;
 } RtmfpAckContext;
 
 /* Processes one acknowledgement for this flow (3.6.2.4).  Besides the
@@ -211,6 +231,10 @@ void      rtmfp_recv_flow_on_buffer_probe (RtmfpRecvFlow * f);
  * SHOULD_ACK; the caller sets the session's ACK_NOW. */
 void      rtmfp_recv_flow_reject (RtmfpRecvFlow * f, guint64 code);
 gboolean  rtmfp_recv_flow_should_ack (const RtmfpRecvFlow * f);
+/* The flow's last acknowledgement is worth repeating in a packet that
+ * carries acknowledgements anyway (data arrived recently): appending it
+ * counts one repeat.  Never a reason to send a packet. */
+gboolean  rtmfp_recv_flow_wants_reack (const RtmfpRecvFlow * f);
 /* Appends the Flow Exception Report (if rejected) and the acknowledgement
  * chunk(s), at most max_len bytes.  Clears SHOULD_ACK when the whole ack
  * fitted (or when max_len is a whole empty packet, where truncation is

@@ -58,6 +58,11 @@
 #define REFUSED_FLOW_WINDOW_BLOCKS 1    /* advertised for a refused flow */
 #define MAX_PACKETS_PER_FLUSH 4096
 
+/* Loss recovery beyond RFC 7016 (rtmfpflow.c, RFC 8985) */
+#define PTO_MIN (10 * MS)               /* probe timeout floor */
+#define PROBE_PACKETS 2                 /* per probe timeout (RFC 9002 6.2.4) */
+#define PTO_MAX_DOUBLINGS 8
+
 #define NO_TIME G_MININT64
 
 /* ---- per-endpoint tracker of received time-critical data (TCR) ----
@@ -190,6 +195,8 @@ struct _RtmfpSession {
   gboolean ts_echo_rx_valid;
   guint16 ts_echo_rx;
   gint64 srtt;                  /* -1: no value */
+  gint64 min_rtt;               /* -1: no value; windowed minimum */
+  gint64 min_rtt_time;          /* when min_rtt was measured */
   gint64 rttvar;
   gint64 mrto;
   gint64 erto;
@@ -200,6 +207,16 @@ struct _RtmfpSession {
   gint64 last_tc_tx;
   guint data_packet_count;      /* 3.5.2.3 burst avoidance */
   gint64 timeout_alarm;         /* TIMEOUT_ALARM, -1 unset */
+  /* loss probes (RFC 8985 section 7, RFC 9002 section 6.2): when nothing
+   * was acknowledged for a probe timeout while data is in flight, up to two
+   * packets go out whatever the window, so that the acknowledgement they
+   * draw reveals a lost tail long before TIMEOUT_ALARM; they repeat every
+   * probe timeout, which doubles with every TIMEOUT_ALARM, until an
+   * acknowledgement arrives */
+  gint64 tlp_alarm;             /* -1 unset */
+  guint pto_count;              /* doublings of the probe timeout: one per
+                                 * TIMEOUT_ALARM since the last ack */
+  guint probe_packets;          /* to send with the next flush */
   guint64 next_tsn;
   guint64 max_tsn_ack;
 
@@ -259,6 +276,7 @@ struct _RtmfpSession {
   RtmfpSessionStats stats;      /* counters kept here; the rest computed */
   guint64 gone_retransmitted;   /* of send flows already freed */
   guint64 gone_lost;
+  guint64 gone_lost_spurious;
   guint64 gone_abandoned;
 };
 
@@ -412,6 +430,7 @@ send_flow_account_gone (RtmfpSession * s, RtmfpSendFlow * f)
   rtmfp_send_flow_get_stats (f, &st);
   s->gone_retransmitted += st.fragments_retransmitted;
   s->gone_lost += st.fragments_lost;
+  s->gone_lost_spurious += st.fragments_lost_spurious;
   s->gone_abandoned += st.messages_abandoned;
 }
 
@@ -469,6 +488,8 @@ session_abort_flows (RtmfpSession * s)
   s->rx_data_packets = 0;
   s->delack_alarm = -1;
   s->timeout_alarm = -1;
+  s->tlp_alarm = -1;
+  s->probe_packets = 0;
 }
 
 /* Frees flows that finished their linger (F_CLOSED / RF_CLOSED) */
@@ -550,9 +571,20 @@ session_check_writable (RtmfpSession * s)
 
 /* ---- RTT (3.5.2.2) ---- */
 
+/* The minimum RTT over the last MIN_RTT_WINDOW (a sample older than that
+ * is replaced by the next one): the path's propagation delay, for the
+ * retransmission ambiguity test (rtmfpflow.c) and the congestion
+ * controllers. */
+#define MIN_RTT_WINDOW (10 * SEC)
+
 static void
-session_rtt_sample (RtmfpSession * s, gint64 rtt)
+session_rtt_sample (RtmfpSession * s, gint64 rtt, gint64 now)
 {
+  if (s->min_rtt < 0 || rtt <= s->min_rtt ||
+      now - s->min_rtt_time > MIN_RTT_WINDOW) {
+    s->min_rtt = rtt;
+    s->min_rtt_time = now;
+  }
   if (s->srtt >= 0) {
     gint64 delta = ABS (s->srtt - rtt);
     s->rttvar = (3 * s->rttvar + delta) / 4;
@@ -563,6 +595,33 @@ session_rtt_sample (RtmfpSession * s, gint64 rtt)
   }
   s->mrto = s->srtt + 4 * s->rttvar + MRTO_ACK_DELAY;
   s->erto = MAX (s->mrto, ERTO_MIN);
+}
+
+/* Probe timeout (RFC 8985 section 7.2): two smoothed RTTs; -1 before the
+ * first RTT sample (then only TIMEOUT_ALARM) */
+static gint64
+session_pto (RtmfpSession * s)
+{
+  gint64 pto;
+
+  if (s->srtt < 0)
+    return -1;
+  pto = MAX (2 * s->srtt, PTO_MIN);
+  /* one packet in flight: the receiver may be delaying its ack (every
+   * second packet, 3.6.3.4.1) */
+  if (session_outstanding (s) <= RTMFP_MAX_PLAIN_SIZE)
+    pto = MAX (pto, s->srtt * 3 / 2 + DELACK_DELAY);
+  return pto;
+}
+
+/* Reordering window of time-based loss detection (RFC 8985 section 6.2:
+ * a quarter of the minimum RTT) */
+static gint64
+session_reo_wnd (RtmfpSession * s)
+{
+  if (s->min_rtt < 0)
+    return 0;
+  return MAX (s->min_rtt / 4, MS);
 }
 
 static void
@@ -770,33 +829,53 @@ session_any_should_ack (RtmfpSession * s)
   return FALSE;
 }
 
+/* Appends e's acknowledgement; FALSE if the packet is full */
+static gboolean
+session_add_ack (RtmfpSession * s, OutPacket * o, RecvEntry * e)
+{
+  gsize space, n;
+  guint before;
+
+  space = out_packet_space (o);
+  if (space <= RTMFP_CHUNK_HEADER_SIZE)
+    return FALSE;
+  before = o->b.buf->len;
+  n = rtmfp_recv_flow_append_ack (e->flow, o->b.buf, space);
+  if (n == 0 || o->b.buf->len != before + n) {
+    g_byte_array_set_size (o->b.buf, before);
+    return FALSE;
+  }
+  o->b.n_chunks++;
+  e->ack_gen = s->flush_gen;
+  return TRUE;
+}
+
 /* 3.6.3.4.5 / 3.6.3.4.6: acknowledgements for every flow that wants one
  * and was not acknowledged yet in this flush, while they fit.  An ack that
  * does not fit whole is truncated (acking less is always safe) and the
- * flow keeps SHOULD_ACK, so the rest goes in a later packet. */
+ * flow keeps SHOULD_ACK, so the rest goes in a later packet.  Once a
+ * packet carries an acknowledgement, the flows whose data arrived
+ * recently repeat theirs in it too (rtmfp_recv_flow_wants_reack), after
+ * the ones due. */
 static void
 session_add_acks (RtmfpSession * s, OutPacket * o)
 {
-  guint i;
+  guint i, pass;
 
-  for (i = 0; i < s->recv_flows->len; i++) {
-    RecvEntry *e = g_ptr_array_index (s->recv_flows, i);
-    gsize space, n;
-    guint before;
-
-    if (e->ack_gen == s->flush_gen || !rtmfp_recv_flow_should_ack (e->flow))
-      continue;
-    space = out_packet_space (o);
-    if (space <= RTMFP_CHUNK_HEADER_SIZE)
+  for (pass = 0; pass < 2; pass++) {
+    if (pass == 1 && o->b.n_chunks == 0)
       return;
-    before = o->b.buf->len;
-    n = rtmfp_recv_flow_append_ack (e->flow, o->b.buf, space);
-    if (n == 0 || o->b.buf->len != before + n) {
-      g_byte_array_set_size (o->b.buf, before);
-      return;                   /* packet full */
+    for (i = 0; i < s->recv_flows->len; i++) {
+      RecvEntry *e = g_ptr_array_index (s->recv_flows, i);
+
+      if (e->ack_gen == s->flush_gen)
+        continue;
+      if (pass == 0 ? !rtmfp_recv_flow_should_ack (e->flow) :
+          !rtmfp_recv_flow_wants_reack (e->flow))
+        continue;
+      if (!session_add_ack (s, o, e))
+        return;                 /* packet full */
     }
-    o->b.n_chunks++;
-    e->ack_gen = s->flush_gen;
   }
 }
 
@@ -853,6 +932,36 @@ session_add_data (RtmfpSession * s, OutPacket * o, RtmfpEmitContext * ctx,
     s->rr_next = (last + 1) % n;
 }
 
+/* The loss probe (RFC 8985 section 7.3): one packet of new data if a flow
+ * has some (within its receive window), whatever the congestion window and
+ * burst limit; else the fragment most recently put in flight, again. */
+static void
+session_add_probe (RtmfpSession * s, OutPacket * o, RtmfpEmitContext * ctx,
+    gint64 now)
+{
+  SendEntry *best = NULL;
+  guint64 best_tsn = 0;
+  guint i;
+
+  ctx->budget = RTMFP_MAX_PLAIN_SIZE;
+  if (session_any_flow_ready (s, now)) {
+    session_add_data (s, o, ctx, now);
+    if (ctx->any_user_data)
+      return;
+  }
+  for (i = 0; i < s->send_flows->len; i++) {
+    SendEntry *e = g_ptr_array_index (s->send_flows, i);
+    guint64 t = rtmfp_send_flow_get_tail_tsn (e->flow);
+
+    if (t > best_tsn) {
+      best_tsn = t;
+      best = e;
+    }
+  }
+  if (best)
+    rtmfp_send_flow_emit_tail (best->flow, &o->b, ctx, now);
+}
+
 /* Builds and sends packets while there is something to send to DESTADDR:
  * control chunks, acknowledgements (ACK_NOW, or piggybacked), user data
  * within the congestion window and burst limit. */
@@ -879,10 +988,11 @@ session_flush (RtmfpSession * s, gint64 now)
     guint64 budget = 0;
     gboolean want_data = open && session_data_allowed (s, &budget)
         && session_any_flow_ready (s, now);
+    gboolean probe = open && s->probe_packets > 0 && !want_data;
     RtmfpEmitContext ctx;
     OutPacket o;
 
-    if (!want_ctrl && !want_ack && !want_data)
+    if (!want_ctrl && !want_ack && !want_data && !probe)
       break;
 
     out_packet_begin (s, &o, now);
@@ -912,7 +1022,15 @@ session_flush (RtmfpSession * s, gint64 now)
       ctx.budget = budget;
       session_add_data (s, &o, &ctx, now);
       s->next_tsn = ctx.next_tsn;
+    } else if (probe) {
+      ctx.next_tsn = s->next_tsn;
+      session_add_probe (s, &o, &ctx, now);
+      s->next_tsn = ctx.next_tsn;
     }
+    if (probe)
+      s->probe_packets--;
+    else if (want_data)
+      s->probe_packets = 0;     /* the window allows data anyway */
 
     if (o.b.n_chunks == 0) {
       out_packet_discard (s, &o);
@@ -927,7 +1045,10 @@ session_flush (RtmfpSession * s, gint64 now)
     if (ctx.any_user_data) {
       /* 3.6.2.6 and 3.5.2.3 */
       s->timeout_alarm = now + s->erto;
-      s->data_packet_count++;
+      if (!probe)
+        s->data_packet_count++;
+      if (s->tlp_alarm < 0 && session_pto (s) > 0)
+        s->tlp_alarm = now + (session_pto (s) << s->pto_count);
     }
     out_packet_send (s, &o, &s->dest);
   }
@@ -1254,6 +1375,8 @@ session_on_ack (RtmfpSession * s, const RtmfpAckChunk * ack, AckState * st,
     st->pre_outstanding = session_outstanding (s);
     memset (&st->ctx, 0, sizeof st->ctx);
     st->ctx.max_tsn_acked = s->max_tsn_ack;
+    st->ctx.rtt_floor_us = s->min_rtt > 0 ? s->min_rtt * 3 / 4 : 0;
+    st->ctx.reo_wnd_us = session_reo_wnd (s);
   }
   s->data_packet_count = 0;     /* 3.5.2.3 */
   e = send_entry_lookup (s, ack->flow_id);
@@ -1291,6 +1414,12 @@ session_on_acks_done (RtmfpSession * s, AckState * st, gint64 now)
   /* 3.6.2.6: push back TIMEOUT_ALARM if armed */
   if (s->timeout_alarm >= 0)
     s->timeout_alarm = now + s->erto;
+  /* the loss probe: again one PTO after this acknowledgement, while
+   * anything is in flight */
+  s->pto_count = 0;
+  s->tlp_alarm = -1;
+  if (session_pto (s) > 0 && session_outstanding (s) > 0)
+    s->tlp_alarm = now + session_pto (s);
 }
 
 static void
@@ -1371,7 +1500,7 @@ _rtmfp_session_receive (RtmfpSession * s, const RtmfpPacket * p,
     s->ts_echo_rx_valid = TRUE;
     ticks = (guint16) (session_ts_now (now) - p->timestamp_echo);
     if (ticks <= 32767) {
-      session_rtt_sample (s, (gint64) ticks * TS_TICK);
+      session_rtt_sample (s, (gint64) ticks * TS_TICK, now);
       /* 3.5.2.2 / 3.6.2.6: after an outage the TIMEOUT_ALARM was armed
        * with a backed-off ERTO (up to 10 s); the far end answering again
        * gives a fresh ERTO, and the alarm follows it, so that what was
@@ -1599,6 +1728,7 @@ _rtmfp_session_new (RtmfpEndpoint * ep, gboolean initiator, gint64 now)
       RTMFP_SESSION_KEYING_SENT;
 
   s->srtt = -1;
+  s->min_rtt = -1;
   s->rttvar = 0;
   s->mrto = MRTO_INITIAL;
   s->erto = ERTO_INITIAL;
@@ -1606,6 +1736,7 @@ _rtmfp_session_new (RtmfpEndpoint * ep, gboolean initiator, gint64 now)
   s->last_tcr_rx = NO_TIME;
   s->last_tc_tx = NO_TIME;
   s->timeout_alarm = -1;
+  s->tlp_alarm = -1;
   s->next_tsn = 1;
   s->max_tsn_ack = 0;
   s->delack_alarm = -1;
@@ -1765,6 +1896,17 @@ _rtmfp_session_get_cipher (RtmfpSession * s)
       || s->state == RTMFP_SESSION_KEYING_SENT ? NULL : s->cipher;
 }
 
+void
+_rtmfp_session_set_handshake_rtt (RtmfpSession * s, gint64 rtt, gint64 now)
+{
+  g_return_if_fail (s != NULL);
+
+  /* RFC 6298 section 2 allows the handshake's round trip as the first
+   * sample (it replaces ERTO_INITIAL's 3 s before any data was acked) */
+  if (rtt > 0 && s->srtt < 0)
+    session_rtt_sample (s, rtt, now);
+}
+
 gint64
 _rtmfp_session_last_tc_sent (const RtmfpSession * s)
 {
@@ -1849,6 +1991,7 @@ _rtmfp_session_next_timeout (RtmfpSession * s)
     case RTMFP_SESSION_OPEN:
       min_time (&t, s->delack_alarm);
       min_time (&t, s->timeout_alarm);
+      min_time (&t, s->tlp_alarm);
       min_time (&t, session_keepalive_due (s));
       if (s->idle_timeout > 0)
         min_time (&t, s->last_rx + s->idle_timeout);
@@ -1913,6 +2056,17 @@ _rtmfp_session_handle_timeout (RtmfpSession * s, gint64 now)
         s->ack_now = TRUE;
       }
 
+      /* loss probe, unless TIMEOUT_ALARM is due as well */
+      if (s->tlp_alarm >= 0 && now >= s->tlp_alarm) {
+        s->tlp_alarm = -1;
+        if (session_outstanding (s) > 0 &&
+            (s->timeout_alarm < 0 || now < s->timeout_alarm)) {
+          s->probe_packets = PROBE_PACKETS;
+          s->stats.loss_probes++;
+          s->tlp_alarm = now + (session_pto (s) << s->pto_count);
+        }
+      }
+
       /* 3.6.2.6 TIMEOUT_ALARM */
       if (s->timeout_alarm >= 0 && now >= s->timeout_alarm) {
         gboolean was_loss = FALSE;
@@ -1927,6 +2081,9 @@ _rtmfp_session_handle_timeout (RtmfpSession * s, gint64 now)
         if (was_loss) {
           session_erto_backoff (s);
           s->stats.timeouts++;
+          /* the probes back off with the timeout */
+          if (s->pto_count < PTO_MAX_DOUBLINGS)
+            s->pto_count++;
         }
         rtmfp_congestion_on_timeout_tsn (&s->cc, was_loss, s->next_tsn);
         s->data_packet_count = 0;
@@ -2049,8 +2206,10 @@ rtmfp_session_get_stats (const RtmfpSession * s, RtmfpSessionStats * stats)
   stats->erto_us = s->erto;
   stats->cwnd = s->cc.cwnd;
   stats->ssthresh = s->cc.ssthresh;
+  stats->loss_episodes = s->cc.reductions;
   stats->fragments_retransmitted = s->gone_retransmitted;
   stats->fragments_lost = s->gone_lost;
+  stats->fragments_lost_spurious = s->gone_lost_spurious;
   stats->messages_abandoned = s->gone_abandoned;
   for (i = 0; i < s->send_flows->len; i++) {
     SendEntry *e = g_ptr_array_index (s->send_flows, i);
@@ -2058,6 +2217,7 @@ rtmfp_session_get_stats (const RtmfpSession * s, RtmfpSessionStats * stats)
     rtmfp_send_flow_get_stats (e->flow, &st);
     stats->fragments_retransmitted += st.fragments_retransmitted;
     stats->fragments_lost += st.fragments_lost;
+    stats->fragments_lost_spurious += st.fragments_lost_spurious;
     stats->messages_abandoned += st.messages_abandoned;
     out += rtmfp_send_flow_get_outstanding_bytes (e->flow);
   }
@@ -2066,6 +2226,7 @@ rtmfp_session_get_stats (const RtmfpSession * s, RtmfpSessionStats * stats)
     rtmfp_send_flow_get_stats (g_ptr_array_index (s->dead_send, i), &st);
     stats->fragments_retransmitted += st.fragments_retransmitted;
     stats->fragments_lost += st.fragments_lost;
+    stats->fragments_lost_spurious += st.fragments_lost_spurious;
     stats->messages_abandoned += st.messages_abandoned;
   }
   stats->bytes_in_flight = out;

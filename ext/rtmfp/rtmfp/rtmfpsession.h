@@ -64,6 +64,12 @@ typedef struct {
   guint64 recv_flows_refused;   /* past max_recv_flows_per_session */
   guint64 writes_refused;       /* rtmfp_session_write refused for
                                  * max_send_queue_bytes */
+  /* appended.  Of fragments_lost, those the far end turned out to have
+   * received (RtmfpSendFlowStats.fragments_lost_spurious) */
+  guint64 fragments_lost_spurious;
+  guint64 loss_episodes;        /* window reductions for loss by
+                                 * acknowledgement (one per episode) */
+  guint64 loss_probes;          /* tail loss probes sent (RFC 8985) */
 } RtmfpSessionStats;
 
 /* Backpressure: a flow whose queued (unacknowledged) bytes reached the
