@@ -2294,6 +2294,24 @@ rtmfp_endpoint_find_session_by_fingerprint (RtmfpEndpoint * ep,
 }
 
 void
+rtmfp_endpoint_note_unreachable (RtmfpEndpoint * ep, const RtmfpAddr * to,
+    gint64 now)
+{
+  guint i;
+
+  g_return_if_fail (ep != NULL && to != NULL);
+
+  ep->stats.icmp_unreachable++;
+  for (i = 0; i < ep->all->len; i++) {
+    SessRec *rec = g_ptr_array_index (ep->all, i);
+
+    if (rec_is_open (rec) && !rec->dead &&
+        rtmfp_addr_equal (rtmfp_session_get_far_address (rec->s), to))
+      _rtmfp_session_note_unreachable (rec->s, now);
+  }
+}
+
+void
 rtmfp_endpoint_foreach_session (RtmfpEndpoint * ep, GFunc func,
     gpointer user_data)
 {

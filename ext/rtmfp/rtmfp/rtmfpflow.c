@@ -86,6 +86,7 @@ struct _SendEntry {
   gboolean pending;             /* in RtmfpSendFlow.pending */
   gboolean declared_lost;       /* the transmission before the latest one
                                  * was declared lost */
+  gboolean timeout_lost;        /* ... by a TIMEOUT_ALARM */
   guint nak_count;
   guint64 tsn;
   guint64 prev_tsn;             /* TSN of the transmission before, 0 none */
@@ -693,10 +694,12 @@ send_flow_put (RtmfpSendFlow * f, RtmfpPacketBuilder * b,
   size = f->scratch->len;
 
   /* steps 12-16 and the TSN of 3.6.2.5 */
-  if (e->ever_sent)
+  if (e->ever_sent) {
     f->stats.fragments_retransmitted++;
-  else
+  } else {
     f->stats.fragments_sent++;
+    ctx->new_fragments++;
+  }
   /* the transmission before this one was declared lost (else this is a
    * loss probe re-sending one in flight) */
   e->declared_lost = e->ever_sent && !e->in_flight;
@@ -897,25 +900,34 @@ rtmfp_send_flow_on_ack (RtmfpSendFlow * f, const RtmfpAckChunk * ack,
       if (e->prev_tsn && ctx->rtt_floor_us > 0 &&
           now - e->tx_time < ctx->rtt_floor_us) {
         tsn = e->prev_tsn;
-        if (e->declared_lost)
+        if (e->declared_lost) {
           f->stats.fragments_lost_spurious++;
+          ctx->any_spurious = TRUE;
+        }
       } else {
         f->max_acked_tx_time = MAX (f->max_acked_tx_time, e->tx_time);
+        if (e->declared_lost && e->timeout_lost)
+          ctx->timeout_ambiguous++;
         if (e->prev_tsn && !e->declared_lost) {
-          /* a loss probe re-sent it while in flight, and the probe is what
-           * arrived: the probe repaired a loss (RFC 8985 section 7.4) */
-          f->stats.fragments_lost++;
-          ctx->any_loss = TRUE;
-          ctx->max_lost_tsn = MAX (ctx->max_lost_tsn, e->prev_tsn);
+          /* a loss probe re-sent it while in flight, and the probe may be
+           * what arrived (RFC 8985 section 7.4): the session decides */
+          ctx->probe_acked++;
+          ctx->probe_acked_bytes += e->transmit_size;
+          ctx->probe_lost_tsn = MAX (ctx->probe_lost_tsn, e->prev_tsn);
         }
+        if (!e->prev_tsn && ctx->probe_time >= 0 &&
+            e->tx_time < ctx->probe_time)
+          ctx->old_acked = TRUE;
       }
       ctx->max_tsn_acked = MAX (ctx->max_tsn_acked, tsn);
       f->max_tsn_acked = MAX (f->max_tsn_acked, tsn);
       send_flow_remove_entry (f, e);
     } else if (e->ever_sent || e->abandoned) {
       /* declared lost, and the receiver has it after all */
-      if (e->ever_sent && !e->abandoned)
+      if (e->ever_sent && !e->abandoned) {
         f->stats.fragments_lost_spurious++;
+        ctx->any_spurious = TRUE;
+      }
       send_flow_remove_entry (f, e);
     }
   }
@@ -979,7 +991,9 @@ rtmfp_send_flow_on_acks_done (RtmfpSendFlow * f, RtmfpAckContext * ctx)
 
       send_flow_land (f, e);
       e->declared_lost = TRUE;
+      e->timeout_lost = FALSE;
       f->stats.fragments_lost++;
+      ctx->lost_bytes += e->transmit_size;
       ctx->any_loss = TRUE;
       ctx->max_lost_tsn = MAX (ctx->max_lost_tsn, e->tsn);
       if (!e->abandoned)
@@ -1005,7 +1019,9 @@ rtmfp_send_flow_on_timeout (RtmfpSendFlow * f)
       was_loss = TRUE;
       send_flow_land (f, e);
       e->declared_lost = TRUE;
+      e->timeout_lost = TRUE;
       f->stats.fragments_lost++;
+      f->stats.fragments_lost_timeout++;
       if (!e->abandoned)
         send_flow_pending_insert (f, e, &pos);
     }

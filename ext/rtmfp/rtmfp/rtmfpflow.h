@@ -46,6 +46,9 @@ typedef struct {
    * (acknowledged before their retransmission, or sooner after it than a
    * round trip) */
   guint64 fragments_lost_spurious;
+  /* Of fragments_lost, those a TIMEOUT_ALARM declared (everything in
+   * flight, 3.6.2.6: also what only lost its acknowledgement) */
+  guint64 fragments_lost_timeout;
 } RtmfpSendFlowStats;
 
 /* metadata: the User's Per-Flow Metadata (copied, may be empty, at most
@@ -102,6 +105,7 @@ typedef struct {
   gboolean any_user_data;       /* out: |= a User Data chunk was added */
   guint64 budget;               /* in/out: bytes congestion allows; emit
                                  * stops when this is exhausted */
+  guint new_fragments;          /* out: += fragments sent for the first time */
 } RtmfpEmitContext;
 
 /* Adds as many User Data / Next User Data chunks (and a due Buffer Probe)
@@ -126,6 +130,23 @@ typedef struct {
   gboolean any_loss;            /* out */
   guint64 max_lost_tsn;         /* out: MAX= TSN of fragments declared lost
                                  * (loss episodes, rtmfpcongestion.c) */
+  guint64 lost_bytes;           /* out: += transmit sizes declared lost */
+  gboolean any_spurious;        /* out: |= an acknowledgement showed a
+                                 * fragment declared lost had arrived */
+  /* Loss probes: a probe re-sends the last fragment in flight; whether the
+   * first transmission was lost is decided by the session: it was not if
+   * fragments sent before the probe and never re-sent are acknowledged
+   * with it (then only acknowledgements were lost). */
+  gint64 probe_time;            /* in: the last probe's time, -1 none */
+  guint64 probe_acked;          /* out: += probe-re-sent fragments acked */
+  guint64 probe_acked_bytes;    /* out: += their transmit sizes */
+  guint64 probe_lost_tsn;       /* out: MAX= their first TSNs */
+  gboolean old_acked;           /* out: |= a fragment sent before probe_time
+                                 * and never re-sent was acknowledged */
+  guint64 timeout_ambiguous;    /* out: += fragments a TIMEOUT_ALARM declared
+                                 * lost, retransmitted since and now
+                                 * acknowledged (spurious if the timeout
+                                 * was, which the session decides) */
   /* in: an acknowledgement arriving less than this after a fragment's
    * retransmission is taken for one of an earlier transmission (0: off;
    * the session passes 3/4 of its minimum RTT) */

@@ -53,6 +53,9 @@ void      _rtmfp_session_receive (RtmfpSession * s, const RtmfpPacket * p,
 /* Session timers (-1 none) */
 gint64    _rtmfp_session_next_timeout (RtmfpSession * s);
 void      _rtmfp_session_handle_timeout (RtmfpSession * s, gint64 now);
+/* An ICMP port unreachable came back for the far address (a hint for
+ * dead peer detection, never proof) */
+void      _rtmfp_session_note_unreachable (RtmfpSession * s, gint64 now);
 /* Endpoint teardown: S_CLOSED without callbacks or packets */
 void      _rtmfp_session_destroy (RtmfpSession * s);
 /* Last time time-critical data was sent on this session (-1 never) */
