@@ -64,6 +64,12 @@ typedef struct {
    * any key matching accepts.  Else: _error NetConnection.Connect.Rejected
    * and the connection is closed. */
   GBytes *const *auth_keys;
+  /* appended.  Dead peer detection for RTMFP sessions that play a stream
+   * (rtmfp_session_set_dead_peer_timeout): a player whose media waited
+   * this long for any acknowledgement (or several retransmission timeouts
+   * in a row, fewer after an ICMP port unreachable) is closed, and its
+   * relay slot freed.  Default 5 s; 0: off (only the idle timeout). */
+  gint64 player_dead_peer_timeout_us;
 } RtmfpServerConfig;
 
 void      rtmfp_server_config_init (RtmfpServerConfig * cfg);

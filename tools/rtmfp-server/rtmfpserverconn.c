@@ -376,6 +376,10 @@ stream_play (NetStream * ns, const gchar * name, gdouble start)
   g_free (desc);
   ns->player = rtmfp_relay_play (srv->relay, conn->app, ns->name,
       &player_funcs, ns);
+  /* a player that vanished (killed, unplugged) goes within seconds */
+  if (srv->cfg.player_dead_peer_timeout_us > 0)
+    rtmfp_session_set_dead_peer_timeout (conn->session,
+        srv->cfg.player_dead_peer_timeout_us);
 }
 
 /* ---- the relay's view of a player ---- */
