@@ -49,7 +49,7 @@ static gchar **opt_auth_keys_hex;
 static gint opt_max_sessions = -1;
 static gint opt_max_flows = -1;
 static gint opt_max_reassembly = -1;
-static gint opt_dead_peer_timeout = 5000;
+static gint opt_dead_peer_timeout = 10000;
 
 static GOptionEntry entries[] = {
   {"rtmfp", 0, 0, G_OPTION_ARG_STRING, &opt_rtmfp,
@@ -94,8 +94,9 @@ static GOptionEntry entries[] = {
         "wide (default 1048576)", "BYTES"},
   {"dead-peer-timeout", 0, 0, G_OPTION_ARG_INT, &opt_dead_peer_timeout,
       "Close a player whose media waited this long for any acknowledgement "
-        "(sooner after several retransmission timeouts, or an ICMP port "
-        "unreachable); default 5000, 0: off (idle timeout only)", "MS"},
+        "(after two retransmission timeouts when its address answers with "
+        "ICMP port unreachable); default 10000, 0: off (idle timeout only)",
+      "MS"},
   {"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose,
       "Log connections and streams to stderr", NULL},
   {NULL}

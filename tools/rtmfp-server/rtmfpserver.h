@@ -67,8 +67,9 @@ typedef struct {
   /* appended.  Dead peer detection for RTMFP sessions that play a stream
    * (rtmfp_session_set_dead_peer_timeout): a player whose media waited
    * this long for any acknowledgement (or several retransmission timeouts
-   * in a row, fewer after an ICMP port unreachable) is closed, and its
-   * relay slot freed.  Default 5 s; 0: off (only the idle timeout). */
+   * in a row after an ICMP port unreachable) is closed, and its relay
+   * slot freed.  Default 10 s (a player survives outages shorter than
+   * that); 0: off (only the idle timeout). */
   gint64 player_dead_peer_timeout_us;
 } RtmfpServerConfig;
 
