@@ -36,12 +36,14 @@
  *    over 500 ms (GCC's cap on the received rate; for an application-
  *    limited sender also RFC 7661's validation), 2 x in STARTUP.
  *  - over-use, queue above Q_HIGH: rate = 0.85 x delivery rate (GCC's
- *    beta), then HOLD while the queue drains, decreasing again every
- *    round trip it does not.
+ *    beta) minus what drains the queue within DRAIN_TIME, then HOLD while
+ *    the queue drains, decreasing again when it grows.
  *  - a queue that does not drain for COMPETE_AFTER although we decreased
  *    is another flow's (a loss-based TCP flow fills any buffer): COMPETE,
- *    Reno-like AIMD (one packet per RTT; halve on a loss episode).  Back
- *    to INCREASE once the queue drained.
+ *    Reno-like AIMD (one packet per RTT; halve on a loss episode), with a
+ *    drain probe every COMPETE_PROBE (half rate for a round trip: if the
+ *    queue then nearly empties, it was ours: HOLD).  Back to INCREASE once
+ *    the queue drained.
  *  - loss: an episode with the queue above Q_LOSS is congestion: x 0.7 in
  *    every state.  Without a queue it is random loss and ignored, unless
  *    the loss fraction passes LOSS_HIGH (20 %): then x (1 - loss / 2),
@@ -78,11 +80,12 @@
 #define MULT_INCREASE 0.015             /* per RTT, queue empty */
 #define APP_LIMITED_CAP 1.5
 #define STARTUP_CAP 2.0
-#define COMPETE_AFTER (2 * SEC)
+#define COMPETE_AFTER (1 * SEC)
 #define COMPETE_PROBE (5 * SEC)
 #define DRAIN_TIME (1.0 * SEC)
 #define PACING_GAIN 1.25
 #define DEFAULT_RTT (100 * MS)          /* before any sample */
+#define ESTIMATE_AVERAGE (1.0 * SEC)
 
 static const gchar *
 state_nick (RtmfpMediaCcState s)
@@ -150,7 +153,9 @@ rtmfp_media_cc_init (RtmfpMediaCc * cc, guint smss, gint64 now)
   cc->delivery_max_time = -1;
   cc->loss_start = -1;
   cc->avg_start = -1;
+  cc->avg_time = -1;
   update_outputs (cc);
+  cc->estimate = cc->rate;
 }
 
 static void
@@ -275,7 +280,7 @@ compete_probe (RtmfpMediaCc * cc, gint64 rtt, gint64 now)
       return;
     cc->probing = FALSE;
     cc->last_probe = now;
-    if (cc->qdelay <= cc->probe_qdelay * 6 / 10) {
+    if (cc->qdelay <= MAX (Q_HIGH, cc->probe_qdelay * 4 / 10)) {
       g_debug ("queue drained from %" G_GINT64_FORMAT " to %" G_GINT64_FORMAT
           " ms when we slowed down: ours", cc->probe_qdelay / 1000,
           cc->qdelay / 1000);
@@ -294,9 +299,10 @@ compete_probe (RtmfpMediaCc * cc, gint64 rtt, gint64 now)
 
 /* Decreases for a growing queue; TRUE if the queue is over the mark.
  * The decrease aims below the delivery rate by enough to drain what is
- * queued within DRAIN_TIME; one decision per round trip.  If the queue
- * does not shrink for COMPETE_AFTER although we send below the rate the
- * path delivers, another flow keeps it full: COMPETE. */
+ * queued within DRAIN_TIME; then one decision per round trip: the queue
+ * drains (ours: wait), grows (decrease again), or stays: if it does not
+ * shrink for COMPETE_AFTER although we send below the rate the path
+ * delivers, another flow keeps it full: COMPETE. */
 static gboolean
 handle_overuse (RtmfpMediaCc * cc, gint64 rtt, gint64 now)
 {
@@ -321,11 +327,11 @@ handle_overuse (RtmfpMediaCc * cc, gint64 rtt, gint64 now)
   } else if (cc->state == RTMFP_MEDIA_CC_HOLD) {
     if (now - cc->last_decision < rtt + cc->qdelay)
       return TRUE;
+    cc->last_decision = now;
     if (cc->qdelay < cc->overuse_qdelay * 9 / 10) {
       /* draining: it is our queue, and it goes */
       cc->overuse_since = now;
       cc->overuse_qdelay = cc->qdelay;
-      cc->last_decision = now;
       return TRUE;
     }
     if (now - cc->overuse_since >= COMPETE_AFTER) {
@@ -335,6 +341,9 @@ handle_overuse (RtmfpMediaCc * cc, gint64 rtt, gint64 now)
       cc->last_probe = now;
       return TRUE;
     }
+    if (cc->qdelay <= cc->overuse_qdelay * 11 / 10)
+      return TRUE;              /* flat: not ours to chase down */
+    cc->overuse_qdelay = cc->qdelay;
   }
   cc->last_decision = now;
   d = cc->delivery_rate > 0 ? cc->delivery_rate : cc->rate;
@@ -395,6 +404,24 @@ increase (RtmfpMediaCc * cc, const RtmfpMediaCcAck * a, gint64 rtt,
   cc->rate = MIN (cc->rate, MAX (cap, before));
 }
 
+/* The estimate for adaptive bitrate: the rate, or while COMPETE (a
+ * Reno-like sawtooth) its mean, averaged over about ESTIMATE_AVERAGE */
+static void
+update_estimate (RtmfpMediaCc * cc, gint64 now)
+{
+  gdouble f;
+
+  if (cc->avg_time < 0 || cc->rate_avg <= 0) {
+    cc->rate_avg = cc->rate;
+  } else {
+    f = MIN ((gdouble) (now - cc->avg_time) / ESTIMATE_AVERAGE, 1.0);
+    cc->rate_avg += (cc->rate - cc->rate_avg) * f;
+  }
+  cc->avg_time = now;
+  cc->estimate = cc->state == RTMFP_MEDIA_CC_COMPETE ?
+      MIN (cc->rate_avg, cc->rate * 2) : cc->rate;
+}
+
 void
 rtmfp_media_cc_on_acks (RtmfpMediaCc * cc, const RtmfpMediaCcAck * a,
     gint64 now)
@@ -427,6 +454,7 @@ rtmfp_media_cc_on_acks (RtmfpMediaCc * cc, const RtmfpMediaCcAck * a,
   if (!over || cc->state == RTMFP_MEDIA_CC_COMPETE)
     increase (cc, a, rtt, now);
   update_outputs (cc);
+  update_estimate (cc, now);
 }
 
 void
@@ -437,6 +465,7 @@ rtmfp_media_cc_seed_rate (RtmfpMediaCc * cc, gdouble rate)
   if (rate > cc->rate) {
     cc->rate = rate;
     update_outputs (cc);
+    cc->estimate = cc->rate;
   }
 }
 
@@ -453,4 +482,5 @@ rtmfp_media_cc_on_timeout (RtmfpMediaCc * cc, gboolean was_loss,
   if (cc->state == RTMFP_MEDIA_CC_STARTUP)
     set_state (cc, RTMFP_MEDIA_CC_INCREASE, now);
   update_outputs (cc);
+  update_estimate (cc, now);
 }

@@ -67,6 +67,12 @@ typedef struct {
   guint64 loss_lost;
   gdouble loss_fraction;
 
+  /* the estimate of the sendable rate (bit/s) for adaptive bitrate: the
+   * rate, or in COMPETE the rate's mean (a sawtooth) */
+  gdouble estimate;
+  gdouble rate_avg;
+  gint64 avg_time;
+
   guint64 cwnd;                 /* bytes allowed in flight */
   gdouble pacing_rate;          /* bit/s */
   guint64 reductions;           /* decreases (statistics) */

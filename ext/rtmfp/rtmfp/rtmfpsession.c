@@ -71,9 +71,8 @@
 #define DEAD_PEER_TIMEOUTS_UNREACHABLE 2
 
 #define NO_TIME G_MININT64
-/* stats.app_limited: no data waited for the window for this long (or two
- * smoothed RTTs if longer) */
-#define APP_LIMITED_AFTER (200 * MS)
+/* the delivery rate's interval (stats.delivery_rate_bps, app_limited) */
+#define DELIVERY_INTERVAL (500 * MS)
 
 /* ---- per-endpoint tracker of received time-critical data (TCR) ----
  *
@@ -222,6 +221,15 @@ struct _RtmfpSession {
   gint64 last_window_limited;   /* -1 never */
   gint64 last_flush;
   gint64 pkt_rtt;               /* RTT sample of the packet being received */
+  gint64 last_rtt;              /* the latest RTT sample, -1 none */
+  /* delivery rate: user data acknowledged per DELIVERY_INTERVAL,
+   * averaged with the previous interval (for the rate estimate) */
+  gint64 dr_start;
+  guint64 dr_bytes;
+  gdouble delivery_bps;
+  guint dr_acks, dr_limited_acks;       /* ack batches, and those after data
+                                         * waited for the controller */
+  gboolean dr_limited;          /* the last interval was held back */
   /* Spurious timeout undo (F-RTO, RFC 5682; Eifel response, RFC 4015):
    * the controller as it was before the last TIMEOUT_ALARM, restored if
    * the first acknowledgement after it shows that what it declared lost
@@ -934,10 +942,15 @@ session_data_allowed (RtmfpSession * s, guint64 * budget, gint64 now)
   if (s->data_packet_count >= BURST_LIMIT)
     return FALSE;
   out = session_outstanding (s);
-  if (out >= cwnd)
+  /* held back by the controller (not by the burst limit): the window, or
+   * pacing */
+  if (out >= cwnd) {
+    s->window_limited = TRUE;
     return FALSE;
+  }
   if (s->cc_kind == RTMFP_CONGESTION_MEDIA && s->pace_time > now) {
     s->pace_blocked = TRUE;
+    s->window_limited = TRUE;
     return FALSE;
   }
   *budget = cwnd - out;
@@ -1061,10 +1074,8 @@ session_flush (RtmfpSession * s, gint64 now)
     RtmfpEmitContext ctx;
     OutPacket o;
 
-    if (ready && !want_data) {
-      s->window_limited = TRUE;
+    if (ready && !want_data && s->window_limited)
       s->last_window_limited = now;
-    }
     if (!want_ctrl && !want_ack && !want_data && !probe)
       break;
 
@@ -1537,7 +1548,26 @@ session_on_acks_done (RtmfpSession * s, AckState * st, gint64 now)
   } else {
     rtmfp_congestion_on_acks (&s->cc, &ca);
   }
+  /* delivery rate, and whether the controller held the sender back for
+   * most of the interval (a keyframe waiting for a moment is not that) */
+  s->dr_bytes += st->ctx.acked_bytes;
+  s->dr_acks++;
+  if (s->window_limited)
+    s->dr_limited_acks++;
   s->window_limited = FALSE;
+  if (s->dr_start < 0) {
+    s->dr_start = now;
+    s->dr_bytes = 0;
+    s->dr_acks = s->dr_limited_acks = 0;
+  } else if (now - s->dr_start >= DELIVERY_INTERVAL) {
+    gdouble r = (gdouble) s->dr_bytes * 8e6 / (gdouble) (now - s->dr_start);
+
+    s->delivery_bps = s->delivery_bps > 0 ? (s->delivery_bps + r) / 2 : r;
+    s->dr_limited = s->dr_limited_acks * 2 > s->dr_acks;
+    s->dr_start = now;
+    s->dr_bytes = 0;
+    s->dr_acks = s->dr_limited_acks = 0;
+  }
 
   /* the far end is alive: dead peer detection starts over */
   s->consecutive_timeouts = 0;
@@ -1635,6 +1665,7 @@ _rtmfp_session_receive (RtmfpSession * s, const RtmfpPacket * p,
     if (ticks <= 32767) {
       session_rtt_sample (s, (gint64) ticks * TS_TICK, now);
       s->pkt_rtt = (gint64) ticks * TS_TICK;
+      s->last_rtt = s->pkt_rtt;
       /* 3.5.2.2 / 3.6.2.6: after an outage the TIMEOUT_ALARM was armed
        * with a backed-off ERTO (up to 10 s); the far end answering again
        * gives a fresh ERTO, and the alarm follows it, so that what was
@@ -1873,6 +1904,8 @@ _rtmfp_session_new (RtmfpEndpoint * ep, gboolean initiator, gint64 now)
   s->last_window_limited = -1;
   s->last_flush = now;
   s->pkt_rtt = -1;
+  s->last_rtt = -1;
+  s->dr_start = -1;
   s->unacked_since = -1;
   s->unreach_time = -1;
   s->last_tcr_rx = NO_TIME;
@@ -2414,7 +2447,7 @@ void
 rtmfp_session_get_stats (const RtmfpSession * s, RtmfpSessionStats * stats)
 {
   guint i;
-  guint64 out = 0;
+  guint64 out = 0, ctl_rate;
 
   g_return_if_fail (s != NULL);
   g_return_if_fail (stats != NULL);
@@ -2427,22 +2460,26 @@ rtmfp_session_get_stats (const RtmfpSession * s, RtmfpSessionStats * stats)
   stats->cwnd = session_cwnd (s);
   stats->congestion_control = s->cc_kind;
   stats->min_rtt_us = s->min_rtt;
+  stats->app_limited = !s->dr_limited;
+  stats->delivery_rate_bps = (guint64) s->delivery_bps;
   if (s->cc_kind == RTMFP_CONGESTION_MEDIA) {
+    ctl_rate = (guint64) s->mcc.estimate;
     stats->ssthresh = G_MAXUINT64;
     stats->loss_episodes = s->mcc.reductions;
-    stats->rate_estimate_bps = (guint64) s->mcc.rate;
     stats->queue_delay_us = s->mcc.qdelay;
   } else {
+    /* the window per round trip; the RTT the latest sample if that is
+     * longer (SRTT lags a queue that builds) */
+    gint64 rtt = MAX (s->srtt, s->last_rtt);
+
+    ctl_rate = rtt > 0 ? (guint64) ((gdouble) s->cc.cwnd * 8e6 /
+        (gdouble) rtt) : 0;
     stats->ssthresh = s->cc.ssthresh;
     stats->loss_episodes = s->cc.reductions;
-    stats->rate_estimate_bps = s->srtt > 0 ?
-        (guint64) ((gdouble) s->cc.cwnd * 8e6 / (gdouble) s->srtt) : 0;
     stats->queue_delay_us = s->srtt >= 0 && s->min_rtt >= 0 ?
         MAX (s->srtt - s->min_rtt, 0) : -1;
   }
-  stats->app_limited = s->last_window_limited < 0 ||
-      s->last_flush - s->last_window_limited > MAX (2 * MAX (s->srtt, 0),
-      APP_LIMITED_AFTER);
+  stats->rate_estimate_bps = ctl_rate;
   stats->fragments_retransmitted = s->gone_retransmitted;
   stats->fragments_lost = s->gone_lost + s->probe_losses;
   stats->fragments_lost_spurious = s->gone_lost_spurious + s->timeout_spurious;

@@ -76,12 +76,16 @@ typedef struct {
                                  * acknowledgement (one per episode) */
   guint64 loss_probes;          /* tail loss probes sent (RFC 8985) */
   /* The controller's estimate of the rate the session can send at, in
-   * bit/s: TCP: cwnd / srtt; MEDIA: its rate (rtmfpmediacc.c).  0 before
-   * the first RTT sample.  For adaptive bitrate: an encoder above it
-   * builds a queue in the sender.  app_limited: the sender was not held
-   * back by the window (or pacing) lately, so the estimate was not put to
-   * the test and the path may carry more (TCP's window does not grow
-   * then, RFC 7661). */
+   * bit/s: TCP: cwnd / RTT (the larger of SRTT and the latest sample,
+   * which follows a queue that builds sooner); MEDIA: its rate, or the
+   * mean of its sawtooth while it competes with a TCP flow
+   * (rtmfpmediacc.c).  0 before an RTT sample.
+   * For adaptive bitrate: an encoder above it builds a queue in the
+   * sender.  app_limited: over the last 500 ms the controller (window or
+   * pacing) held data back after fewer than half of the acknowledgements,
+   * so the estimate was not put to the test and the path may carry more,
+   * or less (TCP's window does not grow then, RFC 7661): raise a bitrate
+   * towards it slowly. */
   guint64 rate_estimate_bps;
   gboolean app_limited;
   RtmfpCongestionControl congestion_control;
@@ -91,6 +95,8 @@ typedef struct {
   guint64 dead_peer_closes;     /* 0 or 1: closed by dead_peer_timeout */
   guint64 icmp_unreachable;     /* ICMP port unreachable hints noted */
   guint64 spurious_timeouts;    /* timeouts undone (F-RTO, RFC 5682) */
+  guint64 delivery_rate_bps;    /* user data acknowledged per second
+                                 * (500 ms intervals, smoothed); 0 none */
 } RtmfpSessionStats;
 
 /* Backpressure: a flow whose queued (unacknowledged) bytes reached the

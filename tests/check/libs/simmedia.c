@@ -462,6 +462,9 @@ sim_pair_start_live (SimPair * p, const SimLiveProfile * profile)
     g_assert_nonnull (p->audio);
   }
   p->t0 = now_of (p);
+  p->cur_bps = profile->adapt ? MAX (profile->min_bps, profile->video_bps / 2) :
+      profile->video_bps;
+  p->next_adapt = p->t0 + SIM_SEC;
 }
 
 void
@@ -511,10 +514,28 @@ live_write_due (SimPair * p, gint64 now)
 {
   const SimLiveProfile *pr = &p->profile;
 
+  if (pr->adapt && now >= p->next_adapt) {
+    RtmfpSessionStats st;
+    guint64 target;
+
+    rtmfp_session_get_stats (p->tx, &st);
+    target = st.rate_estimate_bps * 8 / 10;
+    if (st.app_limited && target > p->cur_bps)
+      target = MIN (target, p->cur_bps * 11 / 10);
+    p->cur_bps = CLAMP (target, pr->min_bps, pr->video_bps);
+    p->next_adapt = now + SIM_SEC;
+    if (now - p->t0 >= 10 * SIM_SEC) {
+      p->min_seen_bps = p->n_bps ? MIN (p->min_seen_bps, p->cur_bps) :
+          p->cur_bps;
+      p->sum_bps += p->cur_bps;
+      p->n_bps++;
+    }
+  }
   while (video_due (p) <= now) {
-    gsize p_bytes = (pr->video_bps / 8 * pr->gop / pr->fps - pr->key_bytes) /
-        (pr->gop - 1);
-    gsize size = p->frame % pr->gop == 0 ? pr->key_bytes : p_bytes;
+    guint64 bps = pr->adapt ? p->cur_bps : pr->video_bps;
+    gsize key = (gsize) (pr->key_bytes * bps / pr->video_bps);
+    gsize p_bytes = (bps / 8 * pr->gop / pr->fps - key) / (pr->gop - 1);
+    gsize size = p->frame % pr->gop == 0 ? key : p_bytes;
 
     if (write_msg (p, p->video, p->frame, size, pr->video_lifetime_us,
             RTMFP_WRITE_TIME_CRITICAL))

@@ -35,6 +35,13 @@ typedef struct {
   gsize audio_bytes;
   gint64 audio_interval_us;
   gint64 audio_lifetime_us;
+  /* adaptive bitrate, as an encoder driven by the session's rate
+   * estimate would do (a model for tests, not the elements' policy):
+   * once a second the video rate becomes 0.8 x rate_estimate_bps within
+   * [min_bps, video_bps], rising by at most 10 % a second while the
+   * estimate is application limited; the keyframe scales with it */
+  gboolean adapt;
+  guint64 min_bps;
 } SimLiveProfile;
 
 /* 1.5 Mbit/s, 30 fps, 30 KB keyframes every 2 s, 1 s video lifetime;
@@ -69,6 +76,9 @@ typedef struct {
   RtmfpSendFlow *video;
   RtmfpSendFlow *audio;
   guint64 frame;                /* next video frame index */
+  guint64 cur_bps;              /* current video rate (adapt) */
+  gint64 next_adapt;
+  guint64 min_seen_bps, sum_bps, n_bps;       /* of cur_bps after 10 s */
   guint64 aframe;
   gint64 t0;
   SimFlowRecord vrec;

@@ -27,6 +27,7 @@ struct _SimReno {
   gdouble cwnd, ssthresh;
   guint dupacks;
   gboolean in_recovery;
+  guint partial_acks;           /* in this recovery */
   gint64 srtt, rttvar, rto, rto_deadline;
   guint64 timeouts, fast_retransmits;
 
@@ -103,10 +104,16 @@ on_ack (SimReno * r, guint32 cum, gint64 echo, gint64 now)
       if (cum > r->recover) {
         r->in_recovery = FALSE;         /* full ack: deflate */
         r->cwnd = r->ssthresh;
+        r->rto_deadline = -1;
       } else {
-        /* partial ack (RFC 6582 3.2 step 5) */
+        /* partial ack (RFC 6582 3.2 step 5); the "impatient" timer (RFC
+         * 6582 4.2): only the first partial ack restarts it, so that a
+         * window with many holes is repaired by a timeout and go-back-N
+         * rather than one hole per round trip */
         send_segment (r, r->snd_una, now);
         r->cwnd = MAX (r->cwnd - newly + 1, 1.0);
+        if (r->partial_acks++ > 0)
+          return;
       }
     } else if (r->cwnd < r->ssthresh) {
       r->cwnd += newly;
@@ -123,6 +130,7 @@ on_ack (SimReno * r, guint32 cum, gint64 echo, gint64 now)
       r->cwnd = r->ssthresh + 3;
       r->recover = r->snd_nxt - 1;
       r->in_recovery = TRUE;
+      r->partial_acks = 0;
       r->fast_retransmits++;
       send_segment (r, r->snd_una, now);
     } else if (r->in_recovery) {

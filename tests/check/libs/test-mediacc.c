@@ -349,6 +349,97 @@ test_tcp_keeps_share (void)
   (void) tcp;
 }
 
+/* The loss bench's shared-bottleneck cell in simulation: a live stream
+ * whose encoder follows the session's rate estimate (simmedia's model of
+ * adaptive bitrate, 0.2-1.5 Mbit/s) and a NewReno bulk flow through a
+ * 1.2 Mbit/s bottleneck with a 30 KB (200 ms) drop-tail queue, 30 ms RTT,
+ * 60 s.  Returns the video frames on time (400 ms) over those sent after
+ * the first 10 s; *tcp_share: the NewReno flow's share of the link over
+ * the same time. */
+static gdouble
+adaptive_beside_tcp (RtmfpCongestionControl cc, gdouble * tcp_share)
+{
+  RtmfpSimLink link;
+  SimWorld *w;
+  SimPair *p;
+  SimReno *reno;
+  SimLiveProfile prof;
+  guint64 r0, sent0, on0, on1;
+  gint64 t0, us;
+  gdouble on_time;
+
+  rtmfp_sim_link_init (&link);
+  link.delay_us = 15 * SIM_MS;
+  w = sim_world_new (27, &link);
+  p = add_pair (w, TX_ADDR, RX_ADDR, cc);
+  reno = sim_reno_new (sim_world_get_net (w), RENO_TX, RENO_RX);
+  rtmfp_sim_host_share_uplink (sim_reno_get_sender (reno), p->tx_host);
+  link.bandwidth_bps = 1200000;
+  link.queue_limit_bytes = 30000;
+  sim_world_set_link (w, &link);
+
+  sim_live_profile_init (&prof);
+  prof.adapt = TRUE;
+  prof.min_bps = 200000;
+  sim_pair_start_live (p, &prof);
+  sim_reno_start (reno);
+  sim_world_run (w, 10 * SIM_SEC);
+  r0 = sim_reno_get_delivered (reno);
+  sent0 = p->vrec.sent;
+  on0 = sim_flow_record_on_time (&p->vrec, 400 * SIM_MS);
+  t0 = rtmfp_sim_net_now (sim_world_get_net (w));
+  sim_world_run (w, 50 * SIM_SEC);
+  us = rtmfp_sim_net_now (sim_world_get_net (w)) - t0;
+  p->live = FALSE;
+  sim_world_run (w, 2 * SIM_SEC);
+  on1 = sim_flow_record_on_time (&p->vrec, 400 * SIM_MS);
+  on_time = (gdouble) (on1 - on0) / (gdouble) (p->vrec.sent - sent0);
+  *tcp_share = mbps (sim_reno_get_delivered (reno) - r0, us) / 1.2;
+  g_test_message ("%s, adaptive live stream beside NewReno through 1.2 "
+      "Mbit/s: video %.1f %% on time, encoder %.2f Mbit/s on average "
+      "(lowest %.2f), longest gap %" G_GINT64_FORMAT " ms; NewReno %.0f %% "
+      "of the link (%" G_GUINT64_FORMAT " fast retransmits, %"
+      G_GUINT64_FORMAT " timeouts)", rtmfp_congestion_control_get_nick (cc),
+      on_time * 100,
+      p->n_bps ? p->sum_bps / (gdouble) p->n_bps / 1e6 : 0,
+      p->min_seen_bps / 1e6,
+      sim_flow_record_longest_gap (&p->vrec, t0) / 1000, *tcp_share * 100,
+      sim_reno_get_fast_retransmits (reno), sim_reno_get_timeouts (reno));
+  {
+    GArray *l = g_array_copy (p->vrec.latency);
+
+    g_array_sort (l, cmp_i64);
+    g_test_message ("video latency p50 %" G_GINT64_FORMAT " ms, p90 %"
+        G_GINT64_FORMAT " ms, p99 %" G_GINT64_FORMAT " ms",
+        g_array_index (l, gint64, l->len / 2) / 1000,
+        g_array_index (l, gint64, l->len * 9 / 10) / 1000,
+        g_array_index (l, gint64, l->len * 99 / 100) / 1000);
+    g_array_unref (l);
+  }
+  /* the stream goes on, at a bitrate the estimate lowered */
+  g_assert_cmpint (sim_flow_record_longest_gap (&p->vrec, t0), <,
+      1 * SIM_SEC);
+  g_assert_cmpuint (p->sum_bps / MAX (p->n_bps, 1), <, 1000000);
+  g_assert_false (p->vrec.bad);
+  sim_reno_free (reno);
+  sim_world_free (w);
+  return on_time;
+}
+
+/* Informational (the on-time figures are printed: with a TCP flow keeping
+ * the drop-tail queue full, repairs wait behind it): both controllers
+ * leave NewReno its share, and the estimate brings the encoder down. */
+static void
+test_adaptive_beside_tcp (void)
+{
+  gdouble share;
+
+  adaptive_beside_tcp (RTMFP_CONGESTION_TCP, &share);
+  g_assert_cmpfloat (share, >=, 0.4);
+  adaptive_beside_tcp (RTMFP_CONGESTION_MEDIA, &share);
+  g_assert_cmpfloat (share, >=, 0.4);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -358,5 +449,6 @@ main (int argc, char **argv)
   g_test_add_func ("/mediacc/backs-off", test_backs_off);
   g_test_add_func ("/mediacc/two-sessions-share", test_two_sessions_share);
   g_test_add_func ("/mediacc/tcp-keeps-share", test_tcp_keeps_share);
+  g_test_add_func ("/mediacc/adaptive-beside-tcp", test_adaptive_beside_tcp);
   return g_test_run ();
 }
