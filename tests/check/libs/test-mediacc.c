@@ -440,6 +440,55 @@ test_adaptive_beside_tcp (void)
   g_assert_cmpfloat (share, >=, 0.4);
 }
 
+/* rtmfp_session_set_congestion_control mid-stream: the media controller
+ * starts from what the window carried, the stream goes on, and back */
+static void
+test_switch_controller (void)
+{
+  RtmfpSimLink link;
+  SimWorld *w;
+  SimPair *p;
+  SimLiveProfile prof;
+  RtmfpSessionStats st;
+  guint64 tcp_rate;
+
+  rtmfp_sim_link_init (&link);
+  link.delay_us = 15 * SIM_MS;
+  w = sim_world_new (28, &link);
+  p = add_pair (w, TX_ADDR, RX_ADDR, RTMFP_CONGESTION_TCP);
+  link.loss = 0.02;
+  sim_world_set_link (w, &link);
+  sim_live_profile_init (&prof);
+  sim_pair_start_live (p, &prof);
+  sim_world_run (w, 5 * SIM_SEC);
+  rtmfp_session_get_stats (p->tx, &st);
+  g_assert_cmpint (st.congestion_control, ==, RTMFP_CONGESTION_TCP);
+  g_assert_cmpint (rtmfp_session_get_congestion_control (p->tx), ==,
+      RTMFP_CONGESTION_TCP);
+  g_assert_cmpint (st.queue_delay_us, >=, 0);
+  g_assert_cmpuint (st.delivery_rate_bps, >, 1000000);
+  tcp_rate = st.rate_estimate_bps;
+  g_assert_cmpuint (tcp_rate, >, 0);
+
+  rtmfp_session_set_congestion_control (p->tx, RTMFP_CONGESTION_MEDIA);
+  rtmfp_session_get_stats (p->tx, &st);
+  g_assert_cmpint (st.congestion_control, ==, RTMFP_CONGESTION_MEDIA);
+  g_assert_cmpuint (st.ssthresh, ==, G_MAXUINT64);
+  /* seeded from the window's rate */
+  g_assert_cmpuint (st.rate_estimate_bps, >=, MIN (tcp_rate, 350000));
+  sim_world_run (w, 5 * SIM_SEC);
+  rtmfp_session_set_congestion_control (p->tx, RTMFP_CONGESTION_TCP);
+  sim_world_run (w, 5 * SIM_SEC);
+  p->live = FALSE;
+  sim_world_run (w, 2 * SIM_SEC);
+  rtmfp_session_get_stats (p->tx, &st);
+  g_assert_cmpint (st.congestion_control, ==, RTMFP_CONGESTION_TCP);
+  g_assert_false (p->vrec.bad);
+  g_assert_cmpuint (sim_flow_record_on_time (&p->vrec, 400 * SIM_MS), >=,
+      p->vrec.sent * 99 / 100);
+  sim_world_free (w);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -450,5 +499,6 @@ main (int argc, char **argv)
   g_test_add_func ("/mediacc/two-sessions-share", test_two_sessions_share);
   g_test_add_func ("/mediacc/tcp-keeps-share", test_tcp_keeps_share);
   g_test_add_func ("/mediacc/adaptive-beside-tcp", test_adaptive_beside_tcp);
+  g_test_add_func ("/mediacc/switch-controller", test_switch_controller);
   return g_test_run ();
 }
