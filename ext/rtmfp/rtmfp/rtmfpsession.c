@@ -218,7 +218,6 @@ struct _RtmfpSession {
   gboolean pace_blocked;        /* data is waiting for pace_time */
   gboolean window_limited;      /* data waited for the window since the
                                  * last packet with acknowledgements */
-  gint64 last_window_limited;   /* -1 never */
   gint64 last_flush;
   gint64 pkt_rtt;               /* RTT sample of the packet being received */
   gint64 last_rtt;              /* the latest RTT sample, -1 none */
@@ -1074,8 +1073,6 @@ session_flush (RtmfpSession * s, gint64 now)
     RtmfpEmitContext ctx;
     OutPacket o;
 
-    if (ready && !want_data && s->window_limited)
-      s->last_window_limited = now;
     if (!want_ctrl && !want_ack && !want_data && !probe)
       break;
 
@@ -1901,7 +1898,6 @@ _rtmfp_session_new (RtmfpEndpoint * ep, gboolean initiator, gint64 now)
   rtmfp_media_cc_init (&s->mcc, RTMFP_MAX_PLAIN_SIZE, now);
   s->cc_kind = cfg ? cfg->congestion_control : RTMFP_CONGESTION_TCP;
   s->pace_time = now;
-  s->last_window_limited = -1;
   s->last_flush = now;
   s->pkt_rtt = -1;
   s->last_rtt = -1;
