@@ -90,8 +90,9 @@ typedef struct {
   gboolean app_limited;
   RtmfpCongestionControl congestion_control;
   gint64 min_rtt_us;            /* windowed minimum RTT, -1 none */
-  gint64 queue_delay_us;        /* MEDIA: smoothed RTT above the base RTT;
-                                 * -1 otherwise or unknown */
+  gint64 queue_delay_us;        /* the RTT above its minimum: MEDIA its
+                                 * smoothed signal, TCP SRTT - min RTT;
+                                 * -1 unknown */
   guint64 dead_peer_closes;     /* 0 or 1: closed by dead_peer_timeout */
   guint64 icmp_unreachable;     /* ICMP port unreachable hints noted */
   guint64 spurious_timeouts;    /* timeouts undone (F-RTO, RFC 5682) */
