@@ -3,6 +3,7 @@
  *   rtmfp-server --rtmfp ADDR:PORT [--rtmp ADDR:PORT] [--app NAME]...
  *                [--stats-interval N] [--auth-key TEXT]... [--auth-key-hex HEX]...
  *                [--metrics ADDR:PORT] [--log-format text|json]
+ *                [--dead-peer-timeout MS]
  *
  * Prints "listening rtmfp ADDR:PORT" (the actual port when 0 was asked),
  * then with --rtmp "listening rtmp ADDR:PORT" and with --metrics
@@ -56,6 +57,7 @@ static gchar **opt_auth_keys_hex;
 static gint opt_max_sessions = -1;
 static gint opt_max_flows = -1;
 static gint opt_max_reassembly = -1;
+static gint opt_dead_peer_timeout = 10000;
 
 static gboolean opt_version;
 
@@ -100,6 +102,11 @@ static GOptionEntry entries[] = {
   {"max-reassembly-bytes", 0, 0, G_OPTION_ARG_INT, &opt_max_reassembly,
       "Bytes held for reassembling fragmented handshake packets, server-"
         "wide (default 1048576)", "BYTES"},
+  {"dead-peer-timeout", 0, 0, G_OPTION_ARG_INT, &opt_dead_peer_timeout,
+      "Close a player whose media waited this long for any acknowledgement "
+        "(after two retransmission timeouts when its address answers with "
+        "ICMP port unreachable); default 10000, 0: off (idle timeout only)",
+      "MS"},
   {"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose,
       "Log connections and streams to stderr", NULL},
   {"version", 'V', 0, G_OPTION_ARG_NONE, &opt_version,
@@ -456,9 +463,10 @@ main (int argc, char **argv)
     return 1;
   }
   if (opt_stats_interval < 0 || opt_audio_lifetime < 1 ||
-      opt_video_lifetime < 1 || opt_idle_publisher < 0) {
-    g_printerr ("rtmfp-server: --stats-interval and --idle-publisher must "
-        "be >= 0, lifetimes >= 1 ms\n");
+      opt_video_lifetime < 1 || opt_idle_publisher < 0 ||
+      opt_dead_peer_timeout < 0) {
+    g_printerr ("rtmfp-server: --stats-interval, --idle-publisher and "
+        "--dead-peer-timeout must be >= 0, lifetimes >= 1 ms\n");
     g_free (host);
     g_free (rtmp_host);
     return 1;
@@ -497,6 +505,7 @@ main (int argc, char **argv)
   cfg.publisher_idle_us = (gint64) opt_idle_publisher * 1000;
   if (rtmfp_log_is_json ())
     cfg.on_event = rtmfp_log_event;
+  cfg.player_dead_peer_timeout_us = (gint64) opt_dead_peer_timeout * 1000;
   app.srv = rtmfp_server_new (&cfg, net_clock, &app);
 
   rtmfp_server_endpoint_config (app.srv, &ecfg);

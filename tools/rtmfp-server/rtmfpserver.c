@@ -35,6 +35,7 @@ rtmfp_server_config_init (RtmfpServerConfig * cfg)
   cfg->publisher_idle_us = 500 * G_TIME_SPAN_MILLISECOND;
   cfg->rtmp_max_output = 4 * 1024 * 1024;
   cfg->rtmp_connect_timeout_us = 10 * G_TIME_SPAN_SECOND;
+  cfg->player_dead_peer_timeout_us = 10 * G_TIME_SPAN_SECOND;
 }
 
 gint64

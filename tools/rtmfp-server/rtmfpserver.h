@@ -89,6 +89,13 @@ typedef struct {
   /* Client events (RtmfpServerEvent), on the server's thread; NULL: none */
   RtmfpServerEventFunc on_event;
   gpointer event_data;
+  /* appended.  Dead peer detection for RTMFP sessions that play a stream
+   * (rtmfp_session_set_dead_peer_timeout): a player whose media waited
+   * this long for any acknowledgement (or several retransmission timeouts
+   * in a row after an ICMP port unreachable) is closed, and its relay
+   * slot freed.  Default 10 s (a player survives outages shorter than
+   * that); 0: off (only the idle timeout). */
+  gint64 player_dead_peer_timeout_us;
 } RtmfpServerConfig;
 
 void      rtmfp_server_config_init (RtmfpServerConfig * cfg);

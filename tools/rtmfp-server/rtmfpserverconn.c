@@ -427,6 +427,10 @@ stream_play (NetStream * ns, const gchar * name, gdouble start)
     send_user_control (conn, stream_flow (ns, RTMFP_RELAY_DATA),
         RTMFP_TC_EVENT_STREAM_DRY, ns->id, 0, 1);
   }
+  /* a player that vanished (killed, unplugged) goes within seconds */
+  if (srv->cfg.player_dead_peer_timeout_us > 0)
+    rtmfp_session_set_dead_peer_timeout (conn->session,
+        srv->cfg.player_dead_peer_timeout_us);
 }
 
 /* ---- the relay's view of a player ---- */
