@@ -15,6 +15,7 @@
 
 #include <string.h>
 #include <gst/check/gstcheck.h>
+#include "testwatchdog.h"
 #include <gst/check/gstharness.h>
 #include <gst/app/gstappsrc.h>
 #include <gst/app/gstappsink.h>
@@ -852,6 +853,7 @@ rtmfpmedia_suite (void)
 
   suite_add_tcase (s, e2e);
   tcase_set_timeout (e2e, 120);
+  test_watchdog_add (e2e, 120);
   tcase_add_test (e2e, test_h264_speex_player_first);
   tcase_add_test (e2e, test_h264_speex_publisher_first);
   tcase_add_test (e2e, test_h264_aac_player_first);
@@ -869,6 +871,7 @@ rtmfpmedia_suite (void)
   tcase_add_test (e2e, test_waiting_idle_timeout);
 
   suite_add_tcase (s, bad);
+  test_watchdog_add (bad, 120);
   tcase_add_test (bad, test_refused_caps);
   tcase_add_test (bad, test_pad_requests);
   return s;

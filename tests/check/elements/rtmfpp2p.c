@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <gio/gio.h>
 #include <gst/check/gstcheck.h>
+#include "testwatchdog.h"
 
 #include "../libs/testci.h"
 #include <gst/check/gstharness.h>
@@ -449,6 +450,7 @@ rtmfpp2p_suite (void)
 
   suite_add_tcase (s, net);
   tcase_set_timeout (net, 120);
+  test_watchdog_add (net, 120);
   tcase_add_test (net, test_direct_play);
   tcase_add_test (net, test_three_subscribers);
   tcase_add_test (net, test_unreachable_peer);
