@@ -464,14 +464,14 @@ main (int argc, char **argv)
       "elementary pads vs FLV");
   GError *err = NULL;
   Mode modes[2] = { {"elementary", FALSE}, {"flv", TRUE} };
-  GString *report = g_string_new (NULL);
+  GString *report;
   gchar *cmd, *machine, *location;
   GSubprocess *server;
   guint port, i, m, k;
 
-  cmd = g_strjoinv (" ", argv);
   g_option_context_add_main_entries (ctx, entries, NULL);
   g_option_context_add_group (ctx, gst_init_get_option_group ());
+  cmd = g_strjoinv (" ", argv);
   if (!g_option_context_parse (ctx, &argc, &argv, &err)) {
     g_printerr ("%s\n", err->message);
     return 1;
@@ -479,6 +479,7 @@ main (int argc, char **argv)
   g_option_context_free (ctx);
   if (opt_version) {
     g_print ("%s %s\n", g_get_prgname (), VERSION);
+    g_free (cmd);
     return 0;
   }
   if (opt_mode && strcmp (opt_mode, "both") && strcmp (opt_mode, "flv") &&
@@ -515,6 +516,7 @@ main (int argc, char **argv)
   g_object_unref (server);
 
   machine = bench_machine_description ();
+  report = g_string_new (NULL);
   g_string_append_printf (report, "Capture-to-decoder latency on loopback "
       "through rtmfp-server, %d s per run, 640x360 H.264 1.5 Mbit/s + "
       "Speex 16 kHz, rtmfpsink sync=%s\n\nmachine: %s\n\n", opt_seconds,
