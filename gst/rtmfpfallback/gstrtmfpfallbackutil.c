@@ -111,9 +111,14 @@ configure_rtmfp (GstElement * el, const GstRtmfpFallbackSettings * s)
   set_uint (el, "timeout", s->rtmfp_timeout);
   set_string (el, "auth-token", s->auth_token);
   set_string (el, "server-fingerprint", s->server_fingerprint);
+  /* rtmfpsink's enum is its plugin's type: set by nick */
   mode = g_object_class_find_property (G_OBJECT_GET_CLASS (el), "mode");
-  if (mode && G_IS_PARAM_SPEC_ENUM (mode))
-    g_object_set (el, "mode", s->mode, NULL);
+  if (mode && G_IS_PARAM_SPEC_ENUM (mode)) {
+    GEnumValue *v = g_enum_get_value_by_nick (G_PARAM_SPEC_ENUM
+        (mode)->enum_class, s->mode ? "direct" : "server");
+    if (v)
+      g_object_set (el, "mode", v->value, NULL);
+  }
   if (s->peer_id && *s->peer_id)
     set_string (el, "peer-id", s->peer_id);
 }

@@ -186,8 +186,11 @@ typedef enum
   MODE_FAIL_AFTER,              /* publishes, fails at the Nth buffer */
   MODE_FAIL_START,              /* start() fails with an error */
   MODE_REACHABLE,               /* Connect.Success, then Publish.BadName */
-  MODE_GO_SILENT,               /* publishes; its stats show nothing
-                                 * received after the 5th buffer */
+  MODE_RECONNECT,               /* publishes; after the 5th buffer its
+                                 * session is lost: rtmfp-reconnecting,
+                                 * never rtmfp-reconnected */
+  MODE_RECONNECT_OK,            /* the same, rtmfp-reconnected 300 ms
+                                 * later */
 } Mode;
 
 #define TEST_TYPE_SINK (test_sink_get_type ())
@@ -304,6 +307,31 @@ net_error_thread (gpointer data)
   return NULL;
 }
 
+static gpointer
+reconnected_thread (gpointer data)
+{
+  TestSink *self = data;
+
+  g_usleep (300 * 1000);
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self),
+          gst_structure_new ("rtmfp-reconnected", "attempt", G_TYPE_UINT, 1,
+              "downtime-ms", G_TYPE_UINT64, (guint64) 300, NULL)));
+  return NULL;
+}
+
+/* like rtmfpsink when its session is lost (auto-reconnect) */
+static void
+lose_session (TestSink * self)
+{
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self),
+          gst_structure_new ("rtmfp-reconnecting", "attempt", G_TYPE_UINT, 1,
+              "reason", G_TYPE_STRING, "stand-in lost", NULL)));
+  if (self->mode == MODE_RECONNECT_OK)
+    self->thread = g_thread_new ("stand-in", reconnected_thread, self);
+}
+
 static gboolean
 test_sink_start (GstBaseSink * sink)
 {
@@ -316,9 +344,14 @@ test_sink_start (GstBaseSink * sink)
   switch (self->mode) {
     case MODE_PUBLISH:
     case MODE_FAIL_AFTER:
-    case MODE_GO_SILENT:
+    case MODE_RECONNECT:
+    case MODE_RECONNECT_OK:
       post_status (self, "status", "NetConnection.Connect.Success");
       post_status (self, "status", "NetStream.Publish.Start");
+      gst_element_post_message (GST_ELEMENT (self),
+          gst_message_new_element (GST_OBJECT (self),
+              gst_structure_new ("rtmfp-publishing", "location",
+                  G_TYPE_STRING, self->location, NULL)));
       break;
     case MODE_NET_ERROR:
       self->thread = g_thread_new ("stand-in", net_error_thread, self);
@@ -407,6 +440,12 @@ test_sink_render (GstBaseSink * sink, GstBuffer * buf)
     return GST_FLOW_ERROR;
   } else {
     g_ptr_array_add (self->buffers, gst_buffer_ref (buf));
+    if (self->rtmfp && (self->mode == MODE_RECONNECT ||
+            self->mode == MODE_RECONNECT_OK) && self->buffers->len == 5) {
+      g_mutex_unlock (&self->lock);
+      lose_session (self);
+      return GST_FLOW_OK;
+    }
   }
   g_mutex_unlock (&self->lock);
   return ret;
@@ -435,16 +474,12 @@ test_sink_get_property (GObject * object, guint id, GValue * value,
   if (id == PROP_LOCATION) {
     g_value_set_string (value, self->location);
   } else if (id == PROP_STATS) {
-    /* like rtmfpsink's: packets sent and (acks) received */
-    guint64 n;
-
-    g_mutex_lock (&self->lock);
-    n = self->buffers->len;
-    g_mutex_unlock (&self->lock);
+    /* counters that never move: the bin must not decide from them (each
+     * new session of rtmfpsink counts its own) */
     g_value_take_boxed (value, gst_structure_new ("application/x-rtmfp-"
-            "statistics", "packets-sent", G_TYPE_UINT64, n,
-            "packets-received", G_TYPE_UINT64, self->mode == MODE_GO_SILENT ?
-            MIN (n, 5) : n, NULL));
+            "statistics", "protocol", G_TYPE_STRING, "rtmfp", "packets-sent",
+            G_TYPE_UINT64, (guint64) 0, "packets-received", G_TYPE_UINT64,
+            (guint64) 0, NULL));
   } else {
     g_value_set_uint (value, self->timeout);
   }
@@ -570,6 +605,9 @@ watch_handler (GstBus * bus, GstMessage * msg, gpointer data)
     g_free (dbg);
   } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_STREAM_START) {
     w->stream_starts++;
+  } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT &&
+      gst_message_has_name (msg, "rtmfp-publishing")) {
+    w->publishing = TRUE;
   } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT &&
       gst_message_has_name (msg, "rtmfp-status")) {
     if (!g_strcmp0 (gst_structure_get_string (gst_message_get_structure
@@ -819,9 +857,9 @@ GST_START_TEST (test_properties)
   fail_unless_equals_int (pi, 10);
   g_free (s);
   g_free (p);
+  /* no protocol before the start */
   p = get_active (bin);
-  fail_unless_equals_string (p, "rtmfp");
-  g_free (p);
+  fail_unless (p == NULL);
 
   /* derived: host, port and the whole path kept */
   g_object_set (bin, "location", "rtmfp://example.com:1936/app/inst/stream",
@@ -975,37 +1013,62 @@ GST_START_TEST (test_switch_on_async_error)
 
 GST_END_TEST;
 
-/* The session goes silent mid-stream (the sink renders on, its stats show
- * packets sent but none received): RTMP after rtmfp-timeout */
-GST_START_TEST (test_switch_on_silence)
+/* The session is lost mid-stream and rtmfpsink does not restore it
+ * (rtmfp-reconnecting, then nothing): RTMP rtmfp-timeout after the
+ * message; its stats counters never move, and that decides nothing */
+GST_START_TEST (test_switch_on_reconnecting)
 {
   Rig *r;
   TestSink *rtmp;
-  gint64 end, silent_at;
+  gint64 end, lost_at;
 
-  script_set (0, 1, MODE_GO_SILENT);
+  script_set (0, 1, MODE_RECONNECT);
   r = rig_new (1, 0);
-  /* 3 headers + frame 0 and its audio: the 5th buffer is the last heard */
+  /* 3 headers + frame 0 and its audio: the 5th buffer loses the session */
   rig_push (r, 1);
-  silent_at = g_get_monotonic_time ();
-  end = silent_at + 4 * SEC;
+  lost_at = g_get_monotonic_time ();
+  end = lost_at + 4 * SEC;
   while (!watch_wait_switches (r->watch, 1, 0)) {
     fail_unless (g_get_monotonic_time () < end, "no switch");
     rig_push (r, 1);
     g_usleep (20 * 1000);
   }
-  /* rtmfp-timeout (1 s) after the bin last saw packets come in (it looks
-   * every 0.5 s), within rtmfp-timeout + 2 s */
-  fail_unless (r->watch->first_switch_at - silent_at >= 900 * 1000);
-  fail_unless (r->watch->first_switch_at - silent_at < 3 * SEC);
+  /* rtmfp-timeout (1 s) after rtmfp-reconnecting, bounded */
+  fail_unless (r->watch->first_switch_at - lost_at >= 900 * 1000);
+  fail_unless (r->watch->first_switch_at - lost_at < 2500 * 1000);
   fail_unless_equals_string (watch_switch (r->watch, 0), "rtmp");
-  fail_unless_equals_string (g_ptr_array_index (r->watch->reasons, 0),
-      "RTMFP session silent for 1 s");
+  fail_unless (strstr (g_ptr_array_index (r->watch->reasons, 0),
+          "stand-in lost"));
   rig_push (r, 6);
   rtmp = script_sink (FALSE, 0);
   fail_unless (rtmp != NULL);
   assert_clean_start (rtmp, 1, 1);
   assert_continuous (rtmp);
+  assert_no_errors (r->watch);
+  rig_free (r);
+}
+
+GST_END_TEST;
+
+/* rtmfpsink restores its session in time (rtmfp-reconnected 300 ms after
+ * rtmfp-reconnecting): no switch */
+GST_START_TEST (test_no_switch_when_reconnected)
+{
+  Rig *r;
+  gint64 end;
+  gchar *p;
+
+  script_set (0, 1, MODE_RECONNECT_OK);
+  r = rig_new (1, 0);
+  end = g_get_monotonic_time () + 2 * SEC;
+  while (g_get_monotonic_time () < end) {
+    rig_push (r, 1);
+    g_usleep (20 * 1000);
+  }
+  fail_unless_equals_int (r->watch->switches->len, 0);
+  p = get_active (r->bin);
+  fail_unless_equals_string (p, "rtmfp");
+  g_free (p);
   assert_no_errors (r->watch);
   rig_free (r);
 }
@@ -1088,7 +1151,7 @@ GST_START_TEST (test_switch_back_adopt)
   }
   fail_unless_equals_string (watch_switch (r->watch, 1), "rtmfp");
   fail_unless_equals_string (g_ptr_array_index (r->watch->reasons, 1),
-      "RTMFP probe publishes");
+      "RTMFP publishes again");
   p = get_active (r->bin);
   fail_unless_equals_string (p, "rtmfp");
   g_free (p);
@@ -1132,7 +1195,7 @@ GST_START_TEST (test_switch_back_reachable)
   }
   fail_unless_equals_string (watch_switch (r->watch, 1), "rtmfp");
   fail_unless_equals_string (g_ptr_array_index (r->watch->reasons, 1),
-      "RTMFP server reachable");
+      "RTMFP server reachable again");
   rig_push (r, 5);
   fail_unless_equals_int (script_count (TRUE), 3);
   fail_unless (script_sink (TRUE, 1)->stopped, "the probe still runs");
@@ -1428,19 +1491,27 @@ GST_END_TEST;
 /* GOP of the mid-stream test: 2 s (60 frames at 30 fps) */
 #define MID_GOP_FRAMES 60
 #define MID_GOP_US (2 * SEC)
+/* rtmfpsink's dead-peer time with timeout=1 (rtmfp-timeout): its minimum,
+ * 2 s (rtmfptcagent.c); then it gives up (its reconnection budget is
+ * spent), and the bin switches at once */
+#define MID_DEAD_PEER_US (2 * SEC)
+/* the switch: RTMP connect and publish, a keyframe on request, decoding */
+#define MID_SWITCH_US (700 * 1000)
 
 /* Publishing over RTMFP through a relay to rtmfp-server, a player on the
  * server's RTMP side; the relay goes dark (the RTMFP side stops
- * answering, RTMP stays).  The bin notices the silent session after
- * rtmfp-timeout (1 s, checked every 0.5 s), republishes over RTMP to the
- * same server (which hands the name over: the RTMFP publisher has been
- * idle longer than --idle-publisher, 0.5 s) and asks the encoder for a
- * keyframe.  Asserted: an rtmfp-fallback message for rtmp, no error on
- * either bus, no EOS at the player, the player keeps decoding, and the
- * largest gap between consecutive decoded frames, measured both as
- * wall-clock arrival at the player's sink and as PTS difference, from
- * the last frame before the outage to 60 frames after the switch, is at
- * most one GOP (2 s) */
+ * answering, RTMP stays).  rtmfpsink declares its session dead after its
+ * dead-peer time and gives up (the bin never reads packet counters),
+ * the bin republishes over RTMP to the same server (which hands the name
+ * over: the RTMFP publisher has been idle longer than --idle-publisher,
+ * 0.5 s) and asks the encoder for a keyframe.  Asserted: an
+ * rtmfp-fallback message for rtmp, no error on either bus, no EOS at the
+ * player, the player keeps decoding, and the largest gap between
+ * consecutive decoded frames, measured both as wall-clock arrival at the
+ * player's sink and as PTS difference, from the last frame before the
+ * outage to 60 frames after the switch, is at most the dead-peer time
+ * plus the switch (2.7 s): the encoder's keyframe on request, not the
+ * GOP, ends the wait */
 static void
 midstream_failure (const gchar * player_src)
 {
@@ -1510,12 +1581,11 @@ midstream_failure (const gchar * player_src)
       "gap %" G_GINT64_FORMAT " ms (arrival), %" G_GUINT64_FORMAT
       " ms (PTS)\n", player_src, (w->first_switch_at - dark_at) / 1000,
       arrival_gap / 1000, pts_gap / GST_MSECOND);
-  fail_unless (arrival_gap <= MID_GOP_US, "the player waited %"
-      G_GINT64_FORMAT " ms for a frame (GOP: %u ms)", arrival_gap / 1000,
-      (guint) (MID_GOP_US / 1000));
-  fail_unless (pts_gap <= MID_GOP_US * GST_USECOND, "%" G_GUINT64_FORMAT
-      " ms of PTS missing (GOP: %u ms)", pts_gap / GST_MSECOND,
-      (guint) (MID_GOP_US / 1000));
+  fail_unless (arrival_gap <= MID_DEAD_PEER_US + MID_SWITCH_US, "the "
+      "player waited %" G_GINT64_FORMAT " ms for a frame", arrival_gap /
+      1000);
+  fail_unless (pts_gap <= (MID_DEAD_PEER_US + MID_SWITCH_US) * GST_USECOND,
+      "%" G_GUINT64_FORMAT " ms of PTS missing", pts_gap / GST_MSECOND);
   assert_no_errors (w);
   g_mutex_lock (&f.lock);
   fail_unless (f.errors->len == 0, "player error: %s", f.errors->len ?
@@ -1550,6 +1620,115 @@ GST_START_TEST (test_midstream_failure_rtmfp_player)
 
 GST_END_TEST;
 
+/* ------------------------------------------------------------------ */
+/* elementary pads end to end                                          */
+
+static void
+count_handoff (GstElement * fakesink, GstBuffer * buf, GstPad * pad,
+    gpointer data)
+{
+  g_atomic_int_inc ((gint *) data);
+}
+
+/* H.264 + Speex on the bin's elementary pads, published to rtmfp-server
+ * through a relay that goes dark and comes back; a player on the server's
+ * RTMFP side (rtmfpsrc's elementary pads, speexdec) decodes video and
+ * audio throughout: RTMP (the bin writes the FLV itself, Speex included)
+ * and RTMFP again, no error, no EOS */
+GST_START_TEST (test_elementary_fallback_and_back)
+{
+  guint16 rtmfp_port, rtmp_port, proxy_port;
+  GSubprocess *srv = dual_server_start (&rtmfp_port, &rtmp_port);
+  UdpProxy *px = udp_proxy_start (rtmfp_port, &proxy_port);
+  GstElement *pub, *player, *aout;
+  GstBus *bus;
+  Watch *w;
+  Frames f = { 0 };
+  gint audio = 0, a0;
+  gint64 end;
+  gchar *desc;
+  guint n;
+
+  desc = g_strdup_printf ("rtmfpautosink name=out "
+      "location=rtmfp://127.0.0.1:%u/live/e "
+      "fallback-location=rtmp://127.0.0.1:%u/live/e rtmfp-timeout=1 "
+      "probe-interval=1 videotestsrc is-live=true ! video/x-raw,width=320,"
+      "height=240,framerate=30/1 ! x264enc tune=zerolatency "
+      "speed-preset=ultrafast key-int-max=30 bitrate=400 ! out.video "
+      "audiotestsrc is-live=true ! audio/x-raw,rate=16000,channels=1 ! "
+      "speexenc ! out.audio", proxy_port, rtmp_port);
+  pub = gst_parse_launch (desc, NULL);
+  fail_unless (pub != NULL, "cannot make %s", desc);
+  g_free (desc);
+  bus = gst_element_get_bus (pub);
+  w = watch_new (bus);
+  fail_if (gst_element_set_state (pub, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE);
+  end = g_get_monotonic_time () + 10 * SEC;
+  g_mutex_lock (&w->lock);
+  while (!w->publishing && g_cond_wait_until (&w->cond, &w->lock, end));
+  fail_unless (w->publishing, "not publishing over RTMFP");
+  g_mutex_unlock (&w->lock);
+
+  desc = g_strdup_printf ("rtmfpsrc name=s "
+      "location=rtmfp://127.0.0.1:%u/live/e s.video ! queue ! h264parse ! "
+      "avdec_h264 ! fakesink name=out signal-handoffs=true sync=false "
+      "s.audio ! queue ! speexdec ! fakesink name=aout signal-handoffs=true "
+      "sync=false", rtmfp_port);
+  player = frames_player_launch (desc, &f);
+  g_free (desc);
+  aout = gst_bin_get_by_name (GST_BIN (player), "aout");
+  g_signal_connect (aout, "handoff", G_CALLBACK (count_handoff), &audio);
+  fail_if (gst_element_set_state (player, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE);
+  fail_unless (frames_wait (&f, 60, 15 * SEC), "only %u frames over RTMFP",
+      f.arrival->len);
+
+  /* RTMFP dark: RTMP, and the player goes on (video and Speex) */
+  udp_proxy_go_dark (px);
+  fail_unless (watch_wait_switches (w, 1, 8 * SEC), "no fallback");
+  fail_unless_equals_string (watch_switch (w, 0), "rtmp");
+  publisher_active (pub, "rtmp");
+  g_mutex_lock (&f.lock);
+  n = f.arrival->len;
+  g_mutex_unlock (&f.lock);
+  a0 = g_atomic_int_get (&audio);
+  fail_unless (frames_wait (&f, n + 60, 15 * SEC), "no video over RTMP");
+  fail_unless (g_atomic_int_get (&audio) > a0 + 50, "no Speex over RTMP "
+      "(%d frames)", g_atomic_int_get (&audio) - a0);
+
+  /* RTMFP back: it takes over again, and the player goes on */
+  udp_proxy_go_light (px);
+  fail_unless (watch_wait_switches (w, 2, 15 * SEC), "no switch back");
+  fail_unless_equals_string (watch_switch (w, 1), "rtmfp");
+  publisher_active (pub, "rtmfp");
+  g_mutex_lock (&f.lock);
+  n = f.arrival->len;
+  g_mutex_unlock (&f.lock);
+  a0 = g_atomic_int_get (&audio);
+  fail_unless (frames_wait (&f, n + 60, 15 * SEC), "no video after the "
+      "switch back");
+  fail_unless (g_atomic_int_get (&audio) > a0 + 50, "no Speex after the "
+      "switch back");
+  assert_no_errors (w);
+  g_mutex_lock (&f.lock);
+  fail_unless (f.errors->len == 0, "player error: %s", f.errors->len ?
+      (gchar *) g_ptr_array_index (f.errors, 0) : "");
+  fail_if (f.eos, "the player ended");
+  g_mutex_unlock (&f.lock);
+
+  g_signal_handlers_disconnect_by_data (aout, &audio);
+  gst_object_unref (aout);
+  frames_player_free (player, &f);
+  gst_element_set_state (pub, GST_STATE_NULL);
+  watch_free (w, bus);
+  gst_object_unref (bus);
+  gst_object_unref (pub);
+  udp_proxy_stop (px);
+  kill_and_reap (srv);
+}
+
+GST_END_TEST;
 
 static Suite *
 rtmfpautosink_suite (void)
@@ -1563,7 +1742,8 @@ rtmfpautosink_suite (void)
   tcase_add_test (tc, test_switch_on_timeout);
   tcase_add_test (tc, test_switch_on_error);
   tcase_add_test (tc, test_switch_on_async_error);
-  tcase_add_test (tc, test_switch_on_silence);
+  tcase_add_test (tc, test_switch_on_reconnecting);
+  tcase_add_test (tc, test_no_switch_when_reconnected);
   tcase_add_test (tc, test_switch_on_start_failure);
   tcase_add_test (tc, test_no_switch);
   tcase_add_test (tc, test_switch_back_adopt);
@@ -1588,6 +1768,7 @@ rtmfpautosink_suite (void)
     tcase_set_timeout (mid, 120);
     tcase_add_test (mid, test_midstream_failure_rtmp_player);
     tcase_add_test (mid, test_midstream_failure_rtmfp_player);
+    tcase_add_test (mid, test_elementary_fallback_and_back);
   }
   return s;
 }
