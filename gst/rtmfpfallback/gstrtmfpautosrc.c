@@ -87,11 +87,10 @@ static GstStaticPadTemplate audio_template = GST_STATIC_PAD_TEMPLATE ("audio",
     GST_PAD_SRC, GST_PAD_SOMETIMES,
     GST_STATIC_CAPS (GST_RTMFP_MEDIA_SRC_AUDIO_CAPS));
 
-static void uri_handler_init (gpointer g_iface, gpointer iface_data);
-
 #define gst_rtmfp_auto_src_parent_class parent_class
 G_DEFINE_TYPE_WITH_CODE (GstRtmfpAutoSrc, gst_rtmfp_auto_src, GST_TYPE_BIN,
-    G_IMPLEMENT_INTERFACE (GST_TYPE_URI_HANDLER, uri_handler_init));
+    G_IMPLEMENT_INTERFACE (GST_TYPE_URI_HANDLER,
+        gst_rtmfp_fallback_uri_handler_init_src));
 /* NONE: see the section above (playbin keeps rtmfpsrc unless asked) */
 GST_ELEMENT_REGISTER_DEFINE (rtmfpautosrc, "rtmfpautosrc", GST_RANK_NONE,
     GST_TYPE_RTMFP_AUTO_SRC);
@@ -823,62 +822,6 @@ gst_rtmfp_auto_src_get_property (GObject * object, guint prop_id,
   GST_OBJECT_UNLOCK (self);
   if (!handled)
     G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-}
-
-/* ------------------------------------------------------------------------ */
-/* GstURIHandler */
-
-static GstURIType
-uri_get_type (GType type)
-{
-  return GST_URI_SRC;
-}
-
-static const gchar *const *
-uri_get_protocols (GType type)
-{
-  static const gchar *const protocols[] = { "rtmfp", NULL };
-  return protocols;
-}
-
-static gchar *
-uri_get_uri (GstURIHandler * handler)
-{
-  gchar *uri;
-
-  GST_OBJECT_LOCK (handler);
-  uri = g_strdup (GST_RTMFP_AUTO_SRC (handler)->settings.location);
-  GST_OBJECT_UNLOCK (handler);
-  return uri;
-}
-
-static gboolean
-uri_set_uri (GstURIHandler * handler, const gchar * uri, GError ** error)
-{
-  if (!gst_rtmfp_fallback_derive_location (uri) && !g_str_has_prefix (uri,
-          "rtmfp:")) {
-    g_set_error (error, GST_URI_ERROR, GST_URI_ERROR_BAD_URI,
-        "Not an rtmfp:// URI: %s", uri);
-    return FALSE;
-  }
-  if (GST_STATE (handler) > GST_STATE_READY) {
-    g_set_error (error, GST_URI_ERROR, GST_URI_ERROR_BAD_STATE,
-        "Changing the location of a running element is not supported");
-    return FALSE;
-  }
-  g_object_set (handler, "location", uri, NULL);
-  return TRUE;
-}
-
-static void
-uri_handler_init (gpointer g_iface, gpointer iface_data)
-{
-  GstURIHandlerInterface *iface = g_iface;
-
-  iface->get_type = uri_get_type;
-  iface->get_protocols = uri_get_protocols;
-  iface->get_uri = uri_get_uri;
-  iface->set_uri = uri_set_uri;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -40,6 +40,7 @@ gst_rtmfp_fallback_policy_clear (GstRtmfpFallbackPolicy * p)
   p->reason = p->rtmfp_failure = p->rtmp_failure = NULL;
   p->active = GST_RTMFP_FALLBACK_NONE;
   p->rtmfp_streaming = p->reconnecting = p->probing = FALSE;
+  p->failed_over = FALSE;
   p->deadline = p->probe_at = -1;
 }
 
@@ -65,6 +66,7 @@ gst_rtmfp_fallback_policy_switched (GstRtmfpFallbackPolicy * p,
 {
   p->active = proto;
   p->rtmfp_streaming = p->reconnecting = p->probing = FALSE;
+  p->failed_over = FALSE;
   p->deadline = p->probe_at = -1;
   if (proto == GST_RTMFP_FALLBACK_RTMFP) {
     /* a probe that took over is streaming already: it says so again */
@@ -116,6 +118,7 @@ to_rtmp (GstRtmfpFallbackPolicy * p, gchar * reason)
   g_free (p->reason);
   p->reason = reason;
   p->deadline = -1;
+  p->failed_over = TRUE;
   if (!p->have_rtmp || p->rtmp_failure)
     return GST_RTMFP_FALLBACK_ACT_FAIL;
   return GST_RTMFP_FALLBACK_ACT_TO_RTMP;
@@ -125,6 +128,9 @@ GstRtmfpFallbackAction
 gst_rtmfp_fallback_policy_rtmfp_failed (GstRtmfpFallbackPolicy * p,
     const gchar * reason, gboolean probe, gint64 now)
 {
+  /* the first failure says why (later ones follow from it) */
+  if (!probe && p->active == GST_RTMFP_FALLBACK_RTMFP && p->failed_over)
+    return GST_RTMFP_FALLBACK_ACT_TO_RTMP;
   set_str (&p->rtmfp_failure, reason);
   if (probe || p->active != GST_RTMFP_FALLBACK_RTMFP)
     return GST_RTMFP_FALLBACK_ACT_NOTHING;
@@ -172,8 +178,8 @@ gst_rtmfp_fallback_policy_handle_timeout (GstRtmfpFallbackPolicy * p,
       why = g_strdup_printf (_("the connection was lost (%s) and not "
               "restored within %u s"), p->rtmfp_failure, secs);
     } else {
-      why = g_strdup_printf (_("not %s within %u s"), p->player ?
-          _("playing") : _("publishing"), secs);
+      why = p->player ? g_strdup_printf (_("not playing within %u s"), secs)
+          : g_strdup_printf (_("not publishing within %u s"), secs);
     }
     set_str (&p->rtmfp_failure, why);
     return to_rtmp (p, g_strdup_printf ("RTMFP: %s", why));

@@ -62,6 +62,7 @@ typedef struct {
   gint64 deadline;              /* RTMFP streaming (again) by then, or -1 */
   gint64 probe_at;              /* -1 */
   gboolean probing;
+  gboolean failed_over;         /* TO_RTMP told, the switch not done */
   gchar *reason;                /* of the pending action (TO_RTMP) */
   gchar *rtmfp_failure;         /* why RTMFP failed last, or NULL */
   gchar *rtmp_failure;

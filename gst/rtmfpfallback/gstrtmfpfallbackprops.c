@@ -301,3 +301,73 @@ gst_rtmfp_fallback_install_properties (GObjectClass * klass, gboolean player)
   install_children (klass, player);
   install_stats (klass);
 }
+
+/* ------------------------------------------------------------------------ */
+/* GstURIHandler */
+
+static GstURIType
+uri_get_type_src (GType type)
+{
+  return GST_URI_SRC;
+}
+
+static GstURIType
+uri_get_type_sink (GType type)
+{
+  return GST_URI_SINK;
+}
+
+static const gchar *const *
+uri_get_protocols (GType type)
+{
+  static const gchar *const protocols[] = { "rtmfp", NULL };
+  return protocols;
+}
+
+static gchar *
+uri_get_uri (GstURIHandler * handler)
+{
+  gchar *uri = NULL;
+
+  g_object_get (handler, "location", &uri, NULL);
+  return uri;
+}
+
+static gboolean
+uri_set_uri (GstURIHandler * handler, const gchar * uri, GError ** error)
+{
+  if (!g_str_has_prefix (uri, "rtmfp:")) {
+    g_set_error (error, GST_URI_ERROR, GST_URI_ERROR_BAD_URI,
+        "Not an rtmfp:// URI: %s", uri);
+    return FALSE;
+  }
+  if (GST_STATE (handler) > GST_STATE_READY) {
+    g_set_error (error, GST_URI_ERROR, GST_URI_ERROR_BAD_STATE,
+        "The location of a running element cannot change");
+    return FALSE;
+  }
+  g_object_set (handler, "location", uri, NULL);
+  return TRUE;
+}
+
+static void
+uri_handler_init (GstURIHandlerInterface * iface)
+{
+  iface->get_protocols = uri_get_protocols;
+  iface->get_uri = uri_get_uri;
+  iface->set_uri = uri_set_uri;
+}
+
+void
+gst_rtmfp_fallback_uri_handler_init_src (gpointer g_iface, gpointer data)
+{
+  uri_handler_init (g_iface);
+  ((GstURIHandlerInterface *) g_iface)->get_type = uri_get_type_src;
+}
+
+void
+gst_rtmfp_fallback_uri_handler_init_sink (gpointer g_iface, gpointer data)
+{
+  uri_handler_init (g_iface);
+  ((GstURIHandlerInterface *) g_iface)->get_type = uri_get_type_sink;
+}

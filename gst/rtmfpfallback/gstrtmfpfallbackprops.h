@@ -46,4 +46,10 @@ gboolean  gst_rtmfp_fallback_settings_set (GstRtmfpFallbackSettings * s,
 gboolean  gst_rtmfp_fallback_settings_get (GstRtmfpFallbackSettings * s,
     guint prop_id, GValue * value);
 
+/* GstURIHandler of the bins (scheme rtmfp; the value is `location`) */
+void      gst_rtmfp_fallback_uri_handler_init_src (gpointer g_iface,
+    gpointer iface_data);
+void      gst_rtmfp_fallback_uri_handler_init_sink (gpointer g_iface,
+    gpointer iface_data);
+
 G_END_DECLS

@@ -224,6 +224,7 @@ static struct
   guint n_modes;
   guint made;
   guint fail_after;
+  gboolean rtmp_fails;          /* the RTMP stand-ins fail to start */
   GPtrArray *sinks;             /* every stand-in made (ref) */
 } script;
 
@@ -241,6 +242,7 @@ script_set (guint fail_after, guint n, ...)
   script.n_modes = n;
   script.made = 0;
   script.fail_after = fail_after;
+  script.rtmp_fails = FALSE;
   if (!script.sinks)
     script.sinks = g_ptr_array_new_with_free_func (gst_object_unref);
   g_ptr_array_set_size (script.sinks, 0);
@@ -339,6 +341,11 @@ test_sink_start (GstBaseSink * sink)
 
   self->started = TRUE;
   self->unlocked = self->failed = FALSE;
+  if (!self->rtmfp && script.rtmp_fails) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE, ("stand-in: rtmp down"),
+        (NULL));
+    return FALSE;
+  }
   if (!self->rtmfp)
     return TRUE;
   switch (self->mode) {
@@ -1281,6 +1288,107 @@ GST_START_TEST (test_audio_only)
 
 GST_END_TEST;
 
+/* Both protocols fail: one error, from the bin, saying why each failed */
+GST_START_TEST (test_both_fail)
+{
+  GstElement *bin;
+  GstBus *bus;
+  Watch *w;
+  const gchar *e;
+
+  script_set (0, 1, MODE_FAIL_START);
+  script.rtmp_fails = TRUE;
+  bin = gst_element_factory_make ("rtmfpautosink", NULL);
+  g_object_set (bin, "rtmfp-element", "testrtmfpsink", "fallback-element",
+      "testrtmpsink", "location", "rtmfp://192.0.2.1/live/x", NULL);
+  bus = gst_bus_new ();
+  gst_element_set_bus (bin, bus);
+  w = watch_new (bus);
+  fail_unless_equals_int (gst_element_set_state (bin, GST_STATE_PAUSED),
+      GST_STATE_CHANGE_FAILURE);
+  g_mutex_lock (&w->lock);
+  fail_unless_equals_int (w->errors->len, 1);
+  e = g_ptr_array_index (w->errors, 0);
+  fail_unless (g_str_has_prefix (e, "rtmfpautosink"), "from %s", e);
+  fail_unless (strstr (e, "rtmfp://192.0.2.1/live/x"), "%s", e);
+  fail_unless (strstr (e, "RTMFP (stand-in: bad)"), "%s", e);
+  fail_unless (strstr (e, "RTMP (stand-in: rtmp down)"), "%s", e);
+  g_mutex_unlock (&w->lock);
+  gst_element_set_state (bin, GST_STATE_NULL);
+  watch_free (w, bus);
+  gst_object_unref (bus);
+  gst_object_unref (bin);
+  script.rtmp_fails = FALSE;
+}
+
+GST_END_TEST;
+
+/* rtmfpsink's pad rules: one pad per kind, FLV not mixed with elementary,
+ * caps RTMFP cannot carry refused with an error naming the codec */
+GST_START_TEST (test_pad_rules)
+{
+  GstElement *bin = gst_element_factory_make ("rtmfpautosink", NULL);
+  GstBus *bus = gst_bus_new ();
+  GstPad *video, *audio;
+  GstMessage *msg;
+  GError *err = NULL;
+  GstCaps *caps;
+
+  gst_element_set_bus (bin, bus);
+  video = gst_element_request_pad_simple (bin, "video");
+  fail_unless (video != NULL);
+  /* (GStreamer itself warns about a second pad of that name first) */
+  ASSERT_CRITICAL (fail_unless (gst_element_request_pad_simple (bin,
+              "video") == NULL));
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  fail_unless (msg != NULL, "no warning for a second video pad");
+  gst_message_unref (msg);
+  fail_unless (gst_element_request_pad_simple (bin, "sink") == NULL);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL, "no error for FLV mixed with elementary");
+  gst_message_unref (msg);
+  audio = gst_element_request_pad_simple (bin, "audio");
+  fail_unless (audio != NULL);
+
+  /* stereo Speex at 8 kHz: refused, naming the codec and what to use */
+  gst_pad_send_event (audio, gst_event_new_stream_start ("a"));
+  caps = gst_caps_from_string ("audio/x-speex, rate=8000, channels=2");
+  fail_if (gst_pad_send_event (audio, gst_event_new_caps (caps)));
+  gst_caps_unref (caps);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL);
+  gst_message_parse_error (msg, &err, NULL);
+  fail_unless (strstr (err->message, "Speex") && strstr (err->message,
+          "16 kHz"), "%s", err->message);
+  g_clear_error (&err);
+  gst_message_unref (msg);
+  /* Speex 16 kHz mono and H.264 avc with codec_data: taken */
+  caps = gst_caps_from_string ("audio/x-speex, rate=16000, channels=1");
+  fail_unless (gst_pad_send_event (audio, gst_event_new_caps (caps)));
+  gst_caps_unref (caps);
+  gst_pad_send_event (video, gst_event_new_stream_start ("v"));
+  caps = gst_caps_from_string ("video/x-h264, stream-format=byte-stream, "
+      "alignment=au");
+  fail_if (gst_pad_send_event (video, gst_event_new_caps (caps)));
+  gst_caps_unref (caps);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL);
+  gst_message_parse_error (msg, &err, NULL);
+  fail_unless (strstr (err->message, "h264parse"), "%s", err->message);
+  g_clear_error (&err);
+  gst_message_unref (msg);
+
+  gst_element_release_request_pad (bin, video);
+  gst_element_release_request_pad (bin, audio);
+  gst_object_unref (video);
+  gst_object_unref (audio);
+  gst_element_set_bus (bin, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (bin);
+}
+
+GST_END_TEST;
+
 /* Without an RTMP sink to fall back to, rtmfpsink's errors are the
  * application's */
 GST_START_TEST (test_no_fallback_element)
@@ -1751,6 +1859,8 @@ rtmfpautosink_suite (void)
   tcase_add_test (tc, test_no_probe);
   tcase_add_test (tc, test_audio_only);
   tcase_add_test (tc, test_no_fallback_element);
+  tcase_add_test (tc, test_both_fail);
+  tcase_add_test (tc, test_pad_rules);
 
   if (!interop_skip) {
     TCase *net = tcase_create ("interop");

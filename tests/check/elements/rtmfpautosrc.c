@@ -146,6 +146,28 @@ active_of (GstElement * pipe)
   return p;
 }
 
+/* The bin's stats: of the active protocol, with a protocol field; a
+ * counter of it is above zero */
+static void
+assert_stats (GstElement * pipe, const gchar * protocol, const gchar * field)
+{
+  GstElement *s = gst_bin_get_by_name (GST_BIN (pipe), "asrc");
+  GstStructure *st = NULL;
+  guint64 v = 0;
+
+  g_object_get (s, "stats", &st, NULL);
+  fail_unless (st != NULL);
+  fail_unless_equals_string (gst_structure_get_string (st, "protocol"),
+      protocol);
+  fail_unless (gst_structure_get_uint64 (st, field, &v) && v > 0,
+      "%s: %s is %" G_GUINT64_FORMAT, protocol, field, v);
+  /* the same schema on both protocols (rtmfpsrc's fields) */
+  fail_unless (gst_structure_has_field (st, "rtt-ms"));
+  fail_unless (gst_structure_has_field (st, "video-messages-received"));
+  gst_structure_free (st);
+  gst_object_unref (s);
+}
+
 static guint
 frames_count (Frames * f)
 {
@@ -340,6 +362,7 @@ play_through_rtmp (const gchar * desc, guint rtmfp_timeout)
   active = active_of (player);
   fail_unless_equals_string (active, "rtmp");
   g_free (active);
+  assert_stats (player, "rtmp", "bytes-received");
   assert_clean (&w);
   assert_pts_increasing (&f);
   frames_player_free (player, &f);
@@ -425,6 +448,7 @@ GST_START_TEST (test_midstream_loss_and_back)
   active = active_of (player);
   fail_unless_equals_string (active, "rtmfp");
   g_free (active);
+  assert_stats (player, "rtmfp", "packets-received");
   fail_unless_equals_int (w.switches->len, 0);
 
   /* RTMFP goes dark: RTMP carries on */
@@ -468,6 +492,44 @@ GST_START_TEST (test_midstream_loss_and_back)
 
 GST_END_TEST;
 
+/* Nothing on either port: one error, from the bin, saying why each
+ * protocol failed */
+GST_START_TEST (test_both_fail)
+{
+  guint16 tcp = free_port ();
+  GstElement *pipe;
+  PlayerWatch w = { 0 };
+  gchar *desc;
+  const gchar *e;
+  gint64 end;
+
+  desc = g_strdup_printf ("rtmfpautosrc name=asrc "
+      "location=rtmfp://127.0.0.1:%u/live/x "
+      "fallback-location=rtmp://127.0.0.1:%u/live/x rtmfp-timeout=1 ! "
+      "fakesink", dead_port (), tcp);
+  pipe = gst_parse_launch (desc, NULL);
+  fail_unless (pipe != NULL);
+  g_free (desc);
+  player_watch_attach (pipe, &w);
+  fail_if (gst_element_set_state (pipe, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE);
+  end = g_get_monotonic_time () + 10 * SEC;
+  g_mutex_lock (&w.lock);
+  while (!w.errors->len && g_cond_wait_until (&w.cond, &w.lock, end));
+  fail_unless_equals_int (w.errors->len, 1);
+  e = g_ptr_array_index (w.errors, 0);
+  fail_unless (g_str_has_prefix (e, "asrc: "), "%s", e);
+  fail_unless (strstr (e, "over RTMFP (") && strstr (e, "over RTMP ("),
+      "%s", e);
+  fail_if (strstr (e, "not tried"), "%s", e);
+  g_mutex_unlock (&w.lock);
+  gst_element_set_state (pipe, GST_STATE_NULL);
+  gst_object_unref (pipe);
+  player_watch_clear (&w);
+}
+
+GST_END_TEST;
+
 static Suite *
 rtmfpautosrc_suite (void)
 {
@@ -477,6 +539,7 @@ rtmfpautosrc_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_properties);
   tcase_add_test (tc, test_uri_rank);
+  tcase_add_test (tc, test_both_fail);
   if (!midstream_skip) {
     TCase *net = tcase_create ("server");
 
