@@ -737,6 +737,9 @@ gst_rtmfp_auto_sink_change_state (GstElement * element,
     if (ret == GST_STATE_CHANGE_SUCCESS)
       ret = GST_ELEMENT_CLASS (parent_class)->change_state (element,
           transition);
+    if (ret == GST_STATE_CHANGE_FAILURE &&
+        transition == GST_STATE_CHANGE_NULL_TO_READY)
+      stop (self);
   }
   return ret;
 }
@@ -858,7 +861,12 @@ static void
 gst_rtmfp_auto_sink_finalize (GObject * object)
 {
   GstRtmfpAutoSink *self = GST_RTMFP_AUTO_SINK (object);
+  guint i;
 
+  /* inputs whose pads were never released (gst_parse_launch pipelines):
+   * their pads went with the element */
+  for (i = 0; i < GST_RTMFP_AUTO_SINK_N; i++)
+    gst_rtmfp_auto_sink_input_free (self->inputs[i]);
   gst_rtmfp_fallback_settings_clear (&self->settings);
   gst_rtmfp_fallback_policy_clear (&self->policy);
   gst_rtmfp_fallback_timer_clear (&self->policy_timer);
@@ -941,6 +949,10 @@ gst_rtmfp_auto_sink_class_init (GstRtmfpAutoSinkClass * klass)
 
   GST_DEBUG_CATEGORY_INIT (gst_rtmfp_auto_sink_debug, "rtmfpautosink", 0,
       "RTMFP sink with RTMP fallback");
+  GST_DEBUG_CATEGORY_INIT (gst_rtmfp_auto_sink_input_debug,
+      "rtmfpautosinkinput", 0, "The inputs of rtmfpautosink");
+  GST_DEBUG_CATEGORY_INIT (gst_rtmfp_auto_sink_child_debug,
+      "rtmfpautosinkchild", 0, "The sinks of rtmfpautosink");
   gobject_class->set_property = gst_rtmfp_auto_sink_set_property;
   gobject_class->get_property = gst_rtmfp_auto_sink_get_property;
   gobject_class->finalize = gst_rtmfp_auto_sink_finalize;

@@ -9,7 +9,7 @@
 
 #include "gstrtmfpautosinkpriv.h"
 
-GST_DEBUG_CATEGORY_STATIC (gst_rtmfp_auto_sink_child_debug);
+GST_DEBUG_CATEGORY (gst_rtmfp_auto_sink_child_debug);
 #define GST_CAT_DEFAULT gst_rtmfp_auto_sink_child_debug
 
 static GstStaticPadTemplate route_template =
@@ -36,13 +36,7 @@ gst_rtmfp_auto_sink_child_new (GstRtmfpAutoSink * self,
 {
   GstRtmfpAutoSinkChild *c;
   GstElement *el;
-  static gsize once = 0;
 
-  if (g_once_init_enter (&once)) {
-    GST_DEBUG_CATEGORY_INIT (gst_rtmfp_auto_sink_child_debug,
-        "rtmfpautosinkchild", 0, "The sinks of rtmfpautosink");
-    g_once_init_leave (&once, 1);
-  }
   GST_OBJECT_LOCK (self);
   el = gst_rtmfp_fallback_make_child (proto == GST_RTMFP_FALLBACK_RTMFP ?
       self->rtmfp_element : rtmp_factory (self), proto, &self->settings);
@@ -190,6 +184,11 @@ gst_rtmfp_auto_sink_child_retire (GstRtmfpAutoSinkChild * c)
 
     if (peer) {
       gst_pad_unlink (c->routes[i], peer);
+      /* the pads we requested go back (rtmfpsink frees its input) */
+      if (GST_PAD_TEMPLATE (GST_PAD_PAD_TEMPLATE (peer)) &&
+          GST_PAD_TEMPLATE_PRESENCE (GST_PAD_PAD_TEMPLATE (peer)) ==
+          GST_PAD_REQUEST)
+        gst_element_release_request_pad (c->el, peer);
       gst_object_unref (peer);
     }
     if (c->routes[i])

@@ -9,7 +9,7 @@
 
 #include "gstrtmfpautosinkpriv.h"
 
-GST_DEBUG_CATEGORY_STATIC (gst_rtmfp_auto_sink_input_debug);
+GST_DEBUG_CATEGORY (gst_rtmfp_auto_sink_input_debug);
 #define GST_CAT_DEFAULT gst_rtmfp_auto_sink_input_debug
 
 /* attempts for one buffer when the child is replaced meanwhile */
@@ -327,13 +327,7 @@ gst_rtmfp_auto_sink_input_new (GstRtmfpAutoSink * self,
     GstRtmfpAutoSinkKind kind, GstPadTemplate * templ)
 {
   GstRtmfpAutoSinkInput *in = g_new0 (GstRtmfpAutoSinkInput, 1);
-  static gsize once = 0;
 
-  if (g_once_init_enter (&once)) {
-    GST_DEBUG_CATEGORY_INIT (gst_rtmfp_auto_sink_input_debug,
-        "rtmfpautosinkinput", 0, "The inputs of rtmfpautosink");
-    g_once_init_leave (&once, 1);
-  }
   in->self = self;
   in->kind = kind;
   in->pad = gst_pad_new_from_template (templ,

@@ -37,6 +37,10 @@
 
 G_BEGIN_DECLS
 
+/* registered with rtmfpautosink's class */
+GST_DEBUG_CATEGORY_EXTERN (gst_rtmfp_auto_sink_input_debug);
+GST_DEBUG_CATEGORY_EXTERN (gst_rtmfp_auto_sink_child_debug);
+
 typedef enum {
   GST_RTMFP_AUTO_SINK_VIDEO,
   GST_RTMFP_AUTO_SINK_AUDIO,

@@ -855,6 +855,8 @@ gst_rtmfp_auto_src_class_init (GstRtmfpAutoSrcClass * klass)
 
   GST_DEBUG_CATEGORY_INIT (gst_rtmfp_auto_src_debug, "rtmfpautosrc", 0,
       "RTMFP source with RTMP fallback");
+  GST_DEBUG_CATEGORY_INIT (gst_rtmfp_auto_src_path_debug, "rtmfpautosrcpath",
+      0, "The sources of rtmfpautosrc");
   gobject_class->set_property = gst_rtmfp_auto_src_set_property;
   gobject_class->get_property = gst_rtmfp_auto_src_get_property;
   gobject_class->finalize = gst_rtmfp_auto_src_finalize;

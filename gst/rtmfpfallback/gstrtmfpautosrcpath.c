@@ -9,7 +9,7 @@
 
 #include "gstrtmfpautosrcpriv.h"
 
-GST_DEBUG_CATEGORY_STATIC (gst_rtmfp_auto_src_path_debug);
+GST_DEBUG_CATEGORY (gst_rtmfp_auto_src_path_debug);
 #define GST_CAT_DEFAULT gst_rtmfp_auto_src_path_debug
 
 static GstStaticPadTemplate internal_template =
@@ -150,13 +150,7 @@ gst_rtmfp_auto_src_path_new (GstRtmfpAutoSrc * self,
   GstRtmfpAutoSrcPath *p;
   GstElement *src;
   GstPad *srcpad;
-  static gsize once = 0;
 
-  if (g_once_init_enter (&once)) {
-    GST_DEBUG_CATEGORY_INIT (gst_rtmfp_auto_src_path_debug,
-        "rtmfpautosrcpath", 0, "The sources of rtmfpautosrc");
-    g_once_init_leave (&once, 1);
-  }
   GST_OBJECT_LOCK (self);
   src = gst_rtmfp_fallback_make_child (proto == GST_RTMFP_FALLBACK_RTMFP ?
       "rtmfpsrc" : "rtmp2src", proto, &self->settings);

@@ -27,6 +27,9 @@
 
 G_BEGIN_DECLS
 
+/* registered with rtmfpautosrc's class */
+GST_DEBUG_CATEGORY_EXTERN (gst_rtmfp_auto_src_path_debug);
+
 typedef struct _GstRtmfpAutoSrcPath GstRtmfpAutoSrcPath;
 
 struct _GstRtmfpAutoSrcPath {

@@ -181,7 +181,8 @@ gst_rtmfp_fallback_policy_handle_timeout (GstRtmfpFallbackPolicy * p,
       why = p->player ? g_strdup_printf (_("not playing within %u s"), secs)
           : g_strdup_printf (_("not publishing within %u s"), secs);
     }
-    set_str (&p->rtmfp_failure, why);
+    g_free (p->rtmfp_failure);
+    p->rtmfp_failure = why;
     return to_rtmp (p, g_strdup_printf ("RTMFP: %s", why));
   }
   if (p->probe_at >= 0 && now >= p->probe_at && !p->probing &&

@@ -313,6 +313,7 @@ gst_rtmfp_splice_hold_splice (GstRtmfpSpliceHold * h, GstRtmfpTimeline * tl,
   GList *start = find_start (h, tl, &reanchor);
   GstRtmfpSpliceMsg *s, *m;
   guint i, restart = RTMFP_MEDIA_RESTART;
+  guint64 start_ms;
 
   *ret = GST_FLOW_OK;
   if (!start)
@@ -323,18 +324,19 @@ gst_rtmfp_splice_hold_splice (GstRtmfpSpliceHold * h, GstRtmfpTimeline * tl,
                 (tl)) ? last_given (tl) + GST_MSECOND : 0));
   while (h->media.head != start)
     drop_head (h);
+  start_ms = s->ms;             /* s is given out (and freed) below */
   /* the stream state, stamped with the start's time */
   for (i = 0; i < G_N_ELEMENTS (h->state); i++) {
     if (!h->state[i])
       continue;
-    h->state[i]->ms = s->ms;
+    h->state[i]->ms = start_ms;
     *ret = give (tl, h->state[i], restart, out, data);
     restart = 0;
   }
   while ((m = g_queue_pop_head (&h->media))) {
     h->bytes -= g_bytes_get_size (m->item->payload);
     /* audio from the start's time on */
-    if (m->ms >= s->ms || m->item->type != RTMFP_FLV_TAG_TYPE_AUDIO) {
+    if (m->ms >= start_ms || m->item->type != RTMFP_FLV_TAG_TYPE_AUDIO) {
       *ret = give (tl, m, restart, out, data);
       restart = 0;
     }
