@@ -44,6 +44,7 @@ typedef struct
   gint64 first_switch_at;
   GPtrArray *errors;
   gboolean eos;
+  guint rtmp_stats;             /* the bin's stats messages over RTMP */
 } PlayerWatch;
 
 static GstBusSyncReply
@@ -59,6 +60,11 @@ player_watch_handler (GstBus * bus, GstMessage * msg, gpointer data)
       w->first_switch_at = g_get_monotonic_time ();
     g_ptr_array_add (w->switches,
         g_strdup (gst_structure_get_string (s, "protocol")));
+  } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ELEMENT &&
+      gst_structure_has_name (s, "application/x-rtmfp-statistics") &&
+      g_str_equal (GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)), "asrc") &&
+      !g_strcmp0 (gst_structure_get_string (s, "protocol"), "rtmp")) {
+    w->rtmp_stats++;
   } else if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
     GError *err = NULL;
 
@@ -410,6 +416,11 @@ play_through_rtmp (const gchar * desc, guint rtmfp_timeout)
   fail_unless_equals_string (active, "rtmp");
   g_free (active);
   assert_stats (player, "rtmp", "bytes-received");
+  /* stats-interval=200: the bin posts its stats (gst-launch -m shows
+   * them), those of RTMP now */
+  g_mutex_lock (&w.lock);
+  fail_unless (w.rtmp_stats >= 2, "%u stats messages", w.rtmp_stats);
+  g_mutex_unlock (&w.lock);
   assert_clean (&w);
   assert_pts_increasing (&f);
   frames_player_free (player, &f);
@@ -427,7 +438,7 @@ GST_START_TEST (test_start_without_rtmfp_server)
   desc = g_strdup_printf ("rtmfpautosrc name=asrc "
       "location=rtmfp://127.0.0.1:%u/live/s "
       "fallback-location=rtmp://127.0.0.1:%u/live/s rtmfp-timeout=2 "
-      "asrc.video ! queue ! h264parse ! avdec_h264 ! "
+      "stats-interval=200 asrc.video ! queue ! h264parse ! avdec_h264 ! "
       "fakesink name=out signal-handoffs=true sync=false "
       "asrc.audio ! queue ! speexdec ! fakesink sync=false", dead_port (),
       rtmp_port);
@@ -449,7 +460,8 @@ GST_START_TEST (test_start_without_rtmfp_nginx)
   gchar *desc;
 
   desc = g_strdup_printf ("rtmfpautosrc name=asrc "
-      "location=rtmfp://127.0.0.1:%u/live/n rtmfp-timeout=2 ! flvdemux ! "
+      "location=rtmfp://127.0.0.1:%u/live/n rtmfp-timeout=2 "
+      "stats-interval=200 ! flvdemux ! "
       "h264parse ! avdec_h264 ! fakesink name=out signal-handoffs=true "
       "sync=false", port);
   play_through_rtmp (desc, 2);
