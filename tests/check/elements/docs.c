@@ -28,8 +28,7 @@ find_factory (const gchar * name)
   GstElementFactory *f = gst_element_factory_find (name);
 
   if (!f && g_str_has_prefix (name, "rtmfpauto") && !test_ci_enabled ())
-    g_print ("SKIP: %s is not built
-", name);
+    g_print ("SKIP: %s is not built\n", name);
   else
     fail_unless (f != NULL, "no element %s", name);
   return f;
