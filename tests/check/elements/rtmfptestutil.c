@@ -76,6 +76,27 @@ die_with_parent (gpointer data)
   prctl (PR_SET_PDEATHSIG, SIGKILL);
 }
 
+void
+launcher_for_sanitizer (GSubprocessLauncher * l)
+{
+  gchar *out = NULL, *preload;
+  const gchar *argv[] = { "gcc", "-print-file-name=libasan.so", NULL };
+
+  if (g_strcmp0 (g_getenv ("RTMFP_ASAN"), "1") != 0)
+    return;
+  fail_unless (g_spawn_sync (NULL, (gchar **) argv, NULL, G_SPAWN_SEARCH_PATH
+          | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL, NULL, NULL),
+      "cannot ask gcc where libasan.so is");
+  g_strstrip (out);
+  preload = g_strdup_printf ("%s libstdc++.so.6", out);
+  g_subprocess_launcher_setenv (l, "LD_PRELOAD", preload, TRUE);
+  /* gst-launch-1.0 itself is not ours to check for leaks */
+  g_subprocess_launcher_setenv (l, "ASAN_OPTIONS",
+      "detect_leaks=0:abort_on_error=1", TRUE);
+  g_free (preload);
+  g_free (out);
+}
+
 GSubprocess *
 spawn (const gchar * const *argv, GSubprocessFlags flags)
 {

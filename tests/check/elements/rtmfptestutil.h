@@ -30,6 +30,9 @@ typedef struct
 } Server;
 
 gchar *read_line_bounded (GDataInputStream * in);
+/* In a sanitizer build (RTMFP_ASAN=1): preload the ASan runtime into an
+ * uninstrumented program (gst-launch-1.0) that loads our plugins */
+void launcher_for_sanitizer (GSubprocessLauncher * l);
 /* A child process that dies with the test (fails when it cannot start) */
 GSubprocess *spawn (const gchar * const *argv, GSubprocessFlags flags);
 Server *server_start (const gchar * app, gboolean keep_output);
