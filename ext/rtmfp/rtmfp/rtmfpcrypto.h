@@ -35,6 +35,12 @@ void      rtmfp_sha256 (const guint8 * data, gsize len,
     guint8 out[RTMFP_SHA256_SIZE]);
 void      rtmfp_hmac_sha256 (const guint8 * key, gsize key_len,
     const guint8 * msg, gsize msg_len, guint8 out[RTMFP_SHA256_SIZE]);
+/* Lower-case hex of HMAC-SHA256 (key, msg): 64 digits, newly allocated.
+ * The authentication tokens of rtmfp-cpp's tcserver scheme: the token of
+ * an app under a master key, and that token bound to a session by hashing
+ * it again with a session nonce (rtmfp_session_get_nonces). */
+gchar    *rtmfp_hmac_sha256_hex (const guint8 * key, gsize key_len,
+    const gchar * msg);
 /* Constant-time compare */
 gboolean  rtmfp_crypto_equal (const guint8 * a, const guint8 * b, gsize len);
 
