@@ -78,11 +78,6 @@ GST_DEBUG_CATEGORY_STATIC (gst_rtmfp_object_debug);
  * handshake's own growing retransmission intervals (3.5.1.1.1) */
 #define RECONNECT_ATTEMPT_MIN_US (2 * G_TIME_SPAN_SECOND)
 
-/* Static DH keys in our certificate for every group we support, best
- * first: the initiator can only select a group it has a static key for,
- * and RFC 7425 4.2 makes group 2 mandatory (Flash-era servers may offer
- * nothing else). */
-static const guint dh_groups[] = { 14, 5, 2 };
 
 struct _GstRtmfpObject
 {
@@ -101,6 +96,8 @@ struct _GstRtmfpObject
   gchar *server_fingerprint;    /* pinned server peer ID (hex) or NULL */
   gchar *auth_token;            /* connect token (write-only) or NULL */
   gchar *local_peer_id;         /* our identity, once started */
+  gint handshake;               /* RtmfpHandshakeMode (lock) */
+  gint auth_mode;               /* RtmfpTcAuthMode (lock) */
   gboolean direct;              /* sink: mode=direct (lock) */
   gboolean auto_reconnect;      /* (lock) */
 
@@ -251,6 +248,11 @@ post_error_now (GstRtmfpObject * obj, const GError * err)
         GST_ELEMENT_ERROR (obj->element, RESOURCE, NOT_AUTHORIZED,
             (_("The RTMFP server \"%s\" is not the required server "
                     "(wrong fingerprint)."), host), ("%s", err->message));
+        break;
+      case RTMFP_TC_CLIENT_ERROR_AUTH:
+        GST_ELEMENT_ERROR (obj->element, RESOURCE, NOT_AUTHORIZED,
+            (_("The RTMFP server \"%s\" did not prove that it knows the "
+                    "authentication token."), host), ("%s", err->message));
         break;
       case RTMFP_TC_CLIENT_ERROR_CONNECT_FAILED:
       case RTMFP_TC_CLIENT_ERROR_PROTOCOL:
@@ -938,6 +940,21 @@ on_writable (RtmfpTcClient * c, gpointer ud)
   g_mutex_unlock (&obj->lock);
 }
 
+/* AUTO fell back to Flash Player's certificate: a new peer ID */
+static void
+on_identity_changed (RtmfpTcClient * c, RtmfpIdentity * id, gpointer ud)
+{
+  GstRtmfpObject *obj = ud;
+  gchar *peer_id = rtmfp_identity_get_peer_id (id);
+
+  GST_INFO_OBJECT (obj->element, "handshake: Flash Player's certificate "
+      "(DH group 2), peer ID now %s", peer_id);
+  g_mutex_lock (&obj->lock);
+  g_free (obj->local_peer_id);
+  obj->local_peer_id = peer_id;
+  g_mutex_unlock (&obj->lock);
+}
+
 static const RtmfpTcClientCallbacks client_callbacks = {
   .state_changed = on_state,
   .error = on_error,
@@ -945,6 +962,7 @@ static const RtmfpTcClientCallbacks client_callbacks = {
   .message = on_message,
   .stream_event = on_stream_event,
   .writable = on_writable,
+  .identity_changed = on_identity_changed,
 };
 
 static gint64
@@ -1645,6 +1663,8 @@ gst_rtmfp_object_start (GstRtmfpObject * obj)
       **peer_info = NULL;
   gboolean pinned = FALSE;
   guint timeout, alife, vlife;
+  RtmfpHandshakeMode handshake;
+  RtmfpTcAuthMode auth_mode;
   gboolean direct, reconnect;
   RtmfpUri uri;
 
@@ -1658,6 +1678,8 @@ gst_rtmfp_object_start (GstRtmfpObject * obj)
   alife = obj->audio_lifetime;
   vlife = obj->video_lifetime;
   direct = obj->publisher && obj->direct;
+  handshake = obj->handshake;
+  auth_mode = obj->auth_mode;
   g_mutex_unlock (&obj->lock);
 
   obj->play_direct = FALSE;
@@ -1706,8 +1728,9 @@ gst_rtmfp_object_start (GstRtmfpObject * obj)
     return FALSE;
   }
 
-  /* RFC 7425 5.3: a new certificate (peer ID) for every connection */
-  id = rtmfp_identity_new_static (dh_groups, G_N_ELEMENTS (dh_groups));
+  /* RFC 7425 5.3: a new certificate (peer ID) for every connection, of
+   * the shape the handshake property asks for */
+  id = rtmfp_tc_client_new_identity (handshake);
   rtmfp_endpoint_config_init (&ecfg);
   ecfg.identity = id;
   /* 5.4: a direct publisher answers the IHellos the server forwards */
@@ -1723,6 +1746,8 @@ gst_rtmfp_object_start (GstRtmfpObject * obj)
   if (pinned)
     ccfg.server_fingerprint = obj->server_fp;
   ccfg.auth_token = auth_token;
+  ccfg.handshake = handshake;
+  ccfg.auth_mode = auth_mode;
   ccfg.tc_url = uri.tc_url;
   ccfg.app = uri.app;
   ccfg.stream = uri.stream;
@@ -2160,6 +2185,98 @@ rebind_action (GstElement * element)
   return obj ? gst_rtmfp_object_rebind (obj) : FALSE;
 }
 
+/* ------------------------------------------------------------------------ */
+/* trust and interop properties: handshake, auth-mode */
+
+GType
+gst_rtmfp_handshake_get_type (void)
+{
+  static gsize id = 0;
+  static const GEnumValue values[] = {
+    {RTMFP_HANDSHAKE_AUTO, "RFC certificate; Flash Player's if the server "
+          "shows it needs that", "auto"},
+    {RTMFP_HANDSHAKE_RFC, "RFC 7425 certificate with static keys for DH "
+          "groups 14, 5 and 2 (best common group)", "rfc"},
+    {RTMFP_HANDSHAKE_FLASH, "Flash Player's certificate (DH group 2, "
+          "1024 bits)", "flash"},
+    {0, NULL, NULL}
+  };
+
+  if (g_once_init_enter (&id)) {
+    GType t = g_enum_register_static ("GstRtmfpHandshake", values);
+    g_once_init_leave (&id, t);
+  }
+  return (GType) id;
+}
+
+GType
+gst_rtmfp_auth_mode_get_type (void)
+{
+  static gsize id = 0;
+  static const GEnumValue values[] = {
+    {RTMFP_TC_AUTH_PLAIN, "The token as given", "plain"},
+    {RTMFP_TC_AUTH_HASHED, "The token hashed with the session's nonce "
+          "(not replayable)", "hashed"},
+    {RTMFP_TC_AUTH_MUTUAL, "Hashed, and the server must prove it knows the "
+          "token", "mutual"},
+    {0, NULL, NULL}
+  };
+
+  if (g_once_init_enter (&id)) {
+    GType t = g_enum_register_static ("GstRtmfpAuthMode", values);
+    g_once_init_leave (&id, t);
+  }
+  return (GType) id;
+}
+
+static void
+install_trust_properties (GObjectClass * klass)
+{
+  /**
+   * GstRtmfpSink:handshake:
+   * GstRtmfpSrc:handshake:
+   *
+   * The certificate presented to the server, i.e. how the session is
+   * keyed.  `rfc`: static Diffie-Hellman keys for groups 14, 5 and 2 (RFC
+   * 7425 4.3), keying in the best group both ends support (2048-bit with
+   * rtmfp-server and rtmfp-cpp).  `flash`: the shape of Flash Player's
+   * certificate, one key in group 2 (1024 bits, within reach of
+   * well-funded attackers); servers built for Flash Player (MonaServer,
+   * Cumulus) need it.  `auto` (default): `rfc`, and `flash` if the server
+   * answers the RFC handshake in a way that shows it needs that (the peer
+   * ID then changes); never with #GstRtmfpSink:server-fingerprint set.
+   *
+   * Since: 1.0
+   */
+  g_object_class_install_property (klass, GST_RTMFP_PROP_HANDSHAKE,
+      g_param_spec_enum ("handshake", "Handshake",
+          "Certificate presented to the server (auto: Flash Player's when "
+          "the server needs it)", GST_TYPE_RTMFP_HANDSHAKE,
+          RTMFP_HANDSHAKE_AUTO, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+
+  /**
+   * GstRtmfpSink:auth-mode:
+   * GstRtmfpSrc:auth-mode:
+   *
+   * How #GstRtmfpSink:auth-token is sent.  `plain`: as given.  `hashed`:
+   * HMAC-SHA256 of it keyed with the server's session nonce (RFC 7425
+   * 4.6.5), which proves the token without disclosing it and cannot be
+   * replayed on another session (rtmfp-server and rtmfp-cpp's tcserver
+   * accept both).  `mutual`: hashed, and the server must answer with the
+   * token hashed with our nonce, or the element fails with a RESOURCE
+   * NOT_AUTHORIZED error.
+   *
+   * Since: 1.0
+   */
+  g_object_class_install_property (klass, GST_RTMFP_PROP_AUTH_MODE,
+      g_param_spec_enum ("auth-mode", "Authentication mode",
+          "How auth-token is sent (hashed: bound to the session)",
+          GST_TYPE_RTMFP_AUTH_MODE, RTMFP_TC_AUTH_PLAIN,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+}
+
 void
 gst_rtmfp_object_install_properties_helper (GObjectClass * klass,
     gboolean publisher)
@@ -2283,6 +2400,8 @@ gst_rtmfp_object_install_properties_helper (GObjectClass * klass,
           "(write-only)", NULL,
           G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
+
+  install_trust_properties (klass);
 
   /**
    * GstRtmfpSink:stats:
@@ -2413,6 +2532,16 @@ gst_rtmfp_object_set_property_helper (GstRtmfpObject * obj, guint prop_id,
       obj->auto_reconnect = g_value_get_boolean (value);
       g_mutex_unlock (&obj->lock);
       return TRUE;
+    case GST_RTMFP_PROP_HANDSHAKE:
+      g_mutex_lock (&obj->lock);
+      obj->handshake = g_value_get_enum (value);
+      g_mutex_unlock (&obj->lock);
+      return TRUE;
+    case GST_RTMFP_PROP_AUTH_MODE:
+      g_mutex_lock (&obj->lock);
+      obj->auth_mode = g_value_get_enum (value);
+      g_mutex_unlock (&obj->lock);
+      return TRUE;
     default:
       return FALSE;
   }
@@ -2451,6 +2580,16 @@ gst_rtmfp_object_get_property_helper (GstRtmfpObject * obj, guint prop_id,
       return TRUE;
     case GST_RTMFP_PROP_STATS:
       g_value_take_boxed (value, gst_rtmfp_object_get_stats (obj));
+      return TRUE;
+    case GST_RTMFP_PROP_HANDSHAKE:
+      g_mutex_lock (&obj->lock);
+      g_value_set_enum (value, obj->handshake);
+      g_mutex_unlock (&obj->lock);
+      return TRUE;
+    case GST_RTMFP_PROP_AUTH_MODE:
+      g_mutex_lock (&obj->lock);
+      g_value_set_enum (value, obj->auth_mode);
+      g_mutex_unlock (&obj->lock);
       return TRUE;
     default:
       return FALSE;

@@ -26,8 +26,16 @@ enum {
   GST_RTMFP_PROP_SERVER_FINGERPRINT,
   GST_RTMFP_PROP_AUTH_TOKEN,
   GST_RTMFP_PROP_AUTO_RECONNECT,
+  GST_RTMFP_PROP_HANDSHAKE,
+  GST_RTMFP_PROP_AUTH_MODE,
   GST_RTMFP_PROP_LAST
 };
+
+/* handshake: RtmfpHandshakeMode; auth-mode: RtmfpTcAuthMode */
+#define GST_TYPE_RTMFP_HANDSHAKE (gst_rtmfp_handshake_get_type ())
+GType     gst_rtmfp_handshake_get_type (void);
+#define GST_TYPE_RTMFP_AUTH_MODE (gst_rtmfp_auth_mode_get_type ())
+GType     gst_rtmfp_auth_mode_get_type (void);
 
 #define GST_RTMFP_DEFAULT_LOCATION "rtmfp://localhost/live/myStream"
 #define GST_RTMFP_DEFAULT_TIMEOUT 10
