@@ -441,17 +441,25 @@ auth_token_to_send (RtmfpTcClient * c)
  * hashed with OUR nonce (the server's far one): only a server that knows
  * the token and is the far end of this very session can say it */
 static gboolean
-server_proved_token (RtmfpTcClient * c, const RtmfpAmfNode * info)
+server_proved_token (RtmfpTcClient * c, GPtrArray * args)
 {
   guint8 near[RTMFP_SHA256_SIZE];
-  const gchar *got;
+  const gchar *got = NULL;
   gchar *want;
   gboolean ok;
+  guint i;
 
   if (c->auth_mode != RTMFP_TC_AUTH_MUTUAL || !c->auth_token)
     return TRUE;
-  got = info ? rtmfp_amf_node_peek_field_string (info, "authToken", NULL) :
-      NULL;
+  /* in the info object (tcserver: the argument after a null; others put
+   * a properties object first) */
+  for (i = 0; args && i < args->len && !got; i++) {
+    const RtmfpAmfNode *n = g_ptr_array_index (args, i);
+    RtmfpAmfType t = rtmfp_amf_node_get_type (n);
+
+    if (t == RTMFP_AMF_TYPE_OBJECT || t == RTMFP_AMF_TYPE_ECMA_ARRAY)
+      got = rtmfp_amf_node_peek_field_string (n, "authToken", NULL);
+  }
   if (!got || !rtmfp_session_get_nonces (c->session, near, NULL))
     return FALSE;
   want = rtmfp_hmac_sha256_hex (near, sizeof near, c->auth_token);
@@ -632,7 +640,7 @@ handle_result (RtmfpTcClient * c, gboolean ok, gdouble txn, GPtrArray * args,
       client_fail (c, RTMFP_TC_CLIENT_ERROR_REJECTED, "%s: %s", code, desc);
       return;
     }
-    if (!server_proved_token (c, info)) {
+    if (!server_proved_token (c, args)) {
       client_fail (c, RTMFP_TC_CLIENT_ERROR_AUTH, "The server accepted the "
           "connection without proving that it knows the authentication "
           "token (no matching authToken in its answer): not the server "
@@ -1027,22 +1035,19 @@ flash_fallback (RtmfpTcClient * c, const gchar * reason, gint64 now)
   rtmfp_identity_unref (id);
   if (is_finished (c))
     return TRUE;
-  /* the old session stays referenced until the new one is open: an
-   * opening one is aborted (no callback reaches us: it is not c->session
-   * any more) */
-  rtmfp_session_ref (old);
-  if (!open_session (c, now)) {
-    rtmfp_session_unref (old);
-    client_fail (c, RTMFP_TC_CLIENT_ERROR_CONNECT_FAILED,
-        "Could not start an RTMFP session to %s", c->tc_url);
-    return TRUE;
-  }
-  {
+  /* an old session still opening is aborted first (the endpoint would
+   * hand it back for the same EPD); it is not c->session any more, so its
+   * callbacks do not reach us */
+  c->session = NULL;
+  if (old) {
     RtmfpSessionState ss = rtmfp_session_get_state (old);
     if (ss == RTMFP_SESSION_IHELLO_SENT || ss == RTMFP_SESSION_KEYING_SENT)
       rtmfp_session_abort (old, now);
+    rtmfp_session_unref (old);
   }
-  rtmfp_session_unref (old);
+  if (!open_session (c, now))
+    client_fail (c, RTMFP_TC_CLIENT_ERROR_CONNECT_FAILED,
+        "Could not start an RTMFP session to %s", c->tc_url);
   return TRUE;
 }
 
@@ -1145,6 +1150,13 @@ ep_session_open_failed (RtmfpEndpoint * ep, RtmfpSession * s, gpointer ud)
           RTMFP_SESSION_ERROR_IDENTITY))
     client_fail (c, RTMFP_TC_CLIENT_ERROR_FINGERPRINT,
         "RTMFP handshake refused: %s", err->message);
+  else if (err && c->server_fp && !c->peer_fp &&
+      g_error_matches (err, RTMFP_SESSION_ERROR, RTMFP_SESSION_ERROR_KEYING))
+    /* the pinned certificate, but a keying answer its holder would not
+     * give (e.g. an ephemeral key from a static responder) */
+    client_fail (c, RTMFP_TC_CLIENT_ERROR_FINGERPRINT,
+        "The pinned server's keying answer is unusable (%s): not the "
+        "holder of the pinned key", err->message);
   else if (err && g_error_matches (err, RTMFP_SESSION_ERROR,
           RTMFP_SESSION_ERROR_TIMEOUT))
     client_fail (c, RTMFP_TC_CLIENT_ERROR_TIMEOUT, c->peer_fp ?

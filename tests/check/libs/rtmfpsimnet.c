@@ -35,7 +35,9 @@ struct _RtmfpSimHost {
   RtmfpSimNet *net;
   guint index;
   RtmfpAddr addr;
-  RtmfpEndpoint *ep;
+  RtmfpEndpoint *ep;            /* NULL: a raw host */
+  RtmfpSimReceiveFunc recv;
+  gpointer recv_data;
   gboolean blackhole;
   /* Bandwidth model: the sending link is busy until this time */
   gint64 link_free_at;
@@ -270,16 +272,38 @@ enqueue_copy (RtmfpSimNet * net, gint64 time, const guint8 * data, gsize len,
   heap_push (net, ev);
 }
 
+static void net_send (RtmfpSimNet * net, RtmfpSimHost * h,
+    const RtmfpAddr * from, const RtmfpAddr * to, const guint8 * data,
+    gsize len);
+
 /* The RtmfpSendFunc of every host: the datagram enters the network now. */
 static void
 sim_send (const guint8 * data, gsize len, const RtmfpAddr * to,
     gpointer user_data)
 {
   RtmfpSimHost *h = user_data;
-  RtmfpSimNet *net = h->net;
+
+  net_send (h->net, h, &h->addr, to, data, len);
+}
+
+void
+rtmfp_sim_net_send (RtmfpSimNet * net, const RtmfpAddr * from,
+    const RtmfpAddr * to, const guint8 * data, gsize len)
+{
+  g_return_if_fail (net != NULL && from != NULL);
+  net_send (net, NULL, from, to, data, len);
+}
+
+/* h: the sending host (its link and blackhole), or NULL (injected) */
+static void
+net_send (RtmfpSimNet * net, RtmfpSimHost * h, const RtmfpAddr * from_addr,
+    const RtmfpAddr * to, const guint8 * data, gsize len)
+{
   RtmfpSimLink *link = &net->link;
-  RtmfpAddr from = h->addr;
+  RtmfpAddr from = *from_addr;
   gint64 departure;
+  gint64 dummy_free_at = 0;
+  gint64 *free_at = h ? &h->link_free_at : &dummy_free_at;
 
   if (net->freeing || to == NULL || (data == NULL && len > 0))
     return;
@@ -293,7 +317,7 @@ sim_send (const guint8 * data, gsize len, const RtmfpAddr * to,
     return;
   }
 
-  if (h->blackhole) {
+  if (h && h->blackhole) {
     net->stats.dropped_blackhole++;
     return;
   }
@@ -302,11 +326,11 @@ sim_send (const guint8 * data, gsize len, const RtmfpAddr * to,
    * queued; drop-tail when the backlog exceeds the queue limit. */
   departure = net->now;
   if (link->bandwidth_bps > 0) {
-    gint64 start = MAX (net->now, h->link_free_at);
+    gint64 start = MAX (net->now, *free_at);
     gint64 tx_us;
 
-    if (link->queue_limit_bytes > 0 && h->link_free_at > net->now) {
-      gdouble backlog = (gdouble) (h->link_free_at - net->now) *
+    if (link->queue_limit_bytes > 0 && *free_at > net->now) {
+      gdouble backlog = (gdouble) (*free_at - net->now) *
           (gdouble) link->bandwidth_bps / 8e6;
 
       if (backlog + (gdouble) len > (gdouble) link->queue_limit_bytes) {
@@ -316,8 +340,8 @@ sim_send (const guint8 * data, gsize len, const RtmfpAddr * to,
     }
     tx_us = (gint64) (((gdouble) len * 8e6 + (gdouble) link->bandwidth_bps -
             1) / (gdouble) link->bandwidth_bps);
-    h->link_free_at = start + MAX (tx_us, 1);
-    departure = h->link_free_at;
+    *free_at = start + MAX (tx_us, 1);
+    departure = *free_at;
   }
 
   /* Loss happens past the bottleneck: the datagram used its link time. */
@@ -369,6 +393,31 @@ rtmfp_sim_net_add_host (RtmfpSimNet * net, const gchar * address,
   h->ep = rtmfp_endpoint_new (cfg, callbacks, user_data, sim_send, h);
   if (h->ep == NULL)
     g_error ("simnet: rtmfp_endpoint_new failed for host %s", address);
+  return h;
+}
+
+RtmfpSimHost *
+rtmfp_sim_net_add_raw_host (RtmfpSimNet * net, const gchar * address,
+    RtmfpSimReceiveFunc func, gpointer user_data)
+{
+  RtmfpSimHost *h;
+  RtmfpAddr addr;
+
+  g_return_val_if_fail (net != NULL && address != NULL, NULL);
+
+  if (!rtmfp_addr_from_string (&addr, address, 0)) {
+    g_critical ("simnet: bad host address '%s'", address);
+    return NULL;
+  }
+  h = g_new0 (RtmfpSimHost, 1);
+  h->net = net;
+  h->index = net->hosts->len;
+  h->addr = addr;
+  h->timer = -1;
+  h->last_fired_at = G_MININT64;
+  h->recv = func;
+  h->recv_data = user_data;
+  g_ptr_array_add (net->hosts, h);
   return h;
 }
 
@@ -432,7 +481,11 @@ find_host (RtmfpSimNet * net, const RtmfpAddr * addr)
 static void
 refresh_timer (RtmfpSimHost * h)
 {
-  gint64 t = rtmfp_endpoint_next_timeout (h->ep);
+  gint64 t;
+
+  if (!h->ep)
+    return;
+  t = rtmfp_endpoint_next_timeout (h->ep);
 
   if (t >= 0 && t <= h->last_fired_at)
     t = h->last_fired_at + 1;   /* still due after firing: zero progress */
@@ -488,7 +541,10 @@ deliver (RtmfpSimNet * net, SimEvent * ev)
     return;
   }
   net->stats.delivered++;
-  rtmfp_endpoint_receive (h->ep, ev->data, ev->len, &ev->from, net->now);
+  if (h->ep)
+    rtmfp_endpoint_receive (h->ep, ev->data, ev->len, &ev->from, net->now);
+  else if (h->recv)
+    h->recv (net, ev->data, ev->len, &ev->from, h->recv_data);
 }
 
 static void

@@ -38,6 +38,19 @@ gint64    rtmfp_sim_net_now (RtmfpSimNet * net);
 RtmfpSimHost *rtmfp_sim_net_add_host (RtmfpSimNet * net, const gchar * address,
     const RtmfpEndpointConfig * cfg, const RtmfpEndpointCallbacks * callbacks,
     gpointer user_data);
+/* A host without an endpoint: what reaches its address goes to func
+ * (attackers, foreign implementations written in a test).  It sends with
+ * rtmfp_sim_net_send. */
+typedef void (*RtmfpSimReceiveFunc) (RtmfpSimNet * net, const guint8 * data,
+    gsize len, const RtmfpAddr * from, gpointer ud);
+RtmfpSimHost *rtmfp_sim_net_add_raw_host (RtmfpSimNet * net,
+    const gchar * address, RtmfpSimReceiveFunc func, gpointer user_data);
+/* A datagram enters the network now from `from` (any address: spoofing
+ * is allowed), through the filter and the link's impairments like any
+ * other. */
+void      rtmfp_sim_net_send (RtmfpSimNet * net, const RtmfpAddr * from,
+    const RtmfpAddr * to, const guint8 * data, gsize len);
+/* NULL for a raw host */
 RtmfpEndpoint *rtmfp_sim_host_get_endpoint (RtmfpSimHost * h);
 const RtmfpAddr *rtmfp_sim_host_get_address (RtmfpSimHost * h);
 /* The host moves to a new address (mobility / NAT rebinding): what it
