@@ -10,6 +10,7 @@
  */
 #include <string.h>
 #include <signal.h>
+#include <glib/gstdio.h>
 #include <gio/gio.h>
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
@@ -321,7 +322,7 @@ GST_END_TEST;
 
 /* Fingerprint pinning: a server with another fingerprint fails with
  * NOT_AUTHORIZED naming the reason; a malformed one is a settings error.
- * (The right fingerprint streaming is checked in test-tcclient.) */
+ * (The right fingerprint streaming: test_pinned_identity_server.) */
 GST_START_TEST (test_server_fingerprint_pinning)
 {
   static const gchar other_fp[] =
@@ -375,6 +376,82 @@ GST_START_TEST (test_server_fingerprint_pinning)
     g_free (desc);
   }
   server_stop (srv);
+}
+
+GST_END_TEST;
+
+/* rtmfp-server --identity, pinned by the fingerprint it printed: the
+ * publisher and the player (both pinned) stream end to end, and after a
+ * restart with the same file the same pin still works.  (Pinning an
+ * ephemeral certificate fails: test-tcclient /tcclient/fingerprint-pinning.) */
+GST_START_TEST (test_pinned_identity_server)
+{
+  gchar *dir = g_dir_make_tmp ("rtmfp-pin-XXXXXX", NULL);
+  gchar *file = g_build_filename (dir, "id", NULL);
+  gchar *fp = NULL, *fp2 = NULL;
+  Server *srv;
+  Sent sent;
+  Got got;
+  GstElement *pub, *play, *src;
+  GstMessage *msg;
+
+  srv = server_start_identity (file, &fp);
+  sent_init (&sent);
+  got_init (&got);
+  {
+    gchar *props = g_strdup_printf ("server-fingerprint=%s ", fp);
+    pub = publisher_new (srv->port, "live/pinned", &sent, props);
+    g_free (props);
+  }
+  play = player_new (srv->port, "live/pinned", &got, NULL);
+  src = gst_bin_get_by_name (GST_BIN (play), "src");
+  g_object_set (src, "server-fingerprint", fp, NULL);
+  set_state_checked (play, GST_STATE_PLAYING);
+  fail_unless (wait_status (play, "NetStream.Play.Start", 10 * GST_SECOND));
+  set_state_checked (pub, GST_STATE_PLAYING);
+  msg = wait_bus (pub, GST_MESSAGE_EOS | GST_MESSAGE_ERROR, 60 * GST_SECOND);
+  fail_unless (msg && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS,
+      "pinned publisher did not finish");
+  gst_message_unref (msg);
+  msg = wait_bus (play, GST_MESSAGE_EOS | GST_MESSAGE_ERROR, 20 * GST_SECOND);
+  fail_unless (msg && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS,
+      "pinned player did not get EOS");
+  gst_message_unref (msg);
+  assert_no_error (pub);
+  assert_no_error (play);
+  check_received (&sent, &got, "pinned player");
+  set_state_checked (pub, GST_STATE_NULL);
+  set_state_checked (play, GST_STATE_NULL);
+  gst_object_unref (src);
+  gst_object_unref (pub);
+  gst_object_unref (play);
+  got_clear (&got);
+  sent_clear (&sent);
+  server_stop (srv);
+
+  /* restarted with the file: the same fingerprint, the pin still holds */
+  srv = server_start_identity (file, &fp2);
+  fail_unless_equals_string (fp, fp2);
+  {
+    gchar *desc = g_strdup_printf ("rtmfpsrc name=el server-fingerprint=%s "
+        "location=rtmfp://127.0.0.1:%u/live/none ! fakesink", fp, srv->port);
+    GstElement *p = gst_parse_launch (desc, NULL);
+
+    set_state_checked (p, GST_STATE_PLAYING);
+    fail_unless (wait_status (p, "NetStream.Play.Start", 10 * GST_SECOND));
+    assert_no_error (p);
+    set_state_checked (p, GST_STATE_NULL);
+    gst_object_unref (p);
+    g_free (desc);
+  }
+  server_stop (srv);
+
+  g_unlink (file);
+  g_rmdir (dir);
+  g_free (file);
+  g_free (dir);
+  g_free (fp);
+  g_free (fp2);
 }
 
 GST_END_TEST;
@@ -917,6 +994,7 @@ rtmfp_suite (void)
   tcase_add_test (net, test_unreachable_server);
   tcase_add_test (net, test_rejected_app);
   tcase_add_test (net, test_server_fingerprint_pinning);
+  tcase_add_test (net, test_pinned_identity_server);
   tcase_add_test (net, test_unsupported_codec);
   tcase_add_test (net, test_unsupported_codec_by_hand);
   tcase_add_test (net, test_stop_while_connecting);
