@@ -247,7 +247,8 @@ post_error_now (GstRtmfpObject * obj, const GError * err)
       case RTMFP_TC_CLIENT_ERROR_FINGERPRINT:
         GST_ELEMENT_ERROR (obj->element, RESOURCE, NOT_AUTHORIZED,
             (_("The RTMFP server \"%s\" is not the required server "
-                    "(wrong fingerprint)."), host), ("%s", err->message));
+                    "(wrong fingerprint, or no proof of the pinned key)."),
+                host), ("%s", err->message));
         break;
       case RTMFP_TC_CLIENT_ERROR_AUTH:
         GST_ELEMENT_ERROR (obj->element, RESOURCE, NOT_AUTHORIZED,
@@ -2369,10 +2370,14 @@ gst_rtmfp_object_install_properties_helper (GObjectClass * klass,
    * GstRtmfpSrc:server-fingerprint:
    *
    * Fingerprint pinning: the peer ID (64 hex digits, the SHA-256
-   * fingerprint of its certificate) the server in the location must have.
-   * A session to any other server is closed before anything is said to
-   * it, and the element fails with a RESOURCE NOT_AUTHORIZED error.  NULL
-   * (default): any server.
+   * fingerprint of its certificate) the server in the location must have,
+   * with static Diffie-Hellman keys that the session is keyed with, so
+   * that only the holder of the private key can answer (`rtmfp-server
+   * --identity` prints its fingerprint; a server without static keys
+   * cannot be pinned).  Another server, or one that cannot prove it
+   * holds the pinned key, makes the element fail with a RESOURCE
+   * NOT_AUTHORIZED error naming the reason, before anything (the
+   * auth-token) is said to it.  NULL (default): any server.
    *
    * Since: 1.0
    */
