@@ -952,6 +952,40 @@ captured_token_replays (guint32 seed, RtmfpTcAuthMode auth_mode)
   return accepted;
 }
 
+/* Known answers from rtmfp-cpp's test/tcserver.md: the token hashed with
+ * the server's nonce (what tcconn -m sends) and with the client's nonce
+ * (the authToken tcserver answers) */
+static void
+test_token_known_answers (void)
+{
+  static const gchar token[] =
+      "df41d9cbe74f325250d6e0346dcd9e95fb837892f4a927c27cecf2664d639786";
+  static const guint8 server_nonce[32] = {
+    0x55, 0xe1, 0x54, 0xb9, 0xa2, 0x1e, 0xaf, 0xf9, 0x24, 0x99, 0x89, 0x7b,
+    0x38, 0x4e, 0x2e, 0x93, 0x14, 0xb8, 0xc1, 0x30, 0x5a, 0x38, 0x3b, 0x66,
+    0xc3, 0x65, 0xea, 0xad, 0x3d, 0x83, 0xf4, 0xa0
+  };
+  static const guint8 client_nonce[32] = {
+    0xcb, 0xc2, 0x90, 0x21, 0x2a, 0x52, 0xda, 0xd9, 0x78, 0xda, 0x93, 0x87,
+    0x0e, 0x69, 0x29, 0xa5, 0x05, 0x0d, 0x83, 0x8a, 0x18, 0x72, 0x36, 0x20,
+    0xb9, 0x2d, 0xf9, 0xa5, 0x30, 0x53, 0x54, 0x42
+  };
+  gchar *h, *app;
+
+  app = rtmfp_server_auth_token ((const guint8 *) AUTH_KEY,
+      strlen (AUTH_KEY), NULL, "live/12345");
+  g_assert_cmpstr (app, ==, token);
+  h = rtmfp_hmac_sha256_hex (server_nonce, sizeof server_nonce, token);
+  g_assert_cmpstr (h, ==,
+      "a762c38f376a273a583714b342ee700348882476a2350fc4e74b700411246841");
+  g_free (h);
+  h = rtmfp_hmac_sha256_hex (client_nonce, sizeof client_nonce, token);
+  g_assert_cmpstr (h, ==,
+      "bc4e260a541aa5c6cd498f414afd7f05c76bd6d731f726df268d0b1e8bf5a58c");
+  g_free (h);
+  g_free (app);
+}
+
 static void
 test_token_replay (void)
 {
@@ -1408,6 +1442,7 @@ main (int argc, char **argv)
       test_mitm_replayed_certificate);
   g_test_add_func ("/trust/mitm/relay", test_mitm_relay);
   g_test_add_func ("/trust/mitm/own-certificate", test_mitm_own_certificate);
+  g_test_add_func ("/trust/token/known-answers", test_token_known_answers);
   g_test_add_func ("/trust/token/replay", test_token_replay);
   g_test_add_func ("/trust/token/hashed-mutual", test_token_hashed_mutual);
   g_test_add_func ("/trust/flash/mona-relay", test_mona_relay);
