@@ -5,47 +5,53 @@
 /**
  * SECTION:element-rtmfpsink
  * @title: rtmfpsink
- * @see_also: rtmfpsrc, flvmux, rtmp2sink
+ * @see_also: rtmfpsrc, rtmfpautosink, flvmux, rtmp2sink
  *
- * Publishes an FLV stream (`video/x-flv` from `flvmux streamable=true`)
- * to an RTMFP server (RFC 7016 with the Flash profile of RFC 7425): it
- * connects, creates a stream and publishes it, then sends each FLV tag as
- * an RTMP message on the stream's flows.  Sequence headers and metadata
- * are sent reliably; audio and video frames are abandoned once they are
- * older than #GstRtmfpSink:audio-lifetime / #GstRtmfpSink:video-lifetime
- * (and inter frames still queued when a new keyframe arrives are
- * dropped), so a congested path loses frames instead of delay.
+ * Publishes audio and video over RTMFP (RFC 7016 with the Flash profile of
+ * RFC 7425), through an RTMFP server or directly to peer-to-peer players.
+ * RTMFP carries each medium on its own flow, so the sink takes them
+ * separately, with no muxer in between:
  *
- * Codecs: Speex (16 kHz mono), H.264 and VP6, as Flash Player plays them
- * over RTMFP; AAC and Nellymoser pass too.  Other codecs are refused with
- * an error (the sink returns not-negotiated).
+ * - request pad `video`: H.264 (`video/x-h264`, avc, one access unit per
+ *   buffer, as h264parse or x264enc give it), VP6 or VP6 alpha;
+ * - request pad `audio`: Speex at 16 kHz mono (speexenc), AAC (raw, as
+ *   avenc_aac or aacparse give it) or Nellymoser;
+ * - or request pad `sink`: `video/x-flv` from `flvmux streamable=true`,
+ *   for pipelines written for rtmp2sink (`flvmux ! rtmfpsink`).
  *
- * At EOS the sink sends closeStream and deleteStream and closes the
- * session cleanly.
+ * Each pad is optional and works on its own (a silent microphone never
+ * holds video back, nor the reverse).  Sequence headers (codec_data) and
+ * metadata (generated from the caps) are sent reliably, and again when
+ * they change; audio and video frames are abandoned once older than
+ * #GstRtmfpSink:audio-lifetime / #GstRtmfpSink:video-lifetime, and inter
+ * frames still queued when a new keyframe comes are dropped, so a
+ * congested path loses frames instead of piling up delay.  Timestamps are
+ * the buffers' running time, one timeline for both pads.  Other codecs are
+ * refused at caps time with an error naming the codec and what to use.
  *
+ * At EOS (of every pad) the sink ends the stream once its media flows
+ * are complete and closes the session, so players get the last frames and
+ * then their end of stream; `gst-launch-1.0 -e` exits at once after.
+ *
+ * Once the server has the stream the sink posts an element message
+ * `rtmfp-publishing` (`location`, `stream`, `mode`, `peer-id`), which
+ * `gst-launch-1.0 -m` shows: with #GstRtmfpSink:mode `direct`, players
+ * need that peer ID (or `peer-id=auto` on rtmfpsrc with rtmfp-server).
  * With #GstRtmfpSink:auto-reconnect (the default) a lost connection is
- * restored by itself within #GstRtmfpSink:timeout: a new session
- * publishes the same name again, sequence headers and metadata first, and
- * a GstForceKeyUnit event asks upstream for a keyframe; element messages
- * `rtmfp-reconnecting` / `rtmfp-reconnected` tell the application.  The
- * `rebind` action signal moves the element to a new local UDP port (IP
- * mobility: the session continues).
+ * restored by itself (see the property), and players' requests for a
+ * keyframe (after a loss) become GstForceKeyUnit events upstream.
  *
- * Speex header packets (which flvmux writes as audio tags) are not sent:
- * FLV Speex has none.  Note that flvmux (at least up to GStreamer 1.22)
- * holds Speex audio back while video keeps coming, because speexenc's
- * header buffers carry no timestamp; applications can stamp them (e.g.
- * with a pad probe on speexenc's source pad) to interleave audio from the
- * start.
- *
- * ## Example launch line
+ * ## Example launch lines
  * |[
- * gst-launch-1.0 -e videotestsrc is-live=true ! video/x-raw,width=320,height=240,framerate=30/1 ! \
- *     x264enc tune=zerolatency key-int-max=30 ! h264parse ! queue ! flvmux streamable=true name=m ! \
- *     rtmfpsink location=rtmfp://127.0.0.1:1935/live/test \
- *     audiotestsrc is-live=true ! audio/x-raw,rate=16000,channels=1 ! speexenc ! queue ! m.
- * ]| Publishes H.264 video and Speex audio as stream "test" of application
+ * gst-launch-1.0 -e rtmfpsink name=s location=rtmfp://127.0.0.1/live/cam \
+ *     videotestsrc is-live=true ! x264enc tune=zerolatency key-int-max=60 ! s.video \
+ *     audiotestsrc is-live=true ! audio/x-raw,rate=16000,channels=1 ! speexenc ! s.audio
+ * ]| Publishes H.264 video and Speex audio as stream "cam" of application
  * "live" (play it with rtmfpsrc).
+ * |[
+ * gst-launch-1.0 -e videotestsrc is-live=true ! x264enc tune=zerolatency ! flvmux streamable=true ! \
+ *     rtmfpsink location=rtmfp://127.0.0.1/live/cam
+ * ]| The same video through flvmux, as with rtmp2sink.
  *
  * Since: 1.0
  */
@@ -58,7 +64,10 @@
 
 #include "gstrtmfpelements.h"
 #include "gstrtmfpsink.h"
+#include "gstrtmfpsinkinput.h"
+#include "gstrtmfpsinkflv.h"
 #include "gstrtmfpobject.h"
+#include "gstrtmfpmedia.h"
 #include "rtmfptcclient.h"
 #include "flvtag.h"
 
@@ -70,48 +79,58 @@ enum
   PROP_MODE = 128,
   PROP_AUDIO_LIFETIME,
   PROP_VIDEO_LIFETIME,
+  PROP_SYNC,
+  PROP_ASYNC,
 };
 
 #define DEFAULT_MODE GST_RTMFP_SINK_MODE_SERVER
+#define DEFAULT_SYNC TRUE
+#define DEFAULT_ASYNC TRUE
+#define N_KINDS 3
 
+/* What the sink keeps per elementary input (its streaming thread) */
 typedef struct
 {
-  guint8 type;
-  guint32 timestamp;
-  GBytes *payload;
-  guint flags;
-} Header;
+  GstRtmfpMediaFormat fmt;
+  gboolean have_fmt;
+  GBytes *pending_header;       /* sequence header to send first */
+  GBytes *sent_header;          /* the last one sent */
+  guint32 last_ts;
+} InputState;
 
 struct _GstRtmfpSink
 {
-  GstBaseSink parent;
+  GstBin parent;
 
   GstRtmfpObject *obj;
 
   /* properties (OBJECT_LOCK) */
   GstRtmfpSinkMode mode;
+  gboolean sync;
+  gboolean async;
 
-  /* streaming thread */
-  GPtrArray *headers;           /* Header*, from the caps' streamheader */
-  gboolean headers_sent;
-  gboolean published;
-  gboolean audio_checked;
-  gboolean video_checked;
-  gboolean codec_refused;       /* error posted already */
-  gboolean after_speex_header;
-  GByteArray *partial;          /* a tag split over buffers */
+  /* the inputs and the stream state they share (lock); never held while
+   * waiting on the object */
+  GMutex lock;
+  GstRtmfpSinkInput *inputs[N_KINDS];
+  gboolean metadata_dirty;
+  guint n_eos;
+  GstRtmfpFlvInput *flv;
 };
 
-static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
-    GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS ("video/x-flv"));
-
-static void gst_rtmfp_sink_uri_handler_init (gpointer g_iface,
-    gpointer iface_data);
+static GstStaticPadTemplate video_template = GST_STATIC_PAD_TEMPLATE ("video",
+    GST_PAD_SINK, GST_PAD_REQUEST,
+    GST_STATIC_CAPS (GST_RTMFP_MEDIA_VIDEO_CAPS));
+static GstStaticPadTemplate audio_template = GST_STATIC_PAD_TEMPLATE ("audio",
+    GST_PAD_SINK, GST_PAD_REQUEST,
+    GST_STATIC_CAPS (GST_RTMFP_MEDIA_AUDIO_CAPS));
+static GstStaticPadTemplate flv_template = GST_STATIC_PAD_TEMPLATE ("sink",
+    GST_PAD_SINK, GST_PAD_REQUEST, GST_STATIC_CAPS ("video/x-flv"));
 
 #define gst_rtmfp_sink_parent_class parent_class
-G_DEFINE_TYPE_WITH_CODE (GstRtmfpSink, gst_rtmfp_sink, GST_TYPE_BASE_SINK,
+G_DEFINE_TYPE_WITH_CODE (GstRtmfpSink, gst_rtmfp_sink, GST_TYPE_BIN,
     G_IMPLEMENT_INTERFACE (GST_TYPE_URI_HANDLER,
-        gst_rtmfp_sink_uri_handler_init));
+        gst_rtmfp_settings_uri_handler_init_sink));
 /* PRIMARY + 1: the librtmp-based rtmpsrc/rtmpsink also claim rtmfp:// */
 GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (rtmfpsink, "rtmfpsink",
     GST_RANK_PRIMARY + 1, GST_TYPE_RTMFP_SINK, rtmfp_element_init (plugin));
@@ -134,224 +153,21 @@ gst_rtmfp_sink_mode_get_type (void)
   return (GType) id;
 }
 
+static InputState *
+input_state (GstRtmfpSinkInput * in)
+{
+  return in->state;
+}
+
 static void
-header_free (Header * h)
+input_state_free (InputState * st)
 {
-  g_bytes_unref (h->payload);
-  g_free (h);
-}
-
-/* ------------------------------------------------------------------------ */
-/* codec policy (DESIGN.md "Media mapping") */
-
-static gboolean
-refuse_audio (GstRtmfpSink * self, guint format, const gchar * reason)
-{
-  if (self->codec_refused)
-    return FALSE;
-  self->codec_refused = TRUE;
-  GST_ELEMENT_ERROR (self, STREAM, CODEC_NOT_FOUND,
-      (_("Audio codec \"%s\" is not supported over RTMFP (use Speex at "
-              "16 kHz mono, AAC or Nellymoser)."),
-          rtmfp_flv_sound_format_get_name (format)), ("%s", reason));
-  return FALSE;
-}
-
-static gboolean
-refuse_video (GstRtmfpSink * self, guint codec, const gchar * reason)
-{
-  if (self->codec_refused)
-    return FALSE;
-  self->codec_refused = TRUE;
-  GST_ELEMENT_ERROR (self, STREAM, CODEC_NOT_FOUND,
-      (_("Video codec \"%s\" is not supported over RTMFP (use H.264 or "
-              "VP6)."), rtmfp_flv_video_codec_get_name (codec)),
-      ("%s", reason));
-  return FALSE;
-}
-
-static gboolean
-check_audio_tag (GstRtmfpSink * self, const guint8 * p, gsize len)
-{
-  const gchar *reason = NULL;
-
-  if (rtmfp_flv_audio_codec_supported (p, len, &reason))
-    return TRUE;
-  return refuse_audio (self, len ? p[0] >> 4 : 0, reason);
-}
-
-static gboolean
-check_video_tag (GstRtmfpSink * self, const guint8 * p, gsize len)
-{
-  const gchar *reason = NULL;
-
-  if (rtmfp_flv_video_codec_supported (p, len, &reason))
-    return TRUE;
-  return refuse_video (self, len ? p[0] & 0x0f : 0, reason);
-}
-
-/* onMetaData's audiocodecid / videocodecid (what flvmux writes): lets
- * set_caps refuse a stream before any media arrives */
-static gboolean
-check_metadata (GstRtmfpSink * self, const guint8 * p, gsize len)
-{
-  GPtrArray *values = rtmfp_amf_parse_values (p, len);
-  const RtmfpAmfNode *props;
-  gdouble id;
-  gboolean ok = TRUE;
-
-  if (!values)
-    return TRUE;
-  props = values->len >= 2 ? g_ptr_array_index (values, 1) : NULL;
-  if (props && rtmfp_amf_node_get_field_number (props, "audiocodecid", &id)) {
-    guint f = (guint) id;
-    if (id != f || !(f == RTMFP_FLV_SOUND_SPEEX || f == RTMFP_FLV_SOUND_AAC ||
-            f == RTMFP_FLV_SOUND_NELLYMOSER_16K_MONO ||
-            f == RTMFP_FLV_SOUND_NELLYMOSER_8K_MONO ||
-            f == RTMFP_FLV_SOUND_NELLYMOSER))
-      ok = refuse_audio (self, f, "onMetaData audiocodecid");
-  }
-  if (ok && props &&
-      rtmfp_amf_node_get_field_number (props, "videocodecid", &id)) {
-    guint c = (guint) id;
-    if (id != c || !(c == RTMFP_FLV_VIDEO_AVC || c == RTMFP_FLV_VIDEO_VP6 ||
-            c == RTMFP_FLV_VIDEO_VP6_ALPHA))
-      ok = refuse_video (self, c, "onMetaData videocodecid");
-  }
-  g_ptr_array_unref (values);
-  return ok;
-}
-
-/* speexenc's two header packets (the "Speex   " ID header and the comment
- * packet after it), which flvmux writes as audio tags: FLV Speex has no
- * headers (always 16 kHz wideband), players would decode them as frames */
-static gboolean
-is_speex_header (GstRtmfpSink * self, const guint8 * p, gsize len)
-{
-  gboolean was_after = self->after_speex_header;
-
-  self->after_speex_header = FALSE;
-  if (len < 1 || (p[0] >> 4) != RTMFP_FLV_SOUND_SPEEX)
-    return FALSE;
-  if (len >= 9 && memcmp (p + 1, "Speex   ", 8) == 0) {
-    self->after_speex_header = TRUE;
-    return TRUE;
-  }
-  if (was_after && len >= 9) {
-    /* comment packet: u32 LE vendor length, printable vendor string,
-     * u32 LE count of comments */
-    guint32 vlen = GST_READ_UINT32_LE (p + 1);
-    gsize i;
-
-    if (vlen > len - 9)
-      return FALSE;
-    for (i = 0; i < vlen; i++)
-      if (p[5 + i] < 0x20 || p[5 + i] > 0x7e)
-        return FALSE;
-    return TRUE;
-  }
-  return FALSE;
-}
-
-/* Send flags for one tag; FALSE if its codec is refused */
-static gboolean
-classify_tag (GstRtmfpSink * self, guint8 type, const guint8 * p, gsize len,
-    guint * flags)
-{
-  *flags = 0;
-  switch (type) {
-    case RTMFP_FLV_TAG_TYPE_AUDIO:
-      if (!self->audio_checked) {
-        if (!check_audio_tag (self, p, len))
-          return FALSE;
-        self->audio_checked = TRUE;
-      }
-      if (rtmfp_flv_audio_is_sequence_header (p, len))
-        *flags |= RTMFP_TC_CLIENT_SEND_RELIABLE;
-      break;
-    case RTMFP_FLV_TAG_TYPE_VIDEO:{
-      RtmfpFlvVideoInfo vi;
-      if (!self->video_checked) {
-        if (!check_video_tag (self, p, len))
-          return FALSE;
-        self->video_checked = TRUE;
-      }
-      if (rtmfp_flv_video_parse (p, len, &vi)) {
-        if (vi.avc_packet_type == RTMFP_FLV_AVC_SEQUENCE_HEADER ||
-            vi.avc_packet_type == RTMFP_FLV_AVC_END_OF_SEQUENCE)
-          *flags |= RTMFP_TC_CLIENT_SEND_RELIABLE;
-        else if (vi.is_keyframe)
-          *flags |= RTMFP_TC_CLIENT_SEND_KEYFRAME;
-      }
-      break;
-    }
-    case RTMFP_FLV_TAG_TYPE_SCRIPT:
-      if (rtmfp_flv_script_is_metadata (p, len) && !check_metadata (self, p,
-              len))
-        return FALSE;
-      *flags |= RTMFP_TC_CLIENT_SEND_RELIABLE;
-      break;
-    default:
-      break;
-  }
-  return TRUE;
-}
-
-/* ------------------------------------------------------------------------ */
-
-static gboolean
-gst_rtmfp_sink_set_caps (GstBaseSink * sink, GstCaps * caps)
-{
-  GstRtmfpSink *self = GST_RTMFP_SINK (sink);
-  const GstStructure *s = gst_caps_get_structure (caps, 0);
-  const GValue *sh = gst_structure_get_value (s, "streamheader");
-  guint i;
-
-  GST_DEBUG_OBJECT (self, "caps %" GST_PTR_FORMAT, caps);
-  if (self->headers_sent) {
-    GST_DEBUG_OBJECT (self, "headers already sent, new ones ignored");
-    return TRUE;
-  }
-  g_ptr_array_set_size (self->headers, 0);
-  if (!sh || !GST_VALUE_HOLDS_ARRAY (sh))
-    return TRUE;
-
-  for (i = 0; i < gst_value_array_get_size (sh); i++) {
-    const GValue *v = gst_value_array_get_value (sh, i);
-    GstBuffer *buf;
-    GstMapInfo map;
-    RtmfpFlvIter it;
-    RtmfpFlvTag tag;
-    const guint8 *payload;
-
-    if (!GST_VALUE_HOLDS_BUFFER (v))
-      continue;
-    buf = gst_value_get_buffer (v);
-    if (!gst_buffer_map (buf, &map, GST_MAP_READ))
-      continue;
-    rtmfp_flv_iter_init (&it, map.data, map.size);
-    while (rtmfp_flv_iter_next (&it, &tag, &payload, NULL) ==
-        RTMFP_FLV_ITER_TAG) {
-      Header *h;
-      guint flags;
-
-      if (!classify_tag (self, tag.type, payload, tag.data_size, &flags)) {
-        gst_buffer_unmap (buf, &map);
-        g_ptr_array_set_size (self->headers, 0);
-        return FALSE;
-      }
-      h = g_new0 (Header, 1);
-      h->type = tag.type;
-      h->timestamp = tag.timestamp;
-      h->payload = g_bytes_new (payload, tag.data_size);
-      h->flags = flags | RTMFP_TC_CLIENT_SEND_RELIABLE;
-      g_ptr_array_add (self->headers, h);
-    }
-    gst_buffer_unmap (buf, &map);
-  }
-  GST_DEBUG_OBJECT (self, "%u header messages from the caps",
-      self->headers->len);
-  return TRUE;
+  gst_rtmfp_media_format_clear (&st->fmt);
+  if (st->pending_header)
+    g_bytes_unref (st->pending_header);
+  if (st->sent_header)
+    g_bytes_unref (st->sent_header);
+  g_free (st);
 }
 
 static GstFlowReturn
@@ -369,188 +185,464 @@ wait_result_to_flow (GstRtmfpObjectWaitResult r)
   }
 }
 
-static GstFlowReturn
-send_tag (GstRtmfpSink * self, guint8 type, guint32 ts, GBytes * payload,
-    guint flags)
+/* ------------------------------------------------------------------------ */
+/* the inputs' work (each on its own streaming thread) */
+
+static gboolean
+elementary_caps (GstRtmfpSink * self, GstRtmfpSinkInput * in, GstCaps * caps)
 {
-  if (type != RTMFP_FLV_TAG_TYPE_AUDIO && type != RTMFP_FLV_TAG_TYPE_VIDEO &&
-      type != RTMFP_FLV_TAG_TYPE_SCRIPT)
-    return GST_FLOW_OK;
-  GST_LOG_OBJECT (self, "tag type %u ts %u, %" G_GSIZE_FORMAT " bytes%s%s",
-      type, ts, g_bytes_get_size (payload),
-      flags & RTMFP_TC_CLIENT_SEND_RELIABLE ? " reliable" : "",
-      flags & RTMFP_TC_CLIENT_SEND_KEYFRAME ? " key" : "");
-  return wait_result_to_flow (gst_rtmfp_object_send (self->obj, type, ts,
-          payload, flags));
+  InputState *st = input_state (in);
+  GstRtmfpMediaFormat fmt;
+  gchar *reason = NULL;
+
+  if (!gst_rtmfp_media_format_from_caps (caps,
+          in->kind == GST_RTMFP_SINK_INPUT_VIDEO, &fmt, &reason)) {
+    GST_ELEMENT_ERROR (self, STREAM, CODEC_NOT_FOUND, ("%s", reason),
+        ("refused caps %" GST_PTR_FORMAT, caps));
+    g_free (reason);
+    return FALSE;
+  }
+  g_mutex_lock (&self->lock);
+  gst_rtmfp_media_format_clear (&st->fmt);
+  st->fmt = fmt;
+  st->have_fmt = TRUE;
+  if (st->pending_header)
+    g_bytes_unref (st->pending_header);
+  st->pending_header = NULL;
+  /* a new SPS/PPS or AAC config goes out before the next frame */
+  if (fmt.sequence_header && !(st->sent_header &&
+          g_bytes_equal (st->sent_header, fmt.sequence_header)))
+    st->pending_header = g_bytes_ref (fmt.sequence_header);
+  self->metadata_dirty = TRUE;
+  g_mutex_unlock (&self->lock);
+  return TRUE;
+}
+
+static gboolean
+input_set_caps (gpointer owner, GstRtmfpSinkInput * in, GstCaps * caps)
+{
+  GstRtmfpSink *self = owner;
+
+  if (in->kind == GST_RTMFP_SINK_INPUT_FLV)
+    return gst_rtmfp_flv_input_set_caps (self->flv, caps);
+  return elementary_caps (self, in, caps);
+}
+
+/* onMetaData from the formats of the moment, if they changed (lock) */
+static GBytes *
+take_metadata (GstRtmfpSink * self)
+{
+  GstRtmfpSinkInput *v = self->inputs[GST_RTMFP_SINK_INPUT_VIDEO];
+  GstRtmfpSinkInput *a = self->inputs[GST_RTMFP_SINK_INPUT_AUDIO];
+  InputState *vs = v ? input_state (v) : NULL;
+  InputState *as = a ? input_state (a) : NULL;
+
+  if (!self->metadata_dirty)
+    return NULL;
+  self->metadata_dirty = FALSE;
+  return gst_rtmfp_media_metadata (vs && vs->have_fmt ? &vs->fmt : NULL,
+      as && as->have_fmt ? &as->fmt : NULL);
+}
+
+/* Running time of the buffer in ms (DTS first), and the composition time
+ * offset (PTS - DTS) */
+static guint32
+buffer_time (GstRtmfpSinkInput * in, GstBuffer * buf, gint32 * cts)
+{
+  GstSegment *seg = &GST_BASE_SINK (in)->segment;
+  GstClockTime pts = GST_BUFFER_PTS (buf), dts = GST_BUFFER_DTS (buf);
+  GstClockTime rt_pts = GST_CLOCK_TIME_NONE, rt_dts = GST_CLOCK_TIME_NONE;
+
+  if (GST_CLOCK_TIME_IS_VALID (pts))
+    rt_pts = gst_segment_to_running_time (seg, GST_FORMAT_TIME, pts);
+  if (GST_CLOCK_TIME_IS_VALID (dts))
+    rt_dts = gst_segment_to_running_time (seg, GST_FORMAT_TIME, dts);
+  if (!GST_CLOCK_TIME_IS_VALID (rt_dts))
+    rt_dts = rt_pts;
+  *cts = 0;
+  if (GST_CLOCK_TIME_IS_VALID (rt_pts) && GST_CLOCK_TIME_IS_VALID (rt_dts) &&
+      rt_pts > rt_dts)
+    *cts = (gint32) MIN ((rt_pts - rt_dts) / GST_MSECOND, 0x7fffff);
+  if (!GST_CLOCK_TIME_IS_VALID (rt_dts))
+    return input_state (in) ? input_state (in)->last_ts : 0;
+  return (guint32) (rt_dts / GST_MSECOND);
+}
+
+/* Waits until the stream is published (the first buffer of each input) */
+static GstFlowReturn
+wait_published (GstRtmfpSink * self, GstRtmfpSinkInput * in)
+{
+  return wait_result_to_flow (gst_rtmfp_object_wait_streaming (self->obj,
+          &in->flushing));
 }
 
 static GstFlowReturn
-gst_rtmfp_sink_render (GstBaseSink * sink, GstBuffer * buffer)
+send (GstRtmfpSink * self, GstRtmfpSinkInput * in, guint8 type, guint32 ts,
+    GBytes * payload, guint flags)
 {
-  GstRtmfpSink *self = GST_RTMFP_SINK (sink);
+  return wait_result_to_flow (gst_rtmfp_object_send (self->obj, type, ts,
+          payload, flags, &in->flushing));
+}
+
+/* Metadata and this input's sequence header, if they changed */
+static GstFlowReturn
+send_state (GstRtmfpSink * self, GstRtmfpSinkInput * in, guint32 ts)
+{
+  InputState *st = input_state (in);
   GstFlowReturn ret = GST_FLOW_OK;
-  GstMapInfo map;
-  RtmfpFlvIter it;
-  RtmfpFlvTag tag;
-  RtmfpFlvIterResult ir;
-  const guint8 *data, *payload;
-  gsize size;
-  guint i;
+  GBytes *md, *hdr;
 
-  if (!self->published) {
-    ret = wait_result_to_flow (gst_rtmfp_object_wait_streaming (self->obj));
-    if (ret != GST_FLOW_OK)
-      return ret;
-    self->published = TRUE;
-  }
-  if (!self->headers_sent) {
-    for (i = 0; i < self->headers->len && ret == GST_FLOW_OK; i++) {
-      Header *h = g_ptr_array_index (self->headers, i);
-      ret = send_tag (self, h->type, h->timestamp, h->payload, h->flags);
+  g_mutex_lock (&self->lock);
+  md = take_metadata (self);
+  hdr = st->pending_header;
+  st->pending_header = NULL;
+  g_mutex_unlock (&self->lock);
+
+  if (md)
+    ret = send (self, in, RTMFP_FLV_TAG_TYPE_SCRIPT, ts, md,
+        RTMFP_TC_CLIENT_SEND_RELIABLE);
+  if (hdr && ret == GST_FLOW_OK) {
+    ret = send (self, in, st->fmt.video ? RTMFP_FLV_TAG_TYPE_VIDEO :
+        RTMFP_FLV_TAG_TYPE_AUDIO, ts, hdr, RTMFP_TC_CLIENT_SEND_RELIABLE);
+    if (ret == GST_FLOW_OK) {
+      if (st->sent_header)
+        g_bytes_unref (st->sent_header);
+      st->sent_header = g_bytes_ref (hdr);
     }
-    if (ret != GST_FLOW_OK)
-      return ret;
-    self->headers_sent = TRUE;
   }
-  /* flvmux pushes its headers as HEADER buffers too: sent already */
-  if (self->headers->len &&
-      GST_BUFFER_FLAG_IS_SET (buffer, GST_BUFFER_FLAG_HEADER)) {
-    GST_LOG_OBJECT (self, "header buffer dropped (sent from the caps)");
-    return GST_FLOW_OK;
+  if (ret != GST_FLOW_OK) {
+    /* not sent: again next time */
+    g_mutex_lock (&self->lock);
+    if (md)
+      self->metadata_dirty = TRUE;
+    if (hdr && !st->pending_header)
+      st->pending_header = g_bytes_ref (hdr);
+    g_mutex_unlock (&self->lock);
   }
-
-  if (!gst_buffer_map (buffer, &map, GST_MAP_READ))
-    return GST_FLOW_ERROR;
-  if (self->partial->len) {
-    g_byte_array_append (self->partial, map.data, map.size);
-    data = self->partial->data;
-    size = self->partial->len;
-  } else {
-    data = map.data;
-    size = map.size;
-  }
-
-  rtmfp_flv_iter_init (&it, data, size);
-  while ((ir = rtmfp_flv_iter_next (&it, &tag, &payload, NULL)) ==
-      RTMFP_FLV_ITER_TAG && ret == GST_FLOW_OK) {
-    guint flags;
-    GBytes *b;
-
-    if (!classify_tag (self, tag.type, payload, tag.data_size, &flags)) {
-      ret = GST_FLOW_NOT_NEGOTIATED;
-      break;
-    }
-    if (tag.type == RTMFP_FLV_TAG_TYPE_AUDIO &&
-        is_speex_header (self, payload, tag.data_size)) {
-      GST_DEBUG_OBJECT (self, "Speex header packet not sent");
-      continue;
-    }
-    b = g_bytes_new (payload, tag.data_size);
-    ret = send_tag (self, tag.type, tag.timestamp, b, flags);
-    g_bytes_unref (b);
-  }
-
-  if (ret == GST_FLOW_OK && ir == RTMFP_FLV_ITER_ERROR) {
-    GST_ELEMENT_ERROR (self, STREAM, FORMAT, (NULL),
-        ("malformed FLV tag at offset %" G_GSIZE_FORMAT,
-            rtmfp_flv_iter_position (&it)));
-    ret = GST_FLOW_ERROR;
-  } else if (ret == GST_FLOW_OK) {
-    /* keep an incomplete tag for the next buffer */
-    gsize pos = rtmfp_flv_iter_position (&it);
-    gsize rem = rtmfp_flv_iter_remaining (&it);
-    GByteArray *rest = g_byte_array_new ();
-
-    if (rem > RTMFP_FLV_TAG_HEADER_SIZE + RTMFP_FLV_MAX_DATA_SIZE +
-        RTMFP_FLV_TAG_TRAILER_SIZE) {
-      rem = 0;
-    }
-    g_byte_array_append (rest, data + pos, rem);
-    g_byte_array_unref (self->partial);
-    self->partial = rest;
-  } else {
-    /* flushing or failed: what was parsed is done with (tags already sent
-     * must not be sent again after a flush), and a partial tag from before
-     * a flush cannot continue with what comes after it */
-    g_byte_array_set_size (self->partial, 0);
-  }
-  gst_buffer_unmap (buffer, &map);
+  if (md)
+    g_bytes_unref (md);
+  if (hdr)
+    g_bytes_unref (hdr);
   return ret;
 }
 
-static gboolean
-gst_rtmfp_sink_event (GstBaseSink * sink, GstEvent * event)
+static GstFlowReturn
+render_elementary (GstRtmfpSink * self, GstRtmfpSinkInput * in,
+    GstBuffer * buf)
 {
-  GstRtmfpSink *self = GST_RTMFP_SINK (sink);
+  InputState *st = input_state (in);
+  GstFlowReturn ret;
+  guint32 ts;
+  gint32 cts;
+  guint flags = 0;
+  GBytes *body;
 
-  if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP)
-    g_byte_array_set_size (self->partial, 0);
-  if (GST_EVENT_TYPE (event) == GST_EVENT_EOS && self->published) {
-    /* closeStream + deleteStream, then close the session cleanly */
-    GST_DEBUG_OBJECT (self, "EOS: closing the stream");
-    gst_rtmfp_object_close (self->obj);
+  if (!st->have_fmt)
+    return GST_FLOW_NOT_NEGOTIATED;
+  ts = buffer_time (in, buf, &cts);
+  st->last_ts = ts;
+  ret = send_state (self, in, ts);
+  if (ret != GST_FLOW_OK)
+    return ret;
+  /* speexenc's header packets: FLV Speex has none */
+  if (st->fmt.codec == RTMFP_FLV_SOUND_SPEEX && !st->fmt.video &&
+      GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_HEADER))
+    return GST_FLOW_OK;
+  if (st->fmt.video && !GST_BUFFER_FLAG_IS_SET (buf,
+          GST_BUFFER_FLAG_DELTA_UNIT))
+    flags |= RTMFP_TC_CLIENT_SEND_KEYFRAME;
+  body = gst_rtmfp_media_tag_body (&st->fmt, buf, cts);
+  ret = send (self, in, st->fmt.video ? RTMFP_FLV_TAG_TYPE_VIDEO :
+      RTMFP_FLV_TAG_TYPE_AUDIO, ts, body, flags);
+  g_bytes_unref (body);
+  return ret;
+}
+
+typedef struct
+{
+  GstRtmfpSink *self;
+  GstRtmfpSinkInput *in;
+} FlvSend;
+
+static GstFlowReturn
+flv_send (guint8 type, guint32 ts, GBytes * payload, guint flags,
+    gpointer data)
+{
+  FlvSend *fs = data;
+
+  return send (fs->self, fs->in, type, ts, payload, flags);
+}
+
+static GstFlowReturn
+input_render (gpointer owner, GstRtmfpSinkInput * in, GstBuffer * buf)
+{
+  GstRtmfpSink *self = owner;
+  GstFlowReturn ret = wait_published (self, in);
+  FlvSend fs = { self, in };
+
+  if (ret != GST_FLOW_OK)
+    return ret;
+  if (in->kind == GST_RTMFP_SINK_INPUT_FLV)
+    return gst_rtmfp_flv_input_push (self->flv, buf, flv_send, &fs);
+  return render_elementary (self, in, buf);
+}
+
+/* EOS on one input: H.264 ends with an end of sequence (as flvmux
+ * writes); once every input has it, the stream ends (orderly close: the
+ * media flows complete first) */
+static void
+input_eos (gpointer owner, GstRtmfpSinkInput * in)
+{
+  GstRtmfpSink *self = owner;
+  InputState *st = input_state (in);
+  gboolean last;
+  guint i, n = 0;
+
+  if (st && st->have_fmt) {
+    GBytes *eos = gst_rtmfp_media_end_of_sequence (&st->fmt);
+    if (eos) {
+      send (self, in, RTMFP_FLV_TAG_TYPE_VIDEO, st->last_ts, eos,
+          RTMFP_TC_CLIENT_SEND_RELIABLE);
+      g_bytes_unref (eos);
+    }
   }
-  return GST_BASE_SINK_CLASS (parent_class)->event (sink, event);
+  g_mutex_lock (&self->lock);
+  if (!in->eos) {
+    in->eos = TRUE;
+    self->n_eos++;
+  }
+  for (i = 0; i < N_KINDS; i++)
+    n += self->inputs[i] != NULL;
+  last = self->n_eos >= n;
+  g_mutex_unlock (&self->lock);
+  if (last) {
+    GST_DEBUG_OBJECT (self, "EOS on every input: closing the stream");
+    gst_rtmfp_object_close (self->obj, &in->flushing);
+  }
 }
 
 static void
-reset (GstRtmfpSink * self)
+input_flush (gpointer owner, GstRtmfpSinkInput * in)
 {
-  self->headers_sent = FALSE;
-  self->published = FALSE;
-  self->audio_checked = FALSE;
-  self->video_checked = FALSE;
-  self->codec_refused = FALSE;
-  self->after_speex_header = FALSE;
-  g_byte_array_set_size (self->partial, 0);
+  GstRtmfpSink *self = owner;
+
+  g_mutex_lock (&self->lock);
+  if (in->eos) {
+    in->eos = FALSE;
+    self->n_eos--;
+  }
+  g_mutex_unlock (&self->lock);
+  if (in->kind == GST_RTMFP_SINK_INPUT_FLV)
+    gst_rtmfp_flv_input_flush (self->flv);
 }
 
-static gboolean
-gst_rtmfp_sink_start (GstBaseSink * sink)
+static void
+input_set_flushing (gpointer owner, GstRtmfpSinkInput * in,
+    gboolean flushing)
 {
-  GstRtmfpSink *self = GST_RTMFP_SINK (sink);
-  GstRtmfpSinkMode mode;
+  gst_rtmfp_object_set_flushing (((GstRtmfpSink *) owner)->obj,
+      &in->flushing, flushing);
+}
+
+static const GstRtmfpSinkInputFuncs input_funcs = {
+  input_set_caps, input_render, input_eos, input_flush, input_set_flushing,
+};
+
+/* ------------------------------------------------------------------------ */
+/* pads */
+
+static GstRtmfpSinkInputKind
+kind_of_template (GstPadTemplate * templ)
+{
+  const gchar *n = GST_PAD_TEMPLATE_NAME_TEMPLATE (templ);
+
+  return g_str_equal (n, "video") ? GST_RTMFP_SINK_INPUT_VIDEO :
+      g_str_equal (n, "audio") ? GST_RTMFP_SINK_INPUT_AUDIO :
+      GST_RTMFP_SINK_INPUT_FLV;
+}
+
+/* NULL if the request is refused (lock) */
+static gboolean
+request_allowed (GstRtmfpSink * self, GstRtmfpSinkInputKind kind)
+{
+  static const gchar *const names[] = { "video", "audio", "sink" };
+  gboolean flv = self->inputs[GST_RTMFP_SINK_INPUT_FLV] != NULL;
+  gboolean elementary = self->inputs[GST_RTMFP_SINK_INPUT_VIDEO] ||
+      self->inputs[GST_RTMFP_SINK_INPUT_AUDIO];
+
+  if (self->inputs[kind]) {
+    GST_ELEMENT_WARNING (self, CORE, PAD,
+        (_("rtmfpsink has one \"%s\" pad only."), names[kind]),
+        ("a second %s pad was requested", names[kind]));
+    return FALSE;
+  }
+  if ((kind == GST_RTMFP_SINK_INPUT_FLV && elementary) ||
+      (kind != GST_RTMFP_SINK_INPUT_FLV && flv)) {
+    GST_ELEMENT_ERROR (self, CORE, PAD,
+        (_("rtmfpsink takes either FLV (its \"sink\" pad, from flvmux) or "
+                "elementary \"video\" and \"audio\" pads, not both.")),
+        ("%s pad requested while %s pads exist", names[kind],
+            flv ? "the FLV" : "elementary"));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static GstPad *
+gst_rtmfp_sink_request_new_pad (GstElement * element, GstPadTemplate * templ,
+    const gchar * name, const GstCaps * caps)
+{
+  GstRtmfpSink *self = GST_RTMFP_SINK (element);
+  GstRtmfpSinkInputKind kind = kind_of_template (templ);
+  GstRtmfpSinkInput *in;
+  GstPad *target, *ghost;
+  gboolean sync, async;
+
+  g_mutex_lock (&self->lock);
+  if (!request_allowed (self, kind)) {
+    g_mutex_unlock (&self->lock);
+    return NULL;
+  }
+  in = gst_rtmfp_sink_input_new (kind, &input_funcs, self);
+  if (kind != GST_RTMFP_SINK_INPUT_FLV)
+    in->state = g_new0 (InputState, 1);
+  self->inputs[kind] = in;
+  g_mutex_unlock (&self->lock);
 
   GST_OBJECT_LOCK (self);
-  mode = self->mode;
+  sync = self->sync;
+  async = self->async;
   GST_OBJECT_UNLOCK (self);
-  gst_rtmfp_object_set_direct (self->obj, mode == GST_RTMFP_SINK_MODE_DIRECT);
-  reset (self);
-  return gst_rtmfp_object_start (self->obj);
+  gst_base_sink_set_sync (GST_BASE_SINK (in), sync);
+  gst_base_sink_set_async_enabled (GST_BASE_SINK (in), async);
+  gst_bin_add (GST_BIN (self), GST_ELEMENT (in));
+  target = gst_element_get_static_pad (GST_ELEMENT (in), "sink");
+  ghost = gst_ghost_pad_new_from_template (GST_PAD_TEMPLATE_NAME_TEMPLATE
+      (templ), target, templ);
+  gst_object_unref (target);
+  gst_pad_set_active (ghost, TRUE);
+  gst_element_add_pad (element, ghost);
+  gst_element_sync_state_with_parent (GST_ELEMENT (in));
+  GST_DEBUG_OBJECT (self, "new %s pad", GST_PAD_NAME (ghost));
+  return ghost;
 }
 
-static gboolean
-gst_rtmfp_sink_stop (GstBaseSink * sink)
+static void
+gst_rtmfp_sink_release_pad (GstElement * element, GstPad * pad)
 {
-  GstRtmfpSink *self = GST_RTMFP_SINK (sink);
+  GstRtmfpSink *self = GST_RTMFP_SINK (element);
+  GstPad *target = gst_ghost_pad_get_target (GST_GHOST_PAD (pad));
+  GstRtmfpSinkInput *in = target ?
+      GST_RTMFP_SINK_INPUT (gst_pad_get_parent_element (target)) : NULL;
 
-  gst_rtmfp_object_stop (self->obj);
-  reset (self);
-  return TRUE;
-}
-
-static gboolean
-gst_rtmfp_sink_unlock (GstBaseSink * sink)
-{
-  gst_rtmfp_object_unlock (GST_RTMFP_SINK (sink)->obj);
-  return TRUE;
-}
-
-static gboolean
-gst_rtmfp_sink_unlock_stop (GstBaseSink * sink)
-{
-  gst_rtmfp_object_unlock_stop (GST_RTMFP_SINK (sink)->obj);
-  return TRUE;
+  if (target)
+    gst_object_unref (target);
+  gst_pad_set_active (pad, FALSE);
+  gst_element_remove_pad (element, pad);
+  if (!in)
+    return;
+  gst_element_set_state (GST_ELEMENT (in), GST_STATE_NULL);
+  g_mutex_lock (&self->lock);
+  self->inputs[in->kind] = NULL;
+  if (in->eos)
+    self->n_eos--;
+  g_mutex_unlock (&self->lock);
+  if (in->state)
+    input_state_free (in->state);
+  in->state = NULL;
+  gst_bin_remove (GST_BIN (self), GST_ELEMENT (in));
+  gst_object_unref (in);
 }
 
 /* ------------------------------------------------------------------------ */
+/* states */
+
+static void
+reset_stream (GstRtmfpSink * self)
+{
+  guint i;
+
+  g_mutex_lock (&self->lock);
+  self->metadata_dirty = TRUE;
+  self->n_eos = 0;
+  for (i = 0; i < N_KINDS; i++) {
+    GstRtmfpSinkInput *in = self->inputs[i];
+    InputState *st = in ? input_state (in) : NULL;
+
+    if (in)
+      in->eos = FALSE;
+    if (!st)
+      continue;
+    g_clear_pointer (&st->sent_header, g_bytes_unref);
+    g_clear_pointer (&st->pending_header, g_bytes_unref);
+    if (st->have_fmt && st->fmt.sequence_header)
+      st->pending_header = g_bytes_ref (st->fmt.sequence_header);
+  }
+  gst_rtmfp_flv_input_reset (self->flv);
+  g_mutex_unlock (&self->lock);
+}
+
+static GstStateChangeReturn
+gst_rtmfp_sink_change_state (GstElement * element, GstStateChange transition)
+{
+  GstRtmfpSink *self = GST_RTMFP_SINK (element);
+  GstStateChangeReturn ret;
+  GstRtmfpSinkMode mode;
+
+  if (transition == GST_STATE_CHANGE_READY_TO_PAUSED) {
+    GST_OBJECT_LOCK (self);
+    mode = self->mode;
+    GST_OBJECT_UNLOCK (self);
+    {
+      GstRtmfpSettings *s = gst_rtmfp_object_get_settings (self->obj);
+      g_mutex_lock (&s->lock);
+      s->direct = mode == GST_RTMFP_SINK_MODE_DIRECT;
+      g_mutex_unlock (&s->lock);
+    }
+    reset_stream (self);
+    if (!gst_rtmfp_object_start (self->obj))
+      return GST_STATE_CHANGE_FAILURE;
+  }
+  ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
+  if (transition == GST_STATE_CHANGE_PAUSED_TO_READY ||
+      (transition == GST_STATE_CHANGE_READY_TO_PAUSED &&
+          ret == GST_STATE_CHANGE_FAILURE))
+    gst_rtmfp_object_stop (self->obj);
+  return ret;
+}
+
+/* ------------------------------------------------------------------------ */
+/* properties */
+
+/* sync / async, on the inputs too */
+static void
+set_sink_flag (GstRtmfpSink * self, gboolean async, gboolean value)
+{
+  guint i;
+
+  GST_OBJECT_LOCK (self);
+  if (async)
+    self->async = value;
+  else
+    self->sync = value;
+  GST_OBJECT_UNLOCK (self);
+  g_mutex_lock (&self->lock);
+  for (i = 0; i < N_KINDS; i++) {
+    GstBaseSink *in = (GstBaseSink *) self->inputs[i];
+    if (in && async)
+      gst_base_sink_set_async_enabled (in, value);
+    else if (in)
+      gst_base_sink_set_sync (in, value);
+  }
+  g_mutex_unlock (&self->lock);
+}
 
 static void
 gst_rtmfp_sink_set_property (GObject * object, guint prop_id,
     const GValue * value, GParamSpec * pspec)
 {
   GstRtmfpSink *self = GST_RTMFP_SINK (object);
-  guint a, v;
+  GstRtmfpSettings *s = gst_rtmfp_object_get_settings (self->obj);
 
   if (gst_rtmfp_object_set_property_helper (self->obj, prop_id, value, pspec))
     return;
@@ -561,12 +653,20 @@ gst_rtmfp_sink_set_property (GObject * object, guint prop_id,
       GST_OBJECT_UNLOCK (self);
       break;
     case PROP_AUDIO_LIFETIME:
-      gst_rtmfp_object_get_lifetimes (self->obj, &a, &v);
-      gst_rtmfp_object_set_lifetimes (self->obj, g_value_get_uint (value), v);
+      g_mutex_lock (&s->lock);
+      s->audio_lifetime = g_value_get_uint (value);
+      g_mutex_unlock (&s->lock);
       break;
     case PROP_VIDEO_LIFETIME:
-      gst_rtmfp_object_get_lifetimes (self->obj, &a, &v);
-      gst_rtmfp_object_set_lifetimes (self->obj, a, g_value_get_uint (value));
+      g_mutex_lock (&s->lock);
+      s->video_lifetime = g_value_get_uint (value);
+      g_mutex_unlock (&s->lock);
+      break;
+    case PROP_SYNC:
+      set_sink_flag (self, FALSE, g_value_get_boolean (value));
+      break;
+    case PROP_ASYNC:
+      set_sink_flag (self, TRUE, g_value_get_boolean (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -579,7 +679,7 @@ gst_rtmfp_sink_get_property (GObject * object, guint prop_id, GValue * value,
     GParamSpec * pspec)
 {
   GstRtmfpSink *self = GST_RTMFP_SINK (object);
-  guint a, v;
+  GstRtmfpSettings *s = gst_rtmfp_object_get_settings (self->obj);
 
   if (gst_rtmfp_object_get_property_helper (self->obj, prop_id, value, pspec))
     return;
@@ -590,12 +690,24 @@ gst_rtmfp_sink_get_property (GObject * object, guint prop_id, GValue * value,
       GST_OBJECT_UNLOCK (self);
       break;
     case PROP_AUDIO_LIFETIME:
-      gst_rtmfp_object_get_lifetimes (self->obj, &a, &v);
-      g_value_set_uint (value, a);
+      g_mutex_lock (&s->lock);
+      g_value_set_uint (value, s->audio_lifetime);
+      g_mutex_unlock (&s->lock);
       break;
     case PROP_VIDEO_LIFETIME:
-      gst_rtmfp_object_get_lifetimes (self->obj, &a, &v);
-      g_value_set_uint (value, v);
+      g_mutex_lock (&s->lock);
+      g_value_set_uint (value, s->video_lifetime);
+      g_mutex_unlock (&s->lock);
+      break;
+    case PROP_SYNC:
+      GST_OBJECT_LOCK (self);
+      g_value_set_boolean (value, self->sync);
+      GST_OBJECT_UNLOCK (self);
+      break;
+    case PROP_ASYNC:
+      GST_OBJECT_LOCK (self);
+      g_value_set_boolean (value, self->async);
+      GST_OBJECT_UNLOCK (self);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -609,27 +721,14 @@ gst_rtmfp_sink_finalize (GObject * object)
   GstRtmfpSink *self = GST_RTMFP_SINK (object);
 
   gst_rtmfp_object_destroy (self->obj);
-  g_ptr_array_unref (self->headers);
-  g_byte_array_unref (self->partial);
+  gst_rtmfp_flv_input_free (self->flv);
+  g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
 
 static void
-gst_rtmfp_sink_class_init (GstRtmfpSinkClass * klass)
+install_properties (GObjectClass * gobject_class)
 {
-  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
-  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
-  GstBaseSinkClass *basesink_class = GST_BASE_SINK_CLASS (klass);
-
-  GST_DEBUG_CATEGORY_INIT (gst_rtmfp_sink_debug, "rtmfpsink", 0,
-      "RTMFP sink");
-
-  gobject_class->set_property = gst_rtmfp_sink_set_property;
-  gobject_class->get_property = gst_rtmfp_sink_get_property;
-  gobject_class->finalize = gst_rtmfp_sink_finalize;
-
-  gst_rtmfp_object_install_properties_helper (gobject_class, TRUE);
-
   /**
    * GstRtmfpSink:mode:
    *
@@ -638,12 +737,12 @@ gst_rtmfp_sink_class_init (GstRtmfpSinkClass * klass)
    * (`direct`, RFC 7425 5.4): the element keeps a NetConnection to the
    * server (connect + setPeerInfo with its interface addresses), accepts
    * the sessions of the subscribers the server introduces (rtmfpsrc with
-   * #GstRtmfpSrc:peer-id set to this element's #GstRtmfpSink:peer-id) and
-   * serves each its own flows, starting at the metadata, the sequence
-   * headers and a keyframe.  It posts `rtmfp-peer-connected` and
-   * `rtmfp-peer-disconnected` element messages (fields `peer-id`,
-   * `address`, `rtt-ms`) and lists the subscribers in the `peers` array
-   * of #GstRtmfpSink:stats.
+   * #GstRtmfpSrc:peer-id set to this element's #GstRtmfpSink:peer-id, or
+   * `auto` with rtmfp-server) and serves each its own flows, starting at
+   * the metadata, the sequence headers and a fresh keyframe.  It posts
+   * `rtmfp-peer-connected` and `rtmfp-peer-disconnected` element messages
+   * (fields `peer-id`, `address`, `rtt-ms`) and lists the subscribers in
+   * the `peers` array of #GstRtmfpSink:stats.
    *
    * Since: 1.0
    */
@@ -685,18 +784,62 @@ gst_rtmfp_sink_class_init (GstRtmfpSinkClass * klass)
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
 
-  gst_element_class_add_static_pad_template (element_class, &sink_template);
-  gst_element_class_set_static_metadata (element_class, "RTMFP sink",
-      "Sink/Network", "Publishes an FLV stream over RTMFP (RFC 7016/7425)",
-      "gst-rtmfp authors");
+  /**
+   * GstRtmfpSink:sync:
+   *
+   * Send each buffer at its running time on the pipeline clock (as
+   * GstBaseSink's `sync`): a file or another non-live source is then sent
+   * in real time.  With live sources, FALSE sends at once.
+   *
+   * Since: 1.0
+   */
+  g_object_class_install_property (gobject_class, PROP_SYNC,
+      g_param_spec_boolean ("sync", "Sync",
+          "Send buffers at their running time on the clock",
+          DEFAULT_SYNC, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
 
-  basesink_class->set_caps = GST_DEBUG_FUNCPTR (gst_rtmfp_sink_set_caps);
-  basesink_class->render = GST_DEBUG_FUNCPTR (gst_rtmfp_sink_render);
-  basesink_class->event = GST_DEBUG_FUNCPTR (gst_rtmfp_sink_event);
-  basesink_class->start = GST_DEBUG_FUNCPTR (gst_rtmfp_sink_start);
-  basesink_class->stop = GST_DEBUG_FUNCPTR (gst_rtmfp_sink_stop);
-  basesink_class->unlock = GST_DEBUG_FUNCPTR (gst_rtmfp_sink_unlock);
-  basesink_class->unlock_stop = GST_DEBUG_FUNCPTR (gst_rtmfp_sink_unlock_stop);
+  /**
+   * GstRtmfpSink:async:
+   *
+   * Go to PAUSED asynchronously, prerolling each input (as GstBaseSink's
+   * `async`).  FALSE lets a pipeline change state without data, e.g. when
+   * the sink is added to a running pipeline.
+   *
+   * Since: 1.0
+   */
+  g_object_class_install_property (gobject_class, PROP_ASYNC,
+      g_param_spec_boolean ("async", "Async",
+          "Go asynchronously to PAUSED (preroll)", DEFAULT_ASYNC,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+}
+
+static void
+gst_rtmfp_sink_class_init (GstRtmfpSinkClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+
+  GST_DEBUG_CATEGORY_INIT (gst_rtmfp_sink_debug, "rtmfpsink", 0,
+      "RTMFP sink");
+
+  gobject_class->set_property = gst_rtmfp_sink_set_property;
+  gobject_class->get_property = gst_rtmfp_sink_get_property;
+  gobject_class->finalize = gst_rtmfp_sink_finalize;
+  gst_rtmfp_object_install_properties_helper (gobject_class, TRUE);
+  install_properties (gobject_class);
+
+  gst_element_class_add_static_pad_template (element_class, &video_template);
+  gst_element_class_add_static_pad_template (element_class, &audio_template);
+  gst_element_class_add_static_pad_template (element_class, &flv_template);
+  gst_element_class_set_static_metadata (element_class, "RTMFP sink",
+      "Sink/Network", "Publishes audio and video over RTMFP (RFC 7016/7425)",
+      "gst-rtmfp authors");
+  element_class->request_new_pad =
+      GST_DEBUG_FUNCPTR (gst_rtmfp_sink_request_new_pad);
+  element_class->release_pad = GST_DEBUG_FUNCPTR (gst_rtmfp_sink_release_pad);
+  element_class->change_state =
+      GST_DEBUG_FUNCPTR (gst_rtmfp_sink_change_state);
+  gst_type_mark_as_plugin_api (GST_TYPE_RTMFP_SINK_MODE, 0);
 }
 
 static void
@@ -704,14 +847,8 @@ gst_rtmfp_sink_init (GstRtmfpSink * self)
 {
   self->obj = gst_rtmfp_object_new (GST_ELEMENT (self), TRUE);
   self->mode = DEFAULT_MODE;
-  self->headers = g_ptr_array_new_with_free_func ((GDestroyNotify)
-      header_free);
-  self->partial = g_byte_array_new ();
-  gst_base_sink_set_last_sample_enabled (GST_BASE_SINK (self), FALSE);
-}
-
-static void
-gst_rtmfp_sink_uri_handler_init (gpointer g_iface, gpointer iface_data)
-{
-  gst_rtmfp_object_uri_handler_init (g_iface, iface_data);
+  self->sync = DEFAULT_SYNC;
+  self->async = DEFAULT_ASYNC;
+  g_mutex_init (&self->lock);
+  self->flv = gst_rtmfp_flv_input_new (GST_ELEMENT (self));
 }

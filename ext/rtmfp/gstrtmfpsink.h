@@ -5,13 +5,11 @@
 #pragma once
 
 #include <gst/gst.h>
-#include <gst/base/gstbasesink.h>
 
 G_BEGIN_DECLS
 
 #define GST_TYPE_RTMFP_SINK (gst_rtmfp_sink_get_type ())
-G_DECLARE_FINAL_TYPE (GstRtmfpSink, gst_rtmfp_sink, GST, RTMFP_SINK,
-    GstBaseSink)
+G_DECLARE_FINAL_TYPE (GstRtmfpSink, gst_rtmfp_sink, GST, RTMFP_SINK, GstBin)
 
 /**
  * GstRtmfpSinkMode:

@@ -5,11 +5,10 @@
 #pragma once
 
 #include <gst/gst.h>
-#include <gst/base/gstpushsrc.h>
 
 G_BEGIN_DECLS
 
 #define GST_TYPE_RTMFP_SRC (gst_rtmfp_src_get_type ())
-G_DECLARE_FINAL_TYPE (GstRtmfpSrc, gst_rtmfp_src, GST, RTMFP_SRC, GstPushSrc)
+G_DECLARE_FINAL_TYPE (GstRtmfpSrc, gst_rtmfp_src, GST, RTMFP_SRC, GstElement)
 
 G_END_DECLS

@@ -677,6 +677,9 @@ make_internal_pad (GstRtmfpAutoSink * self, GstElement * el)
   gst_pad_set_query_function (pad, internal_src_query);
   gst_pad_set_active (pad, TRUE);
   peer = gst_element_get_static_pad (el, "sink");
+  /* rtmfpsink's FLV input is a request pad */
+  if (!peer)
+    peer = gst_element_request_pad_simple (el, "sink");
   if (!peer || gst_pad_link_full (pad, peer,
           GST_PAD_LINK_CHECK_NOTHING) != GST_PAD_LINK_OK)
     GST_WARNING_OBJECT (self, "could not link to %" GST_PTR_FORMAT, el);

@@ -6,7 +6,13 @@
  *    latest timestamp;
  *  - audio is relayed at once, abandoned after audio_lifetime_us, and
  *    dropped while the player's audio flow holds more than
- *    audio_queue_limit;
+ *    audio_queue_limit; a player that starts (joins, or the stream is
+ *    published again) gets audio only from its first keyframe's time on
+ *    when the stream has video (a coherent start: players that
+ *    demultiplex do not wait on a video branch with audio piling up):
+ *    audio is held until the keyframe, then what is not older than it
+ *    goes out after it; with no keyframe within START_AUDIO_WAIT_MS of
+ *    stream time, held audio is dropped and audio goes on;
  *  - video starts at a keyframe: a new player, or one whose video flow
  *    went past video_queue_limit, gets no inter frames until the next
  *    keyframe; inter frames are abandoned after video_lifetime_us; at a
@@ -23,13 +29,40 @@
 
 #include <string.h>
 
+/* A starting player gets audio without video after this much stream time
+ * without a keyframe */
+#define START_AUDIO_WAIT_MS 3000
+/* Keyframe requests are passed on to a publisher at most this often */
+#define KEYFRAME_REQUEST_MIN_US (200 * G_TIME_SPAN_MILLISECOND)
+
 struct _RtmfpRelayPlayer {
   RtmfpRelayStream *stream;
   const RtmfpRelayPlayerFuncs *funcs;
   gpointer ud;
   gboolean need_keyframe;       /* no inter frames until a keyframe */
   gboolean overflowed;          /* video dropped for backpressure */
+  gboolean starting;            /* no audio before the first keyframe */
+  GQueue held;                  /* HeldAudio*, while starting */
 };
+
+typedef struct {
+  guint32 ts;
+  GBytes *payload;
+} HeldAudio;
+
+static void
+held_audio_free (HeldAudio * h)
+{
+  g_bytes_unref (h->payload);
+  g_free (h);
+}
+
+static void
+player_free (RtmfpRelayPlayer * p)
+{
+  g_queue_clear_full (&p->held, (GDestroyNotify) held_audio_free);
+  g_free (p);
+}
 
 struct _RtmfpRelayStream {
   RtmfpRelay *relay;
@@ -45,9 +78,14 @@ struct _RtmfpRelayStream {
   GBytes *audio_header;         /* AAC AudioSpecificConfig tag */
   guint32 last_timestamp;
 
+  gboolean has_video;           /* video came since it was published */
+
   /* the publisher (rtmfp_relay_publish_full) */
   RtmfpRelayEvictFunc evict;
   gpointer evict_ud;
+  RtmfpRelayKeyframeFunc keyframe;
+  gpointer keyframe_ud;
+  gint64 last_keyframe_request; /* -1 */
   gint64 last_active;
   gboolean released;            /* takeable at once */
 };
@@ -96,6 +134,7 @@ rtmfp_relay_normalize_name (const gchar * name)
 static void
 stream_clear_caches (RtmfpRelayStream * st)
 {
+  st->has_video = FALSE;
   g_clear_pointer (&st->metadata, g_bytes_unref);
   g_clear_pointer (&st->video_header, g_bytes_unref);
   g_clear_pointer (&st->audio_header, g_bytes_unref);
@@ -128,7 +167,9 @@ stream_lookup (RtmfpRelay * relay, const gchar * app, const gchar * name,
     st->key = key;
     st->app = g_strdup (app);
     st->name = norm;
-    st->players = g_ptr_array_new_with_free_func (g_free);
+    st->players = g_ptr_array_new_with_free_func ((GDestroyNotify)
+        player_free);
+    st->last_keyframe_request = -1;
     g_hash_table_insert (relay->streams, st->key, st);
     return st;
   }
@@ -273,6 +314,9 @@ rtmfp_relay_publish (RtmfpRelay * relay, const gchar * app,
   st->last_timestamp = 0;
   st->evict = NULL;
   st->evict_ud = NULL;
+  st->keyframe = NULL;
+  st->keyframe_ud = NULL;
+  st->last_keyframe_request = -1;
   st->last_active = 0;
   st->released = FALSE;
   desc = g_strdup_printf ("%s is now published.", st->name);
@@ -280,6 +324,8 @@ rtmfp_relay_publish (RtmfpRelay * relay, const gchar * app,
     RtmfpRelayPlayer *p = g_ptr_array_index (st->players, i);
     p->need_keyframe = TRUE;
     p->overflowed = FALSE;
+    p->starting = TRUE;
+    g_queue_clear_full (&p->held, (GDestroyNotify) held_audio_free);
     p->funcs->status (p->ud, "status", RTMFP_TC_PLAY_PUBLISHNOTIFY, desc);
   }
   g_free (desc);
@@ -341,6 +387,8 @@ rtmfp_relay_unpublish (RtmfpRelay * relay, RtmfpRelayStream * st)
   g_return_if_fail (relay && st && st->relay == relay);
 
   st->published = FALSE;
+  st->keyframe = NULL;
+  st->keyframe_ud = NULL;
   stream_clear_caches (st);
   desc = g_strdup_printf ("%s is now unpublished.", st->name);
   for (i = 0; i < st->players->len; i++) {
@@ -374,6 +422,22 @@ push_audio (RtmfpRelayStream * st, guint32 ts, const guint8 * d, gsize len)
   for (i = 0; i < st->players->len; i++) {
     RtmfpRelayPlayer *p = g_ptr_array_index (st->players, i);
 
+    if (p->starting && st->has_video) {
+      HeldAudio *first = g_queue_peek_head (&p->held);
+
+      if (!first || (gint32) (ts - first->ts) < START_AUDIO_WAIT_MS) {
+        HeldAudio *h = g_new0 (HeldAudio, 1);
+        h->ts = ts;
+        h->payload = g_bytes_new (d, len);
+        g_queue_push_tail (&p->held, h);
+        continue;
+      }
+      g_debug ("%s: no keyframe for a starting player, audio goes on",
+          st->name);
+      relay->stats.messages_dropped += p->held.length;
+      g_queue_clear_full (&p->held, (GDestroyNotify) held_audio_free);
+      p->starting = FALSE;
+    }
     if (p->funcs->queued_bytes (p->ud, RTMFP_RELAY_AUDIO) >
         relay->cfg.audio_queue_limit) {
       dropped (relay);
@@ -381,6 +445,28 @@ push_audio (RtmfpRelayStream * st, guint32 ts, const guint8 * d, gsize len)
     }
     player_send (p, RTMFP_RELAY_AUDIO, RTMFP_TC_MSG_AUDIO, ts, d, len,
         relay->cfg.audio_lifetime_us);
+  }
+}
+
+/* A starting player got its first keyframe (at ts): held audio from ts
+ * on goes out, older is dropped */
+static void
+player_start_audio (RtmfpRelayPlayer * p, guint32 ts)
+{
+  RtmfpRelay *relay = p->stream->relay;
+  HeldAudio *h;
+
+  p->starting = FALSE;
+  while ((h = g_queue_pop_head (&p->held))) {
+    gsize len;
+    const guint8 *d = g_bytes_get_data (h->payload, &len);
+
+    if ((gint32) (h->ts - ts) < 0)
+      dropped (relay);
+    else
+      player_send (p, RTMFP_RELAY_AUDIO, RTMFP_TC_MSG_AUDIO, h->ts, d, len,
+          relay->cfg.audio_lifetime_us);
+    held_audio_free (h);
   }
 }
 
@@ -408,6 +494,8 @@ push_keyframe (RtmfpRelayStream * st, guint32 ts, const guint8 * d, gsize len)
     p->overflowed = FALSE;
     player_send (p, RTMFP_RELAY_VIDEO, RTMFP_TC_MSG_VIDEO, ts, d, len,
         relay->cfg.keyframe_lifetime_us);
+    if (p->starting)
+      player_start_audio (p, ts);
   }
 }
 
@@ -422,6 +510,7 @@ push_video (RtmfpRelayStream * st, guint32 ts, const guint8 * d, gsize len)
     dropped (relay);
     return;
   }
+  st->has_video = TRUE;
   if (!info.ex_header && info.codec == RTMFP_FLV_VIDEO_AVC &&
       info.avc_packet_type == RTMFP_FLV_AVC_SEQUENCE_HEADER) {
     g_clear_pointer (&st->video_header, g_bytes_unref);
@@ -578,10 +667,39 @@ rtmfp_relay_play (RtmfpRelay * relay, const gchar * app, const gchar * name,
   p->funcs = funcs;
   p->ud = ud;
   p->need_keyframe = TRUE;
+  p->starting = TRUE;
+  g_queue_init (&p->held);
   g_ptr_array_add (st->players, p);
   if (st->published)
     player_send_headers (p);
   return p;
+}
+
+void
+rtmfp_relay_stream_set_keyframe_func (RtmfpRelayStream * st,
+    RtmfpRelayKeyframeFunc func, gpointer ud)
+{
+  g_return_if_fail (st != NULL);
+  st->keyframe = func;
+  st->keyframe_ud = ud;
+}
+
+gboolean
+rtmfp_relay_request_keyframe (RtmfpRelay * relay, RtmfpRelayPlayer * p,
+    gint64 now)
+{
+  RtmfpRelayStream *st;
+
+  g_return_val_if_fail (relay && p, FALSE);
+
+  st = p->stream;
+  if (!st->published || !st->keyframe || (st->last_keyframe_request >= 0 &&
+          now - st->last_keyframe_request < KEYFRAME_REQUEST_MIN_US))
+    return FALSE;
+  st->last_keyframe_request = now;
+  relay->stats.keyframe_requests++;
+  st->keyframe (st, st->keyframe_ud);
+  return TRUE;
 }
 
 void

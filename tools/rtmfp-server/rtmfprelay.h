@@ -73,6 +73,7 @@ typedef struct {
   guint64 messages_dropped;     /* not sent: gating or backpressure */
   guint64 bytes_in;
   guint64 bytes_relayed;
+  guint64 keyframe_requests;    /* passed on to publishers */
 } RtmfpRelayStats;
 
 RtmfpRelay *rtmfp_relay_new (const RtmfpRelayConfig * cfg);
@@ -138,5 +139,18 @@ RtmfpRelayPlayer *rtmfp_relay_play (RtmfpRelay * relay, const gchar * app,
     const gchar * name, const RtmfpRelayPlayerFuncs * funcs, gpointer ud);
 /* Removes a player; nothing is called on it any more. */
 void      rtmfp_relay_stop (RtmfpRelay * relay, RtmfpRelayPlayer * player);
+
+/* ---- keyframe requests ---- */
+
+/* How to ask the publisher of a stream for a keyframe (an RTMFP publisher
+ * gets "requestKeyframe"; RTMP has no such thing: none) */
+typedef void (*RtmfpRelayKeyframeFunc) (RtmfpRelayStream * stream,
+    gpointer ud);
+void      rtmfp_relay_stream_set_keyframe_func (RtmfpRelayStream * stream,
+    RtmfpRelayKeyframeFunc func, gpointer ud);
+/* A player wants a keyframe (it joined, or lost video): passed on to the
+ * publisher, at most one per 200 ms per stream.  TRUE if passed on. */
+gboolean  rtmfp_relay_request_keyframe (RtmfpRelay * relay,
+    RtmfpRelayPlayer * player, gint64 now);
 
 G_END_DECLS

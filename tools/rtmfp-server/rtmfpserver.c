@@ -355,6 +355,8 @@ rtmfp_server_new (const RtmfpServerConfig * cfg, RtmfpServerClockFunc clock,
   srv->cfg.identity = NULL;
   srv->relay = rtmfp_relay_new (&srv->cfg.relay);
   srv->conns = g_hash_table_new (g_direct_hash, g_direct_equal);
+  srv->direct = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+      NULL);
   srv->rtmp_conns = g_hash_table_new (g_direct_hash, g_direct_equal);
   return srv;
 }
@@ -374,6 +376,7 @@ rtmfp_server_free (RtmfpServer * srv)
     rtmfp_server_conn_free (v);
   }
   g_hash_table_unref (srv->conns);
+  g_hash_table_unref (srv->direct);
   rtmfp_server_rtmp_detach_all (srv);
   g_hash_table_unref (srv->rtmp_conns);
   rtmfp_relay_free (srv->relay);

@@ -18,6 +18,7 @@
 
 #include "rtmfpserverpriv.h"
 #include "rtmfptc.h"
+#include "rtmfpcrypto.h"
 
 #include <string.h>
 
@@ -72,6 +73,7 @@ struct _RtmfpServerConn {
 
 static const RtmfpRelayPlayerFuncs player_funcs;
 static void stream_evicted (RtmfpRelayStream * stream, gpointer ud);
+static void stream_keyframe_wanted (RtmfpRelayStream * stream, gpointer ud);
 
 static gint64
 conn_now (RtmfpServerConn * conn)
@@ -316,11 +318,26 @@ stream_publish (NetStream * ns, const gchar * name)
   }
   rtmfp_server_log (srv, "conn %" G_GUINT64_FORMAT ": publish %s/%s",
       conn->id, conn->app, ns->name);
+  rtmfp_relay_stream_set_keyframe_func (ns->publishing,
+      stream_keyframe_wanted, ns);
   send_user_control (conn, stream_flow (ns, RTMFP_RELAY_DATA),
       RTMFP_TC_EVENT_STREAM_BEGIN, ns->id, 0, 1);
   desc = g_strdup_printf ("%s is now published.", ns->name);
   stream_status (ns, "status", RTMFP_TC_PUBLISH_START, desc);
   g_free (desc);
+}
+
+/* A player asked for a keyframe: the publisher is asked on its stream */
+static void
+stream_keyframe_wanted (RtmfpRelayStream * stream, gpointer ud)
+{
+  NetStream *ns = ud;
+  RtmfpAmfNode *args[1] = { rtmfp_amf_node_new_null () };
+
+  g_debug ("conn %" G_GUINT64_FORMAT ": stream %u: keyframe requested",
+      ns->conn->id, ns->id);
+  send_command (ns->conn, stream_flow (ns, RTMFP_RELAY_DATA),
+      RTMFP_TC_REQUEST_KEYFRAME, 0.0, 1, args);
 }
 
 /* Another publisher took the name over while we were silent */
@@ -379,6 +396,14 @@ stream_play (NetStream * ns, const gchar * name, gdouble start)
   g_free (desc);
   ns->player = rtmfp_relay_play (srv->relay, conn->app, ns->name,
       &player_funcs, ns);
+  if (rtmfp_relay_is_published (srv->relay, conn->app, ns->name)) {
+    /* a fresh keyframe starts the new player at once */
+    rtmfp_relay_request_keyframe (srv->relay, ns->player, conn_now (conn));
+  } else {
+    /* waiting for a publisher: the stream is dry (no data) until then */
+    send_user_control (conn, stream_flow (ns, RTMFP_RELAY_DATA),
+        RTMFP_TC_EVENT_STREAM_DRY, ns->id, 0, 1);
+  }
 }
 
 /* ---- the relay's view of a player ---- */
@@ -645,6 +670,88 @@ handle_set_peer_info (RtmfpServerConn * conn, GPtrArray * args)
       conn->behind_nat ? ", behind a NAT" : "");
 }
 
+static gchar *
+direct_key (const gchar * app, const gchar * name)
+{
+  gchar *norm = rtmfp_relay_normalize_name (name);
+  gchar *key = g_strdup_printf ("%" G_GSIZE_FORMAT ":%s/%s", strlen (app),
+      app, norm);
+
+  g_free (norm);
+  return key;
+}
+
+/* publishDirect (null, name): this connection publishes name peer to peer
+ * (RFC 7425 5.4); players may ask for its peer ID with lookupPeer.  The
+ * latest publisher of a name wins (a restarted publisher has a new peer
+ * ID; the old one is gone or going). */
+static void
+handle_publish_direct (RtmfpServerConn * conn, gdouble txn, GPtrArray * args)
+{
+  const gchar *name = args->len > 1 &&
+      rtmfp_amf_node_get_type (args->pdata[1]) == RTMFP_AMF_TYPE_STRING ?
+      rtmfp_amf_node_peek_string (args->pdata[1], NULL) : NULL;
+  RtmfpAmfNode *reply[2];
+
+  if (!name || !*name || !rtmfp_session_get_far_fingerprint (conn->session)) {
+    call_failed (conn, conn->ctrl_send, txn, "No stream name.");
+    return;
+  }
+  g_hash_table_replace (conn->srv->direct, direct_key (conn->app, name),
+      conn);
+  rtmfp_server_log (conn->srv, "conn %" G_GUINT64_FORMAT ": publishes %s/%s "
+      "peer to peer", conn->id, conn->app, name);
+  if (txn > 0) {
+    reply[0] = rtmfp_amf_node_new_null ();
+    reply[1] = rtmfp_amf_node_new_undefined ();
+    send_command (conn, conn->ctrl_send, "_result", txn, 2, reply);
+  }
+}
+
+gchar *
+rtmfp_server_lookup_direct (RtmfpServer * srv, const gchar * app,
+    const gchar * name)
+{
+  gchar *key = direct_key (app, name);
+  RtmfpServerConn *pub = g_hash_table_lookup (srv->direct, key);
+  const guint8 *fp;
+
+  g_free (key);
+  if (!pub || pub->state != CONN_CONNECTED || !session_open (pub))
+    return NULL;
+  fp = rtmfp_session_get_far_fingerprint (pub->session);
+  return fp ? rtmfp_fingerprint_to_hex (fp) : NULL;
+}
+
+/* lookupPeer (null, name): the peer ID of name's direct publisher */
+static void
+handle_lookup_peer (RtmfpServerConn * conn, gdouble txn, GPtrArray * args)
+{
+  const gchar *name = args->len > 1 &&
+      rtmfp_amf_node_get_type (args->pdata[1]) == RTMFP_AMF_TYPE_STRING ?
+      rtmfp_amf_node_peek_string (args->pdata[1], NULL) : NULL;
+  gchar *hex = name ? rtmfp_server_lookup_direct (conn->srv, conn->app,
+      name) : NULL;
+  RtmfpAmfNode *reply[2];
+
+  if (txn <= 0) {
+    g_free (hex);
+    return;
+  }
+  reply[0] = rtmfp_amf_node_new_null ();
+  if (hex) {
+    reply[1] = rtmfp_amf_node_new_take_string (hex, -1);
+    send_command (conn, conn->ctrl_send, "_result", txn, 2, reply);
+  } else {
+    gchar *desc = g_strdup_printf ("%s is not published peer to peer.",
+        name ? name : "");
+    reply[1] = rtmfp_tc_status_new ("error", RTMFP_TC_PLAY_STREAMNOTFOUND,
+        desc);
+    g_free (desc);
+    send_command (conn, conn->ctrl_send, "_error", txn, 2, reply);
+  }
+}
+
 static void
 handle_control_command (RtmfpServerConn * conn, RtmfpRecvFlow * f,
     const gchar * name, gdouble txn, GPtrArray * args)
@@ -671,6 +778,10 @@ handle_control_command (RtmfpServerConn * conn, RtmfpRecvFlow * f,
       };
       send_command (conn, conn->ctrl_send, "_result", txn, 2, reply);
     }
+  } else if (g_str_equal (name, RTMFP_TC_PUBLISH_DIRECT)) {
+    handle_publish_direct (conn, txn, args);
+  } else if (g_str_equal (name, RTMFP_TC_LOOKUP_PEER)) {
+    handle_lookup_peer (conn, txn, args);
   } else if (g_str_equal (name, "releaseStream") ||
       g_str_equal (name, "FCPublish") || g_str_equal (name, "FCUnpublish")) {
     /* RTMP encoder habits: acknowledged, nothing to do */
@@ -727,6 +838,10 @@ handle_stream_command (NetStream * ns, const gchar * name, gdouble txn,
       stream_end (ns, FALSE);
   } else if (g_str_equal (name, "deleteStream")) {
     delete_stream (conn, args);
+  } else if (g_str_equal (name, RTMFP_TC_REQUEST_KEYFRAME)) {
+    if (ns->player)
+      rtmfp_relay_request_keyframe (conn->srv->relay, ns->player,
+          conn_now (conn));
   } else if (g_str_equal (name, "receiveAudio") ||
       g_str_equal (name, "receiveVideo") || g_str_equal (name, "pause") ||
       g_str_equal (name, "seek")) {
@@ -1056,11 +1171,19 @@ rtmfp_server_conn_poll (RtmfpServerConn * conn)
   conn_stream_ended (conn);     /* last: may free conn */
 }
 
+static gboolean
+is_value (gpointer key, gpointer value, gpointer data)
+{
+  return value == data;
+}
+
 void
 rtmfp_server_conn_free (RtmfpServerConn * conn)
 {
   if (!conn)
     return;
+  /* no longer a direct publisher of anything */
+  g_hash_table_foreach_remove (conn->srv->direct, is_value, conn);
   g_hash_table_unref (conn->streams);   /* ends streams, other players told */
   if (conn->ctrl_send && session_open (conn))
     rtmfp_session_close_flow (conn->session, conn->ctrl_send,

@@ -21,6 +21,9 @@ struct _RtmfpServer {
   RtmfpEndpoint *ep;
   RtmfpRelay *relay;
   GHashTable *conns;            /* RtmfpSession* -> RtmfpServerConn* (owned) */
+  /* direct publishers by "app/name" (publishDirect): the connection of
+   * the publisher (not owned; removed when it is freed) */
+  GHashTable *direct;
   guint64 next_conn_id;
   gint64 last_poll;
 
@@ -74,6 +77,10 @@ void      rtmfp_server_conn_close (RtmfpServerConn * conn);
 void      rtmfp_server_conn_poll (RtmfpServerConn * conn);
 gboolean  rtmfp_server_conn_is_connected (const RtmfpServerConn * conn);
 RtmfpSession *rtmfp_server_conn_get_session (const RtmfpServerConn * conn);
+/* The peer ID of the direct publisher of (app, name), or NULL (newly
+ * allocated hex) */
+gchar    *rtmfp_server_lookup_direct (RtmfpServer * srv, const gchar * app,
+    const gchar * name);
 /* setPeerInfo addresses (RFC 7425 5.3.3), for introduction */
 const RtmfpAddr *rtmfp_server_conn_get_peer_addresses (const RtmfpServerConn *
     conn, guint * n);

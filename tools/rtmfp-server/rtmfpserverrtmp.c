@@ -380,6 +380,9 @@ on_play (RtmpConn * conn, guint32 sid, const gchar * name, gdouble start,
   rtmp_conn_play_ok (conn, sid);
   st->player = rtmfp_relay_play (srv->relay, rc->app, st->name,
       &rtmp_player_funcs, st);
+  /* a fresh keyframe from an RTMFP publisher starts the player at once */
+  rtmfp_relay_request_keyframe (srv->relay, st->player,
+      rtmfp_server_now (srv));
 }
 
 static void

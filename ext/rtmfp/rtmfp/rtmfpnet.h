@@ -51,6 +51,21 @@ typedef struct {
 } RtmfpNetStats;
 void      rtmfp_net_get_stats (RtmfpNet * net, RtmfpNetStats * st);
 
+/* A timer on the net thread for a sans-I/O component above the endpoint
+ * (rtmfpnettimer.c): next(data) is asked for the absolute time (the
+ * clock of rtmfp_net_now) of the next timeout, -1 for none, on every
+ * iteration; when due, fire(net, data) runs as an invocation (so the
+ * endpoint's timer is re-armed after it).  Destroy the source to stop. */
+typedef gint64 (*RtmfpNetNextFunc) (gpointer data);
+GSource  *rtmfp_net_add_timer (RtmfpNet * net, RtmfpNetNextFunc next,
+    RtmfpNetFunc fire, gpointer data);
+
+/* The local interface addresses with our port, "addr:port" ("[v6]:port"),
+ * neither loopback, link-local nor any, at most 8, NULL-terminated
+ * (g_strfreev): what a direct publisher reports with setPeerInfo (RFC 7425
+ * 5.3.3, 5.4).  The server adds the address it observes. */
+gchar   **rtmfp_net_list_local_addresses (RtmfpNet * net);
+
 /* IP mobility (RFC 7016 3.5.4.2): moves to a new UDP socket on a new
  * ephemeral port of the same local address; the sessions continue (the
  * far ends follow the new address after validating it), no new handshake.

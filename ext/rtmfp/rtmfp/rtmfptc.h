@@ -128,6 +128,21 @@ const gchar *rtmfp_tc_status_peek_description (const RtmfpAmfNode * info);
 #define RTMFP_TC_PLAY_PUBLISHNOTIFY "NetStream.Play.PublishNotify"
 #define RTMFP_TC_PLAY_UNPUBLISHNOTIFY "NetStream.Play.UnpublishNotify"
 
+/* Commands of this project's profile (not in RFC 7425; other servers
+ * answer NetConnection.Call.Failed or ignore them):
+ *   requestKeyframe   player -> its NetStream (server or direct
+ *                     publisher), no arguments after null: the player
+ *                     lost video and asks for a keyframe; the server
+ *                     passes it on to the stream's publisher
+ *   publishDirect     direct publisher -> server call (null, name): the
+ *                     server maps the stream name to our peer ID
+ *   lookupPeer        player -> server call (null, name): _result (null,
+ *                     peer ID as 64 hex digits) or _error with
+ *                     NetStream.Play.StreamNotFound */
+#define RTMFP_TC_REQUEST_KEYFRAME "requestKeyframe"
+#define RTMFP_TC_PUBLISH_DIRECT "publishDirect"
+#define RTMFP_TC_LOOKUP_PEER "lookupPeer"
+
 /* ---- rtmfp:// URIs (RFC 7425 section 6) ----
  * rtmfp://host[:port]/app[/instance]/stream ; default UDP port 1935; the
  * last path segment is the stream name, the rest the app (as rtmp2 does).

@@ -12,6 +12,8 @@
 
 #define TXN_CONNECT 1.0
 #define TXN_CREATE_STREAM 2.0
+/* rtmfp_tc_client_call transactions count up from here */
+#define TXN_FIRST_CALL 16.0
 
 /* While closing, how often the sending flows are checked for completion */
 #define CLOSE_POLL_US (20 * G_TIME_SPAN_MILLISECOND)
@@ -56,6 +58,12 @@ typedef struct {
   GBytes *msg;
   guint64 gap;
 } Held;
+
+typedef struct {
+  gdouble txn;
+  RtmfpTcClientCallFunc func;
+  gpointer ud;
+} Call;
 
 typedef struct {
   RtmfpTcClient *c;
@@ -117,6 +125,8 @@ struct _RtmfpTcClient {
   guint32 sync_id;              /* last flow sync barrier we sent */
 
   GHashTable *syncs;            /* sync ID -> flows at the barrier */
+  GQueue calls;                 /* Call*, waiting for their answer */
+  gdouble next_txn;
 
   gsize pending_bytes;
   gboolean above_high;
@@ -247,6 +257,8 @@ in_flow_free (InFlow * in)
   g_free (in);
 }
 
+static void fail_calls (RtmfpTcClient * c);
+
 static void
 set_state (RtmfpTcClient * c, RtmfpTcClientState state)
 {
@@ -255,6 +267,8 @@ set_state (RtmfpTcClient * c, RtmfpTcClientState state)
   g_debug ("client %p: %s -> %s", c, rtmfp_tc_client_state_get_nick
       (c->state), rtmfp_tc_client_state_get_nick (state));
   c->state = state;
+  if (state == RTMFP_TC_CLIENT_STATE_CLOSED)
+    fail_calls (c);
   if (c->cb.state_changed)
     c->cb.state_changed (c, state, c->ud);
 }
@@ -299,6 +313,7 @@ client_fail (RtmfpTcClient * c, RtmfpTcClientError code, const gchar * fmt,
   c->error = err;
   c->state = RTMFP_TC_CLIENT_STATE_FAILED;
   drop_all_pending (c);
+  fail_calls (c);
   if (c->session) {
     RtmfpSessionState ss = rtmfp_session_get_state (c->session);
 
@@ -516,7 +531,8 @@ on_connected (RtmfpTcClient * c, gint64 now)
       (RtmfpAmfNode **) args->pdata, now);
   g_ptr_array_unref (args);
 
-  if (c->role == RTMFP_TC_CLIENT_ROLE_DIRECT_PUBLISH) {
+  if (c->role == RTMFP_TC_CLIENT_ROLE_DIRECT_PUBLISH ||
+      c->role == RTMFP_TC_CLIENT_ROLE_CONNECT) {
     /* 5.4: the server now introduces peers to us; no stream here */
     c->deadline = -1;
     set_state (c, RTMFP_TC_CLIENT_STATE_STREAMING);
@@ -675,8 +691,33 @@ handle_result (RtmfpTcClient * c, gboolean ok, gdouble txn, GPtrArray * args,
     }
     on_stream_created (c, (guint32) sid, now);
   } else {
+    GList *l;
+
+    for (l = c->calls.head; l; l = l->next) {
+      Call *call = l->data;
+      if (call->txn == txn) {
+        g_queue_delete_link (&c->calls, l);
+        if (call->func)
+          call->func (c, ok, args, call->ud);
+        g_free (call);
+        return;
+      }
+    }
     g_debug ("client %p: %s for transaction %g ignored", c,
         ok ? "_result" : "_error", txn);
+  }
+}
+
+/* Every call still waiting is answered FALSE (the connection ended) */
+static void
+fail_calls (RtmfpTcClient * c)
+{
+  Call *call;
+
+  while ((call = g_queue_pop_head (&c->calls))) {
+    if (call->func)
+      call->func (c, FALSE, NULL, call->ud);
+    g_free (call);
   }
 }
 
@@ -737,6 +778,8 @@ handle_command (RtmfpTcClient * c, InFlow * in, const RtmfpTcMessage * msg,
     if (c->state != RTMFP_TC_CLIENT_STATE_CLOSING)
       client_fail (c, RTMFP_TC_CLIENT_ERROR_CLOSED,
           "%s: the server closed the connection", RTMFP_TC_CONNECT_CLOSED);
+  } else if (c->cb.command) {
+    c->cb.command (c, in->stream_id, name, args, c->ud);
   } else {
     g_debug ("client %p: command '%s' ignored", c, name);
   }
@@ -1362,6 +1405,8 @@ rtmfp_tc_client_new (const RtmfpTcClientConfig * cfg,
   c->poll_at = -1;
   c->in_flows = g_ptr_array_new_with_free_func ((GDestroyNotify) in_flow_free);
   c->syncs = g_hash_table_new (NULL, NULL);
+  g_queue_init (&c->calls);
+  c->next_txn = TXN_FIRST_CALL;
   for (i = 0; i < OUT_N; i++)
     g_queue_init (&c->out[i].pending);
   return c;
@@ -1373,6 +1418,8 @@ rtmfp_tc_client_free (RtmfpTcClient * c)
   if (!c)
     return;
   drop_all_pending (c);
+  /* callers free their clients without waiting for answers */
+  g_queue_clear_full (&c->calls, g_free);
   if (c->session) {
     /* the delivery callbacks point at our InFlows: detach them */
     guint i;
@@ -1772,6 +1819,67 @@ rtmfp_tc_client_send (RtmfpTcClient * c, guint8 type, guint32 timestamp,
   g_queue_push_tail (&o->pending, p);
   pump (c, o, kind, FALSE, now);
   return TRUE;
+}
+
+gboolean
+rtmfp_tc_client_call (RtmfpTcClient * c, const gchar * name, guint n_args,
+    RtmfpAmfNode ** args, RtmfpTcClientCallFunc func, gpointer user_data,
+    gint64 now)
+{
+  RtmfpAmfNode **all;
+  gdouble txn;
+  gboolean ok = FALSE;
+  guint i;
+
+  g_return_val_if_fail (c != NULL && name != NULL, FALSE);
+
+  if (c->control && c->state > RTMFP_TC_CLIENT_STATE_CONNECTING &&
+      c->state <= RTMFP_TC_CLIENT_STATE_STREAMING) {
+    all = g_new (RtmfpAmfNode *, n_args + 1);
+    all[0] = rtmfp_amf_node_new_null ();
+    for (i = 0; i < n_args; i++)
+      all[i + 1] = args[i];
+    txn = c->next_txn++;
+    ok = send_command (c, c->control, name, txn, n_args + 1, all, now);
+    g_free (all);
+    if (ok) {
+      Call *call = g_new0 (Call, 1);
+      call->txn = txn;
+      call->func = func;
+      call->ud = user_data;
+      g_queue_push_tail (&c->calls, call);
+    }
+    return ok;
+  }
+  for (i = 0; i < n_args; i++)
+    rtmfp_amf_node_free (args[i]);
+  return FALSE;
+}
+
+gboolean
+rtmfp_tc_client_stream_command (RtmfpTcClient * c, const gchar * name,
+    guint n_args, RtmfpAmfNode ** args, gint64 now)
+{
+  RtmfpAmfNode **all;
+  gboolean ok;
+  guint i;
+
+  g_return_val_if_fail (c != NULL && name != NULL, FALSE);
+
+  if (c->state != RTMFP_TC_CLIENT_STATE_STREAMING ||
+      !c->out[OUT_STREAM].flow) {
+    for (i = 0; i < n_args; i++)
+      rtmfp_amf_node_free (args[i]);
+    return FALSE;
+  }
+  all = g_new (RtmfpAmfNode *, n_args + 1);
+  all[0] = rtmfp_amf_node_new_null ();
+  for (i = 0; i < n_args; i++)
+    all[i + 1] = args[i];
+  ok = send_command (c, c->out[OUT_STREAM].flow, name, 0.0, n_args + 1, all,
+      now);
+  g_free (all);
+  return ok;
 }
 
 gsize

@@ -50,6 +50,9 @@ typedef enum {
    * the subscribers are served by RtmfpTcPeerPublisher (rtmfptcpeer.h).
    * send() refuses. */
   RTMFP_TC_CLIENT_ROLE_DIRECT_PUBLISH,
+  /* A NetConnection only: connect + setPeerInfo, then STREAMING with no
+   * stream, for calls (rtmfp_tc_client_call).  send() refuses. */
+  RTMFP_TC_CLIENT_ROLE_CONNECT,
 } RtmfpTcClientRole;
 
 typedef enum {
@@ -231,6 +234,12 @@ typedef struct {
   void (*stream_event) (RtmfpTcClient * c, guint16 event, gpointer ud);
   /* Publisher: pending bytes fell below RTMFP_TC_CLIENT_PENDING_LOW */
   void (*writable) (RtmfpTcClient * c, gpointer ud);
+  /* appended.  A command the client does not handle itself (not _result,
+   * _error, onStatus, close), on any flow of the connection or of our
+   * stream: stream_id 0 for the NetConnection.  args after the command
+   * name and transaction ID (borrowed). */
+  void (*command) (RtmfpTcClient * c, guint32 stream_id, const gchar * name,
+      GPtrArray * args, gpointer ud);
   /* appended.  The endpoint has a new identity (a new peer ID): AUTO
    * fell back to the Flash shape.  identity is borrowed. */
   void (*identity_changed) (RtmfpTcClient * c, RtmfpIdentity * identity,
@@ -288,6 +297,28 @@ gboolean  rtmfp_tc_client_send (RtmfpTcClient * c, guint8 type,
     gint64 now);
 /* Bytes accepted by send but not yet handed to the flows */
 gsize     rtmfp_tc_client_get_pending_bytes (RtmfpTcClient * c);
+
+/* ---- calls and commands ---- */
+
+/* The answer to rtmfp_tc_client_call: ok for _result, FALSE for _error
+ * or when the connection ended first (args NULL then).  args: after the
+ * command name and transaction ID (borrowed). */
+typedef void (*RtmfpTcClientCallFunc) (RtmfpTcClient * c, gboolean ok,
+    GPtrArray * args, gpointer user_data);
+
+/* A NetConnection call (command on the control flow, with a transaction
+ * ID): first argument null, then args (taken).  Once connected (any role
+ * but a direct player), FALSE otherwise (args freed, func not called).
+ * func (optional) is called once with the answer. */
+gboolean  rtmfp_tc_client_call (RtmfpTcClient * c, const gchar * name,
+    guint n_args, RtmfpAmfNode ** args, RtmfpTcClientCallFunc func,
+    gpointer user_data, gint64 now);
+
+/* A command (transaction 0, first argument null, then args, taken) on our
+ * NetStream's flow: to the server for its stream, or to the peer we play
+ * from directly.  While STREAMING, FALSE otherwise. */
+gboolean  rtmfp_tc_client_stream_command (RtmfpTcClient * c,
+    const gchar * name, guint n_args, RtmfpAmfNode ** args, gint64 now);
 
 /* ---- closing ---- */
 

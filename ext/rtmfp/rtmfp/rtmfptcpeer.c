@@ -219,6 +219,9 @@ peer_command (Peer * peer, const RtmfpTcMessage * msg, gint64 now)
   } else if (g_str_equal (name, "closeStream") ||
       g_str_equal (name, "deleteStream")) {
     peer_stop (peer, now);
+  } else if (g_str_equal (name, RTMFP_TC_REQUEST_KEYFRAME)) {
+    if (peer->playing && peer->p->cb.keyframe_requested)
+      peer->p->cb.keyframe_requested (peer->p, peer->session, peer->p->ud);
   } else {
     g_debug ("peer %p: command '%s' ignored", peer, name);
   }

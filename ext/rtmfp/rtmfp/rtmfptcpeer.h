@@ -41,6 +41,10 @@ typedef struct {
   /* A subscriber that was playing left (flow or session closed) */
   void (*peer_left) (RtmfpTcPeerPublisher * p, RtmfpSession * s,
       gpointer ud);
+  /* appended.  A playing subscriber asked for a keyframe
+   * ("requestKeyframe" on its NetStream flow, after a video loss) */
+  void (*keyframe_requested) (RtmfpTcPeerPublisher * p, RtmfpSession * s,
+      gpointer ud);
 } RtmfpTcPeerPublisherCallbacks;
 
 /* stream: the name subscribers play (others get Play.StreamNotFound);

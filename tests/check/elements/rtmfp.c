@@ -543,7 +543,7 @@ GST_START_TEST (test_unsupported_codec_by_hand)
   guint i;
 
   /* caps time */
-  h = gst_harness_new_parse (desc);
+  h = sink_harness (desc, "sink");
   bus = gst_bus_new ();
   gst_element_set_bus (h->element, bus);
   mb = flv_tag (18, 0, meta, sizeof meta);
@@ -567,7 +567,7 @@ GST_START_TEST (test_unsupported_codec_by_hand)
   for (i = 0; i < 2; i++) {
     GstFlowReturn r;
 
-    h = gst_harness_new_parse (desc);
+    h = sink_harness (desc, "sink");
     bus = gst_bus_new ();
     gst_element_set_bus (h->element, bus);
     gst_harness_set_src_caps_str (h, "video/x-flv");
@@ -667,7 +667,7 @@ GST_START_TEST (test_receive_queue_bounded)
 
   desc = g_strdup_printf ("rtmfpsink location=rtmfp://127.0.0.1:%u/live/queue",
       srv->port);
-  h = gst_harness_new_parse (desc);
+  h = sink_harness (desc, "sink");
   g_free (desc);
   gst_harness_set_src_caps_str (h, "video/x-flv");
   for (i = 0; i < N_DATA; i++) {
@@ -939,7 +939,8 @@ GST_START_TEST (test_null_stats)
   GstElement *e = gst_element_factory_make (elements[__i__], NULL);
   GstStructure *st, *st2;
   static const gchar *u64[] = { "packets-sent", "packets-received",
-    "bytes-sent", "bytes-received", "packets-retransmitted", "packets-lost",
+    "bytes-sent", "bytes-received", "fragments-retransmitted",
+    "fragments-lost",
     "cwnd-bytes", "bytes-in-flight", "messages-abandoned",
     "audio-messages-sent", "audio-messages-abandoned", "audio-messages-lost",
     "video-messages-sent", "video-messages-abandoned", "video-messages-lost",

@@ -708,6 +708,21 @@ got_clear (Got * g)
   g_cond_clear (&g->cond);
 }
 
+GstHarness *
+sink_harness (const gchar * desc, const gchar * padname)
+{
+  GError *err = NULL;
+  GstElement *e = gst_parse_launch (desc, &err);
+  GstHarness *h;
+
+  fail_unless (e != NULL, "%s", err ? err->message : "?");
+  /* as gst_harness_new_parse does for sinks */
+  g_object_set (e, "async", FALSE, "sync", FALSE, NULL);
+  h = gst_harness_new_with_element (e, padname, NULL);
+  gst_object_unref (e);
+  return h;
+}
+
 void
 set_state_checked (GstElement * p, GstState state)
 {

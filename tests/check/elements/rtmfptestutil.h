@@ -9,6 +9,7 @@
 
 #include <gio/gio.h>
 #include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
 
 G_BEGIN_DECLS
 
@@ -116,6 +117,9 @@ void sent_clear (Sent * s);
 void got_init (Got * g);
 void got_clear (Got * g);
 void set_state_checked (GstElement * p, GstState state);
+/* A harness around the element of a one-element launch description
+ * ("rtmfpsink location=..."), fed through its request pad padname */
+GstHarness *sink_harness (const gchar * desc, const gchar * padname);
 gboolean wait_decoded (Got * got, guint n, gint64 timeout_us);
 void check_received (Sent * sent, Got * got, const gchar * who);
 

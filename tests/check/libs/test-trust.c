@@ -29,6 +29,7 @@
 #include "rtmfpserver.h"
 #include "rtmfptcclient.h"
 #include "rtmfptcpeer.h"
+#include "rtmfptcagent.h"
 #include "rtmfppacket.h"
 #include "rtmfpvlu.h"
 #include "amf0.h"
@@ -80,12 +81,21 @@ typedef struct {
   RtmfpSimHost *host;
 } Srv;
 
+typedef struct {
+  RtmfpTcAgent *agent;
+  RtmfpSimHost *host;
+  guint identity_changes;
+  guint video;
+} Ag;
+
 struct _Fx {
   RtmfpSimNet *net;
   Srv servers[MAX_SERVERS];
   guint n_servers;
   Cl *cls[MAX_CLIENTS];
   guint n_cls;
+  Ag *ags[MAX_CLIENTS];
+  guint n_ags;
 };
 
 static gint64
@@ -161,9 +171,13 @@ fx_free (Fx * fx)
     pps[i] = fx->cls[i]->pp;
     cl_free (fx->cls[i]);
   }
+  for (i = 0; i < fx->n_ags; i++)
+    rtmfp_tc_agent_free (fx->ags[i]->agent);
   for (i = 0; i < fx->n_servers; i++)
     rtmfp_server_free (fx->servers[i].srv);
   rtmfp_sim_net_free (fx->net);
+  for (i = 0; i < fx->n_ags; i++)
+    g_free (fx->ags[i]);
   for (i = 0; i < fx->n_cls; i++)
     if (pps[i])
       rtmfp_tc_peer_publisher_free (pps[i]);
@@ -199,6 +213,18 @@ drive_until (Fx * fx, RtmfpSimCondition cond, gpointer ud, gint64 max_us)
       return TRUE;
     for (i = 0; i < fx->n_cls; i++)
       serve_client (fx, fx->cls[i]->c, now, &next);
+    for (i = 0; i < fx->n_ags; i++) {
+      RtmfpTcAgent *a = fx->ags[i]->agent;
+      gint64 t = rtmfp_tc_agent_next_timeout (a);
+
+      if (t >= 0 && t <= now) {
+        rtmfp_tc_agent_handle_timeout (a, now);
+        rtmfp_sim_net_kick (fx->net);
+        t = rtmfp_tc_agent_next_timeout (a);
+      }
+      if (t >= 0 && (next < 0 || t < next))
+        next = t;
+    }
     for (i = 0; i < fx->n_servers; i++)
       rtmfp_server_poll (fx->servers[i].srv);
     slice = MIN (end - now, 10 * MS);
@@ -1336,6 +1362,107 @@ test_flash_initiator (void)
   }
 }
 
+/* The session agent (what the elements run) passes the handshake mode
+ * on and reports the new identity: publisher and player agents with their
+ * defaults stream through the MonaServer-like responder */
+static void
+ag_identity_changed (RtmfpTcAgent * a, RtmfpIdentity * id, gpointer ud)
+{
+  ((Ag *) ud)->identity_changes++;
+}
+
+static void
+ag_message (RtmfpTcAgent * a, const RtmfpMediaMessage * msg, gpointer ud)
+{
+  if (msg->type == RTMFP_TC_MSG_VIDEO)
+    ((Ag *) ud)->video++;
+}
+
+static Ag *
+ag_new (Fx * fx, const gchar * addr, RtmfpTcAgentRole role)
+{
+  static const RtmfpTcAgentCallbacks cb = {
+    .message = ag_message,
+    .identity_changed = ag_identity_changed,
+  };
+  Ag *ag = g_new0 (Ag, 1);
+  RtmfpTcAgentConfig cfg;
+  RtmfpEndpointConfig ecfg;
+  RtmfpAddr to;
+
+  rtmfp_tc_agent_config_init (&cfg);
+  cfg.role = role;
+  cfg.tc_url = TC_URL;
+  cfg.app = "live";
+  cfg.stream = "cam";
+  cfg.timeout_us = 10 * SEC;
+  ag->agent = rtmfp_tc_agent_new (&cfg, &cb, ag, sim_clock, fx->net);
+  rtmfp_endpoint_config_init (&ecfg);
+  ecfg.identity = rtmfp_tc_client_new_identity (cfg.handshake);
+  ecfg.accept_sessions = FALSE;
+  ag->host = rtmfp_sim_net_add_host (fx->net, addr, &ecfg,
+      rtmfp_tc_agent_get_endpoint_callbacks (), ag->agent);
+  rtmfp_identity_unref (ecfg.identity);
+  fx->ags[fx->n_ags++] = ag;
+  g_assert_true (rtmfp_addr_from_string (&to, SERVER_ADDR, 0));
+  g_assert_true (rtmfp_tc_agent_start (ag->agent,
+          rtmfp_sim_host_get_endpoint (ag->host), &to, 1,
+          rtmfp_sim_net_now (fx->net)));
+  rtmfp_sim_net_kick (fx->net);
+  return ag;
+}
+
+static gboolean
+ag_streaming (gpointer ud)
+{
+  return rtmfp_tc_agent_get_state (((Ag *) ud)->agent) ==
+      RTMFP_TC_AGENT_STATE_STREAMING;
+}
+
+static void
+test_mona_agent (void)
+{
+  Fx *fx = fx_new (330);
+  MonaEmu e = { 0 };
+  Ag *pub, *play;
+  guint i;
+
+  fx_mona (fx, &e, FALSE);
+  pub = ag_new (fx, "10.0.0.2:5000", RTMFP_TC_AGENT_PUBLISH);
+  play = ag_new (fx, "10.0.0.3:5000", RTMFP_TC_AGENT_PLAY);
+  g_assert_true (drive_until (fx, ag_streaming, pub, 10 * SEC));
+  g_assert_true (drive_until (fx, ag_streaming, play, 10 * SEC));
+  g_assert_cmpuint (pub->identity_changes, ==, 1);
+  g_assert_cmpuint (play->identity_changes, ==, 1);
+  g_assert_true (rtmfp_cert_is_flash_shaped (rtmfp_identity_get_certificate
+          (rtmfp_endpoint_get_identity (rtmfp_sim_host_get_endpoint
+                  (pub->host)), NULL), 132));
+  {
+    static const guint8 avc_hdr[] = { 0x17, 0x00, 0, 0, 0, 1, 0x42, 0,
+      0x1e, 0xff
+    };
+    g_assert_true (rtmfp_tc_agent_send (pub->agent, RTMFP_TC_MSG_VIDEO, 0,
+            avc_hdr, sizeof avc_hdr, RTMFP_TC_CLIENT_SEND_RELIABLE,
+            rtmfp_sim_net_now (fx->net)));
+  }
+  for (i = 0; i < 50; i++) {
+    guint8 v[800];
+
+    memset (v, i, sizeof v);
+    v[0] = i % 25 == 0 ? 0x17 : 0x27;
+    v[1] = 0x01;
+    rtmfp_tc_agent_send (pub->agent, RTMFP_TC_MSG_VIDEO, i * 40, v, sizeof v,
+        i % 25 == 0 ? RTMFP_TC_CLIENT_SEND_KEYFRAME : 0,
+        rtmfp_sim_net_now (fx->net));
+    rtmfp_sim_net_kick (fx->net);
+    drive_until (fx, NULL, NULL, 40 * MS);
+  }
+  drive_until (fx, NULL, NULL, 1 * SEC);
+  g_test_message ("agent player got %u video messages", play->video);
+  g_assert_cmpuint (play->video, >=, 45);
+  fx_free (fx);
+}
+
 /* ------------------------------------------------------------------ */
 /* clean stream ends                                                   */
 
@@ -1450,6 +1577,7 @@ main (int argc, char **argv)
   g_test_add_func ("/trust/flash/mona-rfc-fails", test_mona_rfc_fails);
   g_test_add_func ("/trust/flash/mona-p2p", test_mona_p2p);
   g_test_add_func ("/trust/flash/initiator", test_flash_initiator);
+  g_test_add_func ("/trust/flash/mona-agent", test_mona_agent);
   g_test_add_func ("/trust/stream-end/last-tag-server", test_last_tag_server);
   g_test_add_func ("/trust/stream-end/last-tag-p2p", test_last_tag_p2p);
 
