@@ -137,11 +137,14 @@ start_pad (GstRtmfpSrcOut * o, GstPad * pad, const gchar * id,
   gst_pad_push_event (pad, gst_event_new_segment (&seg));
 }
 
+/* Takes bytes (the buffer holds its own reference: the wrapping is
+ * transfer none) */
 static GstBuffer *
 wrap (GBytes * bytes, gsize offset)
 {
   GstBuffer *b = gst_buffer_new_wrapped_bytes (bytes);
 
+  g_bytes_unref (bytes);
   if (offset)
     gst_buffer_resize (b, offset, -1);
   return b;
