@@ -19,6 +19,8 @@
  */
 #define G_LOG_DOMAIN "rtmfp-bench"
 
+#include "config.h"
+
 #include <string.h>
 #include <stdlib.h>
 
@@ -36,6 +38,8 @@ static gint opt_size = 1160;
 static gdouble opt_seconds = 1.0;
 static gchar *opt_csv;
 
+static gboolean opt_version;
+
 static GOptionEntry entries[] = {
   {"size", 's', 0, G_OPTION_ARG_INT, &opt_size,
       "Plain RTMFP packet size in bytes (default 1160)", "BYTES"},
@@ -43,6 +47,8 @@ static GOptionEntry entries[] = {
       "Seconds per measurement, split in 5 trials (default 1)", "S"},
   {"csv", 0, 0, G_OPTION_ARG_FILENAME, &opt_csv,
       "Also write the rows to this CSV file", "FILE"},
+  {"version", 'V', 0, G_OPTION_ARG_NONE, &opt_version,
+      "Print the version and exit", NULL},
   {NULL}
 };
 
@@ -310,6 +316,10 @@ main (int argc, char **argv)
     return 1;
   }
   g_option_context_free (octx);
+  if (opt_version) {
+    g_print ("%s %s\n", g_get_prgname (), VERSION);
+    return 0;
+  }
   if (opt_size < 16 || opt_size > 16000 || opt_seconds <= 0) {
     g_printerr ("need 16 <= --size <= 16000 and --seconds > 0\n");
     return 1;

@@ -32,6 +32,8 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#include "config.h"
+
 #include <glib-unix.h>
 #include <gst/gst.h>
 #include <stdio.h>
@@ -42,6 +44,8 @@ static gint opt_port, opt_seconds = 0, opt_srt_latency = 120;
 static gint opt_width = 640, opt_height = 360, opt_kbps = 1500;
 static gboolean opt_no_decode, opt_no_demux;
 static gchar *opt_sink_props = NULL, *opt_src_props = NULL;
+
+static gboolean opt_version;
 
 static GOptionEntry entries[] = {
   {"role", 0, 0, G_OPTION_ARG_STRING, &opt_role, "send or recv", "ROLE"},
@@ -70,6 +74,8 @@ static GOptionEntry entries[] = {
       "Receiver: the source into a fakesink (frames are still logged; "
         "flvdemux 1.22 stops the pipeline on an FLV stream with bytes "
         "missing, as SRT's too-late drops make)", NULL},
+  {"version", 'V', 0, G_OPTION_ARG_NONE, &opt_version,
+      "Print the version and exit", NULL},
   {NULL}
 };
 
@@ -518,6 +524,10 @@ main (int argc, char **argv)
     return 2;
   }
   g_option_context_free (ctx);
+  if (opt_version) {
+    g_print ("%s %s\n", g_get_prgname (), VERSION);
+    return 0;
+  }
   if (!opt_role || !opt_proto || !opt_host || opt_port <= 0
       || (!g_str_equal (opt_role, "send") && !g_str_equal (opt_role, "recv"))) {
     g_printerr ("need --role send|recv, --proto, --host and --port\n");

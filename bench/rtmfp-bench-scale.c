@@ -32,6 +32,8 @@
  */
 #define G_LOG_DOMAIN "rtmfp-bench"
 
+#include "config.h"
+
 #include <errno.h>
 #include <malloc.h>
 #include <stdio.h>
@@ -64,6 +66,8 @@ static gchar *opt_csv_prefix;
 static gchar *opt_server_cmd;
 static gchar **opt_server_args;
 
+static gboolean opt_version;
+
 static GOptionEntry entries[] = {
   {"sessions", 'n', 0, G_OPTION_ARG_INT, &opt_sessions,
       "Sessions to open (default 5000)", "N"},
@@ -87,6 +91,8 @@ static GOptionEntry entries[] = {
   {"max-sessions", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT,
         &opt_max_sessions,
       "(internal) server max_sessions", "N"},
+  {"version", 'V', 0, G_OPTION_ARG_NONE, &opt_version,
+      "Print the version and exit", NULL},
   {NULL}
 };
 
@@ -576,6 +582,10 @@ main (int argc, char **argv)
     return 1;
   }
   g_option_context_free (octx);
+  if (opt_version) {
+    g_print ("%s %s\n", g_get_prgname (), VERSION);
+    return 0;
+  }
 
   if (opt_serve)
     return serve_main ();

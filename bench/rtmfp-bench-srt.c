@@ -21,6 +21,8 @@
  */
 #define G_LOG_DOMAIN "rtmfp-bench"
 
+#include "config.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <stdio.h>
@@ -38,6 +40,8 @@ static gboolean opt_no_crypto = FALSE;
 static gchar *opt_csv;
 static gint opt_port = 0;
 
+static gboolean opt_version;
+
 static GOptionEntry entries[] = {
   {"seconds", 't', 0, G_OPTION_ARG_DOUBLE, &opt_seconds,
       "Measured seconds (default 5)", "S"},
@@ -53,6 +57,8 @@ static GOptionEntry entries[] = {
       "Loopback port (default: a free one chosen by the kernel)", "PORT"},
   {"csv", 0, 0, G_OPTION_ARG_FILENAME, &opt_csv,
       "Append the summary row to this CSV file", "FILE"},
+  {"version", 'V', 0, G_OPTION_ARG_NONE, &opt_version,
+      "Print the version and exit", NULL},
   {NULL}
 };
 
@@ -163,6 +169,10 @@ main (int argc, char **argv)
     return 1;
   }
   g_option_context_free (octx);
+  if (opt_version) {
+    g_print ("%s %s\n", g_get_prgname (), VERSION);
+    return 0;
+  }
 
   memset (&c, 0, sizeof (c));
   c.live = opt_mode && g_str_equal (opt_mode, "live");

@@ -24,6 +24,8 @@
  */
 #define G_LOG_DOMAIN "rtmfp-bench"
 
+#include "config.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <gio/gio.h>
@@ -45,6 +47,8 @@ static gint opt_fragment_size = 0;
 static gdouble opt_limit_seconds = 1.5;
 static gchar *opt_csv_prefix;
 
+static gboolean opt_version;
+
 static GOptionEntry entries[] = {
   {"seconds", 't', 0, G_OPTION_ARG_DOUBLE, &opt_seconds,
       "Measured seconds (default 5)", "S"},
@@ -64,6 +68,8 @@ static GOptionEntry entries[] = {
       "S"},
   {"csv-prefix", 0, 0, G_OPTION_ARG_FILENAME, &opt_csv_prefix,
       "Write PREFIX-samples.csv and PREFIX-summary.csv", "PREFIX"},
+  {"version", 'V', 0, G_OPTION_ARG_NONE, &opt_version,
+      "Print the version and exit", NULL},
   {NULL}
 };
 
@@ -341,6 +347,10 @@ main (int argc, char **argv)
     return 1;
   }
   g_option_context_free (octx);
+  if (opt_version) {
+    g_print ("%s %s\n", g_get_prgname (), VERSION);
+    return 0;
+  }
   if (opt_seconds <= 0 || opt_message_size < 8 || opt_message_size >
       4 * 1024 * 1024 || opt_queue < opt_message_size || opt_sample_ms < 10) {
     g_printerr ("bad options\n");

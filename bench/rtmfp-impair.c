@@ -23,6 +23,8 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #define _GNU_SOURCE
+#include "config.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -215,11 +217,14 @@ main (int argc, char **argv)
     {"ns-a", 1, 0, 'a'}, {"ns-b", 1, 0, 'b'}, {"dev-a", 1, 0, 'A'},
     {"dev-b", 1, 0, 'B'}, {"delay", 1, 0, 'd'}, {"loss", 1, 0, 'l'},
     {"burst", 1, 0, 'u'}, {"seed", 1, 0, 's'}, {"help", 0, 0, 'h'},
-    {0, 0, 0, 0}
+    {"version", 0, 0, 'V'}, {0, 0, 0, 0}
   };
 
-  while ((c = getopt_long (argc, argv, "h", opts, NULL)) != -1) {
+  while ((c = getopt_long (argc, argv, "hV", opts, NULL)) != -1) {
     switch (c) {
+      case 'V':
+        printf ("rtmfp-impair %s\n", VERSION);
+        return 0;
       case 'a': ns_a = optarg; break;
       case 'b': ns_b = optarg; break;
       case 'A': dev_a = optarg; break;
@@ -231,7 +236,8 @@ main (int argc, char **argv)
       default:
         fprintf (stderr, "usage: %s --ns-a NS --ns-b NS [--dev-a NAME] "
             "[--dev-b NAME] [--delay MS (one way, default 15)] "
-            "[--loss PERCENT] [--burst MEAN_LEN] [--seed N]\n", argv[0]);
+            "[--loss PERCENT] [--burst MEAN_LEN] [--seed N] [--version]\n",
+            argv[0]);
         return c == 'h' ? 0 : 2;
     }
   }

@@ -15,6 +15,12 @@ RTMFP_DEB_PACKAGES=(
   # rtmfpautosink's interop test: a real RTMP server (nginx-rtmp) that the
   # test starts itself on loopback
   nginx libnginx-mod-rtmp
+  # the packaging stage (scripts/package-test.sh): dpkg-buildpackage,
+  # lintian, systemd-analyze on the unit, man --warnings on the man pages
+  debhelper dpkg-dev lintian systemd man-db git
+  # rtmfp-server --metrics: the tests read /metrics with prometheus_client's
+  # strict text-format parser
+  python3-prometheus-client
 )
 
 missing=()

@@ -13,6 +13,8 @@
 #include <gst/tag/tag.h>
 
 #include "gstrtmfpmedia.h"
+
+#include <glib/gi18n-lib.h>
 #include "flvtag.h"
 #include "amf0.h"
 
@@ -63,15 +65,15 @@ video_format (const GstStructure * s, const GstCaps * caps,
     static const guint8 framing[] = { 0x17, 0x00, 0, 0, 0 };
 
     if (!sf || !g_str_equal (sf, "avc") || (al && !g_str_equal (al, "au"))) {
-      *reason = g_strdup_printf ("H.264 as %s%s%s cannot be sent: RTMFP "
-          "carries H.264 in its avc form, one access unit per buffer; put "
-          "h264parse before rtmfpsink", sf ? sf : "an unknown stream format",
-          al ? ", aligned by " : "", al ? al : "");
+      *reason = g_strdup_printf (_("H.264 with stream-format=%s and "
+          "alignment=%s cannot be sent: RTMFP carries H.264 in its avc form, "
+          "one access unit per buffer; put h264parse before rtmfpsink."),
+          sf ? sf : "(none)", al ? al : "(none)");
       return FALSE;
     }
     if (!cd || !GST_VALUE_HOLDS_BUFFER (cd)) {
-      *reason = g_strdup ("H.264 caps without codec_data (SPS and PPS) "
-          "cannot be sent: put h264parse before rtmfpsink");
+      *reason = g_strdup (_("H.264 without codec_data (SPS and PPS) "
+          "cannot be sent: put h264parse before rtmfpsink."));
       return FALSE;
     }
     fmt->codec = RTMFP_FLV_VIDEO_AVC;
@@ -85,8 +87,8 @@ video_format (const GstStructure * s, const GstCaps * caps,
     fmt->codec_name = "VP6 alpha";
   } else {
     gchar *d = codec_description (caps);
-    *reason = g_strdup_printf ("Video \"%s\" is not carried over RTMFP: "
-        "encode it as H.264 (x264enc ! h264parse) or VP6", d);
+    *reason = g_strdup_printf (_("Video \"%s\" is not carried over RTMFP: "
+        "encode it as H.264 (x264enc ! h264parse) or VP6."), d);
     g_free (d);
     return FALSE;
   }
@@ -129,10 +131,10 @@ audio_format (const GstStructure * s, const GstCaps * caps,
 
   if (g_str_equal (name, "audio/x-speex")) {
     if (rate != 16000 || channels != 1) {
-      *reason = g_strdup_printf ("Speex at %d Hz with %d channel(s) cannot "
+      *reason = g_strdup_printf (_("Speex at %d Hz with %d channel(s) cannot "
           "be sent: FLV carries Speex at 16 kHz mono only; put audioresample "
           "! audioconvert ! audio/x-raw,rate=16000,channels=1 before "
-          "speexenc", rate, channels);
+          "speexenc."), rate, channels);
       return FALSE;
     }
     fmt->codec = RTMFP_FLV_SOUND_SPEEX;
@@ -147,15 +149,19 @@ audio_format (const GstStructure * s, const GstCaps * caps,
 
     gst_structure_get_int (s, "mpegversion", &version);
     if (version == 1) {
-      *reason = g_strdup ("MP3 is not carried over RTMFP: use Speex "
-          "(speexenc, 16 kHz mono) or AAC (avenc_aac)");
+      *reason = g_strdup (_("MP3 is not carried over RTMFP: use Speex "
+          "(speexenc, 16 kHz mono) or AAC (avenc_aac)."));
       return FALSE;
     }
-    if (!sf || !g_str_equal (sf, "raw") || !cd || !GST_VALUE_HOLDS_BUFFER (cd)) {
-      *reason = g_strdup_printf ("AAC as %s%s cannot be sent: RTMFP carries "
-          "raw AAC with its codec_data; put aacparse before rtmfpsink",
-          sf ? sf : "an unknown stream format", cd ? "" :
-          " without codec_data");
+    if (!sf || !g_str_equal (sf, "raw")) {
+      *reason = g_strdup_printf (_("AAC with stream-format=%s cannot be "
+              "sent: RTMFP carries raw AAC with its codec_data; put aacparse "
+              "before rtmfpsink."), sf ? sf : "(none)");
+      return FALSE;
+    }
+    if (!cd || !GST_VALUE_HOLDS_BUFFER (cd)) {
+      *reason = g_strdup (_("AAC without codec_data cannot be sent: put "
+              "aacparse before rtmfpsink."));
       return FALSE;
     }
     fmt->codec = RTMFP_FLV_SOUND_AAC;
@@ -179,18 +185,18 @@ audio_format (const GstStructure * s, const GstCaps * caps,
       fmt->codec = RTMFP_FLV_SOUND_NELLYMOSER;
       fmt->tag_byte = (6 << 4) | (idx << 2) | 0x02 | (channels == 2);
     } else {
-      *reason = g_strdup_printf ("Nellymoser at %d Hz with %d channel(s) "
+      *reason = g_strdup_printf (_("Nellymoser at %d Hz with %d channel(s) "
           "cannot be sent: FLV has 5512, 8000, 11025, 16000, 22050 or "
-          "44100 Hz", rate, channels);
+          "44100 Hz."), rate, channels);
       return FALSE;
     }
     return TRUE;
   }
   {
     gchar *d = codec_description (caps);
-    *reason = g_strdup_printf ("Audio \"%s\" is not carried over RTMFP: use "
+    *reason = g_strdup_printf (_("Audio \"%s\" is not carried over RTMFP: use "
         "Speex (audioresample ! audio/x-raw,rate=16000,channels=1 ! "
-        "speexenc), AAC (avenc_aac) or Nellymoser", d);
+        "speexenc), AAC (avenc_aac) or Nellymoser."), d);
     g_free (d);
     return FALSE;
   }
@@ -210,7 +216,7 @@ gst_rtmfp_media_format_from_caps (const GstCaps * caps, gboolean video,
   fmt->video = video;
   if (!gst_caps_is_fixed (caps)) {
     if (reason)
-      *reason = g_strdup ("caps are not fixed");
+      *reason = g_strdup (_("The caps are not fixed."));
     return FALSE;
   }
   s = gst_caps_get_structure (caps, 0);

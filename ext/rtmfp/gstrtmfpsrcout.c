@@ -26,6 +26,7 @@ typedef struct
   GstCaps *caps;
   gboolean caps_dirty;          /* a new sequence header */
   gboolean discont;             /* the next buffer */
+  gboolean loss;                /* something before the next was lost */
   gboolean need_key;            /* video: nothing until a keyframe */
   GstClockTime next_ts;         /* audio: the next frame's time */
   GstClockTime last_ts;
@@ -368,13 +369,6 @@ push_video (GstRtmfpSrcOut * o, const RtmfpMediaItem * it, GstClockTime dts)
   RtmfpFlvVideoInfo vi;
   GstBuffer *b;
 
-  if (it->lost || (it->flags & RTMFP_MEDIA_DISCONT)) {
-    /* a picture that refers to what was lost would be corrupted */
-    if (!e->need_key)
-      o->funcs->want_keyframe (o->owner);
-    e->need_key = TRUE;
-    e->discont = TRUE;
-  }
   if (e->need_key && !(it->flags & RTMFP_MEDIA_KEYFRAME)) {
     o->stats.video_dropped++;
     return NOTHING;
@@ -436,9 +430,9 @@ push_audio (GstRtmfpSrcOut * o, const RtmfpMediaItem * it, GstClockTime dts)
     dur = e->frame_dur;
   if (it->flags & RTMFP_MEDIA_RESTART)
     e->next_ts = GST_CLOCK_TIME_NONE;
-  if (it->lost || (it->flags & RTMFP_MEDIA_DISCONT)) {
+  if (e->loss) {
     push_gaps (o, e, dts, dur);
-    e->discont = TRUE;
+    e->loss = FALSE;
   } else if (GST_CLOCK_TIME_IS_VALID (e->last_ts) && dts > e->last_ts) {
     e->frame_dur = dts - e->last_ts;
   }
@@ -457,6 +451,31 @@ push_audio (GstRtmfpSrcOut * o, const RtmfpMediaItem * it, GstClockTime dts)
 }
 
 /* ------------------------------------------------------------------------ */
+
+/* Something of this kind was lost before it (also when it is a sequence
+ * header: the relay sends one again after flushing a player's video):
+ * video waits for a keyframe (a picture that refers to what was lost
+ * would be corrupted), audio covers the hole with GAPs */
+static void
+note_loss (GstRtmfpSrcOut * o, const RtmfpMediaItem * it)
+{
+  Elem *e;
+
+  if (!it->lost && !(it->flags & RTMFP_MEDIA_DISCONT))
+    return;
+  if (it->type == RTMFP_FLV_TAG_TYPE_VIDEO)
+    e = &o->out[OUT_VIDEO];
+  else if (it->type == RTMFP_FLV_TAG_TYPE_AUDIO)
+    e = &o->out[OUT_AUDIO];
+  else
+    return;
+  e->discont = TRUE;
+  e->loss = TRUE;
+  if (e->video && !e->need_key && !(it->flags & RTMFP_MEDIA_KEYFRAME)) {
+    e->need_key = TRUE;
+    o->funcs->want_keyframe (o->owner);
+  }
+}
 
 static void
 restart (GstRtmfpSrcOut * o)
@@ -489,6 +508,7 @@ gst_rtmfp_src_out_push (GstRtmfpSrcOut * o, const RtmfpMediaItem * it,
   ret = push_flv (o, it, dts);
   note_state (o, it);
   ret = gst_flow_combiner_update_pad_flow (o->combiner, o->flv_pad, ret);
+  note_loss (o, it);
   if (it->flags & RTMFP_MEDIA_HEADER)
     r = NOTHING;
   else if (it->type == RTMFP_FLV_TAG_TYPE_VIDEO)

@@ -18,11 +18,15 @@
  * peer and exits 0 if it decoded at least 95 % of the video frames the
  * stream's timestamps span (30 fps) and some audio.
  *
- * Needs GST_PLUGIN_PATH to include the build's ext/rtmfp (scripts/demo.sh
- * sets it).
+ * Run from the build tree it starts the build's rtmfp-server and needs
+ * GST_PLUGIN_PATH to include the build's ext/rtmfp (scripts/demo.sh sets
+ * it); installed, the installed server and plugins.  RTMFP_SERVER (the
+ * server's path) overrides.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
+#include "config.h"
+
 #include <gio/gio.h>
 #include <glib-unix.h>
 #include <gst/gst.h>
@@ -31,6 +35,9 @@
 
 #ifndef RTMFP_SERVER_PATH
 #define RTMFP_SERVER_PATH "rtmfp-server"
+#endif
+#ifndef RTMFP_SERVER_INSTALLED_PATH
+#define RTMFP_SERVER_INSTALLED_PATH "rtmfp-server"
 #endif
 
 #define FPS 30
@@ -49,6 +56,8 @@ static gboolean opt_publish_only;
 static gchar *opt_play;
 static gchar *server_host = NULL;       /* "127.0.0.1" or from --server */
 
+static gboolean opt_version;
+
 static GOptionEntry entries[] = {
   {"seconds", 's', 0, G_OPTION_ARG_INT, &opt_seconds,
       "How long to stream (default 5)", "N"},
@@ -60,6 +69,8 @@ static GOptionEntry entries[] = {
       "Only publish (directly), print the peer-id", NULL},
   {"play", 0, 0, G_OPTION_ARG_STRING, &opt_play,
       "Only play, directly from this peer", "PEER_ID"},
+  {"version", 'V', 0, G_OPTION_ARG_NONE, &opt_version,
+      "Print the version and exit", NULL},
   {NULL}
 };
 
@@ -79,15 +90,37 @@ read_line (GDataInputStream * in)
   return g_data_input_stream_read_line (in, NULL, NULL, NULL);
 }
 
+/* $RTMFP_SERVER; else the build's server when this is the build's demo
+ * (the program runs from its build directory), else the installed one */
+static const gchar *
+server_path (void)
+{
+  const gchar *path = g_getenv ("RTMFP_SERVER");
+#ifdef RTMFP_DEMO_BUILD_DIR
+  gchar *exe, *dir;
+  gboolean in_build;
+#endif
+
+  if (path && *path)
+    return path;
+#ifdef RTMFP_DEMO_BUILD_DIR
+  exe = g_file_read_link ("/proc/self/exe", NULL);
+  dir = exe ? g_path_get_dirname (exe) : NULL;
+  in_build = dir && g_str_equal (dir, RTMFP_DEMO_BUILD_DIR);
+  g_free (exe);
+  g_free (dir);
+  if (in_build)
+    return RTMFP_SERVER_PATH;
+#endif
+  return RTMFP_SERVER_INSTALLED_PATH;
+}
+
 static gboolean
 server_start (Server * s)
 {
   GError *err = NULL;
   gchar *line;
-  const gchar *path = g_getenv ("RTMFP_SERVER");
-
-  if (!path)
-    path = RTMFP_SERVER_PATH;
+  const gchar *path = server_path ();
   s->proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &err, path,
       "--rtmfp", "127.0.0.1:0", NULL);
   if (!s->proc) {
@@ -457,14 +490,18 @@ main (int argc, char **argv)
     return 2;
   }
   g_option_context_free (ctx);
+  if (opt_version) {
+    g_print ("%s %s\n", g_get_prgname (), VERSION);
+    return 0;
+  }
   if (opt_seconds < 1)
     opt_seconds = 1;
   memset (&c, 0, sizeof (c));
   g_mutex_init (&c.lock);
 
   if (!gst_element_factory_find ("rtmfpsink")) {
-    g_printerr ("the rtmfp plugin is not found: set GST_PLUGIN_PATH to the "
-        "build's ext/rtmfp (scripts/demo.sh does)\n");
+    g_printerr ("the rtmfp plugin is not found: install gst-rtmfp, or set "
+        "GST_PLUGIN_PATH to the build's ext/rtmfp (scripts/demo.sh does)\n");
     return 1;
   }
   if (opt_server) {

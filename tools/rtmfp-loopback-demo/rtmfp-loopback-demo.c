@@ -9,6 +9,8 @@
  */
 #define G_LOG_DOMAIN "rtmfp-loopback-demo"
 
+#include "config.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <gio/gio.h>
@@ -26,6 +28,8 @@ static gint opt_max_size = 4000;
 static gint opt_timeout = 30;
 static gboolean opt_quiet = FALSE;
 
+static gboolean opt_version;
+
 static GOptionEntry entries[] = {
   {"messages", 'n', 0, G_OPTION_ARG_INT, &opt_messages,
       "Number of messages to send (default 1000)", "N"},
@@ -35,6 +39,8 @@ static GOptionEntry entries[] = {
       "Give up after this many seconds (default 30)", "S"},
   {"quiet", 'q', 0, G_OPTION_ARG_NONE, &opt_quiet,
       "Only print the summary", NULL},
+  {"version", 'V', 0, G_OPTION_ARG_NONE, &opt_version,
+      "Print the version and exit", NULL},
   {NULL}
 };
 
@@ -326,6 +332,10 @@ main (int argc, char **argv)
     return 1;
   }
   g_option_context_free (octx);
+  if (opt_version) {
+    g_print ("%s %s\n", g_get_prgname (), VERSION);
+    return 0;
+  }
   if (opt_messages < 1 || opt_max_size < 4 || opt_max_size > 16 * 1024 * 1024
       || opt_timeout < 1) {
     g_printerr ("need --messages >= 1, 4 <= --max-size <= 16M, "

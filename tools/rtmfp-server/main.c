@@ -2,23 +2,29 @@
  *
  *   rtmfp-server --rtmfp ADDR:PORT [--rtmp ADDR:PORT] [--app NAME]...
  *                [--stats-interval N] [--auth-key TEXT]... [--auth-key-hex HEX]...
- *                [--identity FILE] ...
+ *                [--metrics ADDR:PORT] [--log-format text|json]
+ *                [--dead-peer-timeout MS] [--identity FILE] ...
  *
  * Prints "listening rtmfp ADDR:PORT" (the actual port when 0 was asked),
- * then with --rtmp "listening rtmp ADDR:PORT", then with --identity
- * "fingerprint HEX", once ready; a "stats ..." line on SIGUSR1 (after the
- * fingerprint line with --identity; and every N seconds with
- * --stats-interval), and exits 0 on SIGINT / SIGTERM after closing the
- * sessions and connections.  Exit status 1 on bad options, an unusable
- * identity file, or when a socket cannot be bound.
+ * then with --rtmp "listening rtmp ADDR:PORT", with --metrics
+ * "listening metrics ADDR:PORT" and with --identity "fingerprint HEX",
+ * once ready; a "stats ..." line on SIGUSR1 (after the fingerprint line
+ * with --identity; and every N seconds with --stats-interval), and exits 0
+ * on SIGINT / SIGTERM after closing the sessions and connections.  Exit
+ * status 1 on bad options, an unusable identity file, or when a socket
+ * cannot be bound.
  *
  * One thread (rtmfpnet's) runs everything the server object does: the
  * RTMFP endpoint, the relay and the RTMP sockets (rtmpserverio.c, whose
- * sources are attached to the net thread's context).
+ * sources are attached to the net thread's context).  --metrics is served
+ * from a thread of its own (rtmfpmetricshttp.c) from snapshots the net
+ * thread takes; --log-format: rtmfplog.c.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #define G_LOG_DOMAIN "rtmfp-server"
+
+#include "config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +35,8 @@
 #include "rtmfpnet.h"
 #include "rtmfpserver.h"
 #include "rtmfpidentityfile.h"
+#include "rtmfpmetricshttp.h"
+#include "rtmfplog.h"
 #include "rtmpserverio.h"
 
 #define POLL_INTERVAL_MS 250
@@ -59,6 +67,9 @@ static gint opt_amplification_allowance = -1;
 /* Static keys of an --identity, best first (RFC 7425 4.2: 2 is mandatory,
  * what Flash Player keys in) */
 static const guint identity_groups[] = { 14, 5, 2 };
+static gint opt_dead_peer_timeout = 10000;
+
+static gboolean opt_version;
 
 static GOptionEntry entries[] = {
   {"rtmfp", 0, 0, G_OPTION_ARG_STRING, &opt_rtmfp,
@@ -113,8 +124,15 @@ static GOptionEntry entries[] = {
         &opt_amplification_allowance,
       "Server-wide bytes per second that handshake answers may exceed "
         "--max-amplification by (default 16384; 0: none)", "BYTES"},
+  {"dead-peer-timeout", 0, 0, G_OPTION_ARG_INT, &opt_dead_peer_timeout,
+      "Close a player whose media waited this long for any acknowledgement "
+        "(after two retransmission timeouts when its address answers with "
+        "ICMP port unreachable); default 10000, 0: off (idle timeout only)",
+      "MS"},
   {"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose,
       "Log connections and streams to stderr", NULL},
+  {"version", 'V', 0, G_OPTION_ARG_NONE, &opt_version,
+      "Print the version and exit", NULL},
   {NULL}
 };
 
@@ -165,6 +183,8 @@ typedef struct {
   RtmpServerIo *rtmp;
   GMainLoop *loop;
   gchar *fingerprint;           /* hex, with --identity */
+  RtmfpMetricsHttp *metrics;
+  gint64 start_time;            /* Unix µs */
 } App;
 
 /* "1.2.3.4:5", "[::1]:5", "host:5" */
@@ -175,6 +195,21 @@ print_listening (const gchar * proto, const gchar * host, guint port)
     g_print ("listening %s [%s]:%u\n", proto, host, port);
   else
     g_print ("listening %s %s:%u\n", proto, host, port);
+}
+
+static gboolean parse_host_port (const gchar * str, gchar ** host,
+    guint16 * port);
+
+static void
+print_metrics_listening (RtmfpMetricsHttp * m)
+{
+  const gchar *addr = rtmfp_metrics_option_address ();
+  gchar *host = NULL;
+  guint16 port;
+
+  if (parse_host_port (addr, &host, &port))
+    print_listening ("metrics", host, rtmfp_metrics_http_get_port (m));
+  g_free (host);
 }
 
 static gboolean
@@ -272,7 +307,56 @@ rtmp_touched (gpointer data)
   rtmfp_net_invoke (app->net, do_nothing, NULL, NULL);
 }
 
+/* --metrics: a snapshot for the HTTP thread */
+static void
+do_metrics_snapshot (RtmfpNet * net, gpointer data)
+{
+  App *app = data;
+  RtmfpServerMetrics snap;
+
+  rtmfp_server_get_metrics (app->srv, &snap);
+  snap.start_time = app->start_time;
+  rtmfp_metrics_http_publish (app->metrics, &snap);
+}
+
+/* ---- on the metrics thread ---- */
+
+static void
+metrics_refresh (RtmfpMetricsHttp * m, gpointer data)
+{
+  App *app = data;
+
+  rtmfp_net_invoke (app->net, do_metrics_snapshot, app, NULL);
+}
+
 /* ---- on the main thread ---- */
+
+/* --metrics ADDR:PORT: bound now (errors before we are ready) */
+static gboolean
+metrics_open (App * app)
+{
+  const gchar *addr = rtmfp_metrics_option_address ();
+  gchar *host = NULL;
+  guint16 port = 0;
+  GError *err = NULL;
+
+  if (!addr)
+    return TRUE;
+  if (!parse_host_port (addr, &host, &port)) {
+    g_printerr ("rtmfp-server: bad address '%s' (expected ADDR:PORT, e.g. "
+        "127.0.0.1:9935 or [::1]:9935)\n", addr);
+    return FALSE;
+  }
+  app->metrics = rtmfp_metrics_http_new (host, port, VERSION,
+      metrics_refresh, app, &err);
+  if (!app->metrics) {
+    g_printerr ("rtmfp-server: cannot listen on %s (metrics): %s\n", addr,
+        err->message);
+    g_clear_error (&err);
+  }
+  g_free (host);
+  return app->metrics != NULL;
+}
 
 static void
 print_stats (App * app)
@@ -398,6 +482,8 @@ main (int argc, char **argv)
 
   octx = g_option_context_new ("- RTMFP rendezvous and relay server");
   g_option_context_add_main_entries (octx, entries, NULL);
+  g_option_context_add_main_entries (octx, rtmfp_metrics_option_entries, NULL);
+  g_option_context_add_main_entries (octx, rtmfp_log_option_entries, NULL);
   if (!g_option_context_parse (octx, &argc, &argv, &err)) {
     g_printerr ("rtmfp-server: %s\n", err->message);
     g_clear_error (&err);
@@ -405,6 +491,10 @@ main (int argc, char **argv)
     return 1;
   }
   g_option_context_free (octx);
+  if (opt_version) {
+    g_print ("%s %s\n", g_get_prgname (), VERSION);
+    return 0;
+  }
   if (argc > 1) {
     g_printerr ("rtmfp-server: unexpected argument '%s'\n", argv[1]);
     return 1;
@@ -425,9 +515,10 @@ main (int argc, char **argv)
     return 1;
   }
   if (opt_stats_interval < 0 || opt_audio_lifetime < 1 ||
-      opt_video_lifetime < 1 || opt_idle_publisher < 0) {
-    g_printerr ("rtmfp-server: --stats-interval and --idle-publisher must "
-        "be >= 0, lifetimes >= 1 ms\n");
+      opt_video_lifetime < 1 || opt_idle_publisher < 0 ||
+      opt_dead_peer_timeout < 0) {
+    g_printerr ("rtmfp-server: --stats-interval, --idle-publisher and "
+        "--dead-peer-timeout must be >= 0, lifetimes >= 1 ms\n");
     g_free (host);
     g_free (rtmp_host);
     return 1;
@@ -452,12 +543,20 @@ main (int argc, char **argv)
     g_free (rtmp_host);
     return 1;
   }
-  if (opt_identity && !(identity = load_identity (opt_identity))) {
+  if (!rtmfp_log_setup () || !metrics_open (&app)) {
     g_ptr_array_unref (auth_keys);
     g_free (host);
     g_free (rtmp_host);
     return 1;
   }
+  if (opt_identity && !(identity = load_identity (opt_identity))) {
+    rtmfp_metrics_http_free (app.metrics);
+    g_ptr_array_unref (auth_keys);
+    g_free (host);
+    g_free (rtmp_host);
+    return 1;
+  }
+  app.start_time = g_get_real_time ();
   /* a reader of our stdout that went away must not kill the server */
   signal (SIGPIPE, SIG_IGN);
 
@@ -471,6 +570,9 @@ main (int argc, char **argv)
   cfg.relay.keyframe_lifetime_us = 2 * cfg.relay.video_lifetime_us;
   cfg.publisher_idle_us = (gint64) opt_idle_publisher * 1000;
   cfg.identity = identity;
+  if (rtmfp_log_is_json ())
+    cfg.on_event = rtmfp_log_event;
+  cfg.player_dead_peer_timeout_us = (gint64) opt_dead_peer_timeout * 1000;
   app.srv = rtmfp_server_new (&cfg, net_clock, &app);
   if (identity)
     app.fingerprint = rtmfp_identity_get_peer_id (identity);
@@ -494,6 +596,7 @@ main (int argc, char **argv)
     g_printerr ("rtmfp-server: cannot listen on %s: %s\n", opt_rtmfp,
         err->message);
     g_clear_error (&err);
+    rtmfp_metrics_http_free (app.metrics);
     rtmfp_server_free (app.srv);
     g_free (app.fingerprint);
     g_ptr_array_unref (auth_keys);
@@ -508,6 +611,7 @@ main (int argc, char **argv)
       g_printerr ("rtmfp-server: cannot listen on %s (TCP): %s\n", opt_rtmp,
           err->message);
       g_clear_error (&err);
+      rtmfp_metrics_http_free (app.metrics);
       rtmfp_net_free (app.net);
       rtmfp_server_free (app.srv);
       g_free (app.fingerprint);
@@ -521,6 +625,8 @@ main (int argc, char **argv)
         rtmp_touched, &app);
   }
   rtmfp_net_start (app.net);
+  if (app.metrics)
+    rtmfp_metrics_http_start (app.metrics);
 
   app.loop = g_main_loop_new (NULL, FALSE);
   sig[0] = g_unix_signal_add (SIGINT, on_quit, &app);
@@ -535,6 +641,8 @@ main (int argc, char **argv)
   print_listening ("rtmfp", host, rtmfp_net_get_local_port (app.net));
   if (app.rtmp)
     print_listening ("rtmp", rtmp_host, rtmp_server_io_get_port (app.rtmp));
+  if (app.metrics)
+    print_metrics_listening (app.metrics);
   if (app.fingerprint)
     g_print ("fingerprint %s\n", app.fingerprint);
   fflush (stdout);
@@ -548,9 +656,12 @@ main (int argc, char **argv)
     g_source_remove (stats_id);
   g_main_loop_unref (app.loop);
 
+  /* no scrape asks the net thread for anything from now on */
+  rtmfp_metrics_http_stop (app.metrics);
   shutdown_sessions (&app);
   rtmfp_net_stop (app.net);
   /* the net thread is gone: nothing runs its context any more */
+  rtmfp_metrics_http_free (app.metrics);
   rtmp_server_io_free (app.rtmp);
   rtmfp_server_free (app.srv);
   rtmfp_net_free (app.net);

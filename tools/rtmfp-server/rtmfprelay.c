@@ -229,6 +229,22 @@ rtmfp_relay_get_stats (RtmfpRelay * relay, RtmfpRelayStats * st)
   }
 }
 
+void
+rtmfp_relay_foreach_stream (RtmfpRelay * relay, RtmfpRelayStreamFunc func,
+    gpointer ud)
+{
+  GHashTableIter it;
+  gpointer v;
+
+  g_return_if_fail (relay != NULL && func != NULL);
+  g_hash_table_iter_init (&it, relay->streams);
+  while (g_hash_table_iter_next (&it, NULL, &v)) {
+    RtmfpRelayStream *s = v;
+
+    func (s->app, s->name, s->published, s->players->len, ud);
+  }
+}
+
 /* ------------------------------------------------------------------------ */
 /* Sending to players */
 

@@ -76,6 +76,14 @@ typedef struct {
   guint64 keyframe_requests;    /* passed on to publishers */
 } RtmfpRelayStats;
 
+/* Every stream name with a publisher or players, in no order: app,
+ * name, whether it is published now and its number of players (for
+ * monitoring) */
+typedef void (*RtmfpRelayStreamFunc) (const gchar * app, const gchar * name,
+    gboolean published, guint n_players, gpointer ud);
+void      rtmfp_relay_foreach_stream (RtmfpRelay * relay,
+    RtmfpRelayStreamFunc func, gpointer ud);
+
 RtmfpRelay *rtmfp_relay_new (const RtmfpRelayConfig * cfg);
 /* All publishers and players must have left first (or the owners just
  * forget them: nothing is called back). */

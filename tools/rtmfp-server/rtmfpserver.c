@@ -36,6 +36,7 @@ rtmfp_server_config_init (RtmfpServerConfig * cfg)
   cfg->rtmp_max_output = 4 * 1024 * 1024;
   cfg->rtmp_connect_timeout_us = 10 * G_TIME_SPAN_SECOND;
   cfg->stream_end_linger_us = 1 * G_TIME_SPAN_SECOND;
+  cfg->player_dead_peer_timeout_us = 10 * G_TIME_SPAN_SECOND;
 }
 
 gint64
@@ -234,6 +235,9 @@ cb_session_closed (RtmfpEndpoint * ep, RtmfpSession * s, gpointer ud)
     return;
   rtmfp_session_get_stats (s, &st);
   srv->abandoned_closed += st.messages_abandoned;
+  srv->lost_closed += st.fragments_lost;
+  srv->retransmitted_closed += st.fragments_retransmitted;
+  rtmfp_server_conn_closed_event (conn);
   /* steal first: freeing may reach code that looks the session up */
   g_hash_table_steal (srv->conns, s);
   rtmfp_server_conn_free (conn);
@@ -369,6 +373,7 @@ rtmfp_server_free (RtmfpServer * srv)
 
   if (!srv)
     return;
+  srv->cfg.on_event = NULL;     /* no callbacks from here on */
   /* conns drop their players and publications first, then the relay */
   g_hash_table_iter_init (&it, srv->conns);
   while (g_hash_table_iter_next (&it, NULL, &v)) {
@@ -452,6 +457,8 @@ rtmfp_server_get_stats (RtmfpServer * srv, RtmfpServerStats * st)
   st->messages_relayed = rs.messages_relayed;
   st->messages_dropped = rs.messages_dropped;
   st->messages_abandoned = srv->abandoned_closed;
+  st->fragments_lost = srv->lost_closed;
+  st->fragments_retransmitted = srv->retransmitted_closed;
   st->connects_accepted = srv->connects_accepted;
   st->connects_rejected = srv->connects_rejected;
 

@@ -23,6 +23,28 @@ typedef struct _RtmfpServer RtmfpServer;
 /* Monotonic microseconds, as the endpoint is driven with */
 typedef gint64 (*RtmfpServerClockFunc) (gpointer data);
 
+/* What happened to a client, for an operator's log (rtmfp-server
+ * --log-format json prints one JSON object per event).  Strings are valid
+ * during the callback only; NULL where they do not apply. */
+typedef struct {
+  /* "connect", "publish", "play", "unpublish" (the publisher stopped or
+   * was taken over), "stop" (a player stopped), "close" (the connection
+   * ended) */
+  const gchar *event;
+  const gchar *protocol;        /* "rtmfp" or "rtmp" */
+  guint64 conn;                 /* connection number (per protocol) */
+  const gchar *peer;            /* the client's address, "1.2.3.4:5678" */
+  const gchar *app;
+  const gchar *stream;
+  /* connect: "accepted" / "rejected"; publish, play: "started" /
+   * "refused" / "not-found" */
+  const gchar *result;
+  const gchar *reason;          /* why refused / ended / closed */
+} RtmfpServerEvent;
+
+typedef void (*RtmfpServerEventFunc) (const RtmfpServerEvent * event,
+    gpointer data);
+
 typedef struct {
   /* Applications accepted by connect (the part of "app" before any
    * "/instance"); NULL or empty: any. */
@@ -76,6 +98,16 @@ typedef struct {
    * 3.6).  Default 1 s; 0: it ends at once (rtmfp-cpp's tcserver does:
    * the tests use it to check that clients close cleanly). */
   gint64 stream_end_linger_us;
+  /* Client events (RtmfpServerEvent), on the server's thread; NULL: none */
+  RtmfpServerEventFunc on_event;
+  gpointer event_data;
+  /* appended.  Dead peer detection for RTMFP sessions that play a stream
+   * (rtmfp_session_set_dead_peer_timeout): a player whose media waited
+   * this long for any acknowledgement (or several retransmission timeouts
+   * in a row after an ICMP port unreachable) is closed, and its relay
+   * slot freed.  Default 10 s (a player survives outages shorter than
+   * that); 0: off (only the idle timeout). */
+  gint64 player_dead_peer_timeout_us;
 } RtmfpServerConfig;
 
 void      rtmfp_server_config_init (RtmfpServerConfig * cfg);
@@ -135,7 +167,7 @@ typedef struct {
   guint64 rtmp_connects_rejected;
   guint64 rtmp_dropped;         /* clients dropped: timeout, no reading */
   /* RTMFP connections: mean smoothed RTT (ms, 0 before any sample), and
-   * fragments declared lost / retransmitted, summed */
+   * fragments declared lost / retransmitted, totals since start */
   gdouble rtt_ms;
   guint64 fragments_lost;
   guint64 fragments_retransmitted;

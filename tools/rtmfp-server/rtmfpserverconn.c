@@ -69,9 +69,25 @@ struct _RtmfpServerConn {
   guint32 next_stream_id;
   GByteArray *scratch;
   gint64 close_deadline;        /* CONN_CLOSING */
+  const gchar *close_reason;    /* for the "close" event, if known */
+  gboolean close_reported;      /* the "close" event was sent */
 };
 
 static const RtmfpRelayPlayerFuncs player_funcs;
+
+/* An event of this connection (RtmfpServerConfig.on_event) */
+static void
+conn_event (RtmfpServerConn * conn, const gchar * event, const gchar * stream,
+    const gchar * result, const gchar * reason)
+{
+  gchar addr[RTMFP_ADDR_STRLEN];
+
+  if (!conn->srv->cfg.on_event)
+    return;
+  rtmfp_server_event (conn->srv, event, "rtmfp", conn->id,
+      rtmfp_addr_to_string (rtmfp_session_get_far_address (conn->session),
+          addr), conn->app, stream, result, reason);
+}
 static void stream_evicted (RtmfpRelayStream * stream, gpointer ud);
 static void stream_keyframe_wanted (RtmfpRelayStream * stream, gpointer ud);
 
@@ -193,6 +209,8 @@ stream_end (NetStream * ns, gboolean notify)
   if (ns->publishing) {
     rtmfp_server_log (srv, "conn %" G_GUINT64_FORMAT ": unpublish %s/%s",
         ns->conn->id, ns->conn->app, ns->name);
+    conn_event (ns->conn, "unpublish", ns->name, NULL, notify ?
+        "unpublished by the client" : "the stream ended");
     rtmfp_relay_unpublish (srv->relay, ns->publishing);
     ns->publishing = NULL;
     if (notify)
@@ -202,6 +220,8 @@ stream_end (NetStream * ns, gboolean notify)
   if (ns->player) {
     rtmfp_server_log (srv, "conn %" G_GUINT64_FORMAT ": stop playing %s/%s",
         ns->conn->id, ns->conn->app, ns->name);
+    conn_event (ns->conn, "stop", ns->name, NULL, notify ?
+        "stopped by the client" : "the stream ended");
     rtmfp_relay_stop (srv->relay, ns->player);
     ns->player = NULL;
     if (notify)
@@ -312,12 +332,14 @@ stream_publish (NetStream * ns, const gchar * name)
     desc = g_strdup_printf ("%s is already published.", ns->name);
     rtmfp_server_log (srv, "conn %" G_GUINT64_FORMAT ": publish %s/%s "
         "refused: already published", conn->id, conn->app, ns->name);
+    conn_event (conn, "publish", ns->name, "refused", "already published");
     stream_status (ns, "error", RTMFP_TC_PUBLISH_BADNAME, desc);
     g_free (desc);
     return;
   }
   rtmfp_server_log (srv, "conn %" G_GUINT64_FORMAT ": publish %s/%s",
       conn->id, conn->app, ns->name);
+  conn_event (conn, "publish", ns->name, "started", NULL);
   rtmfp_relay_stream_set_keyframe_func (ns->publishing,
       stream_keyframe_wanted, ns);
   send_user_control (conn, stream_flow (ns, RTMFP_RELAY_DATA),
@@ -352,6 +374,8 @@ stream_evicted (RtmfpRelayStream * stream, gpointer ud)
   ns->publishing = NULL;
   rtmfp_server_log (ns->conn->srv, "conn %" G_GUINT64_FORMAT ": %s/%s taken "
       "over by another publisher", ns->conn->id, ns->conn->app, ns->name);
+  conn_event (ns->conn, "unpublish", ns->name, NULL,
+      "taken over by another publisher");
   if (ns->ending)
     return;                     /* it was leaving anyway */
   desc = g_strdup_printf ("%s: no data for too long; the stream was taken "
@@ -379,12 +403,14 @@ stream_play (NetStream * ns, const gchar * name, gdouble start)
         ns->name ? ns->name : "");
     rtmfp_server_log (srv, "conn %" G_GUINT64_FORMAT ": play %s/%s: not "
         "found", conn->id, conn->app, ns->name ? ns->name : "");
+    conn_event (conn, "play", ns->name, "not-found", "stream not found");
     stream_status (ns, "error", RTMFP_TC_PLAY_STREAMNOTFOUND, desc);
     g_free (desc);
     return;
   }
   rtmfp_server_log (srv, "conn %" G_GUINT64_FORMAT ": play %s/%s", conn->id,
       conn->app, ns->name);
+  conn_event (conn, "play", ns->name, "started", NULL);
   /* Figure 5: StreamBegin, then the status events, then the media */
   send_user_control (conn, stream_flow (ns, RTMFP_RELAY_DATA),
       RTMFP_TC_EVENT_STREAM_BEGIN, ns->id, 0, 1);
@@ -404,6 +430,10 @@ stream_play (NetStream * ns, const gchar * name, gdouble start)
     send_user_control (conn, stream_flow (ns, RTMFP_RELAY_DATA),
         RTMFP_TC_EVENT_STREAM_DRY, ns->id, 0, 1);
   }
+  /* a player that vanished (killed, unplugged) goes within seconds */
+  if (srv->cfg.player_dead_peer_timeout_us > 0)
+    rtmfp_session_set_dead_peer_timeout (conn->session,
+        srv->cfg.player_dead_peer_timeout_us);
 }
 
 /* ---- the relay's view of a player ---- */
@@ -535,6 +565,8 @@ handle_connect (RtmfpServerConn * conn, RtmfpRecvFlow * f, gdouble txn,
     srv->connects_rejected++;
     rtmfp_server_log (srv, "conn %" G_GUINT64_FORMAT ": connect to '%s' "
         "rejected: %s", conn->id, conn->app, desc);
+    conn_event (conn, "connect", NULL, "rejected", desc);
+    conn->close_reason = "connect rejected";
     reply[0] = rtmfp_amf_node_new_null ();
     reply[1] = rtmfp_tc_status_new ("error", RTMFP_TC_CONNECT_REJECTED, desc);
     g_free (desc);
@@ -553,6 +585,7 @@ handle_connect (RtmfpServerConn * conn, RtmfpRecvFlow * f, gdouble txn,
   conn->state = CONN_CONNECTED;
   rtmfp_server_log (srv, "conn %" G_GUINT64_FORMAT ": connected to '%s'",
       conn->id, conn->app);
+  conn_event (conn, "connect", NULL, "accepted", NULL);
   reply[0] = connect_properties ();
   reply[1] = rtmfp_tc_status_new ("status", RTMFP_TC_CONNECT_SUCCESS,
       "Connection succeeded.");
@@ -991,6 +1024,7 @@ on_complete (RtmfpRecvFlow * f, gpointer ud)
     conn->ctrl_recv = NULL;
     rtmfp_server_log (conn->srv, "conn %" G_GUINT64_FORMAT ": closed by the "
         "client", conn->id);
+    conn->close_reason = "closed by the client";
     conn_close_orderly (conn);
     return;
   }
@@ -1143,7 +1177,12 @@ rtmfp_server_conn_poll (RtmfpServerConn * conn)
         conn->id,
         rtmfp_session_state_get_nick (rtmfp_session_get_state
             (conn->session)));
+    if (!conn->close_reason &&
+        rtmfp_session_get_state (conn->session) ==
+        RTMFP_SESSION_FARCLOSE_LINGER)
+      conn->close_reason = "the client closed the session";
     conn_teardown (conn);
+    rtmfp_server_conn_closed_event (conn);
     return;
   }
   if (conn->state == CONN_CLOSING && now >= conn->close_deadline) {
@@ -1199,6 +1238,21 @@ gboolean
 rtmfp_server_conn_is_connected (const RtmfpServerConn * conn)
 {
   return conn->state == CONN_CONNECTED;
+}
+
+void
+rtmfp_server_conn_closed_event (RtmfpServerConn * conn)
+{
+  const GError *err = rtmfp_session_get_error (conn->session);
+
+  if (conn->close_reported)
+    return;
+  conn->close_reported = TRUE;
+  /* its streams end first (their unpublish / stop events) */
+  if (conn->state != CONN_CLOSED)
+    conn_teardown (conn);
+  conn_event (conn, "close", NULL, NULL, conn->close_reason ?
+      conn->close_reason : err ? err->message : "closed by the server");
 }
 
 RtmfpSession *

@@ -29,6 +29,8 @@ struct _RtmfpServer {
 
   /* totals of connections gone */
   guint64 abandoned_closed;
+  guint64 lost_closed;
+  guint64 retransmitted_closed;
   guint64 connects_accepted;
   guint64 connects_rejected;
 
@@ -58,6 +60,11 @@ gboolean  rtmfp_server_auth_ok (RtmfpServer * srv, const gchar * app,
     GPtrArray * args, guint first, const guint8 * nonce, gchar ** proof);
 void      rtmfp_server_log (RtmfpServer * srv, const gchar * fmt, ...)
     G_GNUC_PRINTF (2, 3);
+/* Tells cfg.on_event (rtmfpserverevent.c); any string may be NULL */
+void      rtmfp_server_event (RtmfpServer * srv, const gchar * event,
+    const gchar * protocol, guint64 conn, const gchar * peer,
+    const gchar * app, const gchar * stream, const gchar * result,
+    const gchar * reason);
 
 /* ---- one NetConnection per session (rtmfpserverconn.c) ---- */
 
@@ -77,6 +84,10 @@ void      rtmfp_server_conn_close (RtmfpServerConn * conn);
 void      rtmfp_server_conn_poll (RtmfpServerConn * conn);
 gboolean  rtmfp_server_conn_is_connected (const RtmfpServerConn * conn);
 RtmfpSession *rtmfp_server_conn_get_session (const RtmfpServerConn * conn);
+/* The "close" event of a connection (once): when its session is no
+ * longer open, at the latest when it closed (before
+ * rtmfp_server_conn_free) */
+void      rtmfp_server_conn_closed_event (RtmfpServerConn * conn);
 /* The peer ID of the direct publisher of (app, name), or NULL (newly
  * allocated hex) */
 gchar    *rtmfp_server_lookup_direct (RtmfpServer * srv, const gchar * app,

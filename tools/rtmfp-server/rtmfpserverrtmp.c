@@ -47,10 +47,28 @@ struct _RtmfpServerRtmpConn {
   GHashTable *streams;          /* message stream ID -> RtmpStream (owned) */
   RtmfpServerRtmpWakeFunc wake;
   gpointer wake_data;
+  gchar *close_reason;          /* for the "close" event, if known */
 };
 
 static const RtmfpRelayPlayerFuncs rtmp_player_funcs;
 static void stream_evicted (RtmfpRelayStream * stream, gpointer ud);
+
+/* An event of this connection (RtmfpServerConfig.on_event) */
+static void
+rc_event (RtmfpServerRtmpConn * rc, const gchar * event, const gchar * stream,
+    const gchar * result, const gchar * reason)
+{
+  if (rc->srv && rc->srv->cfg.on_event)
+    rtmfp_server_event (rc->srv, event, "rtmp", rc->id, rc->peer, rc->app,
+        stream, result, reason);
+}
+
+static void
+rc_set_close_reason (RtmfpServerRtmpConn * rc, const gchar * reason)
+{
+  if (!rc->close_reason)
+    rc->close_reason = g_strdup (reason);
+}
 
 static void
 rc_log (RtmfpServerRtmpConn * rc, const gchar * fmt, ...) G_GNUC_PRINTF (2, 3);
@@ -91,6 +109,7 @@ rc_drop (RtmfpServerRtmpConn * rc, const gchar * why)
   if (rc->srv)
     rc->srv->rtmp_dropped++;
   rc_log (rc, "dropped: %s", why);
+  rc_set_close_reason (rc, why);
   rc_wake (rc);
 }
 
@@ -120,11 +139,13 @@ stream_end (RtmpStream * st)
   }
   if (st->publishing) {
     rc_log (rc, "unpublish %s/%s", rc->app, st->name);
+    rc_event (rc, "unpublish", st->name, NULL, "the stream ended");
     rtmfp_relay_unpublish (srv->relay, st->publishing);
     st->publishing = NULL;
   }
   if (st->player) {
     rc_log (rc, "stop playing %s/%s", rc->app, st->name);
+    rc_event (rc, "stop", st->name, NULL, "the stream ended");
     rtmfp_relay_stop (srv->relay, st->player);
     st->player = NULL;
   }
@@ -173,6 +194,8 @@ stream_evicted (RtmfpRelayStream * stream, gpointer ud)
     return;
   st->publishing = NULL;
   rc_log (rc, "%s/%s taken over by another publisher", rc->app, st->name);
+  rc_event (rc, "unpublish", st->name, NULL,
+      "taken over by another publisher");
   desc = g_strdup_printf ("%s: no data for too long; the stream was taken "
       "over.", st->name);
   rtmp_conn_send_status (rc->rtmp, st->id, "status",
@@ -298,6 +321,8 @@ on_connect (RtmpConn * conn, gdouble txn, const gchar * app,
   if (desc) {
     srv->rtmp_connects_rejected++;
     rc_log (rc, "connect to '%s' rejected: %s", rc->app, desc);
+    rc_event (rc, "connect", NULL, "rejected", desc);
+    rc_set_close_reason (rc, "connect rejected");
     rtmp_conn_reject_connect (conn, txn, RTMFP_TC_CONNECT_REJECTED, desc);
     g_free (desc);
     return;
@@ -305,6 +330,7 @@ on_connect (RtmpConn * conn, gdouble txn, const gchar * app,
   srv->rtmp_connects_accepted++;
   rc->connected = TRUE;
   rc_log (rc, "connected to '%s'", rc->app);
+  rc_event (rc, "connect", NULL, "accepted", NULL);
   rtmp_conn_accept_connect (conn, txn);
 }
 
@@ -336,6 +362,7 @@ on_publish (RtmpConn * conn, guint32 sid, const gchar * name,
   if (!st->publishing) {
     rc_log (rc, "publish %s/%s refused: already published", rc->app,
         st->name);
+    rc_event (rc, "publish", st->name, "refused", "already published");
     desc = g_strdup_printf ("%s is already published.", st->name);
     rtmp_conn_publish_fail (conn, sid, RTMFP_TC_PUBLISH_BADNAME, desc);
     g_free (desc);
@@ -343,6 +370,7 @@ on_publish (RtmpConn * conn, guint32 sid, const gchar * name,
     return;
   }
   rc_log (rc, "publish %s/%s (%s)", rc->app, st->name, type);
+  rc_event (rc, "publish", st->name, "started", NULL);
   rtmp_conn_publish_ok (conn, sid);
 }
 
@@ -367,6 +395,7 @@ on_play (RtmpConn * conn, guint32 sid, const gchar * name, gdouble start,
       (!rtmfp_relay_is_published (srv->relay, rc->app, st->name) &&
           (start >= 0 || !srv->cfg.wait_for_publisher))) {
     rc_log (rc, "play %s/%s: not found", rc->app, st->name);
+    rc_event (rc, "play", st->name, "not-found", "stream not found");
     desc = g_strdup_printf ("Failed to play %s; stream not found.",
         st->name);
     rtmp_conn_play_fail (conn, sid, RTMFP_TC_PLAY_STREAMNOTFOUND, desc);
@@ -375,6 +404,7 @@ on_play (RtmpConn * conn, guint32 sid, const gchar * name, gdouble start,
     return;
   }
   rc_log (rc, "play %s/%s", rc->app, st->name);
+  rc_event (rc, "play", st->name, "started", NULL);
   /* StreamBegin, Play.Reset, Play.Start first; then the relay sends the
    * cached metadata and sequence headers */
   rtmp_conn_play_ok (conn, sid);
@@ -411,7 +441,11 @@ on_media (RtmpConn * conn, guint32 sid, guint8 type, guint32 ts,
 static void
 on_error (RtmpConn * conn, const gchar * message, gpointer ud)
 {
-  rc_log (ud, "protocol error: %s", message);
+  gchar *reason = g_strdup_printf ("protocol error: %s", message);
+
+  rc_log (ud, "%s", reason);
+  rc_set_close_reason (ud, reason);
+  g_free (reason);
 }
 
 static const RtmpConnCallbacks rtmp_callbacks = {
@@ -468,7 +502,10 @@ rtmfp_server_rtmp_conn_free (RtmfpServerRtmpConn * rc)
     srv->rtmp_bytes_out_closed += cs.bytes_out;
     g_hash_table_remove (srv->rtmp_conns, rc);
     rc_log (rc, "closed (%u open)", g_hash_table_size (srv->rtmp_conns));
+    rc_event (rc, "close", NULL, NULL, rc->close_reason ? rc->close_reason :
+        "connection closed");
   }
+  g_free (rc->close_reason);
   g_hash_table_unref (rc->streams);
   rtmp_conn_free (rc->rtmp);
   g_free (rc->peer);
@@ -566,6 +603,7 @@ rtmfp_server_rtmp_shutdown (RtmfpServer * srv)
   for (l = conns; l; l = l->next) {
     RtmfpServerRtmpConn *rc = l->data;
 
+    rc_set_close_reason (rc, "server shutdown");
     g_hash_table_remove_all (rc->streams);
     rtmp_conn_close (rc->rtmp);
     rc_wake (rc);

@@ -57,6 +57,33 @@
 #define AITHRESH_CAP 4800
 #define AITHRESH_CAP_TC 2400
 
+const gchar *
+rtmfp_congestion_control_get_nick (RtmfpCongestionControl cc)
+{
+  switch (cc) {
+    case RTMFP_CONGESTION_TCP:
+      return "tcp";
+    case RTMFP_CONGESTION_MEDIA:
+      return "media";
+  }
+  return "unknown";
+}
+
+gboolean
+rtmfp_congestion_control_from_nick (const gchar * nick,
+    RtmfpCongestionControl * cc)
+{
+  g_return_val_if_fail (cc != NULL, FALSE);
+
+  if (g_strcmp0 (nick, "tcp") == 0)
+    *cc = RTMFP_CONGESTION_TCP;
+  else if (g_strcmp0 (nick, "media") == 0)
+    *cc = RTMFP_CONGESTION_MEDIA;
+  else
+    return FALSE;
+  return TRUE;
+}
+
 /* x * num / den without overflowing for any realistic x */
 static guint64
 mul_frac (guint64 x, guint num, guint den)

@@ -10,6 +10,24 @@ G_BEGIN_DECLS
 
 #define RTMFP_TC_WINDOW_US (800 * G_TIME_SPAN_MILLISECOND)
 
+/* The congestion controller of a session (RtmfpEndpointConfig,
+ * rtmfp_session_set_congestion_control).
+ * TCP: the default, RFC 7016 section 3.5.2's TCP-compatible window
+ *   (Appendix A with the deviations documented in rtmfpcongestion.c).
+ * MEDIA: opt-in, delay based and tolerant of random loss below about
+ *   20 %, for paths known to be lossy; a documented deviation from 3.5.2's
+ *   "TCP compatible" MUST (rtmfpmediacc.c, docs/core.md). */
+typedef enum {
+  RTMFP_CONGESTION_TCP = 0,
+  RTMFP_CONGESTION_MEDIA = 1,
+} RtmfpCongestionControl;
+
+/* "tcp" / "media" (the elements' congestion-control values) */
+const gchar *rtmfp_congestion_control_get_nick (RtmfpCongestionControl cc);
+/* FALSE for an unknown nick (*cc unchanged) */
+gboolean  rtmfp_congestion_control_from_nick (const gchar * nick,
+    RtmfpCongestionControl * cc);
+
 typedef struct {
   guint smss;                   /* sender maximum segment size */
   guint64 cwnd_init;            /* 4380 (RFC 5681 IW) by default */

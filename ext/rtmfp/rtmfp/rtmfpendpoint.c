@@ -111,6 +111,8 @@ typedef struct {
   gboolean cookie_changed;
   RtmfpKeying *keying;
   GBytes *iikeying;             /* whole IIKeying chunk, for resends */
+  gint64 ik_first;              /* when it was first sent; -1 once resent
+                                 * (no RTT sample then, Karn) */
   gint64 ik_next;
   gint64 ik_interval;
 
@@ -1209,6 +1211,7 @@ handle_rhello (RtmfpEndpoint * ep, const guint8 * d, gsize len,
   g_clear_pointer (&rec->candidates, g_array_unref);
   build_iikeying (ep, rec);
   send_startup_bytes (ep, 0, &rec->dest, rec->iikeying, FALSE, 0);
+  rec->ik_first = ep->now;
   rec->ik_interval = HELLO_FIRST_INTERVAL_US;
   rec->ik_next = ep->now + rec->ik_interval;
   rec_touch (ep, rec);
@@ -1261,6 +1264,7 @@ handle_cookie_change (RtmfpEndpoint * ep, SessRec * rec, const guint8 * d,
   rec->cookie = bytes_dup (c.new_cookie, c.new_cookie_len);
   build_iikeying (ep, rec);
   send_startup_bytes (ep, 0, &rec->dest, rec->iikeying, FALSE, 0);
+  rec->ik_first = ep->now;
   rec->ik_interval = HELLO_FIRST_INTERVAL_US;
   rec->ik_next = ep->now + rec->ik_interval;
   rec_touch (ep, rec);
@@ -1312,6 +1316,9 @@ handle_rikeying (RtmfpEndpoint * ep, SessRec * rec, const guint8 * d,
   cert = g_bytes_get_data (far_cert, &cert_len);
   g_debug ("session %p open (initiator), near %08x far %08x", rec->s,
       rec->near_id, rec->far_id);
+  if (rec->ik_first >= 0)
+    _rtmfp_session_set_handshake_rtt (rec->s, ep->now - rec->ik_first,
+        ep->now);
   _rtmfp_session_established (rec->s, rec->near_id, rec->far_id, from,
       cipher, cert, cert_len, ep->now);
   g_bytes_unref (far_cert);
@@ -2030,6 +2037,7 @@ opening_timeout (RtmfpEndpoint * ep, SessRec * rec, gint64 now)
   } else if (rec->opening == OPENING_KEYING && rec->ik_next <= now) {
     rec->ik_interval = next_interval (rec->ik_interval);
     rec->ik_next = now + rec->ik_interval;
+    rec->ik_first = -1;
     send_startup_bytes (ep, 0, &rec->dest, rec->iikeying, FALSE, 0);
   }
 }
@@ -2407,6 +2415,24 @@ rtmfp_endpoint_find_session_by_fingerprint (RtmfpEndpoint * ep,
       return rec->s;
   }
   return NULL;
+}
+
+void
+rtmfp_endpoint_note_unreachable (RtmfpEndpoint * ep, const RtmfpAddr * to,
+    gint64 now)
+{
+  guint i;
+
+  g_return_if_fail (ep != NULL && to != NULL);
+
+  ep->stats.icmp_unreachable++;
+  for (i = 0; i < ep->all->len; i++) {
+    SessRec *rec = g_ptr_array_index (ep->all, i);
+
+    if (rec_is_open (rec) && !rec->dead &&
+        rtmfp_addr_equal (rtmfp_session_get_far_address (rec->s), to))
+      _rtmfp_session_note_unreachable (rec->s, now);
+  }
 }
 
 void

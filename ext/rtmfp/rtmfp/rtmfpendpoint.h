@@ -17,6 +17,7 @@
 #include "rtmfpaddr.h"
 #include "rtmfpcrypto.h"
 #include "rtmfpsession.h"
+#include "rtmfpcongestion.h"
 
 G_BEGIN_DECLS
 
@@ -122,6 +123,26 @@ typedef struct {
    * Default RTMFP_DEFAULT_STARTUP_EXCESS_BYTES_PER_SEC; 0: none (the
    * factor alone). */
   guint startup_excess_bytes_per_sec;
+
+  /* ---- appended: transport policy of new sessions ---- */
+
+  /* The congestion controller of every new session (either role):
+   * RTMFP_CONGESTION_TCP (default, RFC 7016 3.5.2) or the opt-in
+   * RTMFP_CONGESTION_MEDIA; rtmfp_session_set_congestion_control changes
+   * one session's. */
+  RtmfpCongestionControl congestion_control;
+  /* Dead peer detection from the evidence of unacknowledged data: a
+   * session whose user data has waited this long for any
+   * acknowledgement (retransmissions and loss probes unanswered) is
+   * closed (error IDLE), however recently the far end sent other packets.
+   * An ICMP port unreachable for the far address
+   * (rtmfp_endpoint_note_unreachable), not contradicted by a packet from
+   * the far end since, shortens the wait to two retransmission timeouts
+   * in a row or a quarter of the limit, whichever comes first, never
+   * below RTMFP_SESSION_MIN_DEAD_PEER_US: a hint, never proof alone.
+   * 0: off (the default; the idle timeout still applies).
+   * rtmfp_session_set_dead_peer_timeout changes one session's. */
+  gint64 dead_peer_timeout_us;
 } RtmfpEndpointConfig;
 
 #define RTMFP_DEFAULT_MAX_RECV_FLOWS_PER_SESSION 4096
@@ -144,7 +165,8 @@ typedef struct {
  * 4096, max_reassembly_bytes 1 MiB, recv_flow_buffer_bytes
  * RTMFP_DEFAULT_RECV_BUFFER_CAPACITY (256 KiB), max_send_queue_bytes
  * 16 MiB, max_startup_amplification 3, startup_excess_bytes_per_sec
- * 16384. */
+ * 16384, congestion_control RTMFP_CONGESTION_TCP, dead_peer_timeout_us 0
+ * (off). */
 void      rtmfp_endpoint_config_init (RtmfpEndpointConfig * cfg);
 
 /* cfg NULL: defaults.  cfg->identity NULL: a fresh client-style identity
@@ -205,6 +227,13 @@ void      rtmfp_endpoint_send_redirect (RtmfpEndpoint * ep,
     const RtmfpAddr * to, const guint8 * tag, gsize tag_len,
     const RtmfpAddr * addrs, guint n_addrs);
 
+/* The socket layer saw an ICMP port unreachable (or equivalent) for a
+ * datagram sent to `to`: a hint, never proof (it can be spoofed), that
+ * shortens dead peer detection of the open sessions sending there
+ * (RtmfpEndpointConfig.dead_peer_timeout_us). */
+void      rtmfp_endpoint_note_unreachable (RtmfpEndpoint * ep,
+    const RtmfpAddr * to, gint64 now);
+
 /* Open session whose far certificate has this fingerprint, or NULL */
 RtmfpSession *rtmfp_endpoint_find_session_by_fingerprint (RtmfpEndpoint * ep,
     const guint8 fp[RTMFP_FINGERPRINT_SIZE]);
@@ -246,6 +275,7 @@ typedef struct {
   guint64 replies_over_factor;  /* startup answers sent beyond
                                  * max_startup_amplification, on the
                                  * startup_excess_bytes_per_sec allowance */
+  guint64 icmp_unreachable;     /* rtmfp_endpoint_note_unreachable calls */
 } RtmfpEndpointStats;
 
 void      rtmfp_endpoint_get_stats (RtmfpEndpoint * ep, RtmfpEndpointStats * st);

@@ -47,6 +47,12 @@
  * plus what one acknowledgement chunk can report.  A fragment that would
  * create more is dropped unrecorded (the sender will retransmit it). */
 #define RECV_MAX_RANGES (RTMFP_ACK_MAX_RANGES + 1)
+/* Receiver: after data arrived, the flow's acknowledgement is repeated in
+ * this many later packets that carry acknowledgements anyway (never a
+ * packet of its own).  3.6.3.4 acks a flow again only when new data
+ * arrives for it, so a lost ack of a quiet flow (audio beside video) would
+ * leave the sender to NAK or time out fragments that arrived. */
+#define RECV_REACK 2
 
 /* ======================= sending flow (3.6.2) ======================= */
 
@@ -78,8 +84,13 @@ struct _SendEntry {
   gboolean ever_sent;
   gboolean in_flight;
   gboolean pending;             /* in RtmfpSendFlow.pending */
+  gboolean declared_lost;       /* the transmission before the latest one
+                                 * was declared lost */
+  gboolean timeout_lost;        /* ... by a TIMEOUT_ALARM */
   guint nak_count;
   guint64 tsn;
+  guint64 prev_tsn;             /* TSN of the transmission before, 0 none */
+  gint64 tx_time;               /* of the latest transmission */
   gsize transmit_size;
 };
 
@@ -102,6 +113,12 @@ struct _RtmfpSendFlow {
 
   guint64 outstanding;          /* F_OUTSTANDING_BYTES */
   guint n_in_flight;
+  /* Highest TSN of this flow's own fragments acknowledged: a fragment is
+   * declared lost by NAKs only below it (see on_acks_done) */
+  guint64 max_tsn_acked;
+  /* Latest transmission time among this flow's acknowledged fragments
+   * (time-based loss detection, see on_acks_done) */
+  gint64 max_acked_tx_time;
   guint64 rx_buffer_size;       /* RX_BUFFER_SIZE */
   guint64 next_sn;              /* NEXT_SN */
   gboolean has_final;
@@ -633,6 +650,82 @@ send_flow_emit_probe (RtmfpSendFlow * f, RtmfpPacketBuilder * b, gint64 now)
   return TRUE;
 }
 
+/* Steps 2-18 of 3.6.2.3 for one entry: encodes it into b and puts it in
+ * flight (a new transmission, with the next TSN).  FALSE (nothing
+ * changed) if it does not fit.  next: as a Next User Data chunk. */
+static gboolean
+send_flow_put (RtmfpSendFlow * f, RtmfpPacketBuilder * b,
+    RtmfpEmitContext * ctx, SendEntry * e, guint64 fsn, gboolean next,
+    gboolean with_options, gint64 now)
+{
+  RtmfpUserDataChunk c;
+  gsize size;
+
+  memset (&c, 0, sizeof (c));
+  c.flags = e->fra;
+  if (e->abandoned)
+    c.flags |= RTMFP_UD_FLAG_ABN;
+  if (f->has_final && e->seq == f->final_sn)
+    c.flags |= RTMFP_UD_FLAG_FIN;
+  c.flow_id = f->id;
+  c.seq = e->seq;
+  c.fsn_offset = e->seq - fsn;
+  if (with_options) {
+    c.options = f->startup_options->data;
+    c.options_len = f->startup_options->len;
+  }
+  if (!e->abandoned && e->len) {
+    c.data = e->msg->data + e->offset;
+    c.len = e->len;
+  }
+
+  size = rtmfp_user_data_chunk_size (next, c.flow_id, c.seq, c.fsn_offset,
+      c.options_len, c.len);
+  if (size > rtmfp_packet_builder_space (b) + RTMFP_CHUNK_HEADER_SIZE)
+    return FALSE;               /* step 11: the packet is full */
+
+  g_byte_array_set_size (f->scratch, 0);
+  rtmfp_user_data_chunk_append (f->scratch, next, &c);
+  if (f->scratch->len < RTMFP_CHUNK_HEADER_SIZE ||
+      !rtmfp_packet_builder_add (b, f->scratch->data[0],
+          f->scratch->data + RTMFP_CHUNK_HEADER_SIZE,
+          f->scratch->len - RTMFP_CHUNK_HEADER_SIZE))
+    return FALSE;
+  size = f->scratch->len;
+
+  /* steps 12-16 and the TSN of 3.6.2.5 */
+  if (e->ever_sent) {
+    f->stats.fragments_retransmitted++;
+  } else {
+    f->stats.fragments_sent++;
+    ctx->new_fragments++;
+  }
+  /* the transmission before this one was declared lost (else this is a
+   * loss probe re-sending one in flight) */
+  e->declared_lost = e->ever_sent && !e->in_flight;
+  if (e->in_flight)
+    send_flow_land (f, e);
+  send_flow_pending_remove (f, e);
+  e->prev_tsn = e->ever_sent ? e->tsn : 0;
+  e->ever_sent = TRUE;
+  e->nak_count = 0;
+  e->sent_abandoned = e->abandoned;
+  e->transmit_size = size;
+  e->tx_time = now;
+  e->tsn = ctx->next_tsn++;
+  send_flow_take_off (f, e);
+
+  ctx->bytes_sent += size;
+  ctx->budget -= MIN (ctx->budget, (guint64) size);
+  ctx->any_user_data = TRUE;
+  /* step 18 */
+  if (!e->abandoned && e->msg && e->msg->time_critical) {
+    ctx->time_critical = TRUE;
+    rtmfp_packet_builder_set_flags (b, RTMFP_PKT_FLAG_TC);
+  }
+  return TRUE;
+}
+
 gboolean
 rtmfp_send_flow_emit (RtmfpSendFlow * f, RtmfpPacketBuilder * b,
     RtmfpEmitContext * ctx, gint64 now)
@@ -663,9 +756,7 @@ rtmfp_send_flow_emit (RtmfpSendFlow * f, RtmfpPacketBuilder * b,
    * tail if its own rule makes it eligible.  Sending one takes it out of
    * the pending list (or puts the tail in flight). */
   for (;;) {
-    RtmfpUserDataChunk c;
     gboolean next, with_options;
-    gsize size;
 
     if (ctx->budget == 0 || !send_flow_window_open (f))
       break;
@@ -678,66 +769,46 @@ rtmfp_send_flow_emit (RtmfpSendFlow * f, RtmfpPacketBuilder * b,
      * carries the startup options (3.6.2.3.1) until the flow is acked. */
     next = !first_in_packet && e->seq == prev_seq + 1;
     with_options = first_in_packet && !f->startup_acked;
-
-    memset (&c, 0, sizeof (c));
-    c.flags = e->fra;
-    if (e->abandoned)
-      c.flags |= RTMFP_UD_FLAG_ABN;
-    if (f->has_final && e->seq == f->final_sn)
-      c.flags |= RTMFP_UD_FLAG_FIN;
-    c.flow_id = f->id;
-    c.seq = e->seq;
-    c.fsn_offset = e->seq - fsn;
-    if (with_options) {
-      c.options = f->startup_options->data;
-      c.options_len = f->startup_options->len;
-    }
-    if (!e->abandoned && e->len) {
-      c.data = e->msg->data + e->offset;
-      c.len = e->len;
-    }
-
-    size = rtmfp_user_data_chunk_size (next, c.flow_id, c.seq, c.fsn_offset,
-        c.options_len, c.len);
-    if (size > rtmfp_packet_builder_space (b) + RTMFP_CHUNK_HEADER_SIZE)
-      break;                    /* step 11: the packet is full */
-
-    g_byte_array_set_size (f->scratch, 0);
-    rtmfp_user_data_chunk_append (f->scratch, next, &c);
-    if (f->scratch->len < RTMFP_CHUNK_HEADER_SIZE ||
-        !rtmfp_packet_builder_add (b, f->scratch->data[0],
-            f->scratch->data + RTMFP_CHUNK_HEADER_SIZE,
-            f->scratch->len - RTMFP_CHUNK_HEADER_SIZE))
+    if (!send_flow_put (f, b, ctx, e, fsn, next, with_options, now))
       break;
-    size = f->scratch->len;
-
-    /* steps 12-16 and the TSN of 3.6.2.5 */
-    if (e->ever_sent)
-      f->stats.fragments_retransmitted++;
-    else
-      f->stats.fragments_sent++;
-    send_flow_pending_remove (f, e);
-    e->ever_sent = TRUE;
-    e->nak_count = 0;
-    e->sent_abandoned = e->abandoned;
-    e->transmit_size = size;
-    e->tsn = ctx->next_tsn++;
-    send_flow_take_off (f, e);
-
-    ctx->bytes_sent += size;
-    ctx->budget -= MIN (ctx->budget, (guint64) size);
-    ctx->any_user_data = TRUE;
-    /* step 18 */
-    if (!e->abandoned && e->msg && e->msg->time_critical) {
-      ctx->time_critical = TRUE;
-      rtmfp_packet_builder_set_flags (b, RTMFP_PKT_FLAG_TC);
-    }
 
     added = TRUE;
     first_in_packet = FALSE;
     prev_seq = e->seq;
   }
   return added;
+}
+
+guint64
+rtmfp_send_flow_get_tail_tsn (const RtmfpSendFlow * f)
+{
+  g_return_val_if_fail (f != NULL, 0);
+
+  return f->flight.tail ? ((SendEntry *) f->flight.tail->data)->tsn : 0;
+}
+
+gboolean
+rtmfp_send_flow_emit_tail (RtmfpSendFlow * f, RtmfpPacketBuilder * b,
+    RtmfpEmitContext * ctx, gint64 now)
+{
+  SendEntry *e;
+  guint64 fsn;
+
+  g_return_val_if_fail (f != NULL, FALSE);
+  g_return_val_if_fail (b != NULL, FALSE);
+  g_return_val_if_fail (ctx != NULL, FALSE);
+
+  if (f->state != RTMFP_SEND_FLOW_OPEN && f->state != RTMFP_SEND_FLOW_CLOSING)
+    return FALSE;
+  rtmfp_send_flow_expire (f, now);
+  if (!f->flight.tail)
+    return FALSE;
+  e = f->flight.tail->data;
+  /* the FSN must not pass what is in flight, this entry included */
+  fsn = send_flow_compute_fsn (f);
+  if (fsn >= e->seq && !(e->abandoned && fsn == e->seq))
+    fsn = e->seq - 1;
+  return send_flow_put (f, b, ctx, e, fsn, FALSE, !f->startup_acked, now);
 }
 
 static int
@@ -818,9 +889,45 @@ rtmfp_send_flow_on_ack (RtmfpSendFlow * f, const RtmfpAckChunk * ack,
     if (!acked)
       continue;
     if (e->in_flight) {
-      ctx->max_tsn_acked = MAX (ctx->max_tsn_acked, e->tsn);
+      guint64 tsn = e->tsn;
+
+      /* Retransmission ambiguity: an acknowledgement arriving sooner after
+       * the retransmission than any round trip takes is for an earlier
+       * transmission (RFC 8985 section 6.2 step 2, Eifel), so it says
+       * nothing about what was sent after that one; crediting the new
+       * TSN would NAK everything sent in between.  The loss that
+       * triggered the retransmission was not real. */
+      if (e->prev_tsn && ctx->rtt_floor_us > 0 &&
+          now - e->tx_time < ctx->rtt_floor_us) {
+        tsn = e->prev_tsn;
+        if (e->declared_lost) {
+          f->stats.fragments_lost_spurious++;
+          ctx->any_spurious = TRUE;
+        }
+      } else {
+        f->max_acked_tx_time = MAX (f->max_acked_tx_time, e->tx_time);
+        if (e->declared_lost && e->timeout_lost)
+          ctx->timeout_ambiguous++;
+        if (e->prev_tsn && !e->declared_lost) {
+          /* a loss probe re-sent it while in flight, and the probe may be
+           * what arrived (RFC 8985 section 7.4): the session decides */
+          ctx->probe_acked++;
+          ctx->probe_acked_bytes += e->transmit_size;
+          ctx->probe_lost_tsn = MAX (ctx->probe_lost_tsn, e->prev_tsn);
+        }
+        if (!e->prev_tsn && ctx->probe_time >= 0 &&
+            e->tx_time < ctx->probe_time)
+          ctx->old_acked = TRUE;
+      }
+      ctx->max_tsn_acked = MAX (ctx->max_tsn_acked, tsn);
+      f->max_tsn_acked = MAX (f->max_tsn_acked, tsn);
       send_flow_remove_entry (f, e);
     } else if (e->ever_sent || e->abandoned) {
+      /* declared lost, and the receiver has it after all */
+      if (e->ever_sent && !e->abandoned) {
+        f->stats.fragments_lost_spurious++;
+        ctx->any_spurious = TRUE;
+      }
       send_flow_remove_entry (f, e);
     }
   }
@@ -849,20 +956,44 @@ rtmfp_send_flow_on_acks_done (RtmfpSendFlow * f, RtmfpAckContext * ctx)
   /* 3.6.2.5: entries in flight sent before the latest acknowledged one
    * are negatively acknowledged; three NAKs make a loss.  f->flight is in
    * TSN order, so they are its head up to the first TSN not below
-   * MAX_TSN_ACK. */
+   * MAX_TSN_ACK.
+   *
+   * Two refinements (the RFC's rule is a SHOULD):
+   *
+   * - A loss is declared only once this flow's own acknowledgements
+   *   passed the fragment (a fragment of the flow sent after it was
+   *   acked).  The receiver acknowledges a flow only when data arrived for
+   *   it (3.6.3.4): if the one acknowledgement of a fragment of a quiet
+   *   flow (audio beside video) is lost, the other flows' acknowledgements
+   *   would NAK it three times although it arrived.  With this rule such a
+   *   fragment waits for its flow's next acknowledgement, which covers it.
+   *
+   * - Time as well as count (RACK, RFC 8985 section 6.2): a fragment sent
+   *   more than the reordering window (ctx->reo_wnd_us) before one of its
+   *   flow that was acknowledged is lost at once, without waiting for
+   *   three NAKs.  A live stream's next frame, or a loss probe, then
+   *   reveals the loss of a whole tail in one acknowledgement. */
   for (l = f->flight.head; l; l = next) {
     SendEntry *e = l->data;
+    gboolean by_time;
 
     next = l->next;
     if (e->tsn >= ctx->max_tsn_acked)
       break;
     e->nak_count++;
     ctx->any_nak = TRUE;
-    if (e->nak_count >= NAK_LOSS_THRESHOLD) {
+    if (e->tsn >= f->max_tsn_acked)
+      continue;
+    by_time = ctx->reo_wnd_us > 0 &&
+        e->tx_time + ctx->reo_wnd_us <= f->max_acked_tx_time;
+    if (e->nak_count >= NAK_LOSS_THRESHOLD || by_time) {
       GList *pos = f->pending.head;
 
       send_flow_land (f, e);
+      e->declared_lost = TRUE;
+      e->timeout_lost = FALSE;
       f->stats.fragments_lost++;
+      ctx->lost_bytes += e->transmit_size;
       ctx->any_loss = TRUE;
       ctx->max_lost_tsn = MAX (ctx->max_lost_tsn, e->tsn);
       if (!e->abandoned)
@@ -887,7 +1018,10 @@ rtmfp_send_flow_on_timeout (RtmfpSendFlow * f)
     if (e->in_flight) {
       was_loss = TRUE;
       send_flow_land (f, e);
+      e->declared_lost = TRUE;
+      e->timeout_lost = TRUE;
       f->stats.fragments_lost++;
+      f->stats.fragments_lost_timeout++;
       if (!e->abandoned)
         send_flow_pending_insert (f, e, &pos);
     }
@@ -960,6 +1094,7 @@ struct _RtmfpRecvFlow {
   gboolean has_prev_rwnd;
   guint64 prev_rwnd;            /* PREV_RWND */
   gboolean should_ack;          /* SHOULD_ACK */
+  guint reack;                  /* repeats of the ack still to piggyback */
   guint64 exception_code;       /* EXCEPTION_CODE */
   gboolean ever_rejected;
   gboolean started;
@@ -1568,6 +1703,7 @@ rtmfp_recv_flow_on_chunk (RtmfpRecvFlow * f, const RtmfpUserDataChunk * c,
 
   /* 3.6.3.2 */
   f->should_ack = TRUE;                                 /* step 3 */
+  f->reack = RECV_REACK;
   if (f->state == RTMFP_RECV_FLOW_OPEN && c->options_len) {     /* step 4 */
     OptionScan scan = { FALSE };
     gsize consumed;
@@ -1682,6 +1818,14 @@ rtmfp_recv_flow_should_ack (const RtmfpRecvFlow * f)
   return f->should_ack && f->state != RTMFP_RECV_FLOW_CLOSED;
 }
 
+gboolean
+rtmfp_recv_flow_wants_reack (const RtmfpRecvFlow * f)
+{
+  /* a rejected flow's exception report goes with its obligatory acks */
+  return f->reack > 0 && (f->state == RTMFP_RECV_FLOW_OPEN ||
+      f->state == RTMFP_RECV_FLOW_COMPLETE_LINGER);
+}
+
 gsize
 rtmfp_recv_flow_append_ack (RtmfpRecvFlow * f, GByteArray * out,
     gsize max_len)
@@ -1727,6 +1871,8 @@ rtmfp_recv_flow_append_ack (RtmfpRecvFlow * f, GByteArray * out,
   /* 3.6.3.4.5: the whole ack went out, or it was truncated to fit an
    * otherwise empty packet (it could never fit better; keeping SHOULD_ACK
    * would only make the ACK_NOW loop spin) */
+  if (!f->should_ack && f->reack > 0)
+    f->reack--;                 /* a repeat */
   if (n >= full_len || max_len >= RTMFP_MAX_PLAIN_SIZE -
       RTMFP_PKT_MAX_HEADER_SIZE - RTMFP_CHUNK_HEADER_SIZE)
     f->should_ack = FALSE;

@@ -42,6 +42,13 @@ typedef struct {
   guint64 fragments_retransmitted;
   guint64 fragments_lost;         /* declared lost by NAK or timeout */
   guint64 bytes_acked;
+  /* appended.  Of fragments_lost, those the receiver turned out to have
+   * (acknowledged before their retransmission, or sooner after it than a
+   * round trip) */
+  guint64 fragments_lost_spurious;
+  /* Of fragments_lost, those a TIMEOUT_ALARM declared (everything in
+   * flight, 3.6.2.6: also what only lost its acknowledgement) */
+  guint64 fragments_lost_timeout;
 } RtmfpSendFlowStats;
 
 /* metadata: the User's Per-Flow Metadata (copied, may be empty, at most
@@ -98,6 +105,7 @@ typedef struct {
   gboolean any_user_data;       /* out: |= a User Data chunk was added */
   guint64 budget;               /* in/out: bytes congestion allows; emit
                                  * stops when this is exhausted */
+  guint new_fragments;          /* out: += fragments sent for the first time */
 } RtmfpEmitContext;
 
 /* Adds as many User Data / Next User Data chunks (and a due Buffer Probe)
@@ -107,6 +115,14 @@ typedef struct {
 gboolean  rtmfp_send_flow_emit (RtmfpSendFlow * f, RtmfpPacketBuilder * b,
     RtmfpEmitContext * ctx, gint64 now);
 
+/* Loss probe (RFC 8985 section 7.3): re-sends the fragment most recently
+ * put in flight (it stays in flight, as a retransmission with a new TSN),
+ * whatever the budget.  FALSE if nothing is in flight or it does not fit.
+ * get_tail_tsn: the TSN of that fragment, 0 if none. */
+gboolean  rtmfp_send_flow_emit_tail (RtmfpSendFlow * f,
+    RtmfpPacketBuilder * b, RtmfpEmitContext * ctx, gint64 now);
+guint64   rtmfp_send_flow_get_tail_tsn (const RtmfpSendFlow * f);
+
 typedef struct {
   guint64 acked_bytes;          /* out: += newly acknowledged bytes */
   guint64 max_tsn_acked;        /* in/out: MAX_TSN_ACK (3.6.2.5) */
@@ -114,6 +130,31 @@ typedef struct {
   gboolean any_loss;            /* out */
   guint64 max_lost_tsn;         /* out: MAX= TSN of fragments declared lost
                                  * (loss episodes, rtmfpcongestion.c) */
+  guint64 lost_bytes;           /* out: += transmit sizes declared lost */
+  gboolean any_spurious;        /* out: |= an acknowledgement showed a
+                                 * fragment declared lost had arrived */
+  /* Loss probes: a probe re-sends the last fragment in flight; whether the
+   * first transmission was lost is decided by the session: it was not if
+   * fragments sent before the probe and never re-sent are acknowledged
+   * with it (then only acknowledgements were lost). */
+  gint64 probe_time;            /* in: the last probe's time, -1 none */
+  guint64 probe_acked;          /* out: += probe-re-sent fragments acked */
+  guint64 probe_acked_bytes;    /* out: += their transmit sizes */
+  guint64 probe_lost_tsn;       /* out: MAX= their first TSNs */
+  gboolean old_acked;           /* out: |= a fragment sent before probe_time
+                                 * and never re-sent was acknowledged */
+  guint64 timeout_ambiguous;    /* out: += fragments a TIMEOUT_ALARM declared
+                                 * lost, retransmitted since and now
+                                 * acknowledged (spurious if the timeout
+                                 * was, which the session decides) */
+  /* in: an acknowledgement arriving less than this after a fragment's
+   * retransmission is taken for one of an earlier transmission (0: off;
+   * the session passes 3/4 of its minimum RTT) */
+  gint64 rtt_floor_us;
+  /* in: reordering window of time-based loss detection (0: off): a
+   * fragment sent this much earlier than one of its flow that was
+   * acknowledged is lost (RFC 8985 section 6.2) */
+  gint64 reo_wnd_us;
 } RtmfpAckContext;
 
 /* Processes one acknowledgement for this flow (3.6.2.4).  Besides the
@@ -211,6 +252,10 @@ void      rtmfp_recv_flow_on_buffer_probe (RtmfpRecvFlow * f);
  * SHOULD_ACK; the caller sets the session's ACK_NOW. */
 void      rtmfp_recv_flow_reject (RtmfpRecvFlow * f, guint64 code);
 gboolean  rtmfp_recv_flow_should_ack (const RtmfpRecvFlow * f);
+/* The flow's last acknowledgement is worth repeating in a packet that
+ * carries acknowledgements anyway (data arrived recently): appending it
+ * counts one repeat.  Never a reason to send a packet. */
+gboolean  rtmfp_recv_flow_wants_reack (const RtmfpRecvFlow * f);
 /* Appends the Flow Exception Report (if rejected) and the acknowledgement
  * chunk(s), at most max_len bytes.  Clears SHOULD_ACK when the whole ack
  * fitted (or when max_len is a whole empty packet, where truncation is

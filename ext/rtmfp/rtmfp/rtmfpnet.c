@@ -11,6 +11,10 @@
  * On Linux, datagrams are read with recvmmsg and the ones the endpoint
  * sends while one of these sources runs are queued and leave together
  * (sendmmsg) when it returns; sends from anywhere else leave at once.
+ * Also on Linux, ICMP errors come through the socket's error queue
+ * (IP_RECVERR / IPV6_RECVERR, read with MSG_ERRQUEUE): a port unreachable
+ * for an address we send to is passed to the endpoint as a hint for dead
+ * peer detection (rtmfp_endpoint_note_unreachable), never more.
  *
  * Thread safety:
  *   - The endpoint, its sessions and flows are touched only by the net
@@ -47,6 +51,7 @@
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>        /* UDP_SEGMENT (Linux >= 4.18) */
+#include <linux/errqueue.h>     /* sock_extended_err: ICMP errors */
 #endif
 
 #include "rtmfpnet.h"
@@ -62,6 +67,8 @@
  * many times in a row, then held back 1 ms (protects the CPU from a core
  * bug without stalling legitimate back-to-back work). */
 #define MAX_TIMER_SPINS 16
+/* ICMP errors read from the socket's error queue per wakeup */
+#define ERRQUEUE_BATCH 16
 
 #ifdef RTMFP_NET_MMSG
 /* Datagrams per recvmmsg call (each slot holds RECV_BUFFER + 1 bytes) */
@@ -526,6 +533,61 @@ count_receive_error (RtmfpNet * net)
   g_mutex_unlock (&net->lock);
 }
 
+/* Reads the socket's error queue (IP_RECVERR): each ICMP (or ICMPv6) port
+ * unreachable names the destination of the datagram that caused it. */
+static void
+read_error_queue (RtmfpNet * net)
+{
+  guint n;
+
+  for (n = 0; n < ERRQUEUE_BATCH; n++) {
+    struct sockaddr_storage ss;
+    union {
+      struct cmsghdr align;
+      guint8 buf[256];
+    } ctrl;
+    guint8 data[64];
+    struct iovec iov = { data, sizeof data };
+    struct msghdr mh;
+    struct cmsghdr *c;
+
+    memset (&mh, 0, sizeof mh);
+    mh.msg_name = &ss;
+    mh.msg_namelen = sizeof ss;
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = ctrl.buf;
+    mh.msg_controllen = sizeof ctrl.buf;
+    if (recvmsg (net->fd, &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0)
+      break;                    /* EAGAIN: empty */
+    for (c = CMSG_FIRSTHDR (&mh); c; c = CMSG_NXTHDR (&mh, c)) {
+      struct sock_extended_err ee;
+      RtmfpAddr to;
+      gboolean unreachable;
+
+      if (!((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
+              (c->cmsg_level == IPPROTO_IPV6 &&
+                  c->cmsg_type == IPV6_RECVERR)) ||
+          c->cmsg_len < CMSG_LEN (sizeof ee))
+        continue;
+      memcpy (&ee, CMSG_DATA (c), sizeof ee);
+      /* ICMP destination unreachable / port unreachable (RFC 792);
+       * ICMPv6 destination unreachable / port unreachable (RFC 4443) */
+      unreachable = (ee.ee_origin == SO_EE_ORIGIN_ICMP && ee.ee_type == 3 &&
+          ee.ee_code == 3) || (ee.ee_origin == SO_EE_ORIGIN_ICMP6 &&
+          ee.ee_type == 1 && ee.ee_code == 4);
+      if (!unreachable || mh.msg_namelen == 0 ||
+          mh.msg_namelen > sizeof ss || !addr_from_sockaddr (&to, &ss))
+        continue;
+      g_mutex_lock (&net->lock);
+      net->stats.icmp_unreachable++;
+      g_mutex_unlock (&net->lock);
+      rtmfp_endpoint_note_unreachable (net->ep, &to,
+          g_get_monotonic_time ());
+    }
+  }
+}
+
 static gboolean
 socket_readable (GSocket * socket, GIOCondition cond, gpointer user_data)
 {
@@ -539,6 +601,8 @@ socket_readable (GSocket * socket, GIOCondition cond, gpointer user_data)
     net->recv_bufs = g_malloc (RECV_MMSG * (RECV_BUFFER + 1));
 
   batch_begin (net);
+  if (cond & G_IO_ERR)
+    read_error_queue (net);
   while (done < RECV_BATCH) {
     guint want = MIN (RECV_MMSG, RECV_BATCH - done);
     int r;
@@ -556,10 +620,12 @@ socket_readable (GSocket * socket, GIOCondition cond, gpointer user_data)
     if (r < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK)
         break;                  /* drained */
-      /* e.g. ICMP errors reported on the socket: not fatal */
+      /* e.g. ICMP errors reported on the socket: not fatal; with
+       * IP_RECVERR their details wait in the error queue */
       if (errno != EINTR) {
         g_debug ("recvmmsg: %s", g_strerror (errno));
         count_receive_error (net);
+        read_error_queue (net);
       }
       done++;                   /* bounded even if errors keep coming */
       continue;
@@ -657,6 +723,14 @@ make_socket (GInetAddress * bind_ia, guint16 port, gboolean dual_stack,
     return NULL;
   }
   g_socket_set_blocking (sock, FALSE);
+#ifdef RTMFP_NET_MMSG
+  /* ICMP errors to the error queue, with the destination they concern
+   * (best effort; a dual-stack socket hears about IPv4 peers through
+   * IP_RECVERR) */
+  if (family == G_SOCKET_FAMILY_IPV6)
+    g_socket_set_option (sock, IPPROTO_IPV6, IPV6_RECVERR, 1, NULL);
+  g_socket_set_option (sock, IPPROTO_IP, IP_RECVERR, 1, NULL);
+#endif
   /* Best effort; the kernel may cap these */
   g_socket_set_option (sock, SOL_SOCKET, SO_RCVBUF, SOCKET_BUFFER_BYTES,
       NULL);
@@ -891,7 +965,8 @@ rtmfp_net_new (const RtmfpEndpointConfig * cfg,
 
   net->context = g_main_context_new ();
 
-  net->socket_source = g_socket_create_source (sock, G_IO_IN, NULL);
+  net->socket_source = g_socket_create_source (sock, G_IO_IN | G_IO_ERR,
+      NULL);
   g_source_set_callback (net->socket_source, G_SOURCE_FUNC (socket_readable),
       net, NULL);
   g_source_attach (net->socket_source, net->context);
@@ -1092,7 +1167,8 @@ rtmfp_net_rebind (RtmfpNet * net, GError ** error)
   g_mutex_unlock (&net->lock);
   g_clear_object (&local);
 
-  net->socket_source = g_socket_create_source (sock, G_IO_IN, NULL);
+  net->socket_source = g_socket_create_source (sock, G_IO_IN | G_IO_ERR,
+      NULL);
   g_source_set_callback (net->socket_source, G_SOURCE_FUNC (socket_readable),
       net, NULL);
   g_source_attach (net->socket_source, net->context);

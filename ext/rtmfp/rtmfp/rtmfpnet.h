@@ -48,6 +48,9 @@ void      rtmfp_net_invoke_sync (RtmfpNet * net, RtmfpNetFunc func,
 typedef struct {
   guint64 send_errors;          /* sendto failures (e.g. unreachable) */
   guint64 receive_errors;
+  /* appended.  ICMP port unreachable errors read from the socket's error
+   * queue (Linux), each passed to rtmfp_endpoint_note_unreachable */
+  guint64 icmp_unreachable;
 } RtmfpNetStats;
 void      rtmfp_net_get_stats (RtmfpNet * net, RtmfpNetStats * st);
 

@@ -24,6 +24,7 @@
 
 #include "rtmfpsessionpriv.h"
 #include "rtmfpcongestion.h"
+#include "rtmfpmediacc.h"
 #include "rtmfpcrypto.h"
 #include "rtmfpvlu.h"
 
@@ -58,7 +59,20 @@
 #define REFUSED_FLOW_WINDOW_BLOCKS 1    /* advertised for a refused flow */
 #define MAX_PACKETS_PER_FLUSH 4096
 
+/* Loss recovery beyond RFC 7016 (rtmfpflow.c, RFC 8985) */
+#define PTO_MIN (10 * MS)               /* probe timeout floor */
+#define PROBE_PACKETS 2                 /* per probe timeout (RFC 9002 6.2.4) */
+#define PTO_MAX_DOUBLINGS 8
+/* MEDIA pacing: a burst of this many full packets may go at once */
+#define PACE_BURST_PACKETS 2
+/* Dead peer: after an ICMP port unreachable for the far address, this
+ * many TIMEOUT_ALARMs in a row with data unacknowledged are enough (the
+ * retransmissions were tried and drew no answer) */
+#define DEAD_PEER_TIMEOUTS_UNREACHABLE 2
+
 #define NO_TIME G_MININT64
+/* the delivery rate's interval (stats.delivery_rate_bps, app_limited) */
+#define DELIVERY_INTERVAL (500 * MS)
 
 /* ---- per-endpoint tracker of received time-critical data (TCR) ----
  *
@@ -193,16 +207,55 @@ struct _RtmfpSession {
   gboolean ts_echo_rx_valid;
   guint16 ts_echo_rx;
   gint64 srtt;                  /* -1: no value */
+  gint64 min_rtt;               /* -1: no value; windowed minimum */
+  gint64 min_rtt_time;          /* when min_rtt was measured */
   gint64 rttvar;
   gint64 mrto;
   gint64 erto;
 
-  /* congestion (3.5.2, Appendix A) */
-  RtmfpCongestion cc;
+  /* congestion (3.5.2, Appendix A; or the opt-in media controller) */
+  RtmfpCongestionControl cc_kind;
+  RtmfpCongestion cc;           /* TCP */
+  RtmfpMediaCc mcc;             /* MEDIA */
+  gint64 pace_time;             /* MEDIA: no data packet before this */
+  gboolean pace_blocked;        /* data is waiting for pace_time */
+  gboolean window_limited;      /* data waited for the window since the
+                                 * last packet with acknowledgements */
+  gint64 last_flush;
+  gint64 pkt_rtt;               /* RTT sample of the packet being received */
+  gint64 last_rtt;              /* the latest RTT sample, -1 none */
+  /* delivery rate: user data acknowledged per DELIVERY_INTERVAL,
+   * averaged with the previous interval (for the rate estimate) */
+  gint64 dr_start;
+  guint64 dr_bytes;
+  gdouble delivery_bps;
+  guint dr_acks, dr_limited_acks;       /* ack batches, and those after data
+                                         * waited for the controller */
+  gboolean dr_limited;          /* the last interval was held back */
+  /* Spurious timeout undo (F-RTO, RFC 5682; Eifel response, RFC 4015):
+   * the controller as it was before the last TIMEOUT_ALARM, restored if
+   * the first acknowledgement after it shows that what it declared lost
+   * had arrived (only acknowledgements were lost or late) */
+  gboolean rto_undo;
+  RtmfpCongestion cc_before_rto;
+  RtmfpMediaCc mcc_before_rto;
   gint64 last_tcr_rx;
   gint64 last_tc_tx;
   guint data_packet_count;      /* 3.5.2.3 burst avoidance */
   gint64 timeout_alarm;         /* TIMEOUT_ALARM, -1 unset */
+  /* loss probes (RFC 8985 section 7, RFC 9002 section 6.2): when nothing
+   * was acknowledged for a probe timeout while data is in flight, up to two
+   * packets go out whatever the window, so that the acknowledgement they
+   * draw reveals a lost tail long before TIMEOUT_ALARM; they repeat every
+   * probe timeout, which doubles with every TIMEOUT_ALARM, until an
+   * acknowledgement arrives */
+  gint64 tlp_alarm;             /* -1 unset */
+  guint pto_count;              /* doublings of the probe timeout: one per
+                                 * TIMEOUT_ALARM since the last ack */
+  guint probe_packets;          /* to send with the next flush */
+  gboolean last_tx_new;         /* the last data packet had new fragments */
+  gint64 last_probe;            /* time of the last probe, -1 none since
+                                 * the last acknowledgement of data */
   guint64 next_tsn;
   guint64 max_tsn_ack;
 
@@ -236,6 +289,11 @@ struct _RtmfpSession {
   /* keepalive and dead peer detection (3.5.4.1) */
   gint64 keepalive_period;
   gint64 idle_timeout;
+  /* dead peer from unacknowledged data (RtmfpEndpointConfig) */
+  gint64 dead_peer_timeout;     /* 0 off */
+  gint64 unacked_since;         /* user data sent and no ack since, -1 */
+  guint consecutive_timeouts;   /* TIMEOUT_ALARMs with loss, no ack since */
+  gint64 unreach_time;          /* ICMP port unreachable noted, -1 none */
   gint64 last_rx;
   gboolean ka_outstanding;
   gint64 ka_ping_tx;
@@ -263,6 +321,10 @@ struct _RtmfpSession {
   RtmfpSessionStats stats;      /* counters kept here; the rest computed */
   guint64 gone_retransmitted;   /* of send flows already freed */
   guint64 gone_lost;
+  guint64 gone_lost_spurious;
+  guint64 gone_lost_timeout;
+  guint64 timeout_spurious;     /* spurious losses found at session level */
+  guint64 probe_losses;         /* losses repaired by loss probes */
   guint64 gone_abandoned;
 };
 
@@ -420,6 +482,8 @@ send_flow_account_gone (RtmfpSession * s, RtmfpSendFlow * f)
   rtmfp_send_flow_get_stats (f, &st);
   s->gone_retransmitted += st.fragments_retransmitted;
   s->gone_lost += st.fragments_lost;
+  s->gone_lost_spurious += st.fragments_lost_spurious;
+  s->gone_lost_timeout += st.fragments_lost_timeout;
   s->gone_abandoned += st.messages_abandoned;
 }
 
@@ -477,6 +541,8 @@ session_abort_flows (RtmfpSession * s)
   s->rx_data_packets = 0;
   s->delack_alarm = -1;
   s->timeout_alarm = -1;
+  s->tlp_alarm = -1;
+  s->probe_packets = 0;
 }
 
 /* Frees flows that finished their linger (F_CLOSED / RF_CLOSED) */
@@ -558,9 +624,20 @@ session_check_writable (RtmfpSession * s)
 
 /* ---- RTT (3.5.2.2) ---- */
 
+/* The minimum RTT over the last MIN_RTT_WINDOW (a sample older than that
+ * is replaced by the next one): the path's propagation delay, for the
+ * retransmission ambiguity test (rtmfpflow.c) and the congestion
+ * controllers. */
+#define MIN_RTT_WINDOW (10 * SEC)
+
 static void
-session_rtt_sample (RtmfpSession * s, gint64 rtt)
+session_rtt_sample (RtmfpSession * s, gint64 rtt, gint64 now)
 {
+  if (s->min_rtt < 0 || rtt <= s->min_rtt ||
+      now - s->min_rtt_time > MIN_RTT_WINDOW) {
+    s->min_rtt = rtt;
+    s->min_rtt_time = now;
+  }
   if (s->srtt >= 0) {
     gint64 delta = ABS (s->srtt - rtt);
     s->rttvar = (3 * s->rttvar + delta) / 4;
@@ -571,6 +648,34 @@ session_rtt_sample (RtmfpSession * s, gint64 rtt)
   }
   s->mrto = s->srtt + 4 * s->rttvar + MRTO_ACK_DELAY;
   s->erto = MAX (s->mrto, ERTO_MIN);
+}
+
+/* Probe timeout (RFC 8985 section 7.2): two smoothed RTTs; -1 before the
+ * first RTT sample (then only TIMEOUT_ALARM) */
+static gint64
+session_pto (RtmfpSession * s)
+{
+  gint64 pto;
+
+  if (s->srtt < 0)
+    return -1;
+  pto = MAX (2 * s->srtt, PTO_MIN);
+  /* one packet of new data in flight: the receiver may be delaying its
+   * ack (every second packet, 3.6.3.4.1); a retransmission fills a gap,
+   * which is acknowledged at once */
+  if (s->last_tx_new && session_outstanding (s) <= RTMFP_MAX_PLAIN_SIZE)
+    pto = MAX (pto, s->srtt * 3 / 2 + DELACK_DELAY);
+  return pto;
+}
+
+/* Reordering window of time-based loss detection (RFC 8985 section 6.2:
+ * a quarter of the minimum RTT) */
+static gint64
+session_reo_wnd (RtmfpSession * s)
+{
+  if (s->min_rtt < 0)
+    return 0;
+  return MAX (s->min_rtt / 4, MS);
 }
 
 static void
@@ -778,48 +883,101 @@ session_any_should_ack (RtmfpSession * s)
   return FALSE;
 }
 
+/* Appends e's acknowledgement; FALSE if the packet is full */
+static gboolean
+session_add_ack (RtmfpSession * s, OutPacket * o, RecvEntry * e)
+{
+  gsize space, n;
+  guint before;
+
+  space = out_packet_space (o);
+  if (space <= RTMFP_CHUNK_HEADER_SIZE)
+    return FALSE;
+  before = o->b.buf->len;
+  n = rtmfp_recv_flow_append_ack (e->flow, o->b.buf, space);
+  if (n == 0 || o->b.buf->len != before + n) {
+    g_byte_array_set_size (o->b.buf, before);
+    return FALSE;
+  }
+  o->b.n_chunks++;
+  e->ack_gen = s->flush_gen;
+  return TRUE;
+}
+
 /* 3.6.3.4.5 / 3.6.3.4.6: acknowledgements for every flow that wants one
  * and was not acknowledged yet in this flush, while they fit.  An ack that
  * does not fit whole is truncated (acking less is always safe) and the
- * flow keeps SHOULD_ACK, so the rest goes in a later packet. */
+ * flow keeps SHOULD_ACK, so the rest goes in a later packet.  Once a
+ * packet carries an acknowledgement, the flows whose data arrived
+ * recently repeat theirs in it too (rtmfp_recv_flow_wants_reack), after
+ * the ones due. */
 static void
 session_add_acks (RtmfpSession * s, OutPacket * o)
 {
-  guint i;
+  guint i, pass;
 
-  for (i = 0; i < s->recv_flows->len; i++) {
-    RecvEntry *e = g_ptr_array_index (s->recv_flows, i);
-    gsize space, n;
-    guint before;
-
-    if (e->ack_gen == s->flush_gen || !rtmfp_recv_flow_should_ack (e->flow))
-      continue;
-    space = out_packet_space (o);
-    if (space <= RTMFP_CHUNK_HEADER_SIZE)
+  for (pass = 0; pass < 2; pass++) {
+    if (pass == 1 && o->b.n_chunks == 0)
       return;
-    before = o->b.buf->len;
-    n = rtmfp_recv_flow_append_ack (e->flow, o->b.buf, space);
-    if (n == 0 || o->b.buf->len != before + n) {
-      g_byte_array_set_size (o->b.buf, before);
-      return;                   /* packet full */
+    for (i = 0; i < s->recv_flows->len; i++) {
+      RecvEntry *e = g_ptr_array_index (s->recv_flows, i);
+
+      if (e->ack_gen == s->flush_gen)
+        continue;
+      if (pass == 0 ? !rtmfp_recv_flow_should_ack (e->flow) :
+          !rtmfp_recv_flow_wants_reack (e->flow))
+        continue;
+      if (!session_add_ack (s, o, e))
+        return;                 /* packet full */
     }
-    o->b.n_chunks++;
-    e->ack_gen = s->flush_gen;
   }
 }
 
-static gboolean
-session_data_allowed (RtmfpSession * s, guint64 * budget)
+static guint64
+session_cwnd (const RtmfpSession * s)
 {
-  guint64 out;
+  return s->cc_kind == RTMFP_CONGESTION_MEDIA ? s->mcc.cwnd : s->cc.cwnd;
+}
+
+/* Transmission of new or retransmitted data allowed now: the burst limit
+ * (3.5.2.3), the window (3.5.2) and, with the media controller, pacing. */
+static gboolean
+session_data_allowed (RtmfpSession * s, guint64 * budget, gint64 now)
+{
+  guint64 out, cwnd = session_cwnd (s);
 
   if (s->data_packet_count >= BURST_LIMIT)
     return FALSE;
   out = session_outstanding (s);
-  if (!rtmfp_congestion_can_send (&s->cc, out))
+  /* held back by the controller (not by the burst limit): the window, or
+   * pacing */
+  if (out >= cwnd) {
+    s->window_limited = TRUE;
     return FALSE;
-  *budget = s->cc.cwnd > out ? s->cc.cwnd - out : 1;
+  }
+  if (s->cc_kind == RTMFP_CONGESTION_MEDIA && s->pace_time > now) {
+    s->pace_blocked = TRUE;
+    s->window_limited = TRUE;
+    return FALSE;
+  }
+  *budget = cwnd - out;
   return TRUE;
+}
+
+/* MEDIA: a data packet of len bytes went out; the next waits its time at
+ * the pacing rate, with a small burst allowance */
+static void
+session_pace_sent (RtmfpSession * s, gsize len, gint64 now)
+{
+  gdouble rate = s->mcc.pacing_rate;
+  gint64 pkt, allowance;
+
+  if (s->cc_kind != RTMFP_CONGESTION_MEDIA || rate <= 0)
+    return;
+  pkt = (gint64) (RTMFP_MAX_PLAIN_SIZE * 8e6 / rate);
+  allowance = PACE_BURST_PACKETS * pkt;
+  s->pace_time = MAX (s->pace_time, now - allowance) +
+      (gint64) (len * 8e6 / rate);
 }
 
 static gboolean
@@ -861,6 +1019,36 @@ session_add_data (RtmfpSession * s, OutPacket * o, RtmfpEmitContext * ctx,
     s->rr_next = (last + 1) % n;
 }
 
+/* The loss probe (RFC 8985 section 7.3): one packet of new data if a flow
+ * has some (within its receive window), whatever the congestion window and
+ * burst limit; else the fragment most recently put in flight, again. */
+static void
+session_add_probe (RtmfpSession * s, OutPacket * o, RtmfpEmitContext * ctx,
+    gint64 now)
+{
+  SendEntry *best = NULL;
+  guint64 best_tsn = 0;
+  guint i;
+
+  ctx->budget = RTMFP_MAX_PLAIN_SIZE;
+  if (session_any_flow_ready (s, now)) {
+    session_add_data (s, o, ctx, now);
+    if (ctx->any_user_data)
+      return;
+  }
+  for (i = 0; i < s->send_flows->len; i++) {
+    SendEntry *e = g_ptr_array_index (s->send_flows, i);
+    guint64 t = rtmfp_send_flow_get_tail_tsn (e->flow);
+
+    if (t > best_tsn) {
+      best_tsn = t;
+      best = e;
+    }
+  }
+  if (best)
+    rtmfp_send_flow_emit_tail (best->flow, &o->b, ctx, now);
+}
+
 /* Builds and sends packets while there is something to send to DESTADDR:
  * control chunks, acknowledgements (ACK_NOW, or piggybacked), user data
  * within the congestion window and burst limit. */
@@ -878,6 +1066,8 @@ session_flush (RtmfpSession * s, gint64 now)
 
   open = s->state == RTMFP_SESSION_OPEN;
   s->flush_gen++;
+  s->last_flush = now;
+  s->pace_blocked = FALSE;
   if (open)
     session_expire_flows (s, now);
 
@@ -885,12 +1075,13 @@ session_flush (RtmfpSession * s, gint64 now)
     gboolean want_ctrl = !g_queue_is_empty (&s->ctrl);
     gboolean want_ack = open && s->ack_now && session_wants_ack (s);
     guint64 budget = 0;
-    gboolean want_data = open && session_data_allowed (s, &budget)
-        && session_any_flow_ready (s, now);
+    gboolean ready = open && session_any_flow_ready (s, now);
+    gboolean want_data = ready && session_data_allowed (s, &budget, now);
+    gboolean probe = open && s->probe_packets > 0 && !want_data;
     RtmfpEmitContext ctx;
     OutPacket o;
 
-    if (!want_ctrl && !want_ack && !want_data)
+    if (!want_ctrl && !want_ack && !want_data && !probe)
       break;
 
     out_packet_begin (s, &o, now);
@@ -920,7 +1111,15 @@ session_flush (RtmfpSession * s, gint64 now)
       ctx.budget = budget;
       session_add_data (s, &o, &ctx, now);
       s->next_tsn = ctx.next_tsn;
+    } else if (probe) {
+      ctx.next_tsn = s->next_tsn;
+      session_add_probe (s, &o, &ctx, now);
+      s->next_tsn = ctx.next_tsn;
     }
+    if (probe)
+      s->probe_packets--;
+    else if (want_data)
+      s->probe_packets = 0;     /* the window allows data anyway */
 
     if (o.b.n_chunks == 0) {
       out_packet_discard (s, &o);
@@ -933,9 +1132,21 @@ session_flush (RtmfpSession * s, gint64 now)
       _rtmfp_endpoint_note_tc_sent (s->ep, now);
     }
     if (ctx.any_user_data) {
-      /* 3.6.2.6 and 3.5.2.3 */
-      s->timeout_alarm = now + s->erto;
-      s->data_packet_count++;
+      /* 3.6.2.6 and 3.5.2.3; a loss probe neither pushes back the
+       * TIMEOUT_ALARM (which bounds how long probing goes on before the
+       * window collapses and the probes back off) nor counts as a burst */
+      s->last_tx_new = ctx.new_fragments > 0;
+      if (!probe) {
+        s->timeout_alarm = now + s->erto;
+        s->data_packet_count++;
+        session_pace_sent (s, o.b.buf->len, now);
+      } else if (s->timeout_alarm < 0) {
+        s->timeout_alarm = now + s->erto;
+      }
+      if (s->tlp_alarm < 0 && session_pto (s) > 0)
+        s->tlp_alarm = now + (session_pto (s) << s->pto_count);
+      if (s->unacked_since < 0)
+        s->unacked_since = now;
     }
     out_packet_send (s, &o, &s->dest);
   }
@@ -1262,6 +1473,9 @@ session_on_ack (RtmfpSession * s, const RtmfpAckChunk * ack, AckState * st,
     st->pre_outstanding = session_outstanding (s);
     memset (&st->ctx, 0, sizeof st->ctx);
     st->ctx.max_tsn_acked = s->max_tsn_ack;
+    st->ctx.rtt_floor_us = s->min_rtt > 0 ? s->min_rtt * 3 / 4 : 0;
+    st->ctx.reo_wnd_us = session_reo_wnd (s);
+    st->ctx.probe_time = s->last_probe;
   }
   s->data_packet_count = 0;     /* 3.5.2.3 */
   e = send_entry_lookup (s, ack->flow_id);
@@ -1281,6 +1495,18 @@ session_on_acks_done (RtmfpSession * s, AckState * st, gint64 now)
   }
   s->max_tsn_ack = st->ctx.max_tsn_acked;
 
+  /* a loss probe repaired a loss (RFC 8985 section 7.4), unless what was
+   * sent before it is acknowledged too: then only acknowledgements had
+   * been lost */
+  if (st->ctx.probe_acked > 0 && !st->ctx.old_acked) {
+    s->probe_losses += st->ctx.probe_acked;
+    st->ctx.any_loss = TRUE;
+    st->ctx.lost_bytes += st->ctx.probe_acked_bytes;
+    st->ctx.max_lost_tsn = MAX (st->ctx.max_lost_tsn, st->ctx.probe_lost_tsn);
+  }
+  if (st->ctx.acked_bytes > 0)
+    s->last_probe = -1;
+
   memset (&ca, 0, sizeof ca);
   ca.acked_bytes = st->ctx.acked_bytes;
   ca.pre_ack_outstanding = st->pre_outstanding;
@@ -1294,11 +1520,73 @@ session_on_acks_done (RtmfpSession * s, AckState * st, gint64 now)
   ca.fastgrow = !(s->last_tcr_rx != NO_TIME
       && now - s->last_tcr_rx < RTMFP_TC_WINDOW_US)
       && !_rtmfp_endpoint_tc_sent_since (s->ep, now - RTMFP_TC_WINDOW_US);
-  rtmfp_congestion_on_acks (&s->cc, &ca);
+
+  /* the first acknowledgement of something after a timeout decides
+   * whether the timeout was spurious */
+  if (s->rto_undo && (st->ctx.any_spurious || st->ctx.acked_bytes > 0)) {
+    s->rto_undo = FALSE;
+    if (st->ctx.any_spurious) {
+      g_debug ("session %08x: spurious timeout, window restored",
+          s->near_id);
+      s->cc = s->cc_before_rto;
+      s->mcc = s->mcc_before_rto;
+      s->stats.spurious_timeouts++;
+      /* what it declared lost and was retransmitted meanwhile arrived
+       * the first time too */
+      s->timeout_spurious += st->ctx.timeout_ambiguous;
+    }
+  }
+  if (s->cc_kind == RTMFP_CONGESTION_MEDIA) {
+    RtmfpMediaCcAck ma;
+
+    memset (&ma, 0, sizeof ma);
+    ma.acked_bytes = st->ctx.acked_bytes;
+    ma.lost_bytes = st->ctx.lost_bytes;
+    ma.any_loss = st->ctx.any_loss;
+    ma.lost_tsn = st->ctx.max_lost_tsn;
+    ma.next_tsn = s->next_tsn;
+    ma.rtt_sample = s->pkt_rtt;
+    ma.srtt = s->srtt;
+    ma.window_limited = s->window_limited;
+    ma.yield = !ca.fastgrow && !ca.tc_sent;
+    rtmfp_media_cc_on_acks (&s->mcc, &ma, now);
+  } else {
+    rtmfp_congestion_on_acks (&s->cc, &ca);
+  }
+  /* delivery rate, and whether the controller held the sender back for
+   * most of the interval (a keyframe waiting for a moment is not that) */
+  s->dr_bytes += st->ctx.acked_bytes;
+  s->dr_acks++;
+  if (s->window_limited)
+    s->dr_limited_acks++;
+  s->window_limited = FALSE;
+  if (s->dr_start < 0) {
+    s->dr_start = now;
+    s->dr_bytes = 0;
+    s->dr_acks = s->dr_limited_acks = 0;
+  } else if (now - s->dr_start >= DELIVERY_INTERVAL) {
+    gdouble r = (gdouble) s->dr_bytes * 8e6 / (gdouble) (now - s->dr_start);
+
+    s->delivery_bps = s->delivery_bps > 0 ? (s->delivery_bps + r) / 2 : r;
+    s->dr_limited = s->dr_limited_acks * 2 > s->dr_acks;
+    s->dr_start = now;
+    s->dr_bytes = 0;
+    s->dr_acks = s->dr_limited_acks = 0;
+  }
+
+  /* the far end is alive: dead peer detection starts over */
+  s->consecutive_timeouts = 0;
+  s->unacked_since = session_outstanding (s) > 0 ? now : -1;
 
   /* 3.6.2.6: push back TIMEOUT_ALARM if armed */
   if (s->timeout_alarm >= 0)
     s->timeout_alarm = now + s->erto;
+  /* the loss probe: again one PTO after this acknowledgement, while
+   * anything is in flight */
+  s->pto_count = 0;
+  s->tlp_alarm = -1;
+  if (session_pto (s) > 0 && session_outstanding (s) > 0)
+    s->tlp_alarm = now + session_pto (s);
 }
 
 static void
@@ -1361,6 +1649,7 @@ _rtmfp_session_receive (RtmfpSession * s, const RtmfpPacket * p,
   s->stats.packets_received++;
   s->stats.bytes_received += datagram_len;
   s->last_rx = now;
+  s->pkt_rtt = -1;
   s->ka_outstanding = FALSE;
 
   /* 3.5.2.2 timestamps */
@@ -1379,7 +1668,9 @@ _rtmfp_session_receive (RtmfpSession * s, const RtmfpPacket * p,
     s->ts_echo_rx_valid = TRUE;
     ticks = (guint16) (session_ts_now (now) - p->timestamp_echo);
     if (ticks <= 32767) {
-      session_rtt_sample (s, (gint64) ticks * TS_TICK);
+      session_rtt_sample (s, (gint64) ticks * TS_TICK, now);
+      s->pkt_rtt = (gint64) ticks * TS_TICK;
+      s->last_rtt = s->pkt_rtt;
       /* 3.5.2.2 / 3.6.2.6: after an outage the TIMEOUT_ALARM was armed
        * with a backed-off ERTO (up to 10 s); the far end answering again
        * gives a fresh ERTO, and the alarm follows it, so that what was
@@ -1607,13 +1898,25 @@ _rtmfp_session_new (RtmfpEndpoint * ep, gboolean initiator, gint64 now)
       RTMFP_SESSION_KEYING_SENT;
 
   s->srtt = -1;
+  s->min_rtt = -1;
   s->rttvar = 0;
   s->mrto = MRTO_INITIAL;
   s->erto = ERTO_INITIAL;
   rtmfp_congestion_init (&s->cc, RTMFP_MAX_PLAIN_SIZE);
+  rtmfp_media_cc_init (&s->mcc, RTMFP_MAX_PLAIN_SIZE, now);
+  s->cc_kind = cfg ? cfg->congestion_control : RTMFP_CONGESTION_TCP;
+  s->pace_time = now;
+  s->last_flush = now;
+  s->pkt_rtt = -1;
+  s->last_rtt = -1;
+  s->dr_start = -1;
+  s->unacked_since = -1;
+  s->unreach_time = -1;
   s->last_tcr_rx = NO_TIME;
   s->last_tc_tx = NO_TIME;
   s->timeout_alarm = -1;
+  s->tlp_alarm = -1;
+  s->last_probe = -1;
   s->next_tsn = 1;
   s->max_tsn_ack = 0;
   s->delack_alarm = -1;
@@ -1638,6 +1941,7 @@ _rtmfp_session_new (RtmfpEndpoint * ep, gboolean initiator, gint64 now)
   if (cfg) {
     rtmfp_session_set_keepalive (s, cfg->keepalive_us);
     s->idle_timeout = MAX (cfg->idle_timeout_us, 0);
+    s->dead_peer_timeout = MAX (cfg->dead_peer_timeout_us, 0);
     if (cfg->max_recv_flows_per_session > 0)
       s->max_recv_flows = cfg->max_recv_flows_per_session;
     if (cfg->recv_flow_buffer_bytes > 0)
@@ -1774,6 +2078,17 @@ _rtmfp_session_get_cipher (RtmfpSession * s)
       || s->state == RTMFP_SESSION_KEYING_SENT ? NULL : s->cipher;
 }
 
+void
+_rtmfp_session_set_handshake_rtt (RtmfpSession * s, gint64 rtt, gint64 now)
+{
+  g_return_if_fail (s != NULL);
+
+  /* RFC 6298 section 2 allows the handshake's round trip as the first
+   * sample (it replaces ERTO_INITIAL's 3 s before any data was acked) */
+  if (rtt > 0 && s->srtt < 0)
+    session_rtt_sample (s, rtt, now);
+}
+
 gint64
 _rtmfp_session_last_tc_sent (const RtmfpSession * s)
 {
@@ -1836,6 +2151,46 @@ rtmfp_session_unref (RtmfpSession * s)
 
 /* ---- timers ---- */
 
+/* Dead peer (RtmfpEndpointConfig.dead_peer_timeout_us): when user data
+ * has waited dead_peer_timeout for any acknowledgement; a quarter of that
+ * (not below RTTMFP_SESSION_MIN_DEAD_PEER_US) after an ICMP port
+ * unreachable for the far address that no packet from the far end
+ * contradicted since.  -1: not armed. */
+static gboolean
+session_unreachable_hint (RtmfpSession * s)
+{
+  return s->unreach_time >= 0 && s->unreach_time > s->last_rx;
+}
+
+static gint64
+session_dead_peer_due (RtmfpSession * s)
+{
+  gint64 limit = s->dead_peer_timeout;
+
+  if (limit <= 0 || s->unacked_since < 0)
+    return -1;
+  if (session_unreachable_hint (s))
+    limit = MAX (limit / 4, RTMFP_SESSION_MIN_DEAD_PEER_US);
+  return s->unacked_since + limit;
+}
+
+/* Evidence enough: unacknowledged for the limit; or, after an ICMP hint,
+ * for two TIMEOUT_ALARMs in a row and at least
+ * RTMFP_SESSION_MIN_DEAD_PEER_US */
+static gboolean
+session_peer_dead (RtmfpSession * s, gint64 now)
+{
+  gint64 due = session_dead_peer_due (s);
+
+  if (due < 0)
+    return FALSE;
+  if (now >= due)
+    return TRUE;
+  return session_unreachable_hint (s) &&
+      s->consecutive_timeouts >= DEAD_PEER_TIMEOUTS_UNREACHABLE &&
+      now - s->unacked_since >= RTMFP_SESSION_MIN_DEAD_PEER_US;
+}
+
 static gint64
 session_keepalive_due (RtmfpSession * s)
 {
@@ -1859,6 +2214,10 @@ _rtmfp_session_next_timeout (RtmfpSession * s)
       min_time (&t, s->drain_deadline);
       min_time (&t, s->delack_alarm);
       min_time (&t, s->timeout_alarm);
+      min_time (&t, s->tlp_alarm);
+      min_time (&t, session_dead_peer_due (s));
+      if (s->pace_blocked && s->cc_kind == RTMFP_CONGESTION_MEDIA)
+        min_time (&t, s->pace_time);
       min_time (&t, session_keepalive_due (s));
       if (s->idle_timeout > 0)
         min_time (&t, s->last_rx + s->idle_timeout);
@@ -1917,10 +2276,34 @@ _rtmfp_session_handle_timeout (RtmfpSession * s, gint64 now)
         break;
       }
 
+      if (session_peer_dead (s, now)) {
+        g_debug ("session %08x: user data unacknowledged for %"
+            G_GINT64_FORMAT " us, %u timeouts: dead peer", s->near_id,
+            now - s->unacked_since, s->consecutive_timeouts);
+        s->stats.dead_peer_closes++;
+        session_abort_internal (s, g_error_new (RTMFP_SESSION_ERROR,
+                RTMFP_SESSION_ERROR_IDLE, "No acknowledgement from the far "
+                "end for %" G_GINT64_FORMAT " ms (dead peer)",
+                (now - s->unacked_since) / 1000), now);
+        break;
+      }
+
       /* 3.6.3.4.4 */
       if (s->delack_alarm >= 0 && now >= s->delack_alarm) {
         s->delack_alarm = -1;
         s->ack_now = TRUE;
+      }
+
+      /* loss probe, unless TIMEOUT_ALARM is due as well */
+      if (s->tlp_alarm >= 0 && now >= s->tlp_alarm) {
+        s->tlp_alarm = -1;
+        if (session_outstanding (s) > 0 &&
+            (s->timeout_alarm < 0 || now < s->timeout_alarm)) {
+          s->probe_packets = PROBE_PACKETS;
+          s->stats.loss_probes++;
+          s->last_probe = now;
+          s->tlp_alarm = now + (session_pto (s) << s->pto_count);
+        }
       }
 
       /* 3.6.2.6 TIMEOUT_ALARM */
@@ -1937,11 +2320,34 @@ _rtmfp_session_handle_timeout (RtmfpSession * s, gint64 now)
         if (was_loss) {
           session_erto_backoff (s);
           s->stats.timeouts++;
+          /* the probes back off with the timeout */
+          if (s->pto_count < PTO_MAX_DOUBLINGS)
+            s->pto_count++;
         }
-        rtmfp_congestion_on_timeout_tsn (&s->cc, was_loss, s->next_tsn);
+        if (was_loss) {
+          s->consecutive_timeouts++;
+          if (!s->rto_undo) {
+            s->cc_before_rto = s->cc;
+            s->mcc_before_rto = s->mcc;
+            s->rto_undo = TRUE;
+          }
+        }
+        if (s->cc_kind == RTMFP_CONGESTION_MEDIA)
+          rtmfp_media_cc_on_timeout (&s->mcc, was_loss, s->next_tsn, now);
+        else
+          rtmfp_congestion_on_timeout_tsn (&s->cc, was_loss, s->next_tsn);
         s->data_packet_count = 0;
         g_debug ("session %08x: timeout (loss %d), erto %" G_GINT64_FORMAT,
             s->near_id, was_loss, s->erto);
+        if (session_peer_dead (s, now)) {
+          s->stats.dead_peer_closes++;
+          session_abort_internal (s, g_error_new (RTMFP_SESSION_ERROR,
+                  RTMFP_SESSION_ERROR_IDLE, "No acknowledgement from the "
+                  "far end for %" G_GINT64_FORMAT " ms, %u timeouts (dead "
+                  "peer)", (now - s->unacked_since) / 1000,
+                  s->consecutive_timeouts), now);
+          break;
+        }
       }
 
       session_expire_flows (s, now);
@@ -2047,7 +2453,7 @@ void
 rtmfp_session_get_stats (const RtmfpSession * s, RtmfpSessionStats * stats)
 {
   guint i;
-  guint64 out = 0;
+  guint64 out = 0, ctl_rate;
 
   g_return_if_fail (s != NULL);
   g_return_if_fail (stats != NULL);
@@ -2057,10 +2463,33 @@ rtmfp_session_get_stats (const RtmfpSession * s, RtmfpSessionStats * stats)
   stats->srtt_us = s->srtt;
   stats->rttvar_us = s->rttvar;
   stats->erto_us = s->erto;
-  stats->cwnd = s->cc.cwnd;
-  stats->ssthresh = s->cc.ssthresh;
+  stats->cwnd = session_cwnd (s);
+  stats->congestion_control = s->cc_kind;
+  stats->min_rtt_us = s->min_rtt;
+  stats->app_limited = !s->dr_limited;
+  stats->delivery_rate_bps = (guint64) s->delivery_bps;
+  if (s->cc_kind == RTMFP_CONGESTION_MEDIA) {
+    ctl_rate = (guint64) s->mcc.estimate;
+    stats->ssthresh = G_MAXUINT64;
+    stats->loss_episodes = s->mcc.reductions;
+    stats->queue_delay_us = s->mcc.qdelay;
+  } else {
+    /* the window per round trip; the RTT the latest sample if that is
+     * longer (SRTT lags a queue that builds) */
+    gint64 rtt = MAX (s->srtt, s->last_rtt);
+
+    ctl_rate = rtt > 0 ? (guint64) ((gdouble) s->cc.cwnd * 8e6 /
+        (gdouble) rtt) : 0;
+    stats->ssthresh = s->cc.ssthresh;
+    stats->loss_episodes = s->cc.reductions;
+    stats->queue_delay_us = s->srtt >= 0 && s->min_rtt >= 0 ?
+        MAX (s->srtt - s->min_rtt, 0) : -1;
+  }
+  stats->rate_estimate_bps = ctl_rate;
   stats->fragments_retransmitted = s->gone_retransmitted;
-  stats->fragments_lost = s->gone_lost;
+  stats->fragments_lost = s->gone_lost + s->probe_losses;
+  stats->fragments_lost_spurious = s->gone_lost_spurious + s->timeout_spurious;
+  stats->fragments_lost_timeout = s->gone_lost_timeout;
   stats->messages_abandoned = s->gone_abandoned;
   for (i = 0; i < s->send_flows->len; i++) {
     SendEntry *e = g_ptr_array_index (s->send_flows, i);
@@ -2068,6 +2497,8 @@ rtmfp_session_get_stats (const RtmfpSession * s, RtmfpSessionStats * stats)
     rtmfp_send_flow_get_stats (e->flow, &st);
     stats->fragments_retransmitted += st.fragments_retransmitted;
     stats->fragments_lost += st.fragments_lost;
+    stats->fragments_lost_spurious += st.fragments_lost_spurious;
+    stats->fragments_lost_timeout += st.fragments_lost_timeout;
     stats->messages_abandoned += st.messages_abandoned;
     out += rtmfp_send_flow_get_outstanding_bytes (e->flow);
   }
@@ -2076,6 +2507,7 @@ rtmfp_session_get_stats (const RtmfpSession * s, RtmfpSessionStats * stats)
     rtmfp_send_flow_get_stats (g_ptr_array_index (s->dead_send, i), &st);
     stats->fragments_retransmitted += st.fragments_retransmitted;
     stats->fragments_lost += st.fragments_lost;
+    stats->fragments_lost_spurious += st.fragments_lost_spurious;
     stats->messages_abandoned += st.messages_abandoned;
   }
   stats->bytes_in_flight = out;
@@ -2317,6 +2749,62 @@ rtmfp_session_set_keepalive (RtmfpSession * s, gint64 period_us)
     s->keepalive_period = 0;
   else                          /* RFC 7425 5.3.4: a floor of 5 s */
     s->keepalive_period = MAX (period_us, RTMFP_SESSION_MIN_KEEPALIVE_US);
+  session_timer_changed (s);
+}
+
+void
+rtmfp_session_set_congestion_control (RtmfpSession * s,
+    RtmfpCongestionControl cc)
+{
+  g_return_if_fail (s != NULL);
+  g_return_if_fail (cc == RTMFP_CONGESTION_TCP ||
+      cc == RTMFP_CONGESTION_MEDIA);
+
+  if (s->cc_kind == cc)
+    return;
+  if (cc == RTMFP_CONGESTION_MEDIA) {
+    /* start from what the window carried */
+    gdouble seed = s->srtt > 0 ? (gdouble) s->cc.cwnd * 8e6 /
+        (gdouble) s->srtt : 0;
+
+    rtmfp_media_cc_init (&s->mcc, RTMFP_MAX_PLAIN_SIZE, s->last_flush);
+    rtmfp_media_cc_seed_rate (&s->mcc, seed);
+  } else {
+    rtmfp_congestion_init (&s->cc, RTMFP_MAX_PLAIN_SIZE);
+    if (s->srtt > 0)
+      s->cc.cwnd = MAX (s->cc.cwnd_init, (guint64) (s->mcc.rate / 8e6 *
+              (gdouble) s->srtt));
+  }
+  s->cc_kind = cc;
+  g_debug ("session %08x: congestion control %s", s->near_id,
+      rtmfp_congestion_control_get_nick (cc));
+}
+
+RtmfpCongestionControl
+rtmfp_session_get_congestion_control (const RtmfpSession * s)
+{
+  g_return_val_if_fail (s != NULL, RTMFP_CONGESTION_TCP);
+  return s->cc_kind;
+}
+
+void
+rtmfp_session_set_dead_peer_timeout (RtmfpSession * s, gint64 timeout_us)
+{
+  g_return_if_fail (s != NULL);
+  s->dead_peer_timeout = MAX (timeout_us, 0);
+  session_timer_changed (s);
+}
+
+void
+_rtmfp_session_note_unreachable (RtmfpSession * s, gint64 now)
+{
+  g_return_if_fail (s != NULL);
+  if (s->state != RTMFP_SESSION_OPEN)
+    return;
+  s->unreach_time = now;
+  s->stats.icmp_unreachable++;
+  g_debug ("session %08x: ICMP port unreachable for the far address",
+      s->near_id);
   session_timer_changed (s);
 }
 

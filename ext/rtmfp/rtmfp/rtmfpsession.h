@@ -12,6 +12,7 @@
 #include <glib.h>
 #include "rtmfpaddr.h"
 #include "rtmfpflow.h"
+#include "rtmfpcongestion.h"
 
 G_BEGIN_DECLS
 
@@ -67,6 +68,39 @@ typedef struct {
   guint64 recv_flows_refused;   /* past max_recv_flows_per_session */
   guint64 writes_refused;       /* rtmfp_session_write refused for
                                  * max_send_queue_bytes */
+  /* appended.  Of fragments_lost, those the far end turned out to have
+   * received (RtmfpSendFlowStats.fragments_lost_spurious) */
+  guint64 fragments_lost_spurious;
+  /* Of fragments_lost, those declared by TIMEOUT_ALARM (everything in
+   * flight then, also what only lost its acknowledgement): the others
+   * were declared on the evidence of acknowledgements */
+  guint64 fragments_lost_timeout;
+  guint64 loss_episodes;        /* window reductions for loss by
+                                 * acknowledgement (one per episode) */
+  guint64 loss_probes;          /* tail loss probes sent (RFC 8985) */
+  /* The controller's estimate of the rate the session can send at, in
+   * bit/s: TCP: cwnd / RTT (the larger of SRTT and the latest sample,
+   * which follows a queue that builds sooner); MEDIA: its rate, or the
+   * mean of its sawtooth while it competes with a TCP flow
+   * (rtmfpmediacc.c).  0 before an RTT sample.
+   * For adaptive bitrate: an encoder above it builds a queue in the
+   * sender.  app_limited: over the last 500 ms the controller (window or
+   * pacing) held data back after fewer than half of the acknowledgements,
+   * so the estimate was not put to the test and the path may carry more,
+   * or less (TCP's window does not grow then, RFC 7661): raise a bitrate
+   * towards it slowly. */
+  guint64 rate_estimate_bps;
+  gboolean app_limited;
+  RtmfpCongestionControl congestion_control;
+  gint64 min_rtt_us;            /* windowed minimum RTT, -1 none */
+  gint64 queue_delay_us;        /* the RTT above its minimum: MEDIA its
+                                 * smoothed signal, TCP SRTT - min RTT;
+                                 * -1 unknown */
+  guint64 dead_peer_closes;     /* 0 or 1: closed by dead_peer_timeout */
+  guint64 icmp_unreachable;     /* ICMP port unreachable hints noted */
+  guint64 spurious_timeouts;    /* timeouts undone (F-RTO, RFC 5682) */
+  guint64 delivery_rate_bps;    /* user data acknowledged per second
+                                 * (500 ms intervals, smoothed); 0 none */
 } RtmfpSessionStats;
 
 /* Backpressure: a flow whose queued (unacknowledged) bytes reached the
@@ -149,6 +183,18 @@ void      rtmfp_session_set_keepalive (RtmfpSession * s, gint64 period_us);
 /* Close when nothing at all was received from the far end for this long,
  * keepalives notwithstanding (dead peer detection); 0 = never. */
 void      rtmfp_session_set_idle_timeout (RtmfpSession * s, gint64 timeout_us);
+/* The congestion controller (RtmfpEndpointConfig.congestion_control for
+ * new sessions).  Changing it mid-session starts the new controller from
+ * the current rate estimate. */
+void      rtmfp_session_set_congestion_control (RtmfpSession * s,
+    RtmfpCongestionControl cc);
+RtmfpCongestionControl rtmfp_session_get_congestion_control (const
+    RtmfpSession * s);
+/* Dead peer detection from unacknowledged data (see
+ * RtmfpEndpointConfig.dead_peer_timeout_us); 0 = off. */
+#define RTMFP_SESSION_MIN_DEAD_PEER_US (500 * G_TIME_SPAN_MILLISECOND)
+void      rtmfp_session_set_dead_peer_timeout (RtmfpSession * s,
+    gint64 timeout_us);
 /* Sends a Ping now (RTT probe) */
 void      rtmfp_session_ping (RtmfpSession * s, gint64 now);
 /* Orderly close (3.5.5): S_NEARCLOSE, Close Request until acked.  Leaving

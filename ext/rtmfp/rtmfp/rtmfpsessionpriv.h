@@ -39,6 +39,10 @@ void      _rtmfp_session_established (RtmfpSession * s, guint32 near_id,
 /* The session nonces (4.6.5), set just before _rtmfp_session_established */
 void      _rtmfp_session_set_nonces (RtmfpSession * s, const guint8 * near,
     const guint8 * far);
+/* Initiator: the time from the (only) IIKeying to the RIKeying, the first
+ * RTT sample (before _rtmfp_session_established) */
+void      _rtmfp_session_set_handshake_rtt (RtmfpSession * s, gint64 rtt,
+    gint64 now);
 /* Opening failed: S_OPEN_FAILED, error copied, callbacks.session_open_failed */
 void      _rtmfp_session_fail (RtmfpSession * s, const GError * error);
 guint32   _rtmfp_session_get_near_id (const RtmfpSession * s);
@@ -52,6 +56,9 @@ void      _rtmfp_session_receive (RtmfpSession * s, const RtmfpPacket * p,
 /* Session timers (-1 none) */
 gint64    _rtmfp_session_next_timeout (RtmfpSession * s);
 void      _rtmfp_session_handle_timeout (RtmfpSession * s, gint64 now);
+/* An ICMP port unreachable came back for the far address (a hint for
+ * dead peer detection, never proof) */
+void      _rtmfp_session_note_unreachable (RtmfpSession * s, gint64 now);
 /* Endpoint teardown: S_CLOSED without callbacks or packets */
 void      _rtmfp_session_destroy (RtmfpSession * s);
 /* Last time time-critical data was sent on this session (-1 never) */

@@ -743,8 +743,10 @@ lookup_answer (RtmfpTcClient * c, gboolean ok, GPtrArray * args, gpointer ud)
     g_debug ("agent %p: %s is published by peer %s", a, a->stream, hex);
     a->have_peer_fp = TRUE;
     end_waiting (a);
-    /* the NetConnection is done with; the session to the peer now */
+    /* the NetConnection is done with (its callbacks are ignored from
+     * here); the session to the peer now */
     a->lookup = NULL;
+    a->client = NULL;
     retire_client (a, c, now);
     start_play_from_peer (a, a->timeout_us, now);
     return;

@@ -18,6 +18,8 @@
 #include <string.h>
 #include <gio/gio.h>
 #include <gst/check/gstcheck.h>
+
+#include "../libs/testci.h"
 #include "rtmfptestutil.h"
 
 #define KO_LOCALE "ko_KR.UTF-8"
@@ -130,6 +132,11 @@ main (int argc, char **argv)
   int ret;
 
 #ifndef ENABLE_NLS
+  if (test_ci_enabled ()) {
+    g_printerr ("FAIL: built without NLS (no xgettext at configure time); "
+        "RTMFP_CI is set, so a skip is a failure\n");
+    return 1;
+  }
   g_print ("SKIP: built without NLS (no xgettext at configure time)\n");
   return 77;
 #else
@@ -139,6 +146,12 @@ main (int argc, char **argv)
   g_setenv ("LC_ALL", KO_LOCALE, TRUE);
   g_setenv ("LANG", KO_LOCALE, TRUE);
   if (!setlocale (LC_ALL, "")) {
+    if (test_ci_enabled ()) {
+      g_printerr ("FAIL: locale %s is not available (scripts/deps.sh "
+          "generates it); RTMFP_CI is set, so a skip is a failure\n",
+          KO_LOCALE);
+      return 1;
+    }
     g_print ("SKIP: locale %s is not available (run scripts/deps.sh as "
         "root, or locale-gen %s)\n", KO_LOCALE, KO_LOCALE);
     return 77;

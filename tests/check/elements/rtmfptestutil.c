@@ -230,6 +230,8 @@ struct _Proxy
   GMutex lock;
   gint64 down_from, down_until; /* drop server -> client in [from, until) */
   gint64 up_from, up_until;     /* drop client -> server */
+  gint64 small_from, small_until;       /* drop small server -> client */
+  gsize small_max;
   guint64 dropped;
   gint stop;
   GThread *up, *down;
@@ -312,7 +314,9 @@ proxy_down (gpointer data)
     g_mutex_lock (&px->lock);
     to = px->client ? g_object_ref (px->client) : NULL;
     if (in_window (g_get_monotonic_time (), px->down_from,
-            px->down_until)) {
+            px->down_until) || ((gsize) n <= px->small_max &&
+            in_window (g_get_monotonic_time (), px->small_from,
+                px->small_until))) {
       px->dropped++;
       g_clear_object (&to);
     }
@@ -332,6 +336,7 @@ proxy_start (guint16 server_port)
 
   g_mutex_init (&px->lock);
   px->down_from = px->down_until = px->up_from = px->up_until = -1;
+  px->small_from = px->small_until = -1;
   px->server_port = server_port;
   px->front = udp_socket (0);
   px->back = udp_socket (server_port);
@@ -365,6 +370,16 @@ proxy_blackout_both (Proxy * px, gint64 duration_us)
   g_mutex_lock (&px->lock);
   px->down_from = px->up_from = g_get_monotonic_time ();
   px->down_until = px->up_until = px->down_from + duration_us;
+  g_mutex_unlock (&px->lock);
+}
+
+void
+proxy_drop_small (Proxy * px, gsize max_len, gint64 duration_us)
+{
+  g_mutex_lock (&px->lock);
+  px->small_max = max_len;
+  px->small_from = g_get_monotonic_time ();
+  px->small_until = px->small_from + duration_us;
   g_mutex_unlock (&px->lock);
 }
 
@@ -545,15 +560,75 @@ GstElement *
 publisher_new_n (guint16 port, const gchar * path, Sent * sent,
     const gchar * sink_props, guint n_video)
 {
-  gchar *desc = g_strdup_printf ("videotestsrc is-live=true num-buffers=%d "
+  return publisher_new_full (port, path, sent, sink_props, n_video,
+      MEDIA_FLV);
+}
+
+/* rtmfpsink's elementary inputs: the running time of each frame */
+static GstPadProbeReturn
+sent_elementary_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  Sent *sent = data;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  GstEvent *ev = gst_pad_get_sticky_event (pad, GST_EVENT_SEGMENT, 0);
+  const GstSegment *seg;
+  GstClockTime t = GST_BUFFER_DTS_OR_PTS (buf);
+  gboolean video = g_str_equal (GST_PAD_NAME (pad), "video");
+  SentTag st = { video ? 9 : 8, 0 };
+
+  if (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_HEADER) || !ev)
+    goto done;
+  gst_event_parse_segment (ev, &seg);
+  st.ts = gst_segment_to_running_time (seg, GST_FORMAT_TIME, t) /
+      GST_MSECOND;
+  g_mutex_lock (&sent->lock);
+  g_array_append_val (video ? sent->video : sent->audio, st);
+  g_mutex_unlock (&sent->lock);
+done:
+  if (ev)
+    gst_event_unref (ev);
+  return GST_PAD_PROBE_OK;
+}
+
+static gchar *
+publisher_desc (guint16 port, const gchar * path, const gchar * sink_props,
+    guint n_video, MediaMode mode)
+{
+  const gchar *props = sink_props ? sink_props : "";
+  guint n_audio = n_video * N_AUDIO / N_VIDEO;
+  gchar *video = g_strdup_printf ("videotestsrc is-live=true num-buffers=%u "
       "! video/x-raw,width=320,height=240,framerate=30/1 "
-      "! x264enc tune=zerolatency key-int-max=30 speed-preset=ultrafast "
-      "! h264parse ! queue ! flvmux streamable=true name=m "
-      "! rtmfpsink name=sink %slocation=rtmfp://127.0.0.1:%u/%s "
-      "audiotestsrc is-live=true num-buffers=%d samplesperbuffer=320 "
-      "! audio/x-raw,rate=16000,channels=1 ! speexenc name=aenc "
-      "! queue ! m.", n_video, sink_props ? sink_props : "", port, path,
-      n_video * N_AUDIO / N_VIDEO);
+      "! x264enc tune=zerolatency key-int-max=30 speed-preset=ultrafast",
+      n_video);
+  gchar *desc;
+
+  if (mode == MEDIA_FLV) {
+    desc = g_strdup_printf ("%s ! h264parse ! queue ! flvmux streamable=true "
+        "name=m ! rtmfpsink name=sink %slocation=rtmfp://127.0.0.1:%u/%s "
+        "audiotestsrc is-live=true num-buffers=%u samplesperbuffer=320 "
+        "! audio/x-raw,rate=16000,channels=1 ! speexenc name=aenc "
+        "! queue ! m.", video, props, port, path, n_audio);
+    g_free (video);
+    return desc;
+  }
+  /* the AAC branch sends as many 20 ms-ish frames: 1024 samples at
+   * 48 kHz is 21.3 ms */
+  desc = g_strdup_printf ("rtmfpsink name=sink %slocation=rtmfp://127.0.0.1:"
+      "%u/%s %s ! sink.video audiotestsrc is-live=true num-buffers=%u %s "
+      "! sink.audio", props, port, path, video, n_audio,
+      mode == MEDIA_ELEMENTARY ? "samplesperbuffer=320 "
+      "! audio/x-raw,rate=16000,channels=1 ! speexenc name=aenc" :
+      "samplesperbuffer=1024 ! audio/x-raw,rate=48000,channels=1 "
+      "! avenc_aac name=aenc");
+  g_free (video);
+  return desc;
+}
+
+GstElement *
+publisher_new_full (guint16 port, const gchar * path, Sent * sent,
+    const gchar * sink_props, guint n_video, MediaMode mode)
+{
+  gchar *desc = publisher_desc (port, path, sink_props, n_video, mode);
   GError *err = NULL;
   GstElement *p = gst_parse_launch (desc, &err);
   GstElement *e;
@@ -561,19 +636,19 @@ publisher_new_n (guint16 port, const gchar * path, Sent * sent,
 
   fail_unless (p != NULL, "%s", err ? err->message : "?");
   g_free (desc);
-  e = gst_bin_get_by_name (GST_BIN (p), "aenc");
-  pad = gst_element_get_static_pad (e, "src");
-  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, speex_header_probe,
-      NULL, NULL);
-  gst_object_unref (pad);
-  gst_object_unref (e);
-  if (sent) {
-    e = gst_bin_get_by_name (GST_BIN (p), "sink");
-    pad = gst_element_get_static_pad (e, "sink");
-    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, sent_probe, sent,
-        NULL);
+  if (mode == MEDIA_FLV) {
+    e = gst_bin_get_by_name (GST_BIN (p), "aenc");
+    pad = gst_element_get_static_pad (e, "src");
+    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, speex_header_probe,
+        NULL, NULL);
     gst_object_unref (pad);
     gst_object_unref (e);
+  }
+  if (sent && mode == MEDIA_FLV) {
+    probe (p, "sink", "sink", sent_probe, sent);
+  } else if (sent) {
+    probe (p, "sink", "video", sent_elementary_probe, sent);
+    probe (p, "sink", "audio", sent_elementary_probe, sent);
   }
   return p;
 }
@@ -600,7 +675,56 @@ audio_decoded (GstPad * pad, GstPadProbeInfo * info, gpointer data)
 
   g_mutex_lock (&got->lock);
   g_array_append_val (got->audio_pts, pts);
-  got->audio_samples += gst_buffer_get_size (buf) / 2;  /* S16 mono */
+  /* in 16 kHz samples, whatever the decoder's format */
+  if (GST_BUFFER_DURATION_IS_VALID (buf))
+    got->audio_samples += GST_BUFFER_DURATION (buf) * 16000 / GST_SECOND;
+  else
+    got->audio_samples += gst_buffer_get_size (buf) / 2;
+  g_mutex_unlock (&got->lock);
+  return GST_PAD_PROBE_OK;
+}
+
+/* What goes into the audio decoder: buffers (their time) and GAP events
+ * (as -(start + 1)) */
+static GstPadProbeReturn
+audio_in (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  Got *got = data;
+  gint64 t;
+
+  if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
+    t = GST_BUFFER_PTS (GST_PAD_PROBE_INFO_BUFFER (info));
+  } else {
+    GstEvent *ev = GST_PAD_PROBE_INFO_EVENT (info);
+    GstClockTime ts, dur;
+    if (GST_EVENT_TYPE (ev) != GST_EVENT_GAP)
+      return GST_PAD_PROBE_OK;
+    gst_event_parse_gap (ev, &ts, &dur);
+    t = -(gint64) ts - 1;
+  }
+  g_mutex_lock (&got->lock);
+  if (t < 0)
+    got->gap_events++;
+  g_array_append_val (got->audio_in, t);
+  g_mutex_unlock (&got->lock);
+  return GST_PAD_PROBE_OK;
+}
+
+/* What goes into the video decoder of an elementary player: a DISCONT is
+ * only ever a keyframe (nothing that depends on a lost picture) */
+static GstPadProbeReturn
+video_in (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  Got *got = data;
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+
+  g_mutex_lock (&got->lock);
+  got->video_in++;
+  if (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DISCONT)) {
+    got->discont_buffers++;
+    if (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DELTA_UNIT))
+      got->video_discont_delta++;
+  }
   g_mutex_unlock (&got->lock);
   return GST_PAD_PROBE_OK;
 }
@@ -652,24 +776,51 @@ GstElement *
 player_new (guint16 port, const gchar * path, Got * got,
     const gchar * peer_id)
 {
-  gchar *peer = peer_id ? g_strdup_printf ("peer-id=%s ", peer_id) :
-      g_strdup ("");
-  gchar *desc = g_strdup_printf ("rtmfpsrc name=src %s"
+  gchar *peer = peer_id ? g_strdup_printf ("peer-id=%s ", peer_id) : NULL;
+  GstElement *p = player_new_full (port, path, got, peer, MEDIA_FLV);
+
+  g_free (peer);
+  return p;
+}
+
+GstElement *
+player_new_full (guint16 port, const gchar * path, Got * got,
+    const gchar * src_props, MediaMode mode)
+{
+  const gchar *adec = mode == MEDIA_ELEMENTARY_AAC ? "avdec_aac" : "speexdec";
+  gchar *desc = mode == MEDIA_FLV ? g_strdup_printf ("rtmfpsrc name=src %s"
       "location=rtmfp://127.0.0.1:%u/%s ! flvdemux name=d "
       "d.video ! identity name=vdemux ! queue ! h264parse "
       "! avdec_h264 name=vdec ! fakesink sync=false async=false "
-      "d.audio ! queue ! speexdec name=adec ! fakesink sync=false "
-      "async=false", peer, port, path);
+      "d.audio ! identity name=ain ! queue ! %s name=adec "
+      "! fakesink sync=false async=false", src_props ? src_props : "",
+      port, path, adec) : g_strdup_printf ("rtmfpsrc name=src %s"
+      "location=rtmfp://127.0.0.1:%u/%s "
+      "src.video ! identity name=vdemux ! queue ! h264parse "
+      "! avdec_h264 name=vdec ! fakesink sync=false async=false "
+      "src.audio ! identity name=ain ! queue ! %s name=adec "
+      "! fakesink sync=false async=false", src_props ? src_props : "",
+      port, path, adec);
   GError *err = NULL;
   GstElement *p = gst_parse_launch (desc, &err);
+  GstElement *e;
+  GstPad *pad;
 
   fail_unless (p != NULL, "%s", err ? err->message : "?");
   g_free (desc);
-  g_free (peer);
+  got->elementary = mode != MEDIA_FLV;
   probe (p, "vdec", "src", video_decoded, got);
   probe (p, "adec", "src", audio_decoded, got);
   probe (p, "vdemux", "src", demuxed_video, got);
-  probe (p, "src", "src", src_output, got);
+  probe (p, "vdemux", "src", video_in, got);
+  if (mode == MEDIA_FLV)
+    probe (p, "src", "src", src_output, got);
+  e = gst_bin_get_by_name (GST_BIN (p), "ain");
+  pad = gst_element_get_static_pad (e, "src");
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER |
+      GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, audio_in, got, NULL);
+  gst_object_unref (pad);
+  gst_object_unref (e);
   return p;
 }
 
@@ -697,6 +848,7 @@ got_init (Got * g)
   g_cond_init (&g->cond);
   g->video_pts = g_array_new (FALSE, FALSE, sizeof (GstClockTime));
   g->audio_pts = g_array_new (FALSE, FALSE, sizeof (GstClockTime));
+  g->audio_in = g_array_new (FALSE, FALSE, sizeof (gint64));
 }
 
 void
@@ -704,6 +856,7 @@ got_clear (Got * g)
 {
   g_array_unref (g->video_pts);
   g_array_unref (g->audio_pts);
+  g_array_unref (g->audio_in);
   g_mutex_clear (&g->lock);
   g_cond_clear (&g->cond);
 }
@@ -745,8 +898,70 @@ wait_decoded (Got * got, guint n, gint64 timeout_us)
   return ok;
 }
 
+void
+note_base_times (GstElement * pub, Sent * sent, GstElement * play,
+    Got * got)
+{
+  sent->base_time = gst_element_get_base_time (pub);
+  got->base_time = gst_element_get_base_time (play);
+}
+
+/* An elementary player's timestamps are on its own timeline (the
+ * sender's, anchored at the first arrival): the offset to the sender's
+ * that lines up the most decoded frames with sent ones (within 5 ms).
+ * Frames are periodic, so many offsets line up as well: the one taken is
+ * near what the two pipelines' base times say (both run on the system
+ * clock; the first arrival is a few tens of ms after the capture). */
+static gint64
+timeline_offset (Sent * sent, Got * got, GArray * decoded)
+{
+  gint64 best_off = 0, expect = 0;
+  guint best = 0, i, j, k;
+  gboolean have_bases = sent->base_time && got->base_time &&
+      GST_CLOCK_TIME_IS_VALID (sent->base_time) &&
+      GST_CLOCK_TIME_IS_VALID (got->base_time);
+
+  if (have_bases)
+    expect = (gint64) sent->base_time - (gint64) got->base_time;
+  for (j = 0; j < sent->video->len; j++) {
+    gint64 off = (gint64) g_array_index (decoded, GstClockTime, 0) -
+        (gint64) g_array_index (sent->video, SentTag, j).ts * GST_MSECOND;
+    guint n = 0;
+
+    /* the first arrival: 0 to 400 ms after the capture */
+    if (have_bases && (off < expect - 50 * GST_MSECOND ||
+            off > expect + 400 * GST_MSECOND))
+      continue;
+
+    for (i = 0, k = 0; i < decoded->len; i++) {
+      gint64 t = (gint64) g_array_index (decoded, GstClockTime, i) - off;
+      for (; k < sent->video->len && (gint64) g_array_index (sent->video,
+              SentTag, k).ts * GST_MSECOND < t - 5 * GST_MSECOND; k++);
+      if (k < sent->video->len && ABS ((gint64) g_array_index (sent->video,
+                  SentTag, k).ts * GST_MSECOND - t) <= 5 * GST_MSECOND)
+        n++;
+    }
+    if (n > best || (n == best && ABS (off - expect) <
+            ABS (best_off - expect))) {
+      best = n;
+      best_off = off;
+    }
+  }
+  return best_off;
+}
+
+static void
+shift (GArray * a, gint64 off)
+{
+  guint i;
+
+  for (i = 0; i < a->len; i++)
+    g_array_index (a, GstClockTime, i) -= off;
+}
+
 /* The checks of the issue: >= 95% of the frames sent (since first_ms)
- * decode, in order, each within one frame of a sent timestamp. */
+ * decode, in order, each within one frame of a sent timestamp; audio on
+ * the same timeline as video */
 void
 check_received (Sent * sent, Got * got, const gchar * who)
 {
@@ -756,6 +971,13 @@ check_received (Sent * sent, Got * got, const gchar * who)
 
   fail_unless (got->video_pts->len > 0, "%s: no video decoded", who);
   fail_unless (got->audio_pts->len > 0, "%s: no audio decoded", who);
+  if (got->elementary) {
+    /* one offset for both: audio and video must stay together */
+    gint64 off = timeline_offset (sent, got, got->video_pts);
+    shift (got->video_pts, off);
+    shift (got->audio_pts, off);
+    got->elementary = FALSE;    /* shifted once */
+  }
   first_v = g_array_index (got->video_pts, GstClockTime, 0);
   first_a = g_array_index (got->audio_pts, GstClockTime, 0);
 

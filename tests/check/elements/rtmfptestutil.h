@@ -65,6 +65,9 @@ guint64 proxy_dropped (Proxy * px);
 guint proxy_client_changes (Proxy * px);
 /* from now on, talk to the server from a new UDP port */
 void proxy_rebind (Proxy * px);
+/* drop server -> client datagrams of at most max_len bytes for
+ * duration_us from now (the small ones: audio, acks) */
+void proxy_drop_small (Proxy * px, gsize max_len, gint64 duration_us);
 void proxy_stop (Proxy * px);
 
 /* bus helpers */
@@ -89,6 +92,7 @@ typedef struct
   GArray *video;                /* SentTag, frames (not sequence headers) */
   GArray *audio;
   gboolean skip_next_audio;
+  GstClockTime base_time;       /* the publisher pipeline's (elementary) */
 } Sent;
 
 typedef struct
@@ -101,10 +105,29 @@ typedef struct
   gboolean first_video_seen;
   gboolean first_video_key;     /* the first video buffer out of flvdemux */
   guint discont_buffers;        /* DISCONT buffers out of rtmfpsrc */
+  gboolean elementary;          /* timestamps on the player's timeline */
+  GstClockTime base_time;       /* the player pipeline's */
+  guint gap_events;             /* GAP events into the audio decoder */
+  GArray *audio_in;             /* GstClockTime: buffers into the audio
+                                 * decoder, then GAPs as -(start + 1) */
+  guint video_discont_delta;    /* DISCONT video that is not a keyframe */
+  guint video_in;               /* video buffers into the decoder */
 } Got;
+
+/* How a test publisher / player carries the stream */
+typedef enum
+{
+  MEDIA_FLV,                    /* flvmux ! rtmfpsink, rtmfpsrc ! flvdemux */
+  MEDIA_ELEMENTARY,             /* rtmfpsink.video/.audio, rtmfpsrc's pads */
+  MEDIA_ELEMENTARY_AAC,         /* the same with AAC instead of Speex */
+} MediaMode;
 
 GstElement *publisher_new (guint16 port, const gchar * path, Sent * sent,
     const gchar * sink_props);
+/* mode and frame count of the publisher; audio_props: extra caps of the
+ * audio branch or NULL */
+GstElement *publisher_new_full (guint16 port, const gchar * path,
+    Sent * sent, const gchar * sink_props, guint n_video, MediaMode mode);
 /* the same with n_video frames (and as much audio) */
 GstElement *publisher_new_n (guint16 port, const gchar * path, Sent * sent,
     const gchar * sink_props, guint n_video);
@@ -112,6 +135,8 @@ void probe (GstElement * bin, const gchar * name, const gchar * padname,
     GstPadProbeCallback cb, gpointer data);
 GstElement *player_new (guint16 port, const gchar * path, Got * got,
     const gchar * peer_id);
+GstElement *player_new_full (guint16 port, const gchar * path, Got * got,
+    const gchar * src_props, MediaMode mode);
 void sent_init (Sent * s);
 void sent_clear (Sent * s);
 void got_init (Got * g);
@@ -122,6 +147,10 @@ void set_state_checked (GstElement * p, GstState state);
 GstHarness *sink_harness (const gchar * desc, const gchar * padname);
 gboolean wait_decoded (Got * got, guint n, gint64 timeout_us);
 void check_received (Sent * sent, Got * got, const gchar * who);
+/* Notes both pipelines' base times (once both play) for check_received
+ * of elementary players */
+void note_base_times (GstElement * pub, Sent * sent, GstElement * play,
+    Got * got);
 
 G_END_DECLS
 

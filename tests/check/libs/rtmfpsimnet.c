@@ -31,16 +31,27 @@ typedef struct {
   guint8 data[];
 } SimEvent;
 
+/* A host's way into the network: the bottleneck queue and the burst-loss
+ * state, shared by hosts behind one uplink */
+typedef struct {
+  /* Bandwidth model: the sending link is busy until this time */
+  gint64 link_free_at;
+  /* Gilbert-Elliott state: in the bad (losing) state */
+  gboolean bad;
+  /* current run of consecutive loss drops */
+  guint64 loss_run;
+} SimUplink;
+
 struct _RtmfpSimHost {
   RtmfpSimNet *net;
   guint index;
   RtmfpAddr addr;
-  RtmfpEndpoint *ep;            /* NULL: a raw host */
-  RtmfpSimReceiveFunc recv;
-  gpointer recv_data;
+  RtmfpEndpoint *ep;            /* NULL for a raw host */
+  RtmfpSimRawFuncs raw;
+  gpointer raw_data;
   gboolean blackhole;
-  /* Bandwidth model: the sending link is busy until this time */
-  gint64 link_free_at;
+  SimUplink own_uplink;
+  SimUplink *uplink;            /* own_uplink or another host's */
   /* Cached absolute timer (-1: none), after the spin clamp */
   gint64 timer;
   /* Time of the last handle_timeout and consecutive spins there */
@@ -58,6 +69,8 @@ struct _RtmfpSimNet {
   guint64 next_seq;
   RtmfpSimFilter filter;
   gpointer filter_data;
+  RtmfpSimDropFunc drop_func;
+  gpointer drop_data;
   RtmfpSimStats stats;
   gboolean running;
   gboolean freeing;
@@ -198,6 +211,7 @@ rtmfp_sim_net_set_link (RtmfpSimNet * net, const RtmfpSimLink * link)
   g_return_if_fail (link->loss >= 0.0 && link->loss <= 1.0);
   g_return_if_fail (link->duplicate >= 0.0 && link->duplicate <= 1.0);
   g_return_if_fail (link->delay_us >= 0 && link->jitter_us >= 0);
+  g_return_if_fail (link->burst_mean >= 0.0);
 
   net->link = *link;
 }
@@ -218,6 +232,16 @@ rtmfp_sim_net_set_filter (RtmfpSimNet * net, RtmfpSimFilter filter,
 
   net->filter = filter;
   net->filter_data = user_data;
+}
+
+void
+rtmfp_sim_net_set_drop_observer (RtmfpSimNet * net, RtmfpSimDropFunc func,
+    gpointer user_data)
+{
+  g_return_if_fail (net != NULL);
+
+  net->drop_func = func;
+  net->drop_data = user_data;
 }
 
 void
@@ -272,38 +296,57 @@ enqueue_copy (RtmfpSimNet * net, gint64 time, const guint8 * data, gsize len,
   heap_push (net, ev);
 }
 
-static void net_send (RtmfpSimNet * net, RtmfpSimHost * h,
-    const RtmfpAddr * from, const RtmfpAddr * to, const guint8 * data,
-    gsize len);
-
-/* The RtmfpSendFunc of every host: the datagram enters the network now. */
 static void
-sim_send (const guint8 * data, gsize len, const RtmfpAddr * to,
-    gpointer user_data)
+dropped (RtmfpSimNet * net, const guint8 * data, gsize len,
+    const RtmfpAddr * from, const RtmfpAddr * to, RtmfpSimDropReason reason)
 {
-  RtmfpSimHost *h = user_data;
-
-  net_send (h->net, h, &h->addr, to, data, len);
+  if (net->drop_func)
+    net->drop_func (net, data, len, from, to, reason, net->drop_data);
 }
 
-void
-rtmfp_sim_net_send (RtmfpSimNet * net, const RtmfpAddr * from,
-    const RtmfpAddr * to, const guint8 * data, gsize len)
+/* Is the datagram leaving this uplink lost?  Random (Bernoulli) loss, or
+ * the Gilbert-Elliott chain when link.burst_mean > 1 (rtmfpsimnet.h). */
+static gboolean
+draw_loss (RtmfpSimNet * net, SimUplink * up)
 {
-  g_return_if_fail (net != NULL && from != NULL);
-  net_send (net, NULL, from, to, data, len);
+  const RtmfpSimLink *link = &net->link;
+  gboolean lost;
+
+  if (link->burst_mean > 1.0 && link->loss > 0.0 && link->loss < 1.0) {
+    gdouble r = 1.0 / link->burst_mean;
+    gdouble p = link->loss * r / (1.0 - link->loss);
+
+    /* the state of this datagram: one step of the chain */
+    if (up->bad)
+      up->bad = !chance (net, r);
+    else
+      up->bad = chance (net, MIN (p, 1.0));
+    lost = up->bad;
+  } else {
+    lost = chance (net, link->loss);
+  }
+
+  if (lost) {
+    if (up->loss_run++ == 0)
+      net->stats.loss_bursts++;
+    net->stats.max_loss_burst = MAX (net->stats.max_loss_burst, up->loss_run);
+  } else {
+    up->loss_run = 0;
+  }
+  return lost;
 }
 
-/* h: the sending host (its link and blackhole), or NULL (injected) */
+/* A datagram from host h enters the network now, with source address
+ * from (h's own, or a spoofed one) */
 static void
-net_send (RtmfpSimNet * net, RtmfpSimHost * h, const RtmfpAddr * from_addr,
-    const RtmfpAddr * to, const guint8 * data, gsize len)
+sim_transmit (RtmfpSimHost * h, const RtmfpAddr * from_addr,
+    const guint8 * data, gsize len, const RtmfpAddr * to)
 {
+  RtmfpSimNet *net = h->net;
   RtmfpSimLink *link = &net->link;
+  SimUplink *up = h->uplink;
   RtmfpAddr from = *from_addr;
   gint64 departure;
-  gint64 dummy_free_at = 0;
-  gint64 *free_at = h ? &h->link_free_at : &dummy_free_at;
 
   if (net->freeing || to == NULL || (data == NULL && len > 0))
     return;
@@ -314,39 +357,44 @@ net_send (RtmfpSimNet * net, RtmfpSimHost * h, const RtmfpAddr * from_addr,
   if (net->filter && !net->filter (net, data, len, &from, to,
           net->filter_data)) {
     net->stats.dropped_filter++;
+    dropped (net, data, len, &from, to, RTMFP_SIM_DROP_FILTER);
     return;
   }
 
-  if (h && h->blackhole) {
+  if (h->blackhole) {
     net->stats.dropped_blackhole++;
+    dropped (net, data, len, &from, to, RTMFP_SIM_DROP_BLACKHOLE);
     return;
   }
 
-  /* Bandwidth: serialisation on the sender's link behind what it already
-   * queued; drop-tail when the backlog exceeds the queue limit. */
+  /* Bandwidth: serialisation on the sender's uplink behind what it (or a
+   * host sharing it) already queued; drop-tail when the backlog exceeds
+   * the queue limit. */
   departure = net->now;
   if (link->bandwidth_bps > 0) {
-    gint64 start = MAX (net->now, *free_at);
+    gint64 start = MAX (net->now, up->link_free_at);
     gint64 tx_us;
 
-    if (link->queue_limit_bytes > 0 && *free_at > net->now) {
-      gdouble backlog = (gdouble) (*free_at - net->now) *
+    if (link->queue_limit_bytes > 0 && up->link_free_at > net->now) {
+      gdouble backlog = (gdouble) (up->link_free_at - net->now) *
           (gdouble) link->bandwidth_bps / 8e6;
 
       if (backlog + (gdouble) len > (gdouble) link->queue_limit_bytes) {
         net->stats.dropped_queue++;
+        dropped (net, data, len, &from, to, RTMFP_SIM_DROP_QUEUE);
         return;
       }
     }
     tx_us = (gint64) (((gdouble) len * 8e6 + (gdouble) link->bandwidth_bps -
             1) / (gdouble) link->bandwidth_bps);
-    *free_at = start + MAX (tx_us, 1);
-    departure = *free_at;
+    up->link_free_at = start + MAX (tx_us, 1);
+    departure = up->link_free_at;
   }
 
   /* Loss happens past the bottleneck: the datagram used its link time. */
-  if (chance (net, link->loss)) {
+  if (draw_loss (net, up)) {
     net->stats.dropped_loss++;
+    dropped (net, data, len, &from, to, RTMFP_SIM_DROP_LOSS);
     return;
   }
 
@@ -360,7 +408,74 @@ net_send (RtmfpSimNet * net, RtmfpSimHost * h, const RtmfpAddr * from_addr,
   }
 }
 
+/* The RtmfpSendFunc of every endpoint host */
+static void
+sim_send (const guint8 * data, gsize len, const RtmfpAddr * to,
+    gpointer user_data)
+{
+  RtmfpSimHost *h = user_data;
+
+  sim_transmit (h, &h->addr, data, len, to);
+}
+
+void
+rtmfp_sim_host_send (RtmfpSimHost * h, const guint8 * data, gsize len,
+    const RtmfpAddr * to)
+{
+  g_return_if_fail (h != NULL);
+  g_return_if_fail (to != NULL);
+
+  sim_transmit (h, &h->addr, data, len, to);
+}
+
+void
+rtmfp_sim_host_send_from (RtmfpSimHost * h, const RtmfpAddr * from,
+    const guint8 * data, gsize len, const RtmfpAddr * to)
+{
+  g_return_if_fail (h != NULL);
+  g_return_if_fail (from != NULL);
+  g_return_if_fail (to != NULL);
+
+  sim_transmit (h, from, data, len, to);
+}
+
 /* ------------------------------- hosts ------------------------------ */
+
+static RtmfpSimHost *
+host_new (RtmfpSimNet * net, const RtmfpAddr * addr)
+{
+  RtmfpSimHost *h = g_new0 (RtmfpSimHost, 1);
+
+  h->net = net;
+  h->index = net->hosts->len;
+  h->addr = *addr;
+  h->uplink = &h->own_uplink;
+  h->timer = -1;
+  h->last_fired_at = G_MININT64;
+  g_ptr_array_add (net->hosts, h);
+  return h;
+}
+
+RtmfpSimHost *
+rtmfp_sim_net_add_raw_host (RtmfpSimNet * net, const gchar * address,
+    const RtmfpSimRawFuncs * funcs, gpointer ud)
+{
+  RtmfpSimHost *h;
+  RtmfpAddr addr;
+
+  g_return_val_if_fail (net != NULL, NULL);
+  g_return_val_if_fail (address != NULL, NULL);
+  g_return_val_if_fail (funcs != NULL, NULL);
+
+  if (!rtmfp_addr_from_string (&addr, address, 0)) {
+    g_critical ("simnet: bad host address '%s'", address);
+    return NULL;
+  }
+  h = host_new (net, &addr);
+  h->raw = *funcs;
+  h->raw_data = ud;
+  return h;
+}
 
 RtmfpSimHost *
 rtmfp_sim_net_add_host (RtmfpSimNet * net, const gchar * address,
@@ -383,41 +498,10 @@ rtmfp_sim_net_add_host (RtmfpSimNet * net, const gchar * address,
     cfg = &defcfg;
   }
 
-  h = g_new0 (RtmfpSimHost, 1);
-  h->net = net;
-  h->index = net->hosts->len;
-  h->addr = addr;
-  h->timer = -1;
-  h->last_fired_at = G_MININT64;
-  g_ptr_array_add (net->hosts, h);
+  h = host_new (net, &addr);
   h->ep = rtmfp_endpoint_new (cfg, callbacks, user_data, sim_send, h);
   if (h->ep == NULL)
     g_error ("simnet: rtmfp_endpoint_new failed for host %s", address);
-  return h;
-}
-
-RtmfpSimHost *
-rtmfp_sim_net_add_raw_host (RtmfpSimNet * net, const gchar * address,
-    RtmfpSimReceiveFunc func, gpointer user_data)
-{
-  RtmfpSimHost *h;
-  RtmfpAddr addr;
-
-  g_return_val_if_fail (net != NULL && address != NULL, NULL);
-
-  if (!rtmfp_addr_from_string (&addr, address, 0)) {
-    g_critical ("simnet: bad host address '%s'", address);
-    return NULL;
-  }
-  h = g_new0 (RtmfpSimHost, 1);
-  h->net = net;
-  h->index = net->hosts->len;
-  h->addr = addr;
-  h->timer = -1;
-  h->last_fired_at = G_MININT64;
-  h->recv = func;
-  h->recv_data = user_data;
-  g_ptr_array_add (net->hosts, h);
   return h;
 }
 
@@ -460,6 +544,24 @@ rtmfp_sim_host_set_blackhole (RtmfpSimHost * h, gboolean blackhole)
   h->blackhole = blackhole;
 }
 
+void
+rtmfp_sim_host_share_uplink (RtmfpSimHost * h, RtmfpSimHost * with)
+{
+  g_return_if_fail (h != NULL);
+  g_return_if_fail (with != NULL);
+  g_return_if_fail (with->uplink == &with->own_uplink);
+
+  h->uplink = &with->own_uplink;
+}
+
+gint64
+rtmfp_sim_host_get_backlog_us (RtmfpSimHost * h)
+{
+  g_return_val_if_fail (h != NULL, 0);
+
+  return MAX (h->uplink->link_free_at - h->net->now, 0);
+}
+
 /* ---------------------------- event loop ---------------------------- */
 
 static RtmfpSimHost *
@@ -478,14 +580,20 @@ find_host (RtmfpSimNet * net, const RtmfpAddr * addr)
   return NULL;
 }
 
+static gint64
+host_next_timeout (RtmfpSimHost * h)
+{
+  if (h->ep)
+    return rtmfp_endpoint_next_timeout (h->ep);
+  if (h->raw.next_timeout)
+    return h->raw.next_timeout (h, h->raw_data);
+  return -1;
+}
+
 static void
 refresh_timer (RtmfpSimHost * h)
 {
-  gint64 t;
-
-  if (!h->ep)
-    return;
-  t = rtmfp_endpoint_next_timeout (h->ep);
+  gint64 t = host_next_timeout (h);
 
   if (t >= 0 && t <= h->last_fired_at)
     t = h->last_fired_at + 1;   /* still due after firing: zero progress */
@@ -538,13 +646,15 @@ deliver (RtmfpSimNet * net, SimEvent * ev)
   }
   if (h->blackhole) {
     net->stats.dropped_blackhole++;
+    dropped (net, ev->data, ev->len, &ev->from, &ev->to,
+        RTMFP_SIM_DROP_BLACKHOLE);
     return;
   }
   net->stats.delivered++;
   if (h->ep)
     rtmfp_endpoint_receive (h->ep, ev->data, ev->len, &ev->from, net->now);
-  else if (h->recv)
-    h->recv (net, ev->data, ev->len, &ev->from, h->recv_data);
+  else if (h->raw.receive)
+    h->raw.receive (h, ev->data, ev->len, &ev->from, net->now, h->raw_data);
 }
 
 static void
@@ -552,8 +662,11 @@ fire_timer (RtmfpSimNet * net, RtmfpSimHost * h)
 {
   gint64 t;
 
-  rtmfp_endpoint_handle_timeout (h->ep, net->now);
-  t = rtmfp_endpoint_next_timeout (h->ep);
+  if (h->ep)
+    rtmfp_endpoint_handle_timeout (h->ep, net->now);
+  else if (h->raw.handle_timeout)
+    h->raw.handle_timeout (h, net->now, h->raw_data);
+  t = host_next_timeout (h);
   if (t >= 0 && t <= net->now) {
     if (++h->spins >= MAX_TIMER_SPINS) {
       gchar buf[RTMFP_ADDR_STRLEN];

@@ -8,6 +8,7 @@
 #include <glib.h>
 
 #include "rtmfpcongestion.h"
+#include "rtmfpmediacc.h"
 
 #define SMSS 1460
 
@@ -513,10 +514,147 @@ test_growth_despite_naks (void)
   g_assert_cmpuint (cc.cwnd, >, w + 144 + 50 * 48);
 }
 
+/* ---- the media controller (rtmfpmediacc.c) ---- */
+
+#define MS 1000
+#define T0 (1000 * G_TIME_SPAN_SECOND)
+
+/* Feeds `n` acknowledgements, one every 10 ms from *t, each acking `bytes`
+ * with an RTT sample of rtt_ms; loss: lose `lost` bytes in each, with a
+ * new episode every time */
+static void
+media_feed (RtmfpMediaCc * cc, gint64 * t, guint n, guint64 bytes,
+    gint64 rtt_ms, guint64 lost, gboolean limited)
+{
+  static guint64 tsn = 1;
+  guint i;
+
+  for (i = 0; i < n; i++) {
+    RtmfpMediaCcAck a = { 0 };
+
+    a.acked_bytes = bytes;
+    a.lost_bytes = lost;
+    a.any_loss = lost > 0;
+    a.lost_tsn = tsn;
+    a.next_tsn = tsn + 1;
+    tsn += 2;
+    a.rtt_sample = rtt_ms * MS;
+    a.srtt = rtt_ms * MS;
+    a.window_limited = limited;
+    *t += 10 * MS;
+    rtmfp_media_cc_on_acks (cc, &a, *t);
+  }
+}
+
+static void
+test_media_nicks (void)
+{
+  RtmfpCongestionControl cc = RTMFP_CONGESTION_TCP;
+
+  g_assert_cmpstr (rtmfp_congestion_control_get_nick (RTMFP_CONGESTION_TCP),
+      ==, "tcp");
+  g_assert_cmpstr (rtmfp_congestion_control_get_nick
+      (RTMFP_CONGESTION_MEDIA), ==, "media");
+  g_assert_true (rtmfp_congestion_control_from_nick ("media", &cc));
+  g_assert_cmpint (cc, ==, RTMFP_CONGESTION_MEDIA);
+  g_assert_true (rtmfp_congestion_control_from_nick ("tcp", &cc));
+  g_assert_cmpint (cc, ==, RTMFP_CONGESTION_TCP);
+  g_assert_false (rtmfp_congestion_control_from_nick ("bbr", &cc));
+  g_assert_false (rtmfp_congestion_control_from_nick (NULL, &cc));
+  g_assert_cmpint (cc, ==, RTMFP_CONGESTION_TCP);
+}
+
+/* Random loss without a queue (RTT at its base) does not lower the rate;
+ * the same loss with a queue does, once per episode */
+static void
+test_media_random_loss (void)
+{
+  RtmfpMediaCc cc;
+  gint64 t = T0;
+  gdouble before;
+
+  rtmfp_media_cc_init (&cc, 1200, t);
+  /* 3 Mbit/s delivered (3750 bytes per 10 ms), window limited */
+  media_feed (&cc, &t, 300, 3750, 30, 0, TRUE);
+  before = cc.rate;
+  g_assert_cmpfloat (before, >=, 3e6);
+  /* 10 % loss, no queue: no decrease */
+  media_feed (&cc, &t, 300, 3375, 30, 375, TRUE);
+  g_assert_cmpfloat (cc.rate, >=, before);
+  g_assert_cmpuint (cc.reductions, ==, 0);
+  /* the same with a queue of 40 ms (the smoothed queueing delay passes
+   * 15 ms at the third sample): congestion */
+  media_feed (&cc, &t, 4, 3375, 70, 375, TRUE);
+  g_assert_cmpuint (cc.reductions, >=, 1);
+  g_assert_cmpint (cc.qdelay, >=, 15 * MS);
+  g_assert_cmpfloat (cc.rate, <, before);
+}
+
+/* A growing queue: down to below the delivery rate, then HOLD */
+static void
+test_media_overuse (void)
+{
+  RtmfpMediaCc cc;
+  gint64 t = T0;
+  guint i;
+
+  rtmfp_media_cc_init (&cc, 1200, t);
+  media_feed (&cc, &t, 300, 3750, 30, 0, TRUE);
+  g_assert_cmpfloat (cc.delivery_rate, >, 2.9e6);
+  g_assert_cmpfloat (cc.delivery_rate, <, 3.1e6);
+  /* the queue grows to 60 ms over 200 ms */
+  for (i = 0; i < 20; i++)
+    media_feed (&cc, &t, 1, 3750, 30 + 3 * i, 0, TRUE);
+  g_assert_cmpint (cc.state, ==, RTMFP_MEDIA_CC_HOLD);
+  g_assert_cmpfloat (cc.rate, <=, 0.85 * cc.delivery_rate);
+  g_assert_cmpfloat (cc.rate, >=, 0.5 * cc.delivery_rate);
+  /* the window and pacing follow the rate */
+  g_assert_cmpfloat (cc.pacing_rate, ==, 1.25 * cc.rate);
+  g_assert_cmpuint (cc.cwnd, <, (guint64) (cc.rate / 8 * 0.2) + 2 * 1200 +
+      1);
+  /* drained: increase again */
+  media_feed (&cc, &t, 10, 3750, 30, 0, TRUE);
+  g_assert_cmpint (cc.state, ==, RTMFP_MEDIA_CC_INCREASE);
+}
+
+/* A queue that stays although we slowed down: COMPETE; heavy loss (over
+ * 20 %) lowers the rate even without a queue; a timeout halves it */
+static void
+test_media_compete_heavy_loss_timeout (void)
+{
+  RtmfpMediaCc cc;
+  gint64 t = T0;
+  gdouble r;
+
+  rtmfp_media_cc_init (&cc, 1200, t);
+  media_feed (&cc, &t, 300, 3750, 30, 0, TRUE);
+  media_feed (&cc, &t, 300, 3750, 100, 0, TRUE);
+  g_assert_cmpint (cc.state, ==, RTMFP_MEDIA_CC_COMPETE);
+  media_feed (&cc, &t, 10, 3750, 30, 0, TRUE);
+  g_assert_cmpint (cc.state, ==, RTMFP_MEDIA_CC_INCREASE);
+
+  r = cc.rate;
+  media_feed (&cc, &t, 100, 2500, 30, 1250, TRUE);
+  g_assert_cmpfloat (cc.loss_fraction, >, 0.3);
+  g_assert_cmpfloat (cc.rate, <, r);
+
+  r = cc.rate;
+  rtmfp_media_cc_on_timeout (&cc, FALSE, 1, t);
+  g_assert_cmpfloat (cc.rate, ==, r);
+  rtmfp_media_cc_on_timeout (&cc, TRUE, 1, t);
+  g_assert_cmpfloat (cc.rate, ==, MAX (r / 2, 64000));
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/congestion/media/nicks", test_media_nicks);
+  g_test_add_func ("/congestion/media/random-loss", test_media_random_loss);
+  g_test_add_func ("/congestion/media/overuse", test_media_overuse);
+  g_test_add_func ("/congestion/media/compete-heavy-loss-timeout",
+      test_media_compete_heavy_loss_timeout);
 
   g_test_add_func ("/congestion/init", test_init);
   g_test_add_func ("/congestion/slow-start", test_slow_start);

@@ -476,7 +476,19 @@ test_transfer (void)
   st.c = &c;
   rtmfp_net_invoke_sync (c.client, do_client_stats, &st);
   g_assert_cmpint (st.session.state, ==, RTMFP_SESSION_OPEN);
+  /* RTT measured through the timestamp echo (3.5.2.2): on loopback a few
+   * 4 ms ticks at most, even on a loaded machine; ERTO is at least MRTO
+   * (SRTT + 4 RTTVAR + the 200 ms delayed-ack allowance) and never below
+   * 250 ms (the clamp), at most the 10 s backoff cap */
   g_assert_cmpint (st.session.srtt_us, >=, 0);
+  g_assert_cmpint (st.session.srtt_us, <=, 100 * G_TIME_SPAN_MILLISECOND);
+  g_assert_cmpint (st.session.erto_us, >=, 250 * G_TIME_SPAN_MILLISECOND);
+  g_assert_cmpint (st.session.erto_us, >=, st.session.srtt_us + 4 *
+      st.session.rttvar_us + 200 * G_TIME_SPAN_MILLISECOND);
+  g_assert_cmpint (st.session.erto_us, <=, 10 * G_TIME_SPAN_SECOND);
+  g_assert_cmpint (st.session.min_rtt_us, >=, 0);
+  g_assert_cmpint (st.session.min_rtt_us, <=, st.session.srtt_us +
+      4 * 1000);
   g_assert_cmpuint (st.session.bytes_sent, >, expect_bytes);
   g_assert_cmpuint (st.flow.messages_queued, ==, N_MESSAGES);
   g_assert_cmpuint (st.flow.bytes_queued, ==, expect_bytes);
@@ -900,10 +912,106 @@ test_invoke (void)
   g_cond_clear (&log.cond);
 }
 
+/* ---- dead peer detection with the ICMP hint (issue 15) ---- */
+
+static void
+do_write_some (RtmfpNet * net, gpointer data)
+{
+  Ctx *c = data;
+  guint8 m[1000] = { 0 };
+  guint i;
+
+  for (i = 0; i < 5; i++)
+    rtmfp_session_write (c->client_session, c->client_flow, m, sizeof m,
+        RTMFP_NO_DEADLINE, 0, rtmfp_net_now (net));
+}
+
+static void
+do_client_session_stats (RtmfpNet * net, gpointer data)
+{
+  StatsArgs *a = data;
+
+  rtmfp_session_get_stats (a->c->client_session, &a->session);
+}
+
+/* The far end's socket closes (its process killed) while we have data
+ * for it: every datagram draws an ICMP port unreachable, which rtmfpnet
+ * reads from the error queue; with it, dead peer detection closes the
+ * session after two retransmission timeouts (about 0.6 s on loopback)
+ * rather than five (2.8 s) or the 4 s limit. */
+static void
+test_dead_peer_icmp (void)
+{
+  RtmfpEndpointCallbacks scb = { 0 }, ccb = { 0 };
+  RtmfpEndpointConfig cfg;
+  RtmfpIdentity *id;
+  Ctx c;
+  OpenArgs oa;
+  StatsArgs st = { 0 };
+  RtmfpNetStats nst;
+  GError *err = NULL;
+  gint64 t0, took;
+
+  ctx_init (&c);
+  scb.session_opened = server_session_opened;
+  scb.session_closed = server_session_closed;
+  scb.flow_opened = server_flow_opened;
+  ccb.session_opened = client_session_opened;
+  ccb.session_open_failed = client_session_open_failed;
+  ccb.session_closed = client_session_closed;
+
+  c.server = make_server (&c, &scb);
+  id = rtmfp_identity_new_static (dh_groups, G_N_ELEMENTS (dh_groups));
+  rtmfp_endpoint_config_init (&cfg);
+  cfg.identity = id;
+  cfg.accept_sessions = FALSE;
+  cfg.dead_peer_timeout_us = 4 * G_TIME_SPAN_SECOND;
+  c.client = rtmfp_net_new (&cfg, &ccb, &c, "127.0.0.1", 0, &err);
+  g_assert_no_error (err);
+  rtmfp_identity_unref (id);
+  rtmfp_net_start (c.server);
+  rtmfp_net_start (c.client);
+
+  oa.c = &c;
+  oa.port = rtmfp_net_get_local_port (c.server);
+  rtmfp_net_invoke_sync (c.client, do_open, &oa);
+  g_assert_true (wait_flag (&c, &c.client_opened, WAIT_S));
+  g_assert_true (wait_received (&c, N_MESSAGES, WAIT_S));
+
+  /* the far end vanishes: its socket is closed */
+  rtmfp_net_stop (c.server);
+  rtmfp_net_free (c.server);
+  c.server = NULL;
+
+  t0 = g_get_monotonic_time ();
+  rtmfp_net_invoke_sync (c.client, do_write_some, &c);
+  g_assert_true (wait_flag (&c, &c.client_closed, 10));
+  took = g_get_monotonic_time () - t0;
+  st.c = &c;
+  rtmfp_net_invoke_sync (c.client, do_client_session_stats, &st);
+  rtmfp_net_get_stats (c.client, &nst);
+  g_test_message ("far end gone: closed after %" G_GINT64_FORMAT " ms; %"
+      G_GUINT64_FORMAT " ICMP port unreachable read, %" G_GUINT64_FORMAT
+      " timeouts", took / 1000, nst.icmp_unreachable, st.session.timeouts);
+  g_assert_cmpuint (nst.icmp_unreachable, >, 0);
+  g_assert_cmpuint (st.session.icmp_unreachable, >, 0);
+  g_assert_cmpuint (st.session.dead_peer_closes, ==, 1);
+  g_assert_cmpint (took, >=, RTMFP_SESSION_MIN_DEAD_PEER_US);
+  g_assert_cmpint (took, <, 2 * G_TIME_SPAN_SECOND);
+
+  rtmfp_net_stop (c.client);
+  rtmfp_session_unref (c.client_session);
+  rtmfp_session_unref (c.server_session);
+  rtmfp_net_free (c.client);
+  ctx_clear (&c);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/loopback/dead-peer-icmp", test_dead_peer_icmp);
 
   g_test_add_func ("/loopback/invoke", test_invoke);
   g_test_add_func ("/loopback/driver-io", test_driver_io);

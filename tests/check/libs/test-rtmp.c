@@ -1062,7 +1062,6 @@ test_chunk_extended_timestamp (void)
     {7, 1, 0x00ffffff, 9, p},   /* exactly 0xffffff is extended too */
     {7, 1, 0x01fffffe, 9, p},   /* type 2 with an extended delta */
     {7, 1, 0x02fffffd, 9, p},   /* type 3 new message: delta again, ext */
-    {8, 1, 0x7fffffff, 8, p},   /* continuation without the ext (lenient) */
     {9, 1, 0xfffffff0, 8, q},   /* wrap: 0xfffffff0 + 0x20 = 0x10 */
     {9, 1, 0x00000010, 8, q},
   };
@@ -1077,9 +1076,87 @@ test_chunk_extended_timestamp (void)
   enc_msg (b, 0, 7, 0xffffff, 1, 9, d, 400, 128, TRUE);
   enc_msg (b, 2, 7, 0xffffff, 0, 0, d, 400, 128, TRUE);
   enc_msg (b, 3, 7, 0xffffff, 0, 0, d, 400, 128, TRUE);
-  enc_msg (b, 0, 8, 0x7fffffff, 1, 8, d, 400, 128, FALSE);
   enc_msg (b, 0, 9, 0xfffffff0, 1, 8, e, 90, 128, TRUE);
   enc_msg (b, 2, 9, 0x20, 0, 0, e, 90, 128, TRUE);
+  check_reader (b, want, G_N_ELEMENTS (want), 128);
+  g_byte_array_unref (b);
+  g_bytes_unref (p);
+  g_bytes_unref (q);
+}
+
+/* Type 3 chunks carry the extended timestamp field exactly when the last
+ * type 0/1/2 header of their chunk stream did (RTMP 1.0 5.3.1.3), whatever
+ * its value: senders repeat the header's field (a delta for types 1 and 2)
+ * or the message's absolute timestamp, and the reader must not guess from
+ * the bytes.  A reader that compares them with the header's field takes
+ * the four bytes as payload here: the messages grow by 4 bytes per
+ * continuation chunk and the chunk stream falls out of step. */
+static void
+test_chunk_extended_timestamp_value (void)
+{
+  GByteArray *b = g_byte_array_new ();
+  GBytes *p = pattern_bytes (300, 11), *q = pattern_bytes (260, 12);
+  const guint8 *d = g_bytes_get_data (p, NULL), *e = g_bytes_get_data (q,
+      NULL);
+  Want want[] = {
+    {6, 1, 0x01000000, 9, p},
+    {6, 1, 0x02000000, 9, p},
+    {6, 1, 0x03000000, 9, p},
+    {7, 1, 0x12345678, 8, q},
+    {7, 1, 0x12345690, 8, q},
+  };
+
+  /* type 0 at 0x01000000: continuations repeat it (equal to the field) */
+  enc_header (b, 0, 6, 0x01000000, 300, 9, 1, -1);
+  g_byte_array_append (b, d, 128);
+  enc_header (b, 3, 6, 0, 0, 0, 0, 0x01000000);
+  g_byte_array_append (b, d + 128, 128);
+  enc_header (b, 3, 6, 0, 0, 0, 0, 0x01000000);
+  g_byte_array_append (b, d + 256, 44);
+  /* type 2 with the extended delta 0x01000000: this sender repeats the
+   * message's absolute timestamp, not the delta */
+  enc_header (b, 2, 6, 0x01000000, 0, 0, 0, -1);
+  g_byte_array_append (b, d, 128);
+  enc_header (b, 3, 6, 0, 0, 0, 0, 0x02000000);
+  g_byte_array_append (b, d + 128, 128);
+  enc_header (b, 3, 6, 0, 0, 0, 0, 0x02000000);
+  g_byte_array_append (b, d + 256, 44);
+  /* type 3 starting a message: delta again; its field says 0x03000000 */
+  enc_header (b, 3, 6, 0, 0, 0, 0, 0x03000000);
+  g_byte_array_append (b, d, 128);
+  enc_header (b, 3, 6, 0, 0, 0, 0, 0x03000000);
+  g_byte_array_append (b, d + 128, 128);
+  enc_header (b, 3, 6, 0, 0, 0, 0, 0x03000000);
+  g_byte_array_append (b, d + 256, 44);
+  /* the payload starts with bytes that equal the timestamp: the field is
+   * present all the same, taken once, and the payload stays whole */
+  {
+    guint8 *r = g_memdup2 (e, 260);
+
+    r[0] = 0x12;
+    r[1] = 0x34;
+    r[2] = 0x56;
+    r[3] = 0x78;
+    memcpy (r + 128, r, 4);
+    g_bytes_unref (q);
+    q = g_bytes_new_take (r, 260);
+    e = r;
+    want[3].payload = want[4].payload = q;
+  }
+  enc_header (b, 0, 7, 0x12345678, 260, 8, 1, -1);
+  g_byte_array_append (b, e, 128);
+  enc_header (b, 3, 7, 0, 0, 0, 0, 0x12345678);
+  g_byte_array_append (b, e + 128, 128);
+  enc_header (b, 3, 7, 0, 0, 0, 0, 0x12345678);
+  g_byte_array_append (b, e + 256, 4);
+  /* then small deltas: no extended field any more, in any chunk, even
+   * when the payload begins with the old extended value */
+  enc_header (b, 2, 7, 0x18, 0, 0, 0, -1);
+  g_byte_array_append (b, e, 128);
+  enc_header (b, 3, 7, 0, 0, 0, 0, -1);
+  g_byte_array_append (b, e + 128, 128);
+  enc_header (b, 3, 7, 0, 0, 0, 0, -1);
+  g_byte_array_append (b, e + 256, 4);
   check_reader (b, want, G_N_ELEMENTS (want), 128);
   g_byte_array_unref (b);
   g_bytes_unref (p);
@@ -2438,6 +2515,8 @@ main (int argc, char **argv)
   g_test_add_func ("/rtmp/chunk/interleaved", test_chunk_interleaved);
   g_test_add_func ("/rtmp/chunk/extended-timestamp",
       test_chunk_extended_timestamp);
+  g_test_add_func ("/rtmp/chunk/extended-timestamp-value",
+      test_chunk_extended_timestamp_value);
   g_test_add_func ("/rtmp/chunk/writer-bytes", test_chunk_writer_bytes);
   g_test_add_func ("/rtmp/chunk/random-roundtrip",
       test_chunk_random_roundtrip);

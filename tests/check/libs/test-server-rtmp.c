@@ -9,10 +9,12 @@
  *   rtmfpsink -> rtmp2src    RTMFP publisher, RTMP player
  *   rtmp2sink -> rtmfpsrc    RTMP publisher, RTMFP player
  *
- * The rtmfp elements are taken from the build tree (ext/rtmfp); tests
- * that need an element or plugin that is missing are skipped, saying
- * which.  Every wait is bounded, ports are ephemeral, the server is
- * stopped (SIGTERM, SIGKILL if it hangs) at the end of each test.
+ * The rtmfp elements are taken from the build tree (ext/rtmfp).  Our own
+ * server and elements missing is a failure; a test that needs a system
+ * element or tool that is missing is skipped, saying which, or fails
+ * under RTMFP_CI (testci.h).  Every wait is bounded, ports are ephemeral,
+ * the server is stopped (SIGTERM, SIGKILL if it hangs) at the end of each
+ * test.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -31,6 +33,7 @@
 #include <glib.h>
 #include <gio/gio.h>
 #include "testproc.h"
+#include "testci.h"
 
 
 #define N_FRAMES 90
@@ -69,10 +72,15 @@ child_setup (gpointer data)
 #endif
 }
 
+/* meson builds rtmfp-server before this test runs (a test dependency):
+ * missing, it is a broken build, never a skip */
 static gboolean
 server_binary_exists (void)
 {
-  return g_file_test (RTMFP_SERVER_PATH, G_FILE_TEST_IS_EXECUTABLE);
+  if (g_file_test (RTMFP_SERVER_PATH, G_FILE_TEST_IS_EXECUTABLE))
+    return TRUE;
+  g_test_fail_printf ("rtmfp-server is not built: %s", RTMFP_SERVER_PATH);
+  return FALSE;
 }
 
 /* Starts rtmfp-server on loopback, ephemeral ports, both listeners; reads
@@ -162,10 +170,8 @@ test_listen (void)
   gchar *line;
   GError *err = NULL;
 
-  if (!server_binary_exists ()) {
-    g_test_skip ("rtmfp-server is not built");
+  if (!server_binary_exists ())
     return;
-  }
   server_start (&s);
   g_assert_cmpuint (s.udp_port, !=, 0);
   /* a TCP client connects and goes: counted, then gone */
@@ -316,14 +322,25 @@ client_env_init (void)
   g_free (tools);
 }
 
-/* TRUE if gst-launch-1.0 and all these elements are there; else the test
- * is skipped, saying what is missing */
+/* Ours: found in the build tree (client_env), or the build is broken */
+static gboolean
+is_our_element (const gchar * name)
+{
+  return g_str_has_prefix (name, "rtmfp");
+}
+
+/* TRUE if gst-launch-1.0 and all these elements are there.  Else: one of
+ * ours missing fails the test (when the plugin was built; without it,
+ * -Dgst=disabled, the test is skipped like for a system element); a
+ * system element or tool missing skips it, saying what is missing, or
+ * fails it under RTMFP_CI */
 static gboolean
 have_elements (const gchar * const *names)
 {
   gchar *launch = g_find_program_in_path ("gst-launch-1.0");
   gchar *inspect = g_find_program_in_path ("gst-inspect-1.0");
   gchar *why = NULL;
+  gboolean ours = FALSE;
   guint i;
 
   if (!launch || !inspect)
@@ -338,16 +355,30 @@ have_elements (const gchar * const *names)
 
     if (!g_spawn_sync (NULL, argv, client_env, G_SPAWN_STDOUT_TO_DEV_NULL |
             G_SPAWN_STDERR_TO_DEV_NULL, child_setup, NULL, NULL, NULL, &st,
-            NULL) || !WIFEXITED (st) || WEXITSTATUS (st) != 0)
+            NULL) || !WIFEXITED (st) || WEXITSTATUS (st) != 0) {
+      ours = is_our_element (names[i]);
       why = g_strdup_printf ("GStreamer element %s is not available",
           names[i]);
+    }
   }
   g_free (launch);
   g_free (inspect);
   if (!why)
     return TRUE;
-  g_test_skip (why);
-  g_printerr ("# skipped: %s\n", why);
+#ifdef RTMFP_PLUGIN_BUILT
+  if (ours) {
+    g_test_fail_printf ("%s: our plugin was built but is not found in the "
+        "build tree", why);
+    g_free (why);
+    return FALSE;
+  }
+#else
+  if (ours) {
+    g_free (why);
+    why = g_strdup ("the rtmfp plugin is not built (-Dgst=disabled)");
+  }
+#endif
+  test_skip_or_fail (why);
   g_free (why);
   return FALSE;
 }
@@ -463,10 +494,8 @@ run_relay (const gchar * sink_kind, const gchar * src_kind)
   guint frames = 0;
   gboolean play_running;
 
-  if (!server_binary_exists ()) {
-    g_test_skip ("rtmfp-server is not built");
+  if (!server_binary_exists ())
     return;
-  }
   if (!have_elements (common) || !have_elements (need))
     return;
 

@@ -19,6 +19,8 @@
 #include <sys/wait.h>
 
 #include "rtmfpserver.h"
+#include "rtmfpservermetrics.h"
+#include "rtmfphttprequest.h"
 #include "rtmfpsimnet.h"
 #include "rtmfptc.h"
 #include "flvtag.h"
@@ -2945,6 +2947,288 @@ test_rtmfp_shutdown_refuses (void)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Client events (RtmfpServerConfig.on_event) and the metrics exposition */
+
+static void
+record_event (const RtmfpServerEvent * ev, gpointer data)
+{
+  g_ptr_array_add (data, g_strdup_printf ("%s %s %" G_GUINT64_FORMAT
+          " %s %s %s %s %s", ev->event, ev->protocol, ev->conn,
+          ev->peer ? ev->peer : "-", ev->app ? ev->app : "-",
+          ev->stream ? ev->stream : "-", ev->result ? ev->result : "-",
+          ev->reason ? ev->reason : "-"));
+}
+
+static gint
+find_event (GPtrArray * events, const gchar * prefix)
+{
+  guint i;
+
+  for (i = 0; i < events->len; i++)
+    if (g_str_has_prefix (events->pdata[i], prefix))
+      return i;
+  return -1;
+}
+
+/* The value of an unlabelled or exactly labelled sample of the text */
+static gchar *
+sample_value (const gchar * text, const gchar * series)
+{
+  gchar **lines = g_strsplit (text, "\n", -1), *v = NULL;
+  gsize n = strlen (series);
+  guint i;
+
+  for (i = 0; lines[i] && !v; i++)
+    if (strncmp (lines[i], series, n) == 0 && lines[i][n] == ' ')
+      v = g_strdup (lines[i] + n + 1);
+  g_strfreev (lines);
+  return v;
+}
+
+static void
+assert_sample (const gchar * text, const gchar * series, guint64 want)
+{
+  gchar *v = sample_value (text, series), *w;
+
+  w = g_strdup_printf ("%" G_GUINT64_FORMAT, want);
+  if (!v)
+    g_error ("no sample %s in:\n%s", series, text);
+  g_assert_cmpstr (v, ==, w);
+  g_free (v);
+  g_free (w);
+}
+
+/* rtmfp-server --metrics' HTTP request heads, by known answers */
+static void
+test_http_request (void)
+{
+  static const struct {
+    const gchar *req;
+    guint code;
+    gboolean head_only;
+  } cases[] = {
+    {"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", 200, FALSE},
+    {"GET /metrics?name[]=x HTTP/1.0\n\n", 200, FALSE},
+    {"HEAD /metrics HTTP/1.1\r\n\r\n", 200, TRUE},
+    {"GET /metrics/ HTTP/1.1\r\n\r\n", 404, FALSE},
+    {"GET /metricsx HTTP/1.1\r\n\r\n", 404, FALSE},
+    {"GET / HTTP/1.1\r\n\r\n", 404, FALSE},
+    {"HEAD /x HTTP/1.1\r\n\r\n", 404, TRUE},
+    {"POST /metrics HTTP/1.1\r\n\r\n", 405, FALSE},
+    {"DELETE /x HTTP/1.1\r\n\r\n", 405, FALSE},
+    {"get /metrics HTTP/1.1\r\n\r\n", 400, FALSE},
+    {"GET  /metrics HTTP/1.1\r\n\r\n", 400, FALSE},
+    {"GET /metrics HTTP/1.1 \r\n\r\n", 400, FALSE},
+    {"GET /metrics HTTP/2.0\r\n\r\n", 400, FALSE},
+    {"PRI * HTTP/2.0\r\n\r\n", 400, FALSE},
+    {"GET metrics HTTP/1.1\r\n\r\n", 400, FALSE},
+    {"GET /metrics\r\n\r\n", 400, FALSE},
+    {"\r\n\r\n", 400, FALSE},
+  };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (cases); i++) {
+    const guint8 *d = (const guint8 *) cases[i].req;
+    gsize len = strlen (cases[i].req), end;
+    gboolean head_only = !cases[i].head_only;
+
+    end = rtmfp_http_request_head_end (d, len);
+    g_assert_cmpuint (end, ==, len);
+    g_assert_cmpuint (rtmfp_http_request_head_end (d, len - 1), ==, 0);
+    g_assert_cmpuint (rtmfp_http_request_status (d, end, "/metrics",
+            &head_only), ==, cases[i].code);
+    g_assert_cmpint (head_only, ==, cases[i].head_only);
+  }
+  /* bytes after the head are not part of it */
+  g_assert_cmpuint (rtmfp_http_request_head_end ((const guint8 *)
+          "GET / HTTP/1.1\n\nbody", 20), ==, 16);
+}
+
+static void
+test_events_and_metrics (void)
+{
+  static const gchar *const apps[] = { "live", NULL };
+  GPtrArray *events = g_ptr_array_new_with_free_func (g_free);
+  RtmfpServerConfig cfg;
+  Fixture *fx;
+  Client *p, *q, *bad, *p2, *p3;
+  RtmpClient *r;
+  RtmfpServerStats st;
+  RtmfpServerMetrics m;
+  GString *text = g_string_new (NULL);
+  guint n, i;
+  gint e;
+
+  rtmfp_server_config_init (&cfg);
+  cfg.apps = apps;
+  cfg.on_event = record_event;
+  cfg.event_data = events;
+  fx = fixture_new_with (31, &cfg);
+  p = client_new (fx, "10.0.0.2:5000");
+  q = client_new (fx, "10.0.0.3:5000");
+  bad = client_new (fx, "10.0.0.4:5000");
+  p2 = client_new (fx, "10.0.0.5:5000");
+  p3 = client_new (fx, "10.0.0.6:5000");
+  r = rtmp_client_new (fx, "10.0.1.1:40000");
+
+  client_connect_ok (p, "live");
+  client_publish (p, "cam");
+  client_connect_ok (q, "live");
+  client_play (q, "cam");
+  rtmp_client_connect_ok (r, "live");
+  rtmp_client_play (r, "cam");
+  client_connect (bad, "other");
+  client_connect_ok (p2, "live");
+  /* a second publisher of the name is refused; a name with a quote, a
+   * backslash and a newline is published (a label value to escape) */
+  client_start (p2, "publish", "cam");
+  g_assert_true (wait_status (p2, p2->stream_id, RTMFP_TC_PUBLISH_BADNAME,
+          5 * SEC));
+  client_connect_ok (p3, "live");
+  client_publish (p3, "a\"b\\c\nd");
+  publish_headers (p);
+  for (n = 0; n < 20; n++) {
+    publish_frame (p, n, 10, 500);
+    run_for (fx, 40 * MS);
+  }
+  run_for (fx, 1 * SEC);
+
+  /* events so far, in order, with addresses and reasons */
+  g_assert_cmpint (find_event (events, "connect rtmfp 1 10.0.0.2:5000 live - "
+          "accepted -"), ==, 0);
+  g_assert_cmpint (find_event (events, "publish rtmfp 1 10.0.0.2:5000 live "
+          "cam started -"), ==, 1);
+  g_assert_cmpint (find_event (events, "connect rtmfp 2 10.0.0.3:5000 live - "
+          "accepted"), ==, 2);
+  g_assert_cmpint (find_event (events, "play rtmfp 2 10.0.0.3:5000 live cam "
+          "started"), ==, 3);
+  g_assert_cmpint (find_event (events, "connect rtmp 1 10.0.1.1:40000 live - "
+          "accepted"), ==, 4);
+  g_assert_cmpint (find_event (events, "play rtmp 1 10.0.1.1:40000 live cam "
+          "started"), ==, 5);
+  e = find_event (events, "connect rtmfp 3 10.0.0.4:5000 other - rejected "
+      "Application 'other' is not available.");
+  g_assert_cmpint (e, ==, 6);
+  g_assert_cmpint (find_event (events, "publish rtmfp 4 10.0.0.5:5000 live "
+          "cam refused already published"), >, e);
+  g_assert_cmpint (find_event (events, "publish rtmfp 5 10.0.0.6:5000 live "
+          "a\"b\\c\nd started"), >, e);
+
+  /* the exposition: the stats line's figures, per-stream players */
+  rtmfp_server_get_metrics (fx->srv, &m);
+  rtmfp_server_get_stats (fx->srv, &st);
+  rtmfp_server_metrics_format (&m, "9.9.9", text);
+  g_test_message ("%s", text->str);
+  g_assert_true (g_str_has_prefix (text->str, "# HELP rtmfp_server_info "));
+  g_assert_nonnull (strstr (text->str, "\nrtmfp_server_info{version=\"9.9.9\"}"
+          " 1\n"));
+  assert_sample (text->str, "rtmfp_server_sessions", st.sessions);
+  assert_sample (text->str, "rtmfp_server_connections{protocol=\"rtmfp\"}",
+      st.connections);
+  g_assert_cmpuint (st.connections, ==, 4);
+  assert_sample (text->str, "rtmfp_server_connections{protocol=\"rtmp\"}",
+      1);
+  assert_sample (text->str, "rtmfp_server_streams", 2);
+  assert_sample (text->str, "rtmfp_server_players", 2);
+  assert_sample (text->str, "rtmfp_server_stream_players{app=\"live\","
+      "stream=\"cam\",published=\"true\"}", 2);
+  assert_sample (text->str, "rtmfp_server_stream_players{app=\"live\","
+      "stream=\"a\\\"b\\\\c\\nd\",published=\"true\"}", 0);
+  assert_sample (text->str, "rtmfp_server_bytes_received_total"
+      "{protocol=\"rtmfp\"}", st.bytes_in);
+  assert_sample (text->str, "rtmfp_server_bytes_sent_total"
+      "{protocol=\"rtmp\"}", st.rtmp_bytes_out);
+  assert_sample (text->str, "rtmfp_server_messages_received_total",
+      st.messages_in);
+  g_assert_cmpuint (st.messages_in, >=, 60);
+  assert_sample (text->str, "rtmfp_server_messages_relayed_total",
+      st.messages_relayed);
+  assert_sample (text->str, "rtmfp_server_connects_total{protocol=\"rtmfp\","
+      "result=\"accepted\"}", 4);
+  assert_sample (text->str, "rtmfp_server_connects_total{protocol=\"rtmfp\","
+      "result=\"rejected\"}", 1);
+  assert_sample (text->str, "rtmfp_server_connects_total{protocol=\"rtmp\","
+      "result=\"accepted\"}", 1);
+  assert_sample (text->str, "rtmfp_server_sessions_opened_total",
+      m.ep.sessions_opened);
+  g_assert_cmpuint (m.ep.sessions_opened, ==, 5);
+  assert_sample (text->str, "rtmfp_server_rtt_seconds_count",
+      m.rtt_seconds->len);
+  g_assert_cmpuint (m.rtt_seconds->len, >=, 3);
+  /* the sum / count is the stats line's mean RTT */
+  {
+    gchar *sum = sample_value (text->str, "rtmfp_server_rtt_seconds_sum");
+
+    g_assert_nonnull (sum);
+    g_assert_cmpfloat_with_epsilon (g_ascii_strtod (sum, NULL) * 1000 /
+        m.rtt_seconds->len, st.rtt_ms, 0.001);
+    g_free (sum);
+  }
+  /* every sample belongs to a family announced before it */
+  {
+    gchar **lines = g_strsplit (text->str, "\n", -1);
+    GHashTable *typed = g_hash_table_new_full (g_str_hash, g_str_equal,
+        g_free, NULL);
+
+    for (i = 0; lines[i] && *lines[i]; i++) {
+      gchar *name;
+
+      if (g_str_has_prefix (lines[i], "# TYPE ")) {
+        gchar **t = g_strsplit (lines[i] + 7, " ", 2);
+        g_hash_table_add (typed, g_strdup (t[0]));
+        g_strfreev (t);
+        continue;
+      }
+      if (lines[i][0] == '#')
+        continue;
+      name = g_strndup (lines[i], strcspn (lines[i], "{ "));
+      if (!g_hash_table_contains (typed, name)) {
+        gchar *base = g_strndup (name, strlen (name) -
+            (g_str_has_suffix (name, "_sum") ? 4 :
+                g_str_has_suffix (name, "_count") ? 6 : 0));
+        g_assert_true (g_hash_table_contains (typed, base));
+        g_free (base);
+      }
+      g_free (name);
+    }
+    g_assert_null (lines[i + 1]);       /* ends with one newline */
+    g_hash_table_unref (typed);
+    g_strfreev (lines);
+  }
+  rtmfp_server_metrics_clear (&m);
+
+  /* the publisher closes its session; the RTMP player goes */
+  rtmfp_session_close (p->session, cl_now (p));
+  rtmfp_sim_net_kick (fx->net);
+  rtmp_client_disconnect (r);
+  run_for (fx, 3 * SEC);
+  for (i = 0; i < events->len; i++)
+    g_test_message ("event: %s", (gchar *) events->pdata[i]);
+  g_assert_cmpint (find_event (events, "unpublish rtmfp 1 10.0.0.2:5000 live "
+          "cam - the stream ended"), >, 0);
+  g_assert_cmpint (find_event (events, "close rtmfp 1 10.0.0.2:5000 live - - "
+          "the client closed the session"), >, 0);
+  g_assert_cmpint (find_event (events, "stop rtmp 1 10.0.1.1:40000 live cam - "
+          "the stream ended"), >, 0);
+  g_assert_cmpint (find_event (events, "close rtmp 1 10.0.1.1:40000 live - - "
+          "connection closed"), >, 0);
+
+  /* totals stay totals once the connection is gone */
+  {
+    RtmfpServerStats after;
+
+    rtmfp_server_get_stats (fx->srv, &after);
+    g_assert_cmpuint (after.fragments_retransmitted, >=,
+        st.fragments_retransmitted);
+    g_assert_cmpuint (after.fragments_lost, >=, st.fragments_lost);
+    g_assert_cmpuint (after.messages_abandoned, >=, st.messages_abandoned);
+  }
+  g_string_free (text, TRUE);
+  g_ptr_array_unref (events);
+  fixture_free (fx);
+}
+
+/* ------------------------------------------------------------------------ */
 /* The real binary */
 
 static void
@@ -2961,8 +3245,10 @@ test_binary (void)
   gchar *line;
   guint port = 0;
 
+  /* meson builds it before this test runs (a test dependency): missing,
+   * it is a broken build, never a skip */
   if (!g_file_test (path, G_FILE_TEST_IS_EXECUTABLE)) {
-    g_test_skip ("rtmfp-server is not built");
+    g_test_fail_printf ("rtmfp-server is not built: %s", path);
     g_string_free (buf, TRUE);
     return;
   }
@@ -3343,8 +3629,10 @@ test_binary_max_sessions (void)
   RtmfpAddr server;
   guint i;
 
+  /* meson builds it before this test runs (a test dependency): missing,
+   * it is a broken build, never a skip */
   if (!g_file_test (path, G_FILE_TEST_IS_EXECUTABLE)) {
-    g_test_skip ("rtmfp-server is not built");
+    g_test_fail_printf ("rtmfp-server is not built: %s", path);
     g_string_free (buf, TRUE);
     return;
   }
@@ -3652,6 +3940,8 @@ main (int argc, char **argv)
   g_test_add_func ("/server/create-stream", test_create_stream);
   g_test_add_func ("/server/bad-flows", test_bad_flows);
   g_test_add_func ("/server/relay", test_relay);
+  g_test_add_func ("/server/events-and-metrics", test_events_and_metrics);
+  g_test_add_func ("/server/metrics/http-request", test_http_request);
   g_test_add_func ("/server/publish-bad-name", test_publish_bad_name);
   g_test_add_func ("/server/late-player", test_late_player);
   g_test_add_func ("/server/player-leaves", test_player_leaves);

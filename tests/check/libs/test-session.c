@@ -836,7 +836,9 @@ test_partial_reliability (void)
   RtmfpSimLink link;
   RtmfpSendFlowStats fst;
   RtmfpSessionStats st;
-  const gint64 lifetime = 400 * MS;
+  /* shorter than a repair (a NAK needs the next message, 20 ms later, and
+   * a round trip of 40 ms), so that lost messages are abandoned */
+  const gint64 lifetime = 50 * MS;
   const guint n = 500;          /* 10 s at 50 messages per second */
   gint64 *sent_at = g_new (gint64, n);
   guint i, d;
@@ -1078,11 +1080,20 @@ test_bulk_loss (void)
   rtmfp_session_get_stats (fx.client.session, &st);
   g_test_message ("bulk at 1 %% loss: %.2f Mbit/s over %.1f s, cwnd max %"
       G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT " lost, %" G_GUINT64_FORMAT
-      " timeouts", mbps, secs, fx.cwnd_max, st.fragments_lost, st.timeouts);
+      " window reductions, %" G_GUINT64_FORMAT " timeouts", mbps, secs,
+      fx.cwnd_max, st.fragments_lost, st.loss_episodes, st.timeouts);
   g_assert_cmpuint (st.fragments_lost, >, 0);
-  /* TCP-like: within 1.5 x the TCP rate at this loss rate */
-  g_assert_cmpfloat (mbps, <, 1.5 * 3.7);
-  g_assert_cmpfloat (mbps, >, 0.5);
+  /* TCP-like, and near what the implementation does (4.35 Mbit/s; the
+   * run is deterministic, the margins are for later legitimate changes):
+   * RFC 7016 Appendix A.2 as written (a cut on every loss report, sized
+   * from the outstanding bytes, no growth with NAKs) makes 4.08 here,
+   * which the lower bound rejects; 1.3 x the Mathis rate (3.7 Mbit/s) is
+   * the upper one.  One window reduction per loss episode: fewer than
+   * the losses. */
+  g_assert_cmpfloat (mbps, >, 4.2);
+  g_assert_cmpfloat (mbps, <, 1.3 * 3.7);
+  g_assert_cmpuint (st.loss_episodes, <, st.fragments_lost);
+  g_assert_cmpuint (st.timeouts, ==, 0);
   fixture_teardown (&fx);
 }
 

@@ -960,6 +960,8 @@ test_direct (void)
   g_assert_null (by_name->error);
   g_assert_cmpuint (by_id->n_peer_playing, ==, 1);
   g_assert_cmpuint (by_name->n_peer_playing, ==, 1);
+  g_assert_false (by_id->eos);
+  g_assert_false (by_name->eos);
   check_coherent (by_id, 1);
   check_coherent (by_name, 1);
   g_assert_cmpuint (count_type (by_id, RTMFP_TC_MSG_VIDEO, 0), >=, 120);

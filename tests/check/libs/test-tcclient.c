@@ -1095,12 +1095,13 @@ test_play_with_gaps (void)
   }
   g_byte_array_unref (meta);
 
-  /* 100 video messages with a 300 ms lifetime while every third large
-   * datagram is lost: some are abandoned, the rest arrive in order */
+  /* 100 video messages with a 20 ms lifetime (one round trip: shorter
+   * than any repair) while every third large datagram is lost: some are
+   * abandoned, the rest arrive in order */
   rtmfp_sim_net_set_filter (fx->net, drop_some, &dropped);
   for (i = 0; i < 100; i++) {
     srv_media (fx->srv, fx->srv->stream_out, RTMFP_TC_MSG_VIDEO, 100 + i * 33,
-        900, rtmfp_sim_net_now (fx->net) + 300 * MS);
+        900, rtmfp_sim_net_now (fx->net) + 20 * MS);
     rtmfp_sim_net_kick (fx->net);
     drive_until (fx, NULL, NULL, 33 * MS);
   }
@@ -1486,9 +1487,11 @@ test_outage_retransmits_promptly (void)
       "%" G_GINT64_FORMAT " ms after the path returned with silence pings, %"
       G_GINT64_FORMAT " ms without", pinged / MS, plain / MS);
   /* the first answer to a ping resets the backed-off retransmission
-   * timer (RFC 7016 3.5.2.2): no waiting for it */
+   * timer (RFC 7016 3.5.2.2): no waiting for it.  Without pings the loss
+   * probes (rtmfpsession.c) are about as prompt, within a probe timeout
+   * of the pinged case. */
   g_assert_cmpint (pinged, <, 1 * SEC);
-  g_assert_cmpint (pinged, <=, plain);
+  g_assert_cmpint (plain, <, 1 * SEC);
 }
 
 static gboolean

@@ -582,6 +582,7 @@ typedef enum {
 
 typedef struct {
   RtmfpSimNet *net;
+  RtmfpSimHost *host;           /* a raw host at ROGUE_ADDR */
   MitmMode mode;
   RtmfpAddr self, server, victim;
   gboolean have_victim;
@@ -605,7 +606,7 @@ mitm_send_startup (Mitm * m, guint32 sid, const RtmfpAddr * to,
   n = rtmfp_cipher_encode (default_cipher, sid, p->data, p->len, out,
       sizeof out);
   g_assert_cmpuint (n, >, 0);
-  rtmfp_sim_net_send (m->net, &m->self, to, out, n);
+  rtmfp_sim_host_send (m->host, out, n, to);
   g_byte_array_unref (p);
 }
 
@@ -667,8 +668,8 @@ mitm_answer_iikeying (Mitm * m, const RtmfpIIKeyingChunk * ik,
 }
 
 static void
-mitm_receive (RtmfpSimNet * net, const guint8 * data, gsize len,
-    const RtmfpAddr * from, gpointer ud)
+mitm_receive (RtmfpSimHost * h, const guint8 * data, gsize len,
+    const RtmfpAddr * from, gint64 now, gpointer ud)
 {
   Mitm *m = ud;
   guint8 plain[4096];
@@ -683,8 +684,8 @@ mitm_receive (RtmfpSimNet * net, const guint8 * data, gsize len,
     m->have_victim = TRUE;
   }
   if (m->mode == MITM_RELAY && m->server_cert) {
-    rtmfp_sim_net_send (net, &m->self, from_server ? &m->victim : &m->server,
-        data, len);
+    rtmfp_sim_host_send (h, data, len, from_server ? &m->victim :
+        &m->server);
     m->relayed++;
     return;
   }
@@ -738,13 +739,14 @@ mitm_knows_cert (gpointer ud)
 static Mitm *
 mitm_new (Fx * fx, MitmMode mode)
 {
+  static const RtmfpSimRawFuncs funcs = { mitm_receive, NULL, NULL };
   Mitm *m = g_new0 (Mitm, 1);
 
   m->net = fx->net;
   m->mode = mode;
   g_assert_true (rtmfp_addr_from_string (&m->self, ROGUE_ADDR, 0));
   g_assert_true (rtmfp_addr_from_string (&m->server, SERVER_ADDR, 0));
-  rtmfp_sim_net_add_raw_host (fx->net, ROGUE_ADDR, mitm_receive, m);
+  m->host = rtmfp_sim_net_add_raw_host (fx->net, ROGUE_ADDR, &funcs, m);
   mitm_probe_server (m);
   g_assert_true (drive_until (fx, mitm_knows_cert, m, 5 * SEC));
   return m;
@@ -1077,6 +1079,7 @@ test_token_hashed_mutual (void)
  * `silent`, nothing: a DH library that refuses the misread key). */
 typedef struct {
   RtmfpSimNet *net;
+  RtmfpSimHost *host;           /* the responder's (it answers for it) */
   RtmfpAddr addr;
   gboolean silent;
   guint passed, misread;
@@ -1149,7 +1152,7 @@ mona_garbage_rikeying (MonaEmu * e, guint32 isid, const RtmfpAddr * to)
   g_byte_array_append (p, ch->data, ch->len);
   n = rtmfp_cipher_encode (default_cipher, isid, p->data, p->len, out,
       sizeof out);
-  rtmfp_sim_net_send (e->net, &e->addr, to, out, n);
+  rtmfp_sim_host_send (e->host, out, n, to);
   rtmfp_dh_free (dh);
   g_byte_array_unref (skrc);
   g_byte_array_unref (ch);
@@ -1206,6 +1209,7 @@ fx_mona (Fx * fx, MonaEmu * e, gboolean silent)
   g_assert_true (rtmfp_addr_from_string (&e->addr, SERVER_ADDR, 0));
   rtmfp_sim_net_set_filter (fx->net, mona_filter, e);
   fx_server (fx, SERVER_ADDR, id, -1, FALSE);
+  e->host = fx->servers[fx->n_servers - 1].host;
   rtmfp_identity_unref (id);
 }
 

@@ -266,15 +266,20 @@ parse_chunk_header (RtmpChunkReader * r, const guint8 * p, gsize avail,
       hdr += 4;
     }
   } else if (s->ext) {
-    /* 5.3.1.3: the extended timestamp is repeated in type 3 chunks.
-     * Some senders leave it out: only take the four bytes when they
-     * equal the previous value. */
+    /* 5.3.1.3: a type 3 chunk carries the extended timestamp field
+     * exactly when the last type 0, 1 or 2 header of its chunk stream
+     * did.  That header is what the sender did, so it decides; the
+     * bytes are never compared with anything (a guess from their value
+     * would hold a message waiting for four bytes that never come, or
+     * take payload that happens to match as a timestamp).  Senders put
+     * either the header's field or the message's absolute timestamp
+     * there; neither is needed: a new message adds s->delta. */
     if (avail < hdr + 4)
       return 0;
-    if (read_u32_be (p + hdr) == s->ts_field)
-      hdr += 4;
-    else
-      g_debug ("csid %u: type 3 chunk without its extended timestamp", csid);
+    if (read_u32_be (p + hdr) != s->ts_field)
+      g_debug ("csid %u: type 3 extended timestamp %u, header had %u", csid,
+          read_u32_be (p + hdr), s->ts_field);
+    hdr += 4;
   }
 
   if (!s) {

@@ -98,10 +98,13 @@ typedef enum {
  * rtmp_chunk_reader_set_chunk_size() before the next call.  An Abort
  * (type 2) is applied with rtmp_chunk_reader_abort().
  *
- * A type 3 chunk following a header with an extended timestamp carries
- * the extended timestamp again (what Flash Player, FMS, librtmp, ffmpeg
- * and GStreamer send); for senders that leave it out, the four bytes are
- * only taken as the timestamp if they equal the previous extended value.
+ * A type 3 chunk carries the extended timestamp field exactly when the
+ * last type 0, 1 or 2 header of its chunk stream had one (section
+ * 5.3.1.3; what Flash Player, FMS, librtmp, ffmpeg and GStreamer send):
+ * the reader follows the sender's own header, never the value of the
+ * bytes.  A sender that leaves the field out of type 3 chunks does not
+ * follow the specification; its stream falls out of step and ends in an
+ * ERROR.
  *
  * error (optional) gets a static description on ERROR; the reader then
  * stays failed. */
