@@ -13,6 +13,7 @@
 #include <string.h>
 #include <dlfcn.h>
 #include <gst/check/gstcheck.h>
+#include "testwatchdog.h"
 
 #include "../libs/testci.h"
 
@@ -196,6 +197,7 @@ docs_suite (void)
 
   suite_add_tcase (s, tc);
   tcase_set_timeout (tc, 60);
+  test_watchdog_add (tc, 60);
   tcase_add_loop_test (tc, test_metadata, 0, G_N_ELEMENTS (elements));
   tcase_add_loop_test (tc, test_property_blurbs, 0, G_N_ELEMENTS (elements));
   tcase_add_test (tc, test_debug_categories);
