@@ -138,8 +138,7 @@ start_pad (GstRtmfpSrcOut * o, GstPad * pad, const gchar * id,
   gst_pad_push_event (pad, gst_event_new_segment (&seg));
 }
 
-/* Takes bytes (the buffer holds its own reference: the wrapping is
- * transfer none) */
+/* Takes bytes (gst_buffer_new_wrapped_bytes refs it itself) */
 static GstBuffer *
 wrap (GBytes * bytes, gsize offset)
 {
