@@ -51,11 +51,6 @@ GST_DEBUG_CATEGORY_STATIC (gst_rtmfp_object_debug);
 /* DNS answers still due when stopping are awaited this long */
 #define RESOLVE_DRAIN_MS 1000
 
-/* Static DH keys in our certificate for every group we support, best
- * first: the initiator can only select a group it has a static key for,
- * and RFC 7425 4.2 makes group 2 mandatory (Flash-era servers may offer
- * nothing else). */
-
 struct _GstRtmfpObject
 {
   GstElement *element;
