@@ -15,6 +15,7 @@
 
 #include <string.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <glib/gstdio.h>
 #include <gst/check/gstcheck.h>
 #include "testwatchdog.h"
@@ -840,6 +841,12 @@ launch_stat (const gchar * path, const gchar * field)
   return best;
 }
 
+static void
+die_with_test (gpointer data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
 static GSubprocess *
 launch (const gchar * out, const gchar * const *argv)
 {
@@ -849,6 +856,7 @@ launch (const gchar * out, const gchar * const *argv)
   GError *err = NULL;
 
   g_subprocess_launcher_set_stdout_file_path (l, out);
+  g_subprocess_launcher_set_child_setup (l, die_with_test, NULL, NULL);
   p = g_subprocess_launcher_spawnv (l, argv, &err);
   fail_unless (p != NULL, "cannot run gst-launch-1.0: %s",
       err ? err->message : "?");

@@ -7,6 +7,7 @@
 #include "rtmfptestutil.h"
 
 #include <string.h>
+#include <sys/prctl.h>
 #include <signal.h>
 
 /* ------------------------------------------------------------------ */
@@ -67,11 +68,34 @@ server_start (const gchar * app, gboolean keep_output)
   return server_start_port (app, keep_output, 0);
 }
 
+/* Children die with the test (PR_SET_PDEATHSIG): a test that aborts
+ * never leaves a server behind holding meson's output pipe */
+static void
+die_with_parent (gpointer data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+GSubprocess *
+spawn (const gchar * const *argv, GSubprocessFlags flags)
+{
+  GSubprocessLauncher *l = g_subprocess_launcher_new (flags);
+  GSubprocess *p;
+  GError *err = NULL;
+
+  g_subprocess_launcher_set_child_setup (l, die_with_parent, NULL, NULL);
+  p = g_subprocess_launcher_spawnv (l, argv, &err);
+  fail_unless (p != NULL, "cannot start %s: %s", argv[0],
+      err ? err->message : "");
+  g_object_unref (l);
+  return p;
+}
+
+
 Server *
 server_start_port (const gchar * app, gboolean keep_output, guint16 port)
 {
   const gchar *path = g_getenv ("RTMFP_SERVER");
-  GError *err = NULL;
   Server *s = g_new0 (Server, 1);
   GDataInputStream *in;
   gchar *line, *bind = g_strdup_printf ("127.0.0.1:%u", port);
@@ -82,9 +106,7 @@ server_start_port (const gchar * app, gboolean keep_output, guint16 port)
     argv[3] = "--app";
     argv[4] = app;
   }
-  s->proc = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &err);
-  fail_unless (s->proc != NULL, "cannot start %s: %s", path,
-      err ? err->message : "?");
+  s->proc = spawn (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE);
   in = g_data_input_stream_new (g_subprocess_get_stdout_pipe (s->proc));
   line = read_line_bounded (in);
   if (keep_output)

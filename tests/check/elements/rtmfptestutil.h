@@ -30,6 +30,8 @@ typedef struct
 } Server;
 
 gchar *read_line_bounded (GDataInputStream * in);
+/* A child process that dies with the test (fails when it cannot start) */
+GSubprocess *spawn (const gchar * const *argv, GSubprocessFlags flags);
 Server *server_start (const gchar * app, gboolean keep_output);
 /* the same on a given UDP port (a server restarted where it was) */
 Server *server_start_port (const gchar * app, gboolean keep_output,

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <poll.h>
 #include <sys/wait.h>
+#include <sys/prctl.h>
 
 #include "rtmfpserver.h"
 #include "rtmfpservermetrics.h"
@@ -3231,6 +3232,14 @@ test_events_and_metrics (void)
 /* ------------------------------------------------------------------------ */
 /* The real binary */
 
+/* The server dies with the test: an aborted test never leaves it behind
+ * holding meson's output pipe */
+static void
+server_dies_with_test (gpointer data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
 static void
 test_binary (void)
 {
@@ -3253,8 +3262,8 @@ test_binary (void)
     return;
   }
   g_assert_true (g_spawn_async_with_pipes (NULL, argv, NULL,
-          G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid, NULL, &out_fd, NULL,
-          &err));
+          G_SPAWN_DO_NOT_REAP_CHILD, server_dies_with_test, NULL, &pid, NULL,
+          &out_fd, NULL, &err));
   g_assert_no_error (err);
 
   line = read_line (out_fd, buf, 10000);
@@ -3656,8 +3665,8 @@ test_binary_max_sessions (void)
   }
 
   g_assert_true (g_spawn_async_with_pipes (NULL, argv, NULL,
-          G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid, NULL, &out_fd, NULL,
-          &err));
+          G_SPAWN_DO_NOT_REAP_CHILD, server_dies_with_test, NULL, &pid, NULL,
+          &out_fd, NULL, &err));
   g_assert_no_error (err);
   line = read_line (out_fd, buf, 10000);
   g_assert_nonnull (line);
