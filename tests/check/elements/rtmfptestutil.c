@@ -144,6 +144,39 @@ server_start_port (const gchar * app, gboolean keep_output, guint16 port)
   return s;
 }
 
+Server *
+server_start_identity (const gchar * identity_file, gchar ** fingerprint)
+{
+  const gchar *path = g_getenv ("RTMFP_SERVER");
+  const gchar *argv[] = { path, "--rtmfp", "127.0.0.1:0", "--identity",
+    identity_file, NULL
+  };
+  GError *err = NULL;
+  Server *s = g_new0 (Server, 1);
+  GDataInputStream *in;
+  gchar *line;
+
+  fail_unless (path != NULL, "RTMFP_SERVER is not set");
+  s->proc = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &err);
+  fail_unless (s->proc != NULL, "cannot start %s: %s", path,
+      err ? err->message : "?");
+  in = g_data_input_stream_new (g_subprocess_get_stdout_pipe (s->proc));
+  line = read_line_bounded (in);
+  fail_unless (line && g_str_has_prefix (line, "listening rtmfp 127.0.0.1:"),
+      "unexpected server output: %s", line);
+  s->port = (guint16) g_ascii_strtoull (strrchr (line, ':') + 1, NULL, 10);
+  g_free (line);
+  /* "fingerprint HEX" follows the listening line */
+  line = read_line_bounded (in);
+  fail_unless (line && g_str_has_prefix (line, "fingerprint "),
+      "unexpected server output: %s", line);
+  *fingerprint = g_strdup (line + strlen ("fingerprint "));
+  fail_unless_equals_int (strlen (*fingerprint), 64);
+  g_free (line);
+  g_object_unref (in);
+  return s;
+}
+
 gchar *
 server_stats_line (Server * s)
 {

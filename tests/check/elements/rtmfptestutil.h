@@ -39,6 +39,10 @@ Server *server_start (const gchar * app, gboolean keep_output);
 /* the same on a given UDP port (a server restarted where it was) */
 Server *server_start_port (const gchar * app, gboolean keep_output,
     guint16 port);
+/* rtmfp-server --identity file (static keys, made if missing): its
+ * fingerprint, as printed, in *fingerprint (newly allocated) */
+Server *server_start_identity (const gchar * identity_file,
+    gchar ** fingerprint);
 /* the server's "stats ..." line (SIGUSR1; the server started with
  * keep_output) and one of its numeric fields */
 gchar *server_stats_line (Server * s);
