@@ -21,6 +21,10 @@ RTMFP_DEB_PACKAGES=(
   # rtmfp-server --metrics: the tests read /metrics with prometheus_client's
   # strict text-format parser
   python3-prometheus-client
+  # the benches (bench/): the loss bench's senders use timeoverlay
+  # (gstreamer1.0-x; without it every cell came out empty), its plots
+  # matplotlib, the SRT comparisons libsrt; tc (iproute2) for tbf
+  gstreamer1.0-x python3-matplotlib libsrt-gnutls-dev
 )
 
 missing=()
