@@ -121,6 +121,8 @@ def pct(values, q):
     v = sorted(values)
     k = (len(v) - 1) * q / 100.0
     lo, hi = math.floor(k), math.ceil(k)
+    if math.isinf(v[hi]):
+        return v[hi]
     return v[lo] + (v[hi] - v[lo]) * (k - lo)
 
 
@@ -159,10 +161,16 @@ def analyse(run):
     r = {k: run.get(k, "") for k in KEYS}
     r["label"] = label(run)
     r["cell"] = cell_of(run)
+    # a process that failed is reported (loudly, bench/rtmfp-bench-loss.sh
+    # exits 1), and what it delivered until then is still measured: e.g.
+    # rtmp2sink gives up after 5 s of a stalled TCP connection
+    notes = []
     if run.get("send_rc", "0") not in ("", "0"):
-        r["error"] = "sender failed (exit %s)" % run["send_rc"]
-    elif run.get("recv_rc", "0") not in ("", "0"):
-        r["error"] = "receiver failed"
+        notes.append("sender failed (exit %s)%s" % (run["send_rc"], first_error(run.get("send_out"))))
+    if run.get("recv_rc", "0") not in ("", "0"):
+        notes.append("receiver failed%s" % first_error(run.get("recv_out")))
+    if notes:
+        r["note"] = "; ".join(notes)
     if not sent:
         r["error"] = r.get("error") or "EMPTY: no sender log"
         return r
@@ -179,6 +187,10 @@ def analyse(run):
     r["player_view"] = "elementary pads" if elem else "FLV"
     t0 = sent[0][6] + WARMUP * 1e6
     t1 = sent[-1][6] - COOLDOWN * 1e6
+    if r.get("note") and run.get("duration"):
+        # the sender died: the window is the run it was meant to make,
+        # and the frames it never sent count as not delivered
+        t1 = max(t1, sent[0][6] + (float(run["duration"]) - COOLDOWN) * 1e6)
     # first entry per (kind, ts) on the sender side
     seen = set()
     frames = []
@@ -249,6 +261,14 @@ def analyse(run):
     if last_window_video and last_window_video[1] is None:
         sentinel = last_window_video[0] + DEADLINE_MS * 1000
     window_s = (t1 - t0) / 1e6
+    if r.get("note"):
+        for kind, rate in (("V", 30.0), ("A", 50.0)):
+            missing = int(window_s * rate) - n[kind]
+            if missing > 0:
+                n[kind] += missing
+                lat_sent[kind].extend([float("inf")] * missing)
+        if last_window_video:
+            sentinel = max(sentinel or 0, t1 + DEADLINE_MS * 1000)
     both = lat["A"] + lat["V"]
     if n["V"] == 0:
         r["error"] = r.get("error") or "EMPTY: no video frame in the window"
@@ -306,6 +326,18 @@ def analyse(run):
     return r
 
 
+def first_error(path):
+    """': <the first error line>' of a process's output, or ''"""
+    try:
+        for line in open(path or ""):
+            if "error from" in line or "FAILED" in line:
+                m = re.search(r"error from \S+: ([^(]*)", line)
+                return ": " + (m.group(1).strip() if m else line.strip())[:80]
+    except OSError:
+        pass
+    return ""
+
+
 def label(run):
     """the variant, with the TCP congestion control for RTMP when known"""
     p = run["proto"]
@@ -359,7 +391,7 @@ COLS = ["proto", "tcp_cc", "rtt", "loss", "burst", "rate", "cross", "run", "dura
         "keyframes_sent", "keyframes_arrived",
         "rate_estimate_kbps", "rate_estimate_min_kbps", "fragments_lost",
         "fragments_lost_timeout", "fragments_lost_spurious", "loss_episodes", "loss_probes",
-        "fragments_retransmitted", "cross_kbps", "cross_share_pct", "error"]
+        "fragments_retransmitted", "cross_kbps", "cross_share_pct", "note", "error"]
 
 NAMES = {"rtmfp": "RTMFP", "rtmfp-tcp": "RTMFP tcp", "rtmfp-media": "RTMFP media",
          "rtmfp-adapt": "RTMFP tcp + adapt", "rtmfp-media-adapt": "RTMFP media + adapt",
@@ -460,7 +492,8 @@ def main():
     for k in cells:
         rs = by[k]
         good = [r for r in rs if not r.get("error")]
-        errs = ["run %s: %s" % (r.get("run"), r["error"]) for r in rs if r.get("error")]
+        errs = ["run %s: %s" % (r.get("run"), r.get("error") or r["note"]) for r in rs
+                if r.get("error") or r.get("note")]
         if not good:
             print("| %s | %s | **%s** | | | | | | | | | | |" %
                   (cell_name(k[0]), name(k[1]), "; ".join(errs)))
@@ -496,11 +529,13 @@ def main():
         print("\n".join(lines))
         print()
     plot(res, cells, by, prefix + ".png")
-    empty = [r for r in res if r.get("error")]
-    if empty:
+    bad = [r for r in res if r.get("error") or r.get("note")]
+    if bad:
         print("FAILED or EMPTY runs: %s" % "; ".join(
-            "%s %s run %s: %s" % (cell_name(r["cell"]), r["label"], r.get("run"), r["error"])
-            for r in empty))
+            "%s, %s, run %s: %s" % (cell_name(r["cell"]), name(r["label"]), r.get("run"),
+                                   r.get("error") or r["note"])
+            for r in bad))
+    if any(r.get("error") for r in res):
         sys.exit(1)
 
 
