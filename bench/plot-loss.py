@@ -171,6 +171,10 @@ def analyse(run):
         notes.append("receiver failed%s" % first_error(run.get("recv_out")))
     if notes:
         r["note"] = "; ".join(notes)
+    if r.get("note") and (not sent or not recv or all(f[0] != "V" for f in sent)):
+        # the sender failed before its stream got anywhere: everything
+        # it was meant to send is lost (not an empty measurement)
+        return all_lost(r, run)
     if not sent:
         r["error"] = r.get("error") or "EMPTY: no sender log"
         return r
@@ -284,7 +288,7 @@ def analyse(run):
         "encoder_gap_ms": longest_gap(enc_times, None),
         "sink_gap_ms": longest_gap(sink_times, None),
         "sender_queue_p99_ms": pct(queued, 99),
-        "stall_ms": longest_gap(video_times, sentinel),
+        "stall_ms": longest_gap(video_times, sentinel) if video_times else window_s * 1000,
         "decodable_stall_ms": longest_gap(dec_times, sentinel if len(dec_times) else None),
         "audio_ontime_pct": 100.0 * ontime["A"] / n["A"] if n["A"] else float("nan"),
         "audio_delivered_pct": 100.0 * delivered["A"] / n["A"] if n["A"] else float("nan"),
@@ -336,6 +340,20 @@ def first_error(path):
     except OSError:
         pass
     return ""
+
+
+def all_lost(r, run):
+    """The measures of a run whose sender failed before its stream got
+    through: nothing on time, a stall of the whole window"""
+    window = max(float(run.get("duration") or 0) - WARMUP - COOLDOWN, 0)
+    r.update({"audio_frames": int(window * 50), "video_frames": int(window * 30),
+              "audio_ontime_pct": 0.0, "video_ontime_pct": 0.0,
+              "audio_delivered_pct": 0.0, "video_delivered_pct": 0.0,
+              "video_transport_pct": 0.0, "video_decodable_ontime_pct": 0.0,
+              "video_p99_sent_ms": float("inf"), "audio_p99_sent_ms": float("inf"),
+              "stall_ms": window * 1000, "keyframes_sent": int(window / 2),
+              "keyframes_arrived": 0})
+    return r
 
 
 def label(run):
