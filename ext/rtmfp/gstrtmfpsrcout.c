@@ -138,11 +138,13 @@ start_pad (GstRtmfpSrcOut * o, GstPad * pad, const gchar * id,
   gst_pad_push_event (pad, gst_event_new_segment (&seg));
 }
 
+/* Takes bytes (gst_buffer_new_wrapped_bytes refs it itself) */
 static GstBuffer *
 wrap (GBytes * bytes, gsize offset)
 {
   GstBuffer *b = gst_buffer_new_wrapped_bytes (bytes);
 
+  g_bytes_unref (bytes);
   if (offset)
     gst_buffer_resize (b, offset, -1);
   return b;
@@ -496,6 +498,11 @@ gst_rtmfp_src_out_push (GstRtmfpSrcOut * o, const RtmfpMediaItem * it,
 
   if (it->flags & RTMFP_MEDIA_RESTART)
     restart (o);
+  /* An empty message is no FLV tag (a tag body has at least its codec
+   * byte); MonaServer sends empty audio and video messages when a player
+   * starts.  Nothing to output. */
+  if (g_bytes_get_size (it->payload) == 0)
+    return GST_FLOW_OK;
   /* a late FLV start replays the state from before this message */
   ret = push_flv (o, it, dts);
   note_state (o, it);
