@@ -42,7 +42,7 @@ while [ $# -gt 0 ]; do
     --tag) TAG=$2; shift ;;
     --out) OUT=$2; shift ;;
     --server-arg) SARGS+=(--server-arg "$2"); shift ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift

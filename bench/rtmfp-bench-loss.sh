@@ -119,7 +119,7 @@ while [ $# -gt 0 ]; do
     --merge) MERGE=$2; shift ;;
     --tcp-cc) TCP_CC=$2; shift ;;
     --stats-interval) STATS_MS=$2; shift ;;
-    -h|--help) sed -n '2,72p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,70p' "$0"; exit 0 ;;
     *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
