@@ -32,7 +32,6 @@ static Value v_rtt (const GstRtmfpStats * st) { return (Value) { .d = CUR (st)->
 static Value v_rttvar (const GstRtmfpStats * st) { return (Value) { .d = CUR (st)->rttvar_us > 0 ? CUR (st)->rttvar_us / 1000.0 : 0 }; }
 static Value v_cwnd (const GstRtmfpStats * st) { return (Value) { .u = CUR (st)->cwnd }; }
 static Value v_inflight (const GstRtmfpStats * st) { return (Value) { .u = CUR (st)->bytes_in_flight }; }
-static Value v_rate (const GstRtmfpStats * st) { return (Value) { .u = CUR (st)->rate_estimate_bps / 1000 }; }
 static Value v_local_port (const GstRtmfpStats * st) { return (Value) { .u = st->local_port }; }
 static Value v_pkt_sent (const GstRtmfpStats * st) { return (Value) { .u = TOT (st)->packets_sent }; }
 static Value v_pkt_recv (const GstRtmfpStats * st) { return (Value) { .u = TOT (st)->packets_received }; }
@@ -71,7 +70,7 @@ static const struct
   {"rtt-variance-ms", F_DOUBLE, v_rttvar},
   {"cwnd-bytes", F_U64, v_cwnd},
   {"bytes-in-flight", F_U64, v_inflight},
-  {"send-rate-kbps", F_U64, v_rate},
+  {"rate-estimate-kbps", F_U64, v_rate_estimate},
   {"packets-sent", F_U64, v_pkt_sent},
   {"packets-received", F_U64, v_pkt_recv},
   {"bytes-sent", F_U64, v_bytes_sent},
@@ -92,7 +91,6 @@ static const struct
   {"fragments-lost-spurious", F_U64, v_frag_lost_spurious},
   {"loss-episodes", F_U64, v_loss_episodes},
   {"loss-probes", F_U64, v_loss_probes},
-  {"rate-estimate-kbps", F_U64, v_rate_estimate},
 };
 
 static const gchar *const media_names[RTMFP_TC_MEDIA_N] =
