@@ -22,7 +22,10 @@
  * - the always pad `src`: `video/x-flv` (for flvdemux and playbin, as
  *   rtmp2src gives it), with DISCONT after a gap and true timestamps.
  *
- * An output nobody links costs nothing and is no error.  Every start is
+ * A medium the stream does not have (its metadata says so, confirmed by
+ * 1 s of stream) still gets its pad, which ends at once with EOS: a player
+ * written for audio and video also plays a video-only stream.  An output
+ * nobody links costs nothing and is no error.  Every start is
  * coherent, on every output: joining a live stream, a reconnection or a
  * new publisher of the name all begin with the metadata and sequence
  * headers, then video from a keyframe and audio from that keyframe's time

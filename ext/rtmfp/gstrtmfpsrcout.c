@@ -31,6 +31,8 @@ typedef struct
   GstClockTime next_ts;         /* audio: the next frame's time */
   GstClockTime last_ts;
   GstClockTime frame_dur;       /* audio: measured between frames */
+  gboolean empty;               /* the stream has no such medium: the pad
+                                 * was made only to end at once (EOS) */
 } Elem;
 
 struct _GstRtmfpSrcOut
@@ -309,7 +311,35 @@ elem_caps (GstRtmfpSrcOut * o, Elem * e, const RtmfpMediaItem * it)
 /* no-more-pads once both pads exist, or once the stream has gone on with
  * one for NO_MORE_PADS_AFTER and the metadata says it has nothing else (a
  * publisher's first metadata may come before it knows all its media) */
-#define NO_MORE_PADS_AFTER (3 * GST_SECOND)
+#define NO_MORE_PADS_AFTER (1 * GST_SECOND)
+
+/* A medium the stream does not have still gets its pad, which ends at
+ * once: a pipeline written for audio and video (gst-launch's
+ * `s.video ! ... s.audio ! ...`) then plays a video-only stream, its audio
+ * branch prerolled by the EOS, instead of waiting in PAUSED for a pad that
+ * never comes */
+static void
+add_empty_pad (GstRtmfpSrcOut * o, Elem * e)
+{
+  gchar *sid;
+  GstEvent *ev;
+  GstSegment seg;
+
+  e->pad = o->funcs->new_pad (o->owner, e->video);
+  e->empty = TRUE;
+  sid = gst_pad_create_stream_id (e->pad, o->element,
+      e->video ? "video" : "audio");
+  ev = gst_event_new_stream_start (sid);
+  gst_event_set_group_id (ev, o->group_id);
+  gst_pad_push_event (e->pad, ev);
+  g_free (sid);
+  gst_segment_init (&seg, GST_FORMAT_TIME);
+  gst_pad_push_event (e->pad, gst_event_new_segment (&seg));
+  o->funcs->add_pad (o->owner, e->pad);
+  GST_DEBUG_OBJECT (e->pad, "the stream has no %s: empty, ended",
+      e->video ? "video" : "audio");
+  gst_pad_push_event (e->pad, gst_event_new_eos ());
+}
 
 static void
 maybe_no_more_pads (GstRtmfpSrcOut * o, GstClockTime dts)
@@ -327,6 +357,10 @@ maybe_no_more_pads (GstRtmfpSrcOut * o, GstClockTime dts)
   if (done) {
     GST_DEBUG_OBJECT (o->element, "no more pads");
     o->no_more_pads = TRUE;
+    if (!v->pad)
+      add_empty_pad (o, v);
+    if (!a->pad)
+      add_empty_pad (o, a);
     gst_element_no_more_pads (o->element);
   }
 }
@@ -368,6 +402,8 @@ push_video (GstRtmfpSrcOut * o, const RtmfpMediaItem * it, GstClockTime dts)
   RtmfpFlvVideoInfo vi;
   GstBuffer *b;
 
+  if (e->empty)
+    return NOTHING;
   if (e->need_key && !(it->flags & RTMFP_MEDIA_KEYFRAME)) {
     o->stats.video_dropped++;
     return NOTHING;
@@ -422,6 +458,8 @@ push_audio (GstRtmfpSrcOut * o, const RtmfpMediaItem * it, GstClockTime dts)
   GstClockTime dur = gst_rtmfp_media_audio_frame_duration (p, len);
   GstBuffer *b;
 
+  if (e->empty)
+    return NOTHING;
   if (!(off = gst_rtmfp_media_data_offset (it->type, p, len)) ||
       !elem_ready (o, e, it))
     return NOTHING;
@@ -539,6 +577,6 @@ gst_rtmfp_src_out_eos (GstRtmfpSrcOut * o)
   if (o->flv_started)
     gst_pad_push_event (o->flv_pad, gst_event_new_eos ());
   for (i = 0; i < OUT_N; i++)
-    if (o->out[i].pad)
+    if (o->out[i].pad && !o->out[i].empty)
       gst_pad_push_event (o->out[i].pad, gst_event_new_eos ());
 }

@@ -251,8 +251,11 @@ count_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
 
 /* One medium only: the player starts at once (audio) or from a keyframe
  * (video); nothing waits for the other medium */
+/* both_branches: the player is written for audio and video (as the docs'
+ * players are) with sinks that sync, so it must preroll the branch of the
+ * medium the stream does not have: rtmfpsrc ends that pad at once */
 static void
-one_medium (gboolean video)
+one_medium_full (gboolean video, gboolean both_branches)
 {
   Server *srv = server_start (NULL, FALSE);
   gchar *pub_desc = g_strdup_printf ("rtmfpsink name=sink "
@@ -262,7 +265,15 @@ one_medium (gboolean video)
       "speed-preset=ultrafast ! sink.video" :
       "audiotestsrc is-live=true num-buffers=150 samplesperbuffer=320 "
       "! audio/x-raw,rate=16000,channels=1 ! speexenc ! sink.audio");
-  gchar *play_desc = g_strdup_printf ("rtmfpsrc name=src "
+  gchar *play_desc = both_branches ?
+      g_strdup_printf ("rtmfpsrc name=src "
+      "location=rtmfp://127.0.0.1:%u/live/one "
+      "src.video ! identity name=%s ! queue ! h264parse ! avdec_h264 "
+      "name=%s ! fakesink "
+      "src.audio ! identity name=%s ! queue ! speexdec name=%s ! fakesink",
+      srv->port, video ? "in" : "vin", video ? "dec" : "vdec",
+      video ? "ain" : "in", video ? "adec" : "dec") :
+      g_strdup_printf ("rtmfpsrc name=src "
       "location=rtmfp://127.0.0.1:%u/live/one %s", srv->port, video ?
       "src.video ! identity name=in ! queue ! h264parse ! avdec_h264 "
       "name=dec ! fakesink sync=false async=false" :
@@ -293,12 +304,34 @@ one_medium (gboolean video)
       video ? "90 frames" : "150 frames");
   if (video)
     fail_unless (in.first_key);
+  if (both_branches)            /* the whole player ends with the stream */
+    wait_ended (play, 20 * GST_SECOND);
   stop_pipeline (play);
   stop_pipeline (pub);
   g_free (pub_desc);
   g_free (play_desc);
   server_stop (srv);
 }
+
+static void
+one_medium (gboolean video)
+{
+  one_medium_full (video, FALSE);
+}
+
+GST_START_TEST (test_video_only_player_for_both)
+{
+  one_medium_full (TRUE, TRUE);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_audio_only_player_for_both)
+{
+  one_medium_full (FALSE, TRUE);
+}
+
+GST_END_TEST;
 
 GST_START_TEST (test_audio_only)
 {
@@ -999,6 +1032,8 @@ rtmfpmedia_suite (void)
   tcase_add_test (e2e, test_direct_peer_id_auto);
   tcase_add_test (e2e, test_audio_only);
   tcase_add_test (e2e, test_video_only);
+  tcase_add_test (e2e, test_video_only_player_for_both);
+  tcase_add_test (e2e, test_audio_only_player_for_both);
   tcase_add_test (e2e, test_vp6);
   tcase_add_test (e2e, test_vp6_alpha);
   tcase_add_test (e2e, test_sps_change);
