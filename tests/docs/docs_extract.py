@@ -1,0 +1,325 @@
+"""The gst-launch-1.0 commands of README.md and docs/*.md, and what each is.
+
+extract_commands() reads the fenced code blocks (``` or ~~~) of the
+documents, joins backslash-continued lines, and returns every logical line
+that runs gst-launch-1.0 (after optional VAR=value assignments) as a
+Command, with the comment lines that follow it in the same block (its
+documented output, e.g. "# ERROR: from element ...").  A fenced line that
+mentions gst-launch in any other way (sudo, a prompt, a pipe...) is an
+ExtractError: no documented command may be silently ignored.
+
+classify() parses a command's pipeline description into elements and says
+what it is (Command.kind):
+
+  publisher       an rtmfpsink / rtmfpautosink / rtmp2sink publishing to a
+                  location; its media (video: h264, audio: speex or aac)
+  player          an rtmfpsrc / rtmfpautosrc / rtmp2src playing a location;
+                  the media its decoding branches need
+  expected-error  documented output "# ERROR: ..." right after it
+  elided          a usage pattern whose whole pipeline is "...", e.g.
+                  `GST_DEBUG=rtmfp*:5 gst-launch-1.0 ...` (nothing to run)
+
+Anything else raises ClassifyError with the reason.
+
+SPDX-License-Identifier: LGPL-2.1-or-later
+"""
+import re
+import shlex
+from urllib.parse import urlsplit
+
+GST_LAUNCH = "gst-launch-1.0"
+ENV_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+# gst-launch-1.0 options a documented command may use
+KNOWN_OPTIONS = {"-e", "--eos-on-shutdown", "-m", "--messages", "-v",
+                 "--verbose", "-t", "--tags", "-q", "--quiet", "-f",
+                 "--no-fault"}
+
+PUBLISHER_ELEMENTS = {"rtmfpsink", "rtmfpautosink", "rtmp2sink"}
+PLAYER_ELEMENTS = {"rtmfpsrc", "rtmfpautosrc", "rtmp2src"}
+# what a publisher's encoders send / a player's decoders need
+VIDEO_ENCODERS = {"x264enc": "h264", "openh264enc": "h264"}
+AUDIO_ENCODERS = {"speexenc": "speex", "avenc_aac": "aac", "fdkaacenc": "aac",
+                  "faac": "aac", "voaacenc": "aac"}
+VIDEO_DECODERS = {"avdec_h264": "h264", "openh264dec": "h264"}
+AUDIO_DECODERS = {"speexdec": "speex", "avdec_aac": "aac", "fdkaacdec": "aac",
+                  "faad": "aac"}
+
+
+class ExtractError(Exception):
+    pass
+
+
+class ClassifyError(Exception):
+    pass
+
+
+class Element:
+    """One element of a pipeline description: its factory, its properties
+    in order, and the index of its first token"""
+
+    def __init__(self, factory, index):
+        self.factory = factory
+        self.props = {}
+        self.index = index
+
+    def __repr__(self):
+        return "Element(%s %r)" % (self.factory, self.props)
+
+
+class Command:
+    """One documented gst-launch-1.0 command"""
+
+    def __init__(self, source, line, text):
+        self.source = source          # "docs/user-guide.md"
+        self.line = line              # first line number, 1-based
+        self.text = text              # the logical line as documented
+        self.expected = []            # comment lines right after it
+        self.env = []                 # [(name, value)] assignments
+        self.options = []             # gst-launch options
+        self.pipeline = []            # the pipeline description's tokens
+        self.elements = []
+        self.kind = None
+        self.location = None          # publisher / player: the URI
+        self.video = None             # publisher: sent; player: decoded
+        self.audio = None
+        self.direct = False           # mode=direct / peer-id set
+        self.peer_id = None           # player: documented peer-id value
+
+    @property
+    def where(self):
+        return "%s:%d" % (self.source, self.line)
+
+    def element(self, factory):
+        for e in self.elements:
+            if e.factory == factory:
+                return e
+        return None
+
+    def factories(self):
+        return {e.factory for e in self.elements}
+
+    def stream_path(self):
+        """app[/instance]/stream of the location"""
+        return urlsplit(self.location).path.strip("/")
+
+    def __repr__(self):
+        return "Command(%s %s)" % (self.where, self.kind)
+
+
+# ---------------------------------------------------------------------------
+# Fenced blocks and logical lines
+
+def fenced_blocks(text):
+    """[(first line number, [lines])] of the fenced code blocks of a
+    Markdown text"""
+    blocks, current, fence, start = [], None, None, 0
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip()
+        if current is None:
+            m = re.match(r"^(`{3,}|~{3,})", stripped)
+            if m:
+                fence, current, start = m.group(1), [], number + 1
+        elif stripped.startswith(fence) and stripped.strip(fence[0]) == "":
+            blocks.append((start, current))
+            current = None
+        else:
+            current.append(line)
+    if current is not None:
+        raise ExtractError("unclosed code fence opened at line %d" % (start - 1))
+    return blocks
+
+
+def logical_lines(start, lines):
+    """[(line number, text)]: backslash continuations joined"""
+    out, pending, pending_start = [], None, 0
+    for i, line in enumerate(lines):
+        number = start + i
+        if pending is None:
+            pending, pending_start = "", number
+        if line.rstrip().endswith("\\"):
+            pending += line.rstrip()[:-1] + " "
+            continue
+        out.append((pending_start, pending + line))
+        pending = None
+    if pending is not None:
+        out.append((pending_start, pending))
+    return out
+
+
+def split_command(text):
+    """(env assignments, argv) of a shell line, or None when the line does
+    not run gst-launch-1.0 directly"""
+    try:
+        tokens = shlex.split(text, comments=True)
+    except ValueError as e:
+        raise ExtractError("cannot parse as a shell line (%s): %s" % (e, text))
+    env = []
+    while tokens and ENV_ASSIGNMENT.match(tokens[0]):
+        name, value = tokens.pop(0).split("=", 1)
+        env.append((name, value))
+    if tokens and tokens[0].rsplit("/", 1)[-1] == GST_LAUNCH:
+        return env, tokens
+    return None
+
+
+def commands_of_block(source, start, lines):
+    commands, last = [], None
+    for number, text in logical_lines(start, lines):
+        stripped = text.strip()
+        if stripped.startswith("#"):
+            if last is not None:
+                last.expected.append(stripped[1:].strip())
+            continue
+        last = None
+        if "gst-launch" not in stripped:
+            continue
+        split = split_command(stripped)
+        if split is None:
+            raise ExtractError("%s:%d: a line that mentions gst-launch but does "
+                               "not run %s directly: %s"
+                               % (source, number, GST_LAUNCH, stripped))
+        cmd = Command(source, number, " ".join(stripped.split()))
+        cmd.env, argv = split
+        argv = argv[1:]
+        while argv and argv[0].startswith("-"):
+            cmd.options.append(argv.pop(0))
+        cmd.pipeline = argv
+        commands.append(cmd)
+        last = cmd
+    return commands
+
+
+def extract_commands(root, documents):
+    """Every gst-launch-1.0 command of the documents (paths relative to
+    root), in document order"""
+    commands = []
+    for doc in documents:
+        with open(root + "/" + doc, encoding="utf-8") as f:
+            text = f.read()
+        try:
+            blocks = fenced_blocks(text)
+        except ExtractError as e:
+            raise ExtractError("%s: %s" % (doc, e))
+        for start, lines in blocks:
+            commands += commands_of_block(doc, start, lines)
+    return commands
+
+
+# ---------------------------------------------------------------------------
+# Pipeline descriptions
+
+CAPS_TOKEN = re.compile(r"^[a-z]+/[A-Za-z0-9.+-]+(,|$)")
+PAD_REF = re.compile(r"^[A-Za-z_][\w-]*\.[\w%-]*$")
+PROPERTY = re.compile(r"^[a-z][a-z0-9-]*=")
+FACTORY = re.compile(r"^[a-z][a-z0-9_-]*$")
+
+
+def parse_pipeline(tokens):
+    """The elements of a pipeline description (caps and pad references are
+    skipped, properties attached to their element)"""
+    elements, current = [], None
+    for i, tok in enumerate(tokens):
+        if tok == "!":
+            current = None
+        elif CAPS_TOKEN.match(tok):
+            current = None
+        elif PROPERTY.match(tok):
+            if current is None:
+                raise ClassifyError("property %r belongs to no element" % tok)
+            key, value = tok.split("=", 1)
+            current.props[key] = value
+        elif PAD_REF.match(tok):
+            current = None
+        elif FACTORY.match(tok):
+            current = Element(tok, i)
+            elements.append(current)
+        else:
+            raise ClassifyError("cannot parse pipeline token %r" % tok)
+    return elements
+
+
+def argv_factories(argv):
+    """The element factories of a gst-launch-1.0 argv"""
+    tokens = list(argv[1:])
+    while tokens and tokens[0].startswith("-"):
+        tokens.pop(0)
+    return [e.factory for e in parse_pipeline(tokens)]
+
+
+def media_of(factories, table, what):
+    found = {table[f] for f in factories if f in table}
+    if len(found) > 1:
+        raise ClassifyError("more than one %s codec: %s" % (what, sorted(found)))
+    return found.pop() if found else None
+
+
+def classify_publisher(cmd):
+    sinks = [e for e in cmd.elements if e.factory in PUBLISHER_ELEMENTS]
+    if len(sinks) != 1:
+        raise ClassifyError("%d publishing elements" % len(sinks))
+    sink = sinks[0]
+    cmd.location = sink.props.get("location")
+    if not cmd.location:
+        raise ClassifyError("%s has no location" % sink.factory)
+    cmd.direct = sink.props.get("mode") == "direct"
+    names = cmd.factories()
+    cmd.video = media_of(names, VIDEO_ENCODERS, "video")
+    cmd.audio = media_of(names, AUDIO_ENCODERS, "audio")
+    if not cmd.video and not cmd.audio:
+        raise ClassifyError("a publisher without a known encoder")
+    cmd.kind = "publisher"
+
+
+def classify_player(cmd):
+    srcs = [e for e in cmd.elements if e.factory in PLAYER_ELEMENTS]
+    if len(srcs) != 1:
+        raise ClassifyError("%d playing elements" % len(srcs))
+    src = srcs[0]
+    cmd.location = src.props.get("location")
+    if not cmd.location:
+        raise ClassifyError("%s has no location" % src.factory)
+    cmd.peer_id = src.props.get("peer-id")
+    cmd.direct = cmd.peer_id is not None
+    names = cmd.factories()
+    cmd.video = media_of(names, VIDEO_DECODERS, "video")
+    cmd.audio = media_of(names, AUDIO_DECODERS, "audio")
+    if not cmd.video and not cmd.audio:
+        raise ClassifyError("a player without a known decoder")
+    cmd.kind = "player"
+
+
+def classify(cmd):
+    """Sets cmd.kind (and what goes with it) or raises ClassifyError"""
+    unknown = [o for o in cmd.options if o not in KNOWN_OPTIONS]
+    if unknown:
+        raise ClassifyError("unknown gst-launch-1.0 option(s) %s" % unknown)
+    if cmd.pipeline == ["..."]:
+        if cmd.expected:
+            raise ClassifyError("an elided command with documented output")
+        cmd.kind = "elided"
+        return cmd
+    if not cmd.pipeline:
+        raise ClassifyError("no pipeline description")
+    elided = [t for t in cmd.pipeline
+              if "..." in t and not t.startswith("peer-id=")]
+    if elided:
+        raise ClassifyError("a partly elided pipeline (%s)" % " ".join(elided))
+    cmd.elements = parse_pipeline(cmd.pipeline)
+    names = cmd.factories()
+    if cmd.expected:
+        if not all(e.startswith("ERROR:") for e in cmd.expected):
+            raise ClassifyError("documented output that is not an ERROR line: %r"
+                                % cmd.expected)
+        cmd.kind = "expected-error"
+        return cmd
+    publishes = names & PUBLISHER_ELEMENTS
+    plays = names & PLAYER_ELEMENTS
+    if publishes and plays:
+        raise ClassifyError("both publishes and plays")
+    if publishes:
+        classify_publisher(cmd)
+    elif plays:
+        classify_player(cmd)
+    else:
+        raise ClassifyError("neither publishes nor plays nor documents an error")
+    return cmd
