@@ -6,9 +6,11 @@
  * Without a location it starts its own rtmfp-server on a free loopback
  * port ($RTMFP_SERVER, else "rtmfp-server" from PATH).  The player starts
  * first; when the server answers NetStream.Play.Start the publisher sends
- * N_FRAMES of H.264 test video and ends; the player ends when the server
- * tells it the publisher is gone (EOS).  Exit status 0 when the frames
- * arrived and decoded.
+ * 3 s of H.264 test video and Speex test audio on rtmfpsink's elementary
+ * `video` and `audio` pads, and ends; the player decodes what comes out of
+ * rtmfpsrc's `video` and `audio` pads and ends when the server tells it the
+ * publisher is gone (EOS).  Exit status 0 when the frames arrived and
+ * decoded.
  *
  * Build: cc publish-and-play.c $(pkg-config --cflags --libs gstreamer-1.0 gio-2.0)
  *
@@ -20,24 +22,37 @@
 #include <gst/gst.h>
 
 #define N_FRAMES 90             /* 3 s at 30 fps */
+#define N_AUDIO 150             /* 3 s of 20 ms Speex frames */
 
 typedef struct
 {
   GMainLoop *loop;
   guint timeout_id;
   GstElement *publisher, *player;
-  guint frames;                 /* decoded by the player */
+  guint frames;                 /* video frames decoded by the player */
+  guint audio;                  /* audio buffers decoded by the player */
   gboolean failed;
 } App;
 
-/* Counts the decoded frames that reach the player's sink */
+/* Counts the decoded buffers that reach one of the player's sinks */
 static GstPadProbeReturn
-count_frame (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+count_buffer (GstPad * pad, GstPadProbeInfo * info, gpointer counter)
 {
-  App *app = data;
-
-  g_atomic_int_inc (&app->frames);
+  g_atomic_int_inc ((guint *) counter);
   return GST_PAD_PROBE_OK;
+}
+
+/* Calls count_buffer for every buffer reaching the sink `name` */
+static void
+count_buffers (GstElement * pipeline, const gchar * name, guint * counter)
+{
+  GstElement *sink = gst_bin_get_by_name (GST_BIN (pipeline), name);
+  GstPad *pad = gst_element_get_static_pad (sink, "sink");
+
+  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, count_buffer, counter,
+      NULL);
+  gst_object_unref (pad);
+  gst_object_unref (sink);
 }
 
 static gboolean
@@ -144,8 +159,6 @@ main (int argc, char **argv)
   App app = { 0 };
   GSubprocess *server = NULL;
   gchar *location, *desc;
-  GstElement *sink;
-  GstPad *pad;
   GstBus *bus;
   guint bus_watch[2];
   int ret = 1;
@@ -163,24 +176,27 @@ main (int argc, char **argv)
   }
   g_print ("stream: %s\n", location);
 
-  desc = g_strdup_printf ("videotestsrc is-live=true num-buffers=%d ! "
+  /* one pad per medium: no muxer */
+  desc = g_strdup_printf ("rtmfpsink name=s location=%s "
+      "videotestsrc is-live=true num-buffers=%d ! "
       "video/x-raw,width=320,height=240,framerate=30/1 ! "
-      "x264enc tune=zerolatency key-int-max=30 ! h264parse ! "
-      "flvmux streamable=true ! rtmfpsink location=%s", N_FRAMES, location);
+      "x264enc tune=zerolatency key-int-max=30 ! h264parse ! s.video "
+      "audiotestsrc is-live=true num-buffers=%d samplesperbuffer=320 ! "
+      "audio/x-raw,rate=16000,channels=1 ! speexenc ! s.audio",
+      location, N_FRAMES, N_AUDIO);
   app.publisher = make_pipeline ("publisher", desc);
   g_free (desc);
-  desc = g_strdup_printf ("rtmfpsrc location=%s ! flvdemux ! h264parse ! "
-      "avdec_h264 ! fakesink name=out", location);
+  /* rtmfpsrc adds its `video` and `audio` pads when the stream has them */
+  desc = g_strdup_printf ("rtmfpsrc name=src location=%s "
+      "src.video ! queue ! h264parse ! avdec_h264 ! fakesink name=vout "
+      "src.audio ! queue ! speexdec ! fakesink name=aout", location);
   app.player = make_pipeline ("player", desc);
   g_free (desc);
   if (!app.publisher || !app.player)
     goto done;
 
-  sink = gst_bin_get_by_name (GST_BIN (app.player), "out");
-  pad = gst_element_get_static_pad (sink, "sink");
-  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, count_frame, &app, NULL);
-  gst_object_unref (pad);
-  gst_object_unref (sink);
+  count_buffers (app.player, "vout", &app.frames);
+  count_buffers (app.player, "aout", &app.audio);
 
   app.loop = g_main_loop_new (NULL, FALSE);
   bus = gst_element_get_bus (app.publisher);
@@ -203,9 +219,10 @@ main (int argc, char **argv)
     g_source_remove (app.timeout_id);
   g_main_loop_unref (app.loop);
 
-  g_print ("frames sent: %d, decoded: %u\n", N_FRAMES, app.frames);
+  g_print ("video frames sent: %d, decoded: %u; audio frames sent: %d, "
+      "decoded: %u\n", N_FRAMES, app.frames, N_AUDIO, app.audio);
   /* on loopback nothing is lost; allow for a late first keyframe */
-  if (!app.failed && app.frames >= N_FRAMES / 2)
+  if (!app.failed && app.frames >= N_FRAMES / 2 && app.audio >= N_AUDIO / 2)
     ret = 0;
 
 done:

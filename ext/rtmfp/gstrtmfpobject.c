@@ -158,6 +158,8 @@ update_stats (GstRtmfpObject * obj, gboolean force)
     return;
   obj->stats_time = now;
   gst_rtmfp_stats_snapshot (obj->agent, &st, &peers);
+  if (obj->net)
+    st.local_port = rtmfp_net_get_local_port (obj->net);
   g_mutex_lock (&obj->lock);
   if (obj->queue)
     st.receive_queue_dropped = rtmfp_media_queue_get_dropped (obj->queue);
@@ -1009,6 +1011,7 @@ do_rebind (RtmfpNet * net, gpointer data)
   s = rtmfp_tc_agent_get_session (rd->obj->agent);
   if (s && rtmfp_session_get_state (s) == RTMFP_SESSION_OPEN)
     rtmfp_session_ping (s, rtmfp_net_now (net));
+  update_stats (rd->obj, TRUE);       /* the new local-port */
 }
 
 gboolean

@@ -504,8 +504,10 @@ gst_rtmfp_sink_request_new_pad (GstElement * element, GstPadTemplate * templ,
     return NULL;
   }
   in = gst_rtmfp_sink_input_new (kind, &input_funcs, self);
-  if (kind != GST_RTMFP_SINK_INPUT_FLV)
+  if (kind != GST_RTMFP_SINK_INPUT_FLV) {
     in->state = g_new0 (InputState, 1);
+    in->state_free = (GDestroyNotify) input_state_free;
+  }
   self->inputs[kind] = in;
   g_mutex_unlock (&self->lock);
 

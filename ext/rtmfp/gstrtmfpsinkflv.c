@@ -179,7 +179,9 @@ is_speex_header (GstRtmfpFlvInput * in, const guint8 * p, gsize len)
     return FALSE;
   /* comment packet: u32 LE vendor length, printable vendor string, u32 LE
    * count of comments */
-  vlen = GST_READ_UINT32_LE (p + 1);
+  /* byte by byte: GST_READ_UINT32_LE may read unaligned (UB) */
+  vlen = (guint32) p[1] | ((guint32) p[2] << 8) | ((guint32) p[3] << 16) |
+      ((guint32) p[4] << 24);
   if (vlen > len - 9)
     return FALSE;
   for (i = 0; i < vlen; i++)

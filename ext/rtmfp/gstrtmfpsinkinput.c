@@ -101,12 +101,27 @@ input_unlock_stop (GstBaseSink * bsink)
   return TRUE;
 }
 
+/* A bin disposed with its request pads still there removes its children
+ * before it would release the pads: the state goes with the input */
+static void
+gst_rtmfp_sink_input_finalize (GObject * object)
+{
+  GstRtmfpSinkInput *in = GST_RTMFP_SINK_INPUT (object);
+
+  if (in->state && in->state_free)
+    in->state_free (in->state);
+  in->state = NULL;
+  G_OBJECT_CLASS (gst_rtmfp_sink_input_parent_class)->finalize (object);
+}
+
 static void
 gst_rtmfp_sink_input_class_init (GstRtmfpSinkInputClass * klass)
 {
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
   GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
   GstBaseSinkClass *bs = GST_BASE_SINK_CLASS (klass);
 
+  gobject_class->finalize = gst_rtmfp_sink_input_finalize;
   GST_DEBUG_CATEGORY_INIT (gst_rtmfp_sink_input_debug, "rtmfpsinkinput", 0,
       "An input of rtmfpsink");
   gst_element_class_add_static_pad_template (element_class, &sink_template);

@@ -49,6 +49,7 @@ struct _GstRtmfpSinkInput {
   gboolean flushing;
   gboolean eos;
   gpointer state;               /* the owner's per-input state */
+  GDestroyNotify state_free;    /* frees state if still set at finalize */
 };
 
 GstRtmfpSinkInput *gst_rtmfp_sink_input_new (GstRtmfpSinkInputKind kind,

@@ -138,11 +138,13 @@ start_pad (GstRtmfpSrcOut * o, GstPad * pad, const gchar * id,
   gst_pad_push_event (pad, gst_event_new_segment (&seg));
 }
 
+/* Takes bytes (gst_buffer_new_wrapped_bytes refs it itself) */
 static GstBuffer *
 wrap (GBytes * bytes, gsize offset)
 {
   GstBuffer *b = gst_buffer_new_wrapped_bytes (bytes);
 
+  g_bytes_unref (bytes);
   if (offset)
     gst_buffer_resize (b, offset, -1);
   return b;

@@ -32,7 +32,8 @@ static Value v_rtt (const GstRtmfpStats * st) { return (Value) { .d = CUR (st)->
 static Value v_rttvar (const GstRtmfpStats * st) { return (Value) { .d = CUR (st)->rttvar_us > 0 ? CUR (st)->rttvar_us / 1000.0 : 0 }; }
 static Value v_cwnd (const GstRtmfpStats * st) { return (Value) { .u = CUR (st)->cwnd }; }
 static Value v_inflight (const GstRtmfpStats * st) { return (Value) { .u = CUR (st)->bytes_in_flight }; }
-static Value v_rate (const GstRtmfpStats * st) { return (Value) { .u = st->send_rate_bps / 1000 }; }
+static Value v_rate (const GstRtmfpStats * st) { return (Value) { .u = CUR (st)->rate_estimate_bps / 1000 }; }
+static Value v_local_port (const GstRtmfpStats * st) { return (Value) { .u = st->local_port }; }
 static Value v_pkt_sent (const GstRtmfpStats * st) { return (Value) { .u = TOT (st)->packets_sent }; }
 static Value v_pkt_recv (const GstRtmfpStats * st) { return (Value) { .u = TOT (st)->packets_received }; }
 static Value v_bytes_sent (const GstRtmfpStats * st) { return (Value) { .u = TOT (st)->bytes_sent }; }
@@ -59,6 +60,7 @@ static const struct
   {"protocol", F_STR, v_protocol},
   {"state", F_STR, v_state},
   {"stream-id", F_UINT, v_stream_id},
+  {"local-port", F_UINT, v_local_port},
   {"rtt-ms", F_DOUBLE, v_rtt},
   {"rtt-variance-ms", F_DOUBLE, v_rttvar},
   {"cwnd-bytes", F_U64, v_cwnd},

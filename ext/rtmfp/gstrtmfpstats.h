@@ -22,7 +22,7 @@ typedef struct {
   RtmfpTcAgentState state;
   RtmfpTcAgentStats agent;
   guint64 receive_queue_dropped;        /* player: dropped when full */
-  guint64 send_rate_bps;        /* the session's sendable-rate estimate */
+  guint local_port;             /* the element's UDP port (0: none) */
 } GstRtmfpStats;
 
 /* peers: GST_TYPE_ARRAY of "peer" structures (direct publisher), or NULL

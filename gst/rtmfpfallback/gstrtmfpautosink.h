@@ -14,5 +14,8 @@ G_DECLARE_FINAL_TYPE (GstRtmfpAutoSink, gst_rtmfp_auto_sink, GST,
 
 GST_ELEMENT_REGISTER_DECLARE (rtmfpautosink);
 
+/* the values of rtmfpsink's mode (server 0, direct 1) */
+GType     gst_rtmfp_auto_sink_mode_get_type (void);
+
 
 G_END_DECLS

@@ -203,37 +203,21 @@ count (GstElement * bin, const gchar * name, Counters * c, guint * n)
   gst_object_unref (e);
 }
 
-/* flvmux (1.22) never picks speexenc's untimestamped header buffers while
- * video keeps coming: give the headers the timestamp of the start. */
-static GstPadProbeReturn
-speex_header_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
-{
-  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
-
-  if (!GST_BUFFER_PTS_IS_VALID (buf) &&
-      GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_HEADER)) {
-    buf = gst_buffer_make_writable (buf);
-    GST_BUFFER_PTS (buf) = GST_BUFFER_DTS (buf) = 0;
-    GST_PAD_PROBE_INFO_DATA (info) = buf;
-  }
-  return GST_PAD_PROBE_OK;
-}
-
 static GstElement *
 publisher_new (guint16 port, gboolean direct, Counters * c)
 {
-  gchar *desc = g_strdup_printf ("videotestsrc is-live=true "
+  /* one pad per medium, no muxer */
+  gchar *desc = g_strdup_printf ("rtmfpsink name=sink mode=%s "
+      "location=rtmfp://%s:%u/live/demo "
+      "videotestsrc is-live=true "
       "! video/x-raw,width=320,height=240,framerate=%d/1 "
       "! x264enc name=venc tune=zerolatency key-int-max=30 "
-      "speed-preset=ultrafast bitrate=500 ! h264parse ! queue "
-      "! flvmux streamable=true name=m "
-      "! rtmfpsink name=sink mode=%s location=rtmfp://%s:%u/live/demo "
+      "speed-preset=ultrafast bitrate=500 ! h264parse ! sink.video "
       "audiotestsrc is-live=true samplesperbuffer=320 wave=ticks "
       "! audio/x-raw,rate=16000,channels=1 ! speexenc name=aenc "
-      "! queue ! m.", FPS, direct ? "direct" : "server", server_host, port);
+      "! sink.audio", direct ? "direct" : "server", server_host, port, FPS);
   GError *err = NULL;
-  GstElement *p = gst_parse_launch (desc, &err), *e;
-  GstPad *pad;
+  GstElement *p = gst_parse_launch (desc, &err);
 
   g_free (desc);
   if (!p) {
@@ -241,12 +225,6 @@ publisher_new (guint16 port, gboolean direct, Counters * c)
     g_error_free (err);
     return NULL;
   }
-  e = gst_bin_get_by_name (GST_BIN (p), "aenc");
-  pad = gst_element_get_static_pad (e, "src");
-  gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, speex_header_probe,
-      NULL, NULL);
-  gst_object_unref (pad);
-  gst_object_unref (e);
   count (p, "venc", c, &c->video_sent);
   count (p, "aenc", c, &c->audio_sent);
   return p;
@@ -256,10 +234,10 @@ static GstElement *
 player_new (guint16 port, const gchar * peer_id, Counters * c)
 {
   gchar *desc = g_strdup_printf ("rtmfpsrc name=src%s%s "
-      "location=rtmfp://%s:%u/live/demo ! flvdemux name=d "
-      "d.video ! queue ! h264parse ! avdec_h264 name=vdec "
+      "location=rtmfp://%s:%u/live/demo "
+      "src.video ! queue ! h264parse ! avdec_h264 name=vdec "
       "! fakesink sync=false async=false "
-      "d.audio ! queue ! speexdec name=adec ! fakesink sync=false "
+      "src.audio ! queue ! speexdec name=adec ! fakesink sync=false "
       "async=false", peer_id ? " peer-id=" : "", peer_id ? peer_id : "",
       server_host, port);
   GError *err = NULL;

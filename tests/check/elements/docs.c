@@ -13,10 +13,13 @@
 #include <string.h>
 #include <dlfcn.h>
 #include <gst/check/gstcheck.h>
+#include "testwatchdog.h"
 
 #include "../libs/testci.h"
 
-static const gchar *elements[] = { "rtmfpsrc", "rtmfpsink", "rtmfpautosink" };
+static const gchar *elements[] = { "rtmfpsrc", "rtmfpsink", "rtmfpautosink",
+  "rtmfpautosrc"
+};
 
 /* rtmfpautosink is in another plugin, which may not be built */
 static GstElementFactory *
@@ -24,8 +27,8 @@ find_factory (const gchar * name)
 {
   GstElementFactory *f = gst_element_factory_find (name);
 
-  if (!f && g_str_equal (name, "rtmfpautosink") && !test_ci_enabled ())
-    g_print ("SKIP: rtmfpautosink is not built\n");
+  if (!f && g_str_has_prefix (name, "rtmfpauto") && !test_ci_enabled ())
+    g_print ("SKIP: %s is not built\n", name);
   else
     fail_unless (f != NULL, "no element %s", name);
   return f;
@@ -115,6 +118,14 @@ GST_START_TEST (test_debug_categories)
   e = gst_element_factory_make ("rtmfpautosink", NULL);
   if (e) {
     fail_unless (_gst_debug_get_category ("rtmfpautosink") != NULL);
+    fail_unless (_gst_debug_get_category ("rtmfpautosinkinput") != NULL);
+    fail_unless (_gst_debug_get_category ("rtmfpautosinkchild") != NULL);
+    gst_object_unref (e);
+  }
+  e = gst_element_factory_make ("rtmfpautosrc", NULL);
+  if (e) {
+    fail_unless (_gst_debug_get_category ("rtmfpautosrc") != NULL);
+    fail_unless (_gst_debug_get_category ("rtmfpautosrcpath") != NULL);
     gst_object_unref (e);
   }
 }
@@ -196,6 +207,7 @@ docs_suite (void)
 
   suite_add_tcase (s, tc);
   tcase_set_timeout (tc, 60);
+  test_watchdog_add (tc, 60);
   tcase_add_loop_test (tc, test_metadata, 0, G_N_ELEMENTS (elements));
   tcase_add_loop_test (tc, test_property_blurbs, 0, G_N_ELEMENTS (elements));
   tcase_add_test (tc, test_debug_categories);

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <gio/gio.h>
 #include <gst/check/gstcheck.h>
+#include "testwatchdog.h"
 
 #include "../libs/testci.h"
 #include "rtmfptestutil.h"
@@ -119,6 +120,7 @@ i18n_suite (void)
 
   suite_add_tcase (s, tc);
   tcase_set_timeout (tc, 60);
+  test_watchdog_add (tc, 60);
   tcase_add_test (tc, test_korean_catalog);
   tcase_add_test (tc, test_korean_connect_error);
   return s;

@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <gio/gio.h>
 #include <gst/check/gstcheck.h>
+#include "testwatchdog.h"
 #include <gst/check/gstharness.h>
 
 #include "rtmfptestutil.h"
@@ -906,6 +907,7 @@ rtmfp_suite (void)
   TCase *net = tcase_create ("network");
 
   suite_add_tcase (s, tc);
+  test_watchdog_add (tc, 120);
   tcase_add_loop_test (tc, test_create_and_unref, 0,
       G_N_ELEMENTS (elements));
   tcase_add_loop_test (tc, test_properties, 0, G_N_ELEMENTS (elements));
@@ -915,6 +917,7 @@ rtmfp_suite (void)
 
   suite_add_tcase (s, net);
   tcase_set_timeout (net, 120);
+  test_watchdog_add (net, 120);
   tcase_add_test (net, test_unreachable_server);
   tcase_add_test (net, test_rejected_app);
   tcase_add_test (net, test_server_fingerprint_pinning);

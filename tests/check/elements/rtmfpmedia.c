@@ -14,7 +14,10 @@
 #endif
 
 #include <string.h>
+#include <signal.h>
+#include <glib/gstdio.h>
 #include <gst/check/gstcheck.h>
+#include "testwatchdog.h"
 #include <gst/check/gstharness.h>
 #include <gst/app/gstappsrc.h>
 #include <gst/app/gstappsink.h>
@@ -23,35 +26,6 @@
 
 /* ------------------------------------------------------------------ */
 /* helpers                                                             */
-
-/* Waits for an element message with this name (fails on an error) */
-static GstStructure *
-wait_element_message (GstElement * pipeline, const gchar * name,
-    GstClockTime timeout)
-{
-  GstBus *bus = gst_element_get_bus (pipeline);
-  gint64 end = g_get_monotonic_time () + timeout / 1000;
-  GstStructure *found = NULL;
-
-  while (!found && g_get_monotonic_time () < end) {
-    GstMessage *msg = gst_bus_timed_pop_filtered (bus,
-        (end - g_get_monotonic_time ()) * 1000,
-        GST_MESSAGE_ELEMENT | GST_MESSAGE_ERROR);
-    if (!msg)
-      break;
-    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
-      GError *err = NULL;
-      gchar *dbg = NULL;
-      gst_message_parse_error (msg, &err, &dbg);
-      fail ("error while waiting for %s: %s (%s)", name, err->message, dbg);
-    } else if (gst_message_has_name (msg, name)) {
-      found = gst_structure_copy (gst_message_get_structure (msg));
-    }
-    gst_message_unref (msg);
-  }
-  gst_object_unref (bus);
-  return found;
-}
 
 /* Waits for an error; returns its message (g_free) or NULL */
 static gchar *
@@ -843,6 +817,141 @@ GST_START_TEST (test_waiting_idle_timeout)
 
 GST_END_TEST;
 
+/* ------------------------------------------------------------------ */
+/* statistics in gst-launch-1.0 -m                                     */
+
+/* The largest value of `field` in the stats messages gst-launch-1.0 -m
+ * printed to file `path` so far */
+static guint64
+launch_stat (const gchar * path, const gchar * field)
+{
+  gchar *text = NULL, *pat = g_strdup_printf ("%s=(guint64)", field), *p;
+  guint64 best = 0;
+
+  if (g_file_get_contents (path, &text, NULL, NULL)) {
+    for (p = strstr (text, pat); p; p = strstr (p + 1, pat)) {
+      guint64 v = g_ascii_strtoull (p + strlen (pat), NULL, 10);
+
+      best = MAX (best, v);
+    }
+  }
+  g_free (text);
+  g_free (pat);
+  return best;
+}
+
+static GSubprocess *
+launch (const gchar * out, const gchar * const *argv)
+{
+  GSubprocessLauncher *l =
+      g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDERR_MERGE);
+  GSubprocess *p;
+  GError *err = NULL;
+
+  g_subprocess_launcher_set_stdout_file_path (l, out);
+  p = g_subprocess_launcher_spawnv (l, argv, &err);
+  fail_unless (p != NULL, "cannot run gst-launch-1.0: %s",
+      err ? err->message : "?");
+  g_object_unref (l);
+  return p;
+}
+
+static void
+exited (GObject * source, GAsyncResult * res, gpointer done)
+{
+  g_subprocess_wait_finish (G_SUBPROCESS (source), res, NULL);
+  *(gboolean *) done = TRUE;
+}
+
+/* Waits (bounded) for p to end; FALSE if it still runs (then killed) */
+static gboolean
+wait_exit (GSubprocess * p, gint64 timeout_us)
+{
+  GMainContext *ctx = g_main_context_new ();
+  gint64 end = g_get_monotonic_time () + timeout_us;
+  gboolean done = FALSE;
+
+  g_main_context_push_thread_default (ctx);
+  g_subprocess_wait_async (p, NULL, exited, &done);
+  while (!done && g_get_monotonic_time () < end) {
+    if (!g_main_context_iteration (ctx, FALSE))
+      g_usleep (20 * 1000);
+  }
+  if (!done) {
+    g_subprocess_force_exit (p);
+    while (!done)
+      g_main_context_iteration (ctx, TRUE);
+  }
+  g_main_context_pop_thread_default (ctx);
+  g_main_context_unref (ctx);
+  return g_get_monotonic_time () < end;
+}
+
+/* What issue 16 asks of gst-launch users: with stats-interval, -m prints
+ * the stats structure as element messages, with counters that move */
+GST_START_TEST (test_gst_launch_stats)
+{
+  Server *srv = server_start (NULL, FALSE);
+  gchar *dir = g_dir_make_tmp ("rtmfp-stats-XXXXXX", NULL);
+  gchar *pub_out = g_build_filename (dir, "pub.txt", NULL);
+  gchar *play_out = g_build_filename (dir, "play.txt", NULL);
+  gchar *loc = g_strdup_printf ("location=rtmfp://127.0.0.1:%u/live/stats",
+      srv->port);
+  /* under timeout(1): nothing outlives a failed test */
+  const gchar *play_argv[] = { "timeout", "120", "gst-launch-1.0", "-m", "rtmfpsrc", "name=s",
+    loc, "stats-interval=500", "s.video", "!", "queue", "!", "h264parse", "!",
+    "avdec_h264", "!", "fakesink", NULL
+  };
+  const gchar *pub_argv[] = { "timeout", "120", "gst-launch-1.0", "-e", "-m", "rtmfpsink",
+    "name=s", loc, "stats-interval=500", "videotestsrc", "is-live=true", "!",
+    "x264enc", "tune=zerolatency", "key-int-max=30", "!", "h264parse", "!",
+    "s.video", NULL
+  };
+  GSubprocess *play, *pub;
+  gint64 end;
+  guint64 sent = 0, received = 0;
+
+  play = launch (play_out, play_argv);
+  pub = launch (pub_out, pub_argv);
+  end = g_get_monotonic_time () + 60 * G_TIME_SPAN_SECOND;
+  while (g_get_monotonic_time () < end && (sent < 30 || received < 30)) {
+    g_usleep (100 * 1000);
+    sent = launch_stat (pub_out, "video-messages-sent");
+    received = launch_stat (play_out, "video-messages-received");
+  }
+  GST_INFO ("stats messages: %" G_GUINT64_FORMAT " video messages sent, %"
+      G_GUINT64_FORMAT " received", sent, received);
+  fail_unless (sent >= 30, "the publisher's -m output shows %"
+      G_GUINT64_FORMAT " video messages sent", sent);
+  fail_unless (received >= 30, "the player's -m output shows %"
+      G_GUINT64_FORMAT " video messages received", received);
+  fail_unless (launch_stat (pub_out, "bytes-sent") > 0);
+  fail_unless (launch_stat (play_out, "bytes-received") > 0);
+
+  /* -e: Ctrl-C (relayed by timeout) ends the publisher cleanly, then the
+   * player by itself */
+  g_subprocess_send_signal (pub, SIGINT);
+  fail_unless (wait_exit (pub, 20 * G_TIME_SPAN_SECOND), "publisher hangs");
+  fail_unless (g_subprocess_get_if_exited (pub) &&
+      g_subprocess_get_exit_status (pub) == 0);
+  fail_unless (wait_exit (play, 20 * G_TIME_SPAN_SECOND), "player hangs");
+  fail_unless (g_subprocess_get_if_exited (play) &&
+      g_subprocess_get_exit_status (play) == 0);
+
+  g_object_unref (pub);
+  g_object_unref (play);
+  g_unlink (pub_out);
+  g_unlink (play_out);
+  g_rmdir (dir);
+  g_free (pub_out);
+  g_free (play_out);
+  g_free (dir);
+  g_free (loc);
+  server_stop (srv);
+}
+
+GST_END_TEST;
+
 static Suite *
 rtmfpmedia_suite (void)
 {
@@ -852,6 +961,7 @@ rtmfpmedia_suite (void)
 
   suite_add_tcase (s, e2e);
   tcase_set_timeout (e2e, 120);
+  test_watchdog_add (e2e, 120);
   tcase_add_test (e2e, test_h264_speex_player_first);
   tcase_add_test (e2e, test_h264_speex_publisher_first);
   tcase_add_test (e2e, test_h264_aac_player_first);
@@ -867,8 +977,10 @@ rtmfpmedia_suite (void)
   tcase_add_test (e2e, test_loss_gaps_and_keyframes);
   tcase_add_test (e2e, test_eos_ends_quickly);
   tcase_add_test (e2e, test_waiting_idle_timeout);
+  tcase_add_test (e2e, test_gst_launch_stats);
 
   suite_add_tcase (s, bad);
+  test_watchdog_add (bad, 120);
   tcase_add_test (bad, test_refused_caps);
   tcase_add_test (bad, test_pad_requests);
   return s;

@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <gio/gio.h>
 #include <gst/check/gstcheck.h>
+#include "testwatchdog.h"
 
 #include "../libs/testci.h"
 #include <gst/check/gstharness.h>
@@ -48,36 +49,6 @@ stats_field (const gchar * line, const gchar * name)
   v = g_ascii_strtoull (p + strlen (key), NULL, 10);
   g_free (key);
   return v;
-}
-
-/* Waits for an element message `name` (or fails on an error); returns a
- * copy of its structure or NULL on timeout */
-static GstStructure *
-wait_element (GstElement * pipeline, const gchar * name,
-    GstClockTime timeout)
-{
-  GstBus *bus = gst_element_get_bus (pipeline);
-  gint64 end = g_get_monotonic_time () + timeout / 1000;
-  GstStructure *found = NULL;
-
-  while (!found && g_get_monotonic_time () < end) {
-    GstMessage *msg = gst_bus_timed_pop_filtered (bus,
-        (end - g_get_monotonic_time ()) * 1000,
-        GST_MESSAGE_ELEMENT | GST_MESSAGE_ERROR);
-    if (!msg)
-      break;
-    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
-      GError *err = NULL;
-      gchar *dbg = NULL;
-      gst_message_parse_error (msg, &err, &dbg);
-      fail ("error while waiting for %s: %s (%s)", name, err->message, dbg);
-    } else if (gst_message_has_name (msg, name)) {
-      found = gst_structure_copy (gst_message_get_structure (msg));
-    }
-    gst_message_unref (msg);
-  }
-  gst_object_unref (bus);
-  return found;
 }
 
 /* Starts the direct publisher and waits until the server knows it */
@@ -168,11 +139,11 @@ play_direct (guint n_players)
     set_state_checked (play[i], GST_STATE_PLAYING);
   }
   for (i = 0; i < n_players; i++)
-    check_direct_session (wait_element (play[i], "rtmfp-direct-session",
+    check_direct_session (wait_element_message (play[i], "rtmfp-direct-session",
             10 * GST_SECOND), peer_id);
   /* the publisher saw each subscriber arrive */
   for (i = 0; i < n_players; i++) {
-    GstStructure *st = wait_element (pub, "rtmfp-peer-connected",
+    GstStructure *st = wait_element_message (pub, "rtmfp-peer-connected",
         5 * GST_SECOND);
     fail_unless (st != NULL, "publisher: no rtmfp-peer-connected");
     fail_unless (strlen (gst_structure_get_string (st, "peer-id")) == 64);
@@ -449,6 +420,7 @@ rtmfpp2p_suite (void)
 
   suite_add_tcase (s, net);
   tcase_set_timeout (net, 120);
+  test_watchdog_add (net, 120);
   tcase_add_test (net, test_direct_play);
   tcase_add_test (net, test_three_subscribers);
   tcase_add_test (net, test_unreachable_peer);

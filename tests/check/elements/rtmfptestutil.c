@@ -1008,3 +1008,32 @@ check_received (Sent * sent, Got * got, const gchar * who)
         best);
   }
 }
+
+/* Waits for an element message with this name (fails on an error) */
+GstStructure *
+wait_element_message (GstElement * pipeline, const gchar * name,
+    GstClockTime timeout)
+{
+  GstBus *bus = gst_element_get_bus (pipeline);
+  gint64 end = g_get_monotonic_time () + timeout / 1000;
+  GstStructure *found = NULL;
+
+  while (!found && g_get_monotonic_time () < end) {
+    GstMessage *msg = gst_bus_timed_pop_filtered (bus,
+        (end - g_get_monotonic_time ()) * 1000,
+        GST_MESSAGE_ELEMENT | GST_MESSAGE_ERROR);
+    if (!msg)
+      break;
+    if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+      GError *err = NULL;
+      gchar *dbg = NULL;
+      gst_message_parse_error (msg, &err, &dbg);
+      fail ("error while waiting for %s: %s (%s)", name, err->message, dbg);
+    } else if (gst_message_has_name (msg, name)) {
+      found = gst_structure_copy (gst_message_get_structure (msg));
+    }
+    gst_message_unref (msg);
+  }
+  gst_object_unref (bus);
+  return found;
+}

@@ -71,6 +71,10 @@ void proxy_stop (Proxy * px);
 GstMessage *wait_bus (GstElement * pipeline, GstMessageType types,
     GstClockTime timeout);
 void assert_no_error (GstElement * pipeline);
+/* Waits for an element message `name` (fails on an error); a copy of its
+ * structure, or NULL after timeout */
+GstStructure *wait_element_message (GstElement * pipeline,
+    const gchar * name, GstClockTime timeout);
 gboolean wait_status (GstElement * pipeline, const gchar * code,
     GstClockTime timeout);
 
