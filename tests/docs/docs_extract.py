@@ -55,15 +55,17 @@ class ClassifyError(Exception):
 
 class Element:
     """One element of a pipeline description: its factory, its properties
-    in order, and the index of its first token"""
+    in order, the index of its first token, and its chain (elements
+    linked by "!" one after the other share a chain number)"""
 
-    def __init__(self, factory, index):
+    def __init__(self, factory, index, chain):
         self.factory = factory
         self.props = {}
         self.index = index
+        self.chain = chain
 
     def __repr__(self):
-        return "Element(%s %r)" % (self.factory, self.props)
+        return "Element(%s %r chain %d)" % (self.factory, self.props, self.chain)
 
 
 class Command:
@@ -216,26 +218,35 @@ FACTORY = re.compile(r"^[a-z][a-z0-9_-]*$")
 
 def parse_pipeline(tokens):
     """The elements of a pipeline description (caps and pad references are
-    skipped, properties attached to their element)"""
-    elements, current = [], None
+    skipped, properties attached to their element).  A chain ends where a
+    token is not followed by "!"."""
+    elements, current, chain, linked = [], None, 0, False
     for i, tok in enumerate(tokens):
         if tok == "!":
-            current = None
-        elif CAPS_TOKEN.match(tok):
-            current = None
-        elif PROPERTY.match(tok):
+            current, linked = None, True
+            continue
+        starts_chain = not linked and not (PROPERTY.match(tok) and current)
+        if starts_chain and i > 0:
+            chain += 1
+        if PROPERTY.match(tok):
             if current is None:
                 raise ClassifyError("property %r belongs to no element" % tok)
             key, value = tok.split("=", 1)
             current.props[key] = value
-        elif PAD_REF.match(tok):
+            continue
+        linked = False
+        if CAPS_TOKEN.match(tok) or PAD_REF.match(tok):
             current = None
         elif FACTORY.match(tok):
-            current = Element(tok, i)
+            current = Element(tok, i, chain)
             elements.append(current)
         else:
             raise ClassifyError("cannot parse pipeline token %r" % tok)
     return elements
+
+
+def chain_of(elements, chain):
+    return [e for e in elements if e.chain == chain]
 
 
 def argv_factories(argv):

@@ -25,19 +25,30 @@ def chain_line(sink_name):
 CAPS_FIELD = re.compile(r"(\w[\w-]*)=\((\w+)\)([^,]+)")
 
 
-def sink_caps(lines, element_name):
-    """The caps gst-launch -v printed last for the sink pad of
-    element_name, as a dict of field -> string"""
-    pat = re.compile(r"^/GstPipeline:pipeline\d+/\w+:%s\.GstPad:sink: caps = (.*)$"
+def sink_caps(lines, element_name, media):
+    """The caps of the sink pad of element_name as gst-launch -v printed
+    them last, as a dict of field -> string; else the last caps of media
+    (e.g. "audio/x-raw") printed for any pad (gst-launch -v does not show
+    every pad's caps every time, and converters in front of the sink keep
+    the format)"""
+    own = re.compile(r"^/GstPipeline:pipeline\d+/\w+:%s\.GstPad:sink: caps = (.*)$"
                      % re.escape(element_name))
-    caps = None
+    anyp = re.compile(r"^/GstPipeline:pipeline\d+/\S+\.GstPad:\w+: caps = (%s\b.*)$"
+                      % re.escape(media))
+    found = fallback = None
     for line in lines:
-        m = pat.match(line)
+        m = own.match(line)
         if m:
-            text = m.group(1)
-            caps = {"media": text.split(",", 1)[0].strip()}
-            for k, _, v in CAPS_FIELD.findall(text):
-                caps[k] = v.strip()
+            found = m.group(1)
+        m = anyp.match(line)
+        if m:
+            fallback = m.group(1)
+    text = found or fallback
+    if text is None:
+        return None
+    caps = {"media": text.split(",", 1)[0].strip()}
+    for k, _, v in CAPS_FIELD.findall(text):
+        caps[k] = v.strip()
     return caps
 
 

@@ -7,6 +7,7 @@ SPDX-License-Identifier: LGPL-2.1-or-later
 """
 import atexit
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -14,12 +15,14 @@ import threading
 import time
 
 GRACE = 5.0
+ANSI = re.compile(r"\x1b\[[0-9;]*m")     # GST_DEBUG's colours
 _children = []
 
 
 class Lines:
     """A pipe read line by line on a thread, each line with its arrival
-    time (time.monotonic()); also written to a log file"""
+    time (time.monotonic()) and without colour codes; also written to a
+    log file"""
 
     def __init__(self, stream, log_path):
         self.lines = []
@@ -32,7 +35,7 @@ class Lines:
 
     def _run(self, stream):
         for raw in stream:
-            line = raw.decode("utf-8", "replace").rstrip("\n")
+            line = ANSI.sub("", raw.decode("utf-8", "replace").rstrip("\n"))
             now = time.monotonic()
             self.log.write(line + "\n")
             with self.cond:

@@ -6,7 +6,9 @@ the test can run, and nothing else:
                              the player's decoded audio is checked against)
   autovideosink           -> fakesink silent=false name=docs_video_out (its
                              last-message lines, printed by gst-launch -v,
-                             count the decoded frames)
+                             count the decoded frames); also a fakesink
+                             without properties that ends a video decoding
+                             chain (... ! avdec_h264 ! fakesink)
   autoaudiosink           -> filesink location=<run dir>/<n>-audio.raw
                              name=docs_audio_out (the decoded samples)
   example.com, example.org in rtmfp:// and rtmp:// URIs
@@ -20,13 +22,16 @@ the test can run, and nothing else:
                              substituted sink (the counted last-message)
 
 Properties of the replaced device elements (device=...) are dropped; the
-replaced sinks had none in the docs (any property on them is an error).
+replaced sinks have none in the docs (any property on them is an error, as
+is a decoder whose output the test cannot count).
 
 SPDX-License-Identifier: LGPL-2.1-or-later
 """
 import os
 import re
 from urllib.parse import urlsplit, urlunsplit
+
+from docs_extract import AUDIO_DECODERS, VIDEO_DECODERS, parse_pipeline
 
 DEVICE_SOURCES = {
     "v4l2src": ["videotestsrc", "is-live=true"],
@@ -41,6 +46,7 @@ AUDIO_OUT = "docs_audio_out"
 DOC_HOSTS = {"example.com", "example.org"}
 URI_PROPERTIES = {"location", "fallback-location"}
 PEER_ID = re.compile(r"^[0-9a-f]{64}$")
+PROPERTY = re.compile(r"^[a-z][a-z0-9-]*=")
 
 
 class SubstituteError(Exception):
@@ -74,55 +80,96 @@ def substitute_uri(uri, port):
     return urlunsplit(parts._replace(netloc="127.0.0.1:%d" % port))
 
 
-def next_is_property(tokens, i):
-    return i < len(tokens) and re.match(r"^[a-z][a-z0-9-]*=", tokens[i])
+def decoding_chains(elements):
+    """{chain number: "video" or "audio"} of the chains with a decoder"""
+    kinds = {}
+    for e in elements:
+        if e.factory in VIDEO_DECODERS:
+            kinds[e.chain] = "video"
+        elif e.factory in AUDIO_DECODERS:
+            kinds[e.chain] = "audio"
+    return kinds
+
+
+def counted_sink(run, element, kind, tag, run_dir):
+    """The tokens of the sink that replaces element at the end of a
+    decoding chain of kind"""
+    if element.props:
+        raise SubstituteError("%s with properties %s" % (element.factory,
+                                                         element.props))
+    if kind == "video":
+        if run.video_out:
+            raise SubstituteError("two decoded video outputs")
+        run.video_out = VIDEO_OUT
+        return ["fakesink", "silent=false", "name=" + VIDEO_OUT]
+    if element.factory != "autoaudiosink":
+        raise SubstituteError("decoded audio into %s: the test only analyses "
+                              "autoaudiosink's audio" % element.factory)
+    if run.audio_out:
+        raise SubstituteError("two decoded audio outputs")
+    run.audio_out = os.path.join(run_dir, tag + "-audio.raw")
+    return ["filesink", "location=" + run.audio_out, "name=" + AUDIO_OUT]
+
+
+def substitute_element(run, e, chains, last_of_chain, tag, run_dir):
+    """The tokens replacing element e (its properties included), or None
+    to keep it"""
+    if e.factory in DEVICE_SOURCES:
+        for key in e.props:
+            if key not in DEVICE_PROPERTIES:
+                raise SubstituteError("%s %s=: not a device property" % (e.factory, key))
+        return DEVICE_SOURCES[e.factory]
+    kind = chains.get(e.chain)
+    if e.factory in ("autovideosink", "autoaudiosink"):
+        expected = "video" if e.factory == "autovideosink" else "audio"
+        if kind != expected:
+            raise SubstituteError("%s ends no %s decoding chain" % (e.factory, expected))
+        return counted_sink(run, e, kind, tag, run_dir)
+    if e.factory == "fakesink" and kind and e is last_of_chain[e.chain]:
+        return counted_sink(run, e, kind, tag, run_dir)
+    return None
+
+
+def substitute_value(run, tok, port, peer_id):
+    """A property token with a documentation host or peer-id placeholder
+    replaced"""
+    key, value = tok.split("=", 1)
+    if key in URI_PROPERTIES:
+        new = substitute_uri(value, port)
+        if new != value:
+            run.changes.append("%s -> %s" % (value, new))
+        return key + "=" + new
+    if key == "peer-id" and is_placeholder_peer(value):
+        if not peer_id:
+            raise SubstituteError("placeholder %s and no publisher peer ID" % tok)
+        run.changes.append("%s -> the publisher's peer ID" % tok)
+        return "peer-id=" + peer_id
+    if key == "name" and value in (VIDEO_OUT, AUDIO_OUT):
+        raise SubstituteError("the documented pipeline uses the test's name %s" % tok)
+    return tok
 
 
 def substitute_tokens(run, tokens, port, peer_id, run_dir, tag):
-    out, i = [], 0
-    while i < len(tokens):
-        tok = tokens[i]
-        i += 1
-        if tok in DEVICE_SOURCES:
-            out += DEVICE_SOURCES[tok]
-            run.changes.append("%s -> %s" % (tok, " ".join(DEVICE_SOURCES[tok])))
-            while next_is_property(tokens, i):
-                if tokens[i].split("=", 1)[0] not in DEVICE_PROPERTIES:
-                    raise SubstituteError("%s %s: not a device property"
-                                          % (tok, tokens[i]))
-                run.changes.append("dropped %s" % tokens[i])
-                i += 1
-        elif tok in ("autovideosink", "autoaudiosink"):
-            if next_is_property(tokens, i):
-                raise SubstituteError("%s with properties" % tok)
-            if tok == "autovideosink":
-                if run.video_out:
-                    raise SubstituteError("two autovideosinks")
-                run.video_out = VIDEO_OUT
-                new = ["fakesink", "silent=false", "name=" + VIDEO_OUT]
-            else:
-                if run.audio_out:
-                    raise SubstituteError("two autoaudiosinks")
-                run.audio_out = os.path.join(run_dir, tag + "-audio.raw")
-                new = ["filesink", "location=" + run.audio_out,
-                       "name=" + AUDIO_OUT]
-            out += new
-            run.changes.append("%s -> %s" % (tok, " ".join(new)))
-        elif "=" in tok and tok.split("=", 1)[0] in URI_PROPERTIES:
-            key, value = tok.split("=", 1)
-            new = substitute_uri(value, port)
-            if new != value:
-                run.changes.append("%s -> %s" % (value, new))
-            out.append(key + "=" + new)
-        elif tok.startswith("peer-id=") and is_placeholder_peer(tok[8:]):
-            if not peer_id:
-                raise SubstituteError("placeholder %s and no publisher peer ID" % tok)
-            out.append("peer-id=" + peer_id)
-            run.changes.append("%s -> the publisher's peer ID" % tok)
-        elif tok.startswith("name=") and tok[5:] in (VIDEO_OUT, AUDIO_OUT):
-            raise SubstituteError("the documented pipeline uses the test's name %s" % tok)
+    elements = parse_pipeline(tokens)
+    chains = decoding_chains(elements)
+    last_of_chain = {e.chain: e for e in elements}
+    by_index = {e.index: e for e in elements}
+    out, skip_props = [], False
+    for i, tok in enumerate(tokens):
+        if i in by_index:
+            e = by_index[i]
+            new = substitute_element(run, e, chains, last_of_chain, tag, run_dir)
+            skip_props = new is not None
+            if new is not None:
+                old = " ".join([e.factory] + ["%s=%s" % kv for kv in e.props.items()])
+                run.changes.append("%s -> %s" % (old, " ".join(new)))
+                out += new
+                continue
+        elif skip_props and PROPERTY.match(tok):
+            continue                # a property of the replaced element
         else:
-            out.append(tok)
+            skip_props = False
+        out.append(substitute_value(run, tok, port, peer_id) if "=" in tok else tok)
     return out
 
 
@@ -131,6 +178,12 @@ def prepare(cmd, port, run_dir, tag, peer_id=None, add_messages=True):
     (add_messages: add -m, and -v where a sink was substituted)"""
     run = Runnable(cmd)
     pipeline = substitute_tokens(run, cmd.pipeline, port, peer_id, run_dir, tag)
+    if cmd.kind == "player" and ((cmd.video and not run.video_out) or
+                                 (cmd.audio and not run.audio_out)):
+        raise SubstituteError("the player decodes %s and the test cannot count it "
+                              "(an autovideosink, autoaudiosink or plain fakesink "
+                              "at the end of the decoding chain)" % " and ".join(
+                                  k for k in (cmd.video, cmd.audio) if k))
     options = list(cmd.options)
     if not add_messages:
         run.argv = ["gst-launch-1.0"] + options + pipeline

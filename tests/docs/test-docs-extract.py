@@ -150,8 +150,9 @@ class Substitute(unittest.TestCase):
                             PUBLISHER.replace("live/alice", "live/bob")))
             cmds = [ex.classify(c) for c in ex.extract_commands(d, ["x.md"])]
         pairs, problems = pipelines.plan_pairs(cmds)
-        self.assertEqual([(p[0], p[1], p[2]) for p in pairs],
-                         [(cmds[0], cmds[1], "player"), (cmds[0], cmds[1], "publisher")])
+        self.assertEqual([(x.pub, x.player, x.order, x.unreachable) for x in pairs],
+                         [(cmds[0], cmds[1], "player", None),
+                          (cmds[0], cmds[1], "publisher", None)])
         self.assertEqual(len(problems), 1)
         self.assertIn("no documented player", problems[0])
 

@@ -2,73 +2,97 @@
 """Every gst-launch-1.0 command of README.md and docs/*.md, run as users run
 it (meson test docs_pipelines, suite docs).
 
-What it does:
-  1. Extracts the gst-launch-1.0 commands of the fenced code blocks
-     (docs_extract.py): continuation lines joined, leading VAR=value
-     assignments kept, "# ERROR: ..." comment lines right after a command
-     taken as its documented output.  Every command is classified as
-     publisher, player, expected-error or elided (a usage pattern whose
-     pipeline is just "...", which is listed and not run); a command that
-     fits none of them, or a fenced line mentioning gst-launch that is not a
-     command, fails the test.  The list of commands and what was done to
-     each is printed.
-  2. Runs them with only these substitutions (docs_substitute.py): devices
-     to test sources (v4l2src/autovideosrc -> videotestsrc is-live=true,
-     pulsesrc/autoaudiosrc -> audiotestsrc is-live=true, a 440 Hz sine),
-     autovideosink -> a named fakesink silent=false (frames counted from
-     gst-launch -v's last-message lines), autoaudiosink -> filesink of the
-     raw decoded audio, example.com/example.org -> 127.0.0.1:<port> of an
-     rtmfp-server started for each run (RTMFP on UDP and RTMP on TCP with
-     the same port number, so rtmp:// fallback locations derived from the
-     rtmfp:// one work), a peer-id placeholder -> the publisher's peer ID
-     (from its rtmfp-publishing message), and -m (and -v where a sink was
-     substituted) added to the gst-launch options.  The plugins are the
-     build tree's (GST_PLUGIN_PATH_1_0 and a private registry, set by
-     meson), the server is the built rtmfp-server (RTMFP_SERVER).
-  3. Pairs publishers and players of the same stream whose codecs match
-     (the player decodes what the publisher sends; peer-to-peer players
-     with mode=direct publishers) so that every documented publisher and
-     player runs at least once; the first server publisher and player of
-     each document run in both start orders (player first: the publisher
-     starts once the player posted rtmfp-waiting or NetStream.Play.Start;
-     publisher first: the player starts once the publisher posted
-     rtmfp-publishing).  The publisher runs until the player decoded
-     MEDIA_TARGET_S seconds of video (and of audio), bounded, then gets
-     SIGINT (with -e as documented: EOS).
+1. Extraction (docs_extract.py): the fenced code blocks; backslash
+   continuation lines joined; leading VAR=value assignments kept (run with
+   them); "# ERROR: ..." comment lines right after a command are its
+   documented output.  Each command is classified: publisher (rtmfpsink,
+   rtmfpautosink, rtmp2sink; its codecs), player (rtmfpsrc, rtmfpautosrc,
+   rtmp2src; the codecs it decodes), expected-error, or elided (a usage
+   pattern whose whole pipeline is "...": listed, nothing to run).  A
+   command that fits none of them, a fenced line mentioning gst-launch
+   that is not a command, or a publisher/player without a partner fails
+   the test.  The commands are printed with what is substituted in each
+   and the runs they take part in; a summary ends the output.
 
-Asserted for every pair:
-  - both pipelines reached PLAYING;
-  - the player decoded at least MIN_RATIO of the video frames the publisher
-    sent while both ran (its framerate times that time), and where it has
-    an audio branch at least MIN_RATIO of that time as a 440 Hz sine
-    (zero crossings of the decoded samples, docs_media.py);
-  - peer to peer: the player opened a direct session (rtmfp-direct-session)
-    and the publisher saw it (rtmfp-peer-connected);
-  - the publisher exits 0 after SIGINT, with -e after its EOS;
-  - the player then ends by itself with EOS and exit 0, within
-    END_TIMEOUT_S (pairs are only made where it decodes everything the
-    publisher sends for its branches, so it can);
-  - no ERROR or CRITICAL line from any process, and the server exits 0 on
-    SIGTERM (in the sanitizer build: no leak or memory error in it).
+2. Substitutions, and only these (docs_substitute.py):
+   - v4l2src, autovideosrc -> videotestsrc is-live=true; pulsesrc,
+     autoaudiosrc -> audiotestsrc is-live=true (a 440 Hz sine); their
+     device properties dropped;
+   - autovideosink, and a property-less fakesink ending a video decoding
+     chain -> fakesink silent=false name=docs_video_out (decoded frames
+     counted from gst-launch -v's last-message lines); autoaudiosink ->
+     filesink of the decoded samples (name=docs_audio_out);
+   - example.com, example.org in rtmfp:// and rtmp:// locations ->
+     127.0.0.1:<port> of an rtmfp-server started for each run, RTMFP on UDP
+     and RTMP on TCP with the same port number (so rtmp:// locations
+     derived from rtmfp:// ones work); ports ephemeral, a start that lost
+     the port retried (bounded);
+   - a peer-id placeholder (neither "auto" nor 64 hex digits) -> the
+     publisher's peer ID, from its rtmfp-publishing message;
+   - -m added to the gst-launch options, and -v where a sink was replaced.
+   The plugins are the build tree's (GST_PLUGIN_PATH_1_0 and a private
+   registry, set by meson); the server is the built one (RTMFP_SERVER).
 
-A command documented as failing is run verbatim (its own environment, e.g.
-LANGUAGE=ko LANG=ko_KR.UTF-8) and must exit non-zero printing the
-documented ERROR line, or the same line in English: a build tree has no
-installed catalog, so the msgid of the documented translation (looked up in
-po/<lang>.po) is accepted.
+3. Runs (each with a fresh server): publishers paired with players of the
+   same stream whose decoders match what the publisher sends (a decoding
+   branch that gets nothing never prerolls, so such pairs are not made),
+   peer-to-peer players with mode=direct publishers, so that every
+   publisher and player runs at least once.  The first server-mode pair of
+   each document runs in both start orders: player first (the publisher
+   starts once the player posted rtmfp-waiting or NetStream.Play.Start)
+   and publisher first (the player starts once the publisher posted
+   rtmfp-publishing).  Every pair with a fallback bin (rtmfpautosink,
+   rtmfpautosrc) runs once more with RTMFP unreachable for the bin, as the
+   docs describe ("With UDP blocked, after 3 s the bin publishes to
+   rtmp://..."): the bin gets the server's RTMP port number, on which
+   nothing listens on UDP; its partner uses the server's RTMFP port.  The
+   publisher runs until the player decoded MEDIA_TARGET_S seconds of video
+   (and audio), bounded, then gets SIGINT (with -e, as documented: EOS).
 
-Every wait is bounded (doubled with RTMFP_ASAN=1), ports are ephemeral,
-every child runs in its own process group and is killed on any exit.
-Under RTMFP_CI a missing GStreamer element fails the test instead of
-skipping it (77).
+Asserted for every run:
+  - both pipelines reached PLAYING; unreachable runs: the bin posted
+    rtmfp-fallback with protocol rtmp;
+  - the player decoded at least MIN_RATIO of the video frames sent while
+    both ran (framerate x time from publish/play start to SIGINT) and,
+    with an audio branch, at least MIN_RATIO of that time as the 440 Hz
+    sine (zero crossings of the decoded samples, docs_media.py);
+  - peer to peer: rtmfp-direct-session at the player, rtmfp-peer-connected
+    at the publisher;
+  - the publisher exits 0 after SIGINT (with -e: after its EOS went
+    through);
+  - the player then ends by itself with EOS and exit 0 within
+    END_TIMEOUT_S, as the docs say of rtmfpsrc (and of rtmfpautosrc on
+    RTMFP, which has its outputs); rtmfpautosrc playing over RTMP is not
+    documented to end, so it is stopped with SIGINT and must exit 0;
+  - what the documented environment and properties promise: GST_DEBUG
+    logs a category of every pattern (and the core's rtmfpcore at level 5),
+    G_MESSAGES_DEBUG shows each domain, stats-interval posts
+    application/x-rtmfp-statistics messages whose counters move;
+  - no ERROR or CRITICAL line from any process (warnings are printed);
+    the server exits 0 on SIGTERM (sanitizer build: no leak or error).
+
+A command documented as failing is run verbatim (with its environment,
+e.g. LANGUAGE=ko LANG=ko_KR.UTF-8) and must exit non-zero printing the
+documented ERROR line, or that line in English: a build tree has no
+installed catalog, so the msgid of the documented translation (looked up
+in po/<lang>.po) is accepted too.
+
+Every wait is bounded (doubled with RTMFP_ASAN=1); no fixed sleep
+synchronises anything (the waits are on printed lines: listening,
+rtmfp-waiting, NetStream.Play.Start, rtmfp-publishing, last-message...);
+every child runs in its own process group, killed (SIGTERM, then SIGKILL
+after a grace period) on any exit.  A missing GStreamer element skips
+(77), and fails under RTMFP_CI.
 
 Environment (set by meson): RTMFP_SERVER, RTMFP_SOURCE_ROOT,
-GST_PLUGIN_PATH_1_0, GST_REGISTRY_1_0, RTMFP_DOCS_RUN_DIR (logs and raw
-audio); RTMFP_ASAN=1 in a sanitizer build (the uninstrumented
-gst-launch-1.0 then preloads the ASan runtime to load our plugins).
+GST_PLUGIN_PATH_1_0, GST_REGISTRY_1_0, RTMFP_DOCS_RUN_DIR (every
+process's log and the decoded audio, kept); RTMFP_ASAN=1 in a sanitizer
+build (the uninstrumented gst-launch-1.0 then preloads the ASan runtime
+to load the ASan-built plugins).
 
 SPDX-License-Identifier: LGPL-2.1-or-later
 """
+import fnmatch
 import glob
 import os
 import re
@@ -145,21 +169,30 @@ def log_path(name):
 
 class Server:
     """rtmfp-server on 127.0.0.1: RTMFP (UDP) and RTMP (TCP) on the same
-    port number"""
+    port number; split: RTMFP on another (ephemeral) port, so that nothing
+    listens on UDP at the RTMP port number"""
 
-    def __init__(self, tag):
-        self.child, self.port = None, None
+    LISTENING = re.compile(r"^listening (rtmfp|rtmp) 127\.0\.0\.1:(\d+)$")
+
+    def __init__(self, tag, split=False):
+        self.child = self.port = self.rtmp_port = None
         for attempt in range(SERVER_START_TRIES):
             port = docs_procs.free_port_pair()
             child = docs_procs.Child(
                 "%s-server" % tag,
-                [os.environ["RTMFP_SERVER"], "--rtmfp", "127.0.0.1:%d" % port,
+                [os.environ["RTMFP_SERVER"],
+                 "--rtmfp", "127.0.0.1:%d" % (0 if split else port),
                  "--rtmp", "127.0.0.1:%d" % port, "-v"],
                 dict(os.environ), log_path("%s-server-%d" % (tag, attempt)))
             _, line = child.lines.wait_for(
                 lambda l: l.startswith("listening rtmp "), CONNECT_TIMEOUT_S)
             if line:
-                self.child, self.port = child, port
+                ports = dict(m.groups() for m in map(self.LISTENING.match,
+                                                     child.output()) if m)
+                self.child, self.rtmp_port = child, port
+                self.port = int(ports["rtmfp"])
+                log("  rtmfp-server: RTMFP on UDP %d, RTMP on TCP %d"
+                    % (self.port, self.rtmp_port))
                 return
             # lost the race for the port (or worse): say why, retry
             child.kill_group()
@@ -207,6 +240,9 @@ PIPELINE_EOS = re.compile(r'^Got EOS from element "pipeline0"')
 PEER_ID_FIELD = re.compile(r"peer-id=\(string\)([0-9a-f]{64})")
 
 
+WARNING_LINE = re.compile(r"^WARNING: from element|-WARNING \*\*")
+
+
 def bad_lines(child):
     return [l for l in child.output() if BAD_LINE.search(l)]
 
@@ -232,46 +268,90 @@ def wait_line(child, pred, timeout, what):
 # ---------------------------------------------------------------------------
 # Publisher + player runs
 
-def publish_started(child):
-    """rtmfp-publishing (rtmfpsink, rtmfpautosink); an RTMP-only sink has
-    no such message: its pipeline reaching PLAYING"""
+class Scenario:
+    """A publisher and a player run together: which starts first, and
+    whether the fallback bin among them finds RTMFP unreachable"""
+
+    def __init__(self, pub, player, order, unreachable=None):
+        self.pub, self.player, self.order = pub, player, order
+        self.unreachable = unreachable      # the fallback bin's command
+
+    def describe(self):
+        s = "%s (%s) and %s (%s), %s first" % (
+            self.pub.where, self.pub.kind, self.player.where, self.player.kind,
+            self.order)
+        if self.unreachable:
+            s += "; RTMFP unreachable for %s (nothing on its UDP port)" % (
+                self.unreachable.where)
+        return s
+
+    def port_for(self, cmd, server):
+        """The fallback bin of an unreachable scenario gets the server's
+        RTMP port, where no UDP socket listens"""
+        return server.rtmp_port if cmd is self.unreachable else server.port
+
+
+def is_fallback_bin(cmd):
+    return bool(cmd.factories() & {"rtmfpautosink", "rtmfpautosrc"})
+
+
+def fell_back_to_rtmp():
+    return lambda l: bool(element_message("rtmfp-fallback")(l) and
+                          "protocol=(string)rtmp" in l)
+
+
+def publish_started(child, scenario):
+    """rtmfp-publishing (rtmfpsink, rtmfpautosink); the fallback bin of an
+    unreachable scenario: its rtmfp-fallback to RTMP; an RTMP-only sink
+    has no message: its pipeline reaching PLAYING"""
+    if scenario.unreachable is child.cmd:
+        return fell_back_to_rtmp()
     if "rtmp2sink" in child.cmd.factories():
         return lambda l: bool(PIPELINE_PLAYING.match(l))
     return element_message("rtmfp-publishing")
 
 
-def play_started(child):
+def play_started(child, scenario):
+    if scenario.unreachable is child.cmd:
+        return fell_back_to_rtmp()
     if child.cmd.direct:
-        return element_message("rtmfp-direct-session")
+        # waiting for the publisher (player first), or already playing
+        return any_of(element_message("rtmfp-waiting"),
+                      element_message("rtmfp-direct-session"))
     if "rtmp2src" in child.cmd.factories():
         return lambda l: bool(PIPELINE_PLAYING.match(l))
     return any_of(element_message("rtmfp-waiting"),
                   status_message("NetStream.Play.Start"))
 
 
-def start_publisher(pub_cmd, server, tag):
-    run = docs_substitute.prepare(pub_cmd, server.port, RUN_DIR, tag)
+def start_publisher(scenario, server, tag):
+    cmd = scenario.pub
+    run = docs_substitute.prepare(cmd, scenario.port_for(cmd, server), RUN_DIR, tag)
     child = launch(run, tag)
-    child.cmd, child.run = pub_cmd, run
-    t, line = wait_line(child, publish_started(child), CONNECT_TIMEOUT_S,
-                        "%s publishes" % tag)
+    child.cmd, child.run = cmd, run
+    t, line = wait_line(child, publish_started(child, scenario),
+                        CONNECT_TIMEOUT_S, "%s publishes" % tag)
     m = PEER_ID_FIELD.search(line or "")
     child.peer_id = m.group(1) if m else None
     child.t_publishing = t
     return child
 
 
-def start_player(play_cmd, server, tag, peer_id):
-    run = docs_substitute.prepare(play_cmd, server.port, RUN_DIR, tag, peer_id)
+def start_player(scenario, server, tag, peer_id):
+    cmd = scenario.player
+    run = docs_substitute.prepare(cmd, scenario.port_for(cmd, server), RUN_DIR,
+                                  tag, peer_id)
     child = launch(run, tag)
-    child.cmd, child.run = play_cmd, run
-    child.t_play, _ = wait_line(child, play_started(child), CONNECT_TIMEOUT_S,
+    child.cmd, child.run = cmd, run
+    child.t_play, _ = wait_line(child, play_started(child, scenario),
+                                CONNECT_TIMEOUT_S,
                                 "%s plays (or waits for the stream)" % tag)
     return child
 
 
 def audio_bytes_per_second(child):
-    caps = docs_media.sink_caps(child.output(), docs_substitute.AUDIO_OUT)
+    caps = docs_media.sink_caps(child.output(), docs_substitute.AUDIO_OUT,
+                                  "audio/x-raw")
     if not caps or "rate" not in caps:
         return None
     width = {"S16LE": 2, "F32LE": 4}.get(caps.get("format"), 0)
@@ -303,7 +383,8 @@ def wait_decoded(player, publisher):
         if not player.running() or not publisher.running():
             break
         if fps is None and player.run.video_out:
-            caps = docs_media.sink_caps(player.output(), player.run.video_out)
+            caps = docs_media.sink_caps(player.output(), player.run.video_out,
+                                         "video/x-raw")
             fps = docs_media.framerate(caps) if caps else None
         if (fps or not player.run.video_out) and decoded_enough(player, fps or 0):
             return True
@@ -314,7 +395,7 @@ def wait_decoded(player, publisher):
 
 def check_video(player, window_s, tag):
     name = player.run.video_out
-    caps = docs_media.sink_caps(player.output(), name)
+    caps = docs_media.sink_caps(player.output(), name, "video/x-raw")
     if not check(caps is not None and caps["media"] == "video/x-raw",
                  "%s: decoded video reached the sink (caps %s)" % (tag, caps)):
         return
@@ -327,7 +408,8 @@ def check_video(player, window_s, tag):
 
 
 def check_audio(player, window_s, tag):
-    caps = docs_media.sink_caps(player.output(), docs_substitute.AUDIO_OUT)
+    caps = docs_media.sink_caps(player.output(), docs_substitute.AUDIO_OUT,
+                                  "audio/x-raw")
     if not check(caps is not None and os.path.exists(player.run.audio_out),
                  "%s: decoded audio reached the sink (caps %s)" % (tag, caps)):
         return
@@ -340,9 +422,70 @@ def check_audio(player, window_s, tag):
 
 
 def check_clean(child, tag):
+    for w in [l for l in child.output() if WARNING_LINE.search(l)][:5]:
+        log("  %s warned (not a failure): %s" % (tag, w))
     bad = bad_lines(child)
     check(not bad, "%s: no ERROR or CRITICAL line%s" % (
         tag, (": " + " | ".join(bad[:5])) if bad else ""))
+
+
+STATS = "application/x-rtmfp-statistics"
+GST_DEBUG_LINE = re.compile(r"^\S+\s+\d+\s+0x[0-9a-f]+\s+(ERROR|WARN|FIXME|INFO|"
+                            r"DEBUG|LOG|TRACE|MEMDUMP)\s+(\S+)\s")
+
+
+def counter_values(lines, structure, field):
+    pat = re.compile(r"\b%s=\(g?u?int(?:64)?\)(\d+)" % re.escape(field))
+    is_msg = element_message(structure)
+    return [int(m.group(1)) for m in (pat.search(l) for l in lines if is_msg(l))
+            if m]
+
+
+def check_stats_messages(child, tag):
+    """stats-interval: the stats are posted as element messages that -m
+    prints, and their counters move"""
+    field = ("video-messages-received" if child.cmd.kind == "player"
+             else "video-messages-sent")
+    values = counter_values(child.output(), STATS, field)
+    check(len(values) >= 2 and values[-1] > values[0],
+          "%s: stats-interval: %d %s messages, %s %s" % (
+              tag, len(values), STATS, field,
+              " -> ".join(map(str, values[:1] + values[-1:]))))
+
+
+def check_gst_debug(child, spec, tag):
+    """GST_DEBUG=pattern:level,...: debug lines of a matching category for
+    every pattern; the core's log (category rtmfpcore) where a pattern at
+    DEBUG or more covers it (docs: "that output goes to the GStreamer debug
+    log too")"""
+    cats = set(m.group(2) for m in map(GST_DEBUG_LINE.match, child.output()) if m)
+    for item in spec.split(","):
+        pattern, _, level = item.partition(":")
+        matching = sorted(c for c in cats if fnmatch.fnmatchcase(c, pattern))
+        check(bool(matching), "%s: GST_DEBUG=%s logs category %s (%s)" % (
+            tag, spec, pattern, ", ".join(matching[:6])))
+        if fnmatch.fnmatchcase("rtmfpcore", pattern) and level.isdigit() and \
+                int(level) >= 5:
+            check("rtmfpcore" in cats, "%s: the core's log in category rtmfpcore"
+                  % tag)
+
+
+def check_g_messages_debug(child, domains, tag):
+    out = child.output()
+    for domain in domains.split():
+        pat = re.compile(r"(^|\): )%s-DEBUG: " % re.escape(domain))
+        check(any(pat.search(l) for l in out),
+              "%s: G_MESSAGES_DEBUG shows the domain %s" % (tag, domain))
+
+
+def check_documented_extras(child, tag):
+    """What the documented environment and properties promise to print"""
+    if any("stats-interval" in e.props for e in child.cmd.elements):
+        check_stats_messages(child, tag)
+    if "GST_DEBUG" in child.run.env:
+        check_gst_debug(child, child.run.env["GST_DEBUG"], tag)
+    if "G_MESSAGES_DEBUG" in child.run.env:
+        check_g_messages_debug(child, child.run.env["G_MESSAGES_DEBUG"], tag)
 
 
 def stop_publisher(pub, tag):
@@ -355,7 +498,22 @@ def stop_publisher(pub, tag):
               "%s: -e: the EOS went through the pipeline before the exit" % tag)
 
 
-def check_player_end(player, tag):
+def documented_to_end(scenario):
+    """The docs promise EOS at the player when the publisher stops for
+    rtmfpsrc ("When the publisher stops, rtmfpsrc ends with EOS") and
+    rtmfpautosrc while it plays over RTMFP (it has rtmfpsrc's outputs);
+    nothing for rtmfpautosrc playing over RTMP"""
+    return scenario.unreachable is not scenario.player
+
+
+def check_player_end(player, scenario, tag):
+    if not documented_to_end(scenario):
+        log("  %s: not documented to end by itself over RTMP: stopped with "
+            "SIGINT" % tag)
+        player.signal(signal.SIGINT)
+        rc = player.wait(EOS_TIMEOUT_S)
+        check(rc == 0, "%s: exit 0 after SIGINT (got %s)" % (tag, rc))
+        return
     rc = player.wait(END_TIMEOUT_S)
     check(rc == 0 and player.lines.count(
         lambda l: bool(PIPELINE_EOS.match(l))) > 0,
@@ -363,23 +521,37 @@ def check_player_end(player, tag):
         "(exit %s)" % (tag, rc if rc is not None else "none: still running"))
 
 
-def run_pair(pub_cmd, play_cmd, order, tag):
-    log("\n== %s: %s (%s) and %s (%s), %s first ==" % (
-        tag, pub_cmd.where, pub_cmd.kind, play_cmd.where, play_cmd.kind, order))
-    server = Server(tag)
+def start_both(scenario, server, tag):
+    """(publisher, player) started in the scenario's order, each once the
+    other is ready; None where it could not start"""
+    pub = player = None
+    if scenario.order == "player":
+        player = start_player(scenario, server, tag + "-player", None)
+        if player.t_play is not None:
+            pub = start_publisher(scenario, server, tag + "-publisher")
+    else:
+        pub = start_publisher(scenario, server, tag + "-publisher")
+        if pub.t_publishing is not None:
+            player = start_player(scenario, server, tag + "-player", pub.peer_id)
+    return pub, player
+
+
+def check_direct(pub, player, tag):
+    check(player.lines.count(element_message("rtmfp-direct-session")) > 0,
+          "%s: the player plays directly from the publisher "
+          "(rtmfp-direct-session)" % tag)
+    check(pub.lines.count(element_message("rtmfp-peer-connected")) > 0,
+          "%s: the publisher saw its peer-to-peer player "
+          "(rtmfp-peer-connected)" % tag)
+
+
+def run_pair(scenario, tag):
+    log("\n== %s: %s ==" % (tag, scenario.describe()))
+    server = Server(tag, split=scenario.unreachable is not None)
     pub = player = None
     try:
-        if order == "player":
-            player = start_player(play_cmd, server, tag + "-player", None)
-            if player.t_play is None:
-                return
-            pub = start_publisher(pub_cmd, server, tag + "-publisher")
-        else:
-            pub = start_publisher(pub_cmd, server, tag + "-publisher")
-            if pub.t_publishing is None:
-                return
-            player = start_player(play_cmd, server, tag + "-player", pub.peer_id)
-        if pub.t_publishing is None or player.t_play is None:
+        pub, player = start_both(scenario, server, tag)
+        if not (pub and player and pub.t_publishing and player.t_play):
             return
         for child in (pub, player):
             wait_line(child, lambda l: bool(PIPELINE_PLAYING.match(l)),
@@ -387,19 +559,17 @@ def run_pair(pub_cmd, play_cmd, order, tag):
         check(wait_decoded(player, pub),
               "%s: the player decoded %.0f s of media (within %.0f s)" % (
                   tag, MEDIA_TARGET_S, MEDIA_TIMEOUT_S))
-        if play_cmd.direct:
-            check(player.lines.count(element_message("rtmfp-direct-session")) > 0,
-                  "%s: the player plays directly from the publisher" % tag)
-            check(pub.lines.count(element_message("rtmfp-peer-connected")) > 0,
-                  "%s: the publisher saw its peer-to-peer player" % tag)
+        if scenario.player.direct:
+            check_direct(pub, player, tag)
         stop_publisher(pub, tag + " publisher")
         window = pub.t_stop - max(pub.t_publishing, player.t_play)
-        check_player_end(player, tag + " player")
-        if play_cmd.video:
+        check_player_end(player, scenario, tag + " player")
+        if scenario.player.video:
             check_video(player, window, tag + " player")
-        if play_cmd.audio:
+        if scenario.player.audio:
             check_audio(player, window, tag + " player")
         for child in (pub, player):
+            check_documented_extras(child, child.name)
             check_clean(child, child.name)
     finally:
         for child in (player, pub):
@@ -487,28 +657,29 @@ def needs_publisher_first(player):
 
 
 def plan_pairs(commands):
-    """[(publisher, player, order)]: every publisher and every player at
-    least once, each document's first server-mode pair in both orders"""
+    """([Scenario], problems): every publisher and every player at least
+    once; each document's first server-mode publisher with its player in
+    both orders; every fallback bin once more with RTMFP unreachable"""
     pubs = [c for c in commands if c.kind == "publisher"]
     players = [c for c in commands if c.kind == "player"]
-    pairs, problems = [], []
+    scenarios, problems = [], []
 
-    def add(pub, player, order):
-        if (pub, player, order) not in pairs:
-            pairs.append((pub, player, order))
+    def add(pub, player, order, unreachable=None):
+        if not any((x.pub, x.player, x.order, x.unreachable) ==
+                   (pub, player, order, unreachable) for x in scenarios):
+            scenarios.append(Scenario(pub, player, order, unreachable))
 
     def one_order(player):
         return "publisher" if needs_publisher_first(player) else "player"
 
     for doc in dict.fromkeys(c.source for c in commands):
         main_pub = next((p for p in pubs if p.source == doc and not p.direct), None)
-        if main_pub:
-            main_player = best_partner(main_pub, players)
-            if main_player and main_player.source == doc:
-                add(main_pub, main_player, "player")
-                add(main_pub, main_player, "publisher")
+        main_player = main_pub and best_partner(main_pub, players)
+        if main_player and main_player.source == doc:
+            add(main_pub, main_player, "player")
+            add(main_pub, main_player, "publisher")
     for pub in pubs:
-        if not any(p[0] is pub for p in pairs):
+        if not any(x.pub is pub for x in scenarios):
             player = best_partner(pub, players)
             if player:
                 add(pub, player, one_order(player))
@@ -516,14 +687,19 @@ def plan_pairs(commands):
                 problems.append("%s: no documented player plays what this "
                                 "publisher sends" % pub.where)
     for player in players:
-        if not any(p[1] is player for p in pairs):
+        if not any(x.player is player for x in scenarios):
             pub = best_partner(player, pubs)
             if pub:
                 add(pub, player, one_order(player))
             else:
                 problems.append("%s: no documented publisher sends what this "
                                 "player plays" % player.where)
-    return pairs, problems
+    for x in list(scenarios):
+        for cmd in (x.pub, x.player):
+            if is_fallback_bin(cmd) and not any(y.unreachable is cmd
+                                                for y in scenarios):
+                add(x.pub, x.player, "publisher", cmd)
+    return scenarios, problems
 
 
 # ---------------------------------------------------------------------------
@@ -560,7 +736,7 @@ def missing_elements(commands):
     return missing
 
 
-def print_inventory(commands, pairs):
+def print_inventory(commands, scenarios):
     log("\n== the documented gst-launch-1.0 commands ==")
     for cmd in commands:
         if cmd.kind == "elided":
@@ -568,13 +744,22 @@ def print_inventory(commands, pairs):
         elif cmd.kind == "expected-error":
             what = "run, its documented error checked"
         else:
-            runs = ["with %s (%s first)" % ((p[1] if cmd is p[0] else p[0]).where,
-                                             p[2]) for p in pairs if cmd in p[:2]]
-            what = "%s [%s%s%s]: run %s" % (
+            runs = ["run%d with %s (%s first%s)" % (
+                i, (x.player if cmd is x.pub else x.pub).where, x.order,
+                ", RTMFP unreachable" if x.unreachable is cmd else "")
+                for i, x in enumerate(scenarios, 1) if cmd in (x.pub, x.player)]
+            what = "%s [%s%s%s]: %s" % (
                 cmd.kind, "video %s" % cmd.video if cmd.video else "",
                 ", " if cmd.video and cmd.audio else "",
                 "audio %s" % cmd.audio if cmd.audio else "", "; ".join(runs))
         log("%s: %s\n    %s" % (cmd.where, what, cmd.text))
+        if cmd.kind in ("publisher", "player", "expected-error"):
+            try:
+                run = docs_substitute.prepare(cmd, 1935, RUN_DIR, "x", "<peer ID>",
+                                              cmd.kind != "expected-error")
+                log("    substituted: %s" % run.describe())
+            except docs_substitute.SubstituteError as e:
+                check(False, "%s: cannot substitute: %s" % (cmd.where, e))
 
 
 def main():
@@ -596,8 +781,8 @@ def main():
         print("FAIL: %s" % e)
         return 1
     problems = classify_all(commands)
-    pairs, pair_problems = plan_pairs(commands)
-    print_inventory([c for c in commands if c.kind], pairs)
+    scenarios, pair_problems = plan_pairs(commands)
+    print_inventory([c for c in commands if c.kind], scenarios)
     for p in problems + pair_problems:
         check(False, p)
     if FAILURES:
@@ -610,10 +795,20 @@ def main():
               % ("FAIL" if CI else "SKIP", " ".join(missing)))
         return 1 if CI else 77
 
-    for i, (pub, player, order) in enumerate(pairs, 1):
-        run_pair(pub, player, order, "run%d" % i)
+    results = []
+    for i, scenario in enumerate(scenarios, 1):
+        before = len(FAILURES)
+        run_pair(scenario, "run%d" % i)
+        results.append(("run%d" % i, scenario.describe(), len(FAILURES) - before))
     for i, cmd in enumerate([c for c in commands if c.kind == "expected-error"], 1):
+        before = len(FAILURES)
         run_expected_error(cmd, "error%d" % i, os.path.join(root, "po"))
+        results.append(("error%d" % i, "%s (expected error)" % cmd.where,
+                        len(FAILURES) - before))
+
+    log("\n== summary ==")
+    for tag, what, failed in results:
+        log("%-8s %s  %s" % (tag, "FAIL (%d)" % failed if failed else "ok  ", what))
 
     log("\n%d failure(s)" % len(FAILURES))
     for f in FAILURES:
