@@ -3,9 +3,11 @@
 docs_extract): continuation lines joined and env assignments kept, the
 documented ERROR output attached to its command, a fenced gst-launch line
 that is not a command and an unclassifiable command rejected, the
-substitutions exactly, the pairing (a publisher nobody documents a player
-for is a problem), the msgid of a translated message, and the audio
-analysis on a synthetic sine.
+substitutions exactly (decoding chains, uncountable outputs refused), the
+plan (both orders for the main pair, fallback bins again with RTMFP
+unreachable, codecs and peer-to-peer matched, a publisher nobody documents
+a player for is a problem), the msgid of a translated message, and the
+audio analysis on a synthetic sine.
 
 SPDX-License-Identifier: LGPL-2.1-or-later
 """
@@ -138,6 +140,27 @@ class Substitute(unittest.TestCase):
                             "peer-id=auto ! flvdemux name=d d.video ! avdec_h264 ! fakesink")
         self.assertIn("peer-id=auto", sub.prepare(auto, 7, "/run", "t").argv)
 
+    def test_decoding_chains(self):
+        cmd = self.command("gst-launch-1.0 -m rtmfpsrc name=s location=rtmfp://example.com/l/a "
+                           "stats-interval=1000 s.video ! queue ! h264parse ! avdec_h264 ! fakesink")
+        run = sub.prepare(cmd, 7, "/run", "t")
+        self.assertEqual(run.argv[-3:], ["fakesink", "silent=false",
+                                         "name=" + sub.VIDEO_OUT])
+        self.assertEqual(run.argv[:3], ["gst-launch-1.0", "-m", "-v"])
+        # a fakesink that ends no decoding chain stays as documented
+        err = self.command(ERROR_CMD)
+        self.assertEqual(sub.prepare(err, 7, "/run", "t", add_messages=False).argv,
+                         ["gst-launch-1.0"] + err.pipeline)
+        # decoded output the test cannot count
+        for line in ("gst-launch-1.0 rtmfpsrc location=rtmfp://a/b/c ! flvdemux name=d "
+                     "d.video ! avdec_h264 ! xvimagesink",
+                     "gst-launch-1.0 rtmfpsrc name=s location=rtmfp://a/b/c s.video ! "
+                     "avdec_h264 ! fakesink sync=true",
+                     "gst-launch-1.0 rtmfpsrc name=s location=rtmfp://a/b/c s.audio ! "
+                     "speexdec ! fakesink"):
+            with self.assertRaises(sub.SubstituteError, msg=line):
+                sub.prepare(self.command(line), 7, "/run", "t")
+
     def test_other_hosts_kept(self):
         cmd = self.command("gst-launch-1.0 rtmfpsrc location=rtmfp://10.0.0.1/live/a ! "
                            "flvdemux ! avdec_h264 ! fakesink")
@@ -155,6 +178,43 @@ class Substitute(unittest.TestCase):
                           (cmds[0], cmds[1], "publisher", None)])
         self.assertEqual(len(problems), 1)
         self.assertIn("no documented player", problems[0])
+
+
+class Plan(unittest.TestCase):
+    def commands(self, *blocks):
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(d, "x.md"), "w") as f:
+                f.write(doc(*blocks))
+            return [ex.classify(c) for c in ex.extract_commands(d, ["x.md"])]
+
+    def test_fallback_bins_run_again_unreachable(self):
+        auto = PUBLISHER.replace("rtmfpsink", "rtmfpautosink")
+        pub, player = self.commands(auto, PLAYER)
+        scenarios, problems = pipelines.plan_pairs([pub, player])
+        self.assertEqual(problems, [])
+        self.assertEqual([(x.order, x.unreachable) for x in scenarios],
+                         [("player", None), ("publisher", None), ("publisher", pub)])
+        self.assertTrue(pipelines.documented_to_end(scenarios[2]))
+
+    def test_autosrc_over_rtmp_is_not_documented_to_end(self):
+        pub, player = self.commands(PUBLISHER, PLAYER.replace("rtmfpsrc", "rtmfpautosrc"))
+        scenarios, _ = pipelines.plan_pairs([pub, player])
+        self.assertIs(scenarios[-1].unreachable, player)
+        self.assertFalse(pipelines.documented_to_end(scenarios[-1]))
+
+    def test_codecs_and_paths_must_match(self):
+        aac_player = PLAYER.replace("speexdec", "avdec_aac")
+        direct = PUBLISHER.replace("rtmfpsink name=s", "rtmfpsink name=s mode=direct")
+        cmds = self.commands(PUBLISHER, aac_player, direct)
+        _, problems = pipelines.plan_pairs(cmds)
+        self.assertEqual(len(problems), 3, problems)
+
+    def test_placeholder_peer_needs_the_publisher_first(self):
+        direct = PUBLISHER.replace("rtmfpsink name=s", "rtmfpsink name=s mode=direct")
+        player = PLAYER.replace("rtmfpsrc name=s", "rtmfpsrc name=s peer-id=0123...cdef")
+        scenarios, problems = pipelines.plan_pairs(self.commands(direct, player))
+        self.assertEqual(problems, [])
+        self.assertEqual([x.order for x in scenarios], ["publisher"])
 
 
 class Po(unittest.TestCase):
