@@ -70,7 +70,13 @@ post_client_error (GstElement * el, const GstRtmfpErrorContext * c,
     case RTMFP_TC_CLIENT_ERROR_FINGERPRINT:
       GST_ELEMENT_ERROR (el, RESOURCE, NOT_AUTHORIZED,
           (_("The RTMFP server \"%s\" is not the required server "
-                  "(wrong fingerprint)."), c->host), ("%s", err->message));
+                  "(wrong fingerprint, or no proof of the pinned key)."),
+              c->host), ("%s", err->message));
+      break;
+    case RTMFP_TC_CLIENT_ERROR_AUTH:
+      GST_ELEMENT_ERROR (el, RESOURCE, NOT_AUTHORIZED,
+          (_("The RTMFP server \"%s\" did not prove that it knows the "
+                  "authentication token."), c->host), ("%s", err->message));
       break;
     default:
       POST_OPEN (el, c, (_("Could not connect to RTMFP server \"%s\"."),

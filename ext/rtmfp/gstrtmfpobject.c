@@ -51,12 +51,6 @@ GST_DEBUG_CATEGORY_STATIC (gst_rtmfp_object_debug);
 /* DNS answers still due when stopping are awaited this long */
 #define RESOLVE_DRAIN_MS 1000
 
-/* Static DH keys in our certificate for every group we support, best
- * first: the initiator can only select a group it has a static key for,
- * and RFC 7425 4.2 makes group 2 mandatory (Flash-era servers may offer
- * nothing else). */
-static const guint dh_groups[] = { 14, 5, 2 };
-
 struct _GstRtmfpObject
 {
   GstElement *element;
@@ -372,6 +366,19 @@ on_peer_left (RtmfpTcAgent * a, RtmfpSession * s, gpointer ud)
   post_peer_message (ud, "rtmfp-peer-disconnected", s);
 }
 
+/* The handshake fell back to Flash Player's certificate: a new peer ID */
+static void
+on_identity_changed (RtmfpTcAgent * a, RtmfpIdentity * id, gpointer ud)
+{
+  GstRtmfpObject *obj = ud;
+  gchar *peer_id = rtmfp_identity_get_peer_id (id);
+
+  GST_INFO_OBJECT (obj->element, "handshake: Flash Player's certificate "
+      "(DH group 2), peer ID now %s", peer_id);
+  gst_rtmfp_settings_set_local_peer_id (&obj->settings, peer_id);
+  g_free (peer_id);
+}
+
 static const RtmfpTcAgentCallbacks agent_callbacks = {
   .state_changed = on_state,
   .error = on_error,
@@ -386,6 +393,7 @@ static const RtmfpTcAgentCallbacks agent_callbacks = {
   .writable = on_writable,
   .peer_playing = on_peer_playing,
   .peer_left = on_peer_left,
+  .identity_changed = on_identity_changed,
 };
 
 static gint64
@@ -564,6 +572,8 @@ make_agent (GstRtmfpObject * obj, GstRtmfpRun * rs)
   cfg.app = rs->uri.app;
   cfg.stream = rs->uri.stream;
   cfg.auth_token = rs->auth_token;
+  cfg.auth_mode = rs->auth_mode;
+  cfg.handshake = rs->handshake;
   cfg.server_fingerprint = rs->have_server_fp ? rs->server_fp : NULL;
   cfg.resolve_peer = rs->resolve_peer;
   cfg.peer_fingerprint = rs->have_peer_fp ? rs->peer_fp : NULL;
@@ -586,8 +596,9 @@ make_net (GstRtmfpObject * obj, GstRtmfpRun * rs, RtmfpTcAgent * agent,
   RtmfpNet *net;
   GError *err = NULL;
 
-  /* RFC 7425 5.3: a new certificate (peer ID) for every connection */
-  id = rtmfp_identity_new_static (dh_groups, G_N_ELEMENTS (dh_groups));
+  /* RFC 7425 5.3: a new certificate (peer ID) for every connection, of
+   * the shape the handshake property asks for */
+  id = rtmfp_tc_client_new_identity (rs->handshake);
   rtmfp_endpoint_config_init (&ecfg);
   ecfg.identity = id;
   /* 5.4: a direct publisher answers the IHellos the server forwards */

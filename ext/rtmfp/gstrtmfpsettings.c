@@ -11,6 +11,7 @@
 
 #include "gstrtmfpsettings.h"
 #include "gstrtmfpobject.h"
+#include "rtmfptcclient.h"
 
 static GQuark settings_quark;
 
@@ -97,6 +98,16 @@ gst_rtmfp_settings_set_running (GstRtmfpSettings * s, gboolean running,
   g_mutex_unlock (&s->lock);
 }
 
+void
+gst_rtmfp_settings_set_local_peer_id (GstRtmfpSettings * s,
+    const gchar * local_peer_id)
+{
+  g_mutex_lock (&s->lock);
+  g_free (s->local_peer_id);
+  s->local_peer_id = g_strdup (local_peer_id);
+  g_mutex_unlock (&s->lock);
+}
+
 static void
 set_string (GstRtmfpSettings * s, gchar ** field, const GValue * value)
 {
@@ -147,6 +158,12 @@ gst_rtmfp_settings_set_property (GstRtmfpSettings * s, GstElement * element,
     case GST_RTMFP_PROP_STATS_INTERVAL:
       set_uint (s, &s->stats_interval, g_value_get_uint (value));
       return TRUE;
+    case GST_RTMFP_PROP_HANDSHAKE:
+      set_uint (s, (guint *) & s->handshake, g_value_get_enum (value));
+      return TRUE;
+    case GST_RTMFP_PROP_AUTH_MODE:
+      set_uint (s, (guint *) & s->auth_mode, g_value_get_enum (value));
+      return TRUE;
     default:
       return FALSE;
   }
@@ -178,6 +195,12 @@ gst_rtmfp_settings_get_property (GstRtmfpSettings * s, guint prop_id,
       break;
     case GST_RTMFP_PROP_STATS_INTERVAL:
       g_value_set_uint (value, s->stats_interval);
+      break;
+    case GST_RTMFP_PROP_HANDSHAKE:
+      g_value_set_enum (value, s->handshake);
+      break;
+    case GST_RTMFP_PROP_AUTH_MODE:
+      g_value_set_enum (value, s->auth_mode);
       break;
     default:
       handled = FALSE;
@@ -244,6 +267,8 @@ gst_rtmfp_settings_snapshot (GstRtmfpSettings * s, GstElement * element,
   g_mutex_lock (&s->lock);
   run->location = g_strdup (s->location);
   run->auth_token = g_strdup (s->auth_token);
+  run->handshake = s->handshake;
+  run->auth_mode = s->auth_mode;
   run->timeout = s->timeout;
   run->idle_timeout = s->idle_timeout;
   run->stats_interval = s->stats_interval;
@@ -347,10 +372,14 @@ install_security (GObjectClass * klass)
    * GstRtmfpSrc:server-fingerprint:
    *
    * Fingerprint pinning: the peer ID (64 hex digits, the SHA-256
-   * fingerprint of its certificate) the server in the location must have.
-   * A session to any other server is closed before anything is said to
-   * it, and the element fails with a RESOURCE NOT_AUTHORIZED error.  NULL
-   * (default): any server.
+   * fingerprint of its certificate) the server in the location must have,
+   * with static Diffie-Hellman keys that the session is keyed with, so
+   * that only the holder of the private key can answer (`rtmfp-server
+   * --identity` prints its fingerprint; a server without static keys
+   * cannot be pinned).  Another server, or one that cannot prove it
+   * holds the pinned key, makes the element fail with a RESOURCE
+   * NOT_AUTHORIZED error naming the reason, before anything (the
+   * auth-token) is said to it.  NULL (default): any server.
    *
    * Since: 1.0
    */
@@ -375,6 +404,88 @@ install_security (GObjectClass * klass)
           "Token sent with connect for servers that require one "
           "(write-only)", NULL, G_PARAM_WRITABLE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
+
+  /**
+   * GstRtmfpSink:auth-mode:
+   * GstRtmfpSrc:auth-mode:
+   *
+   * How #GstRtmfpSink:auth-token is sent.  `plain`: as given.  `hashed`:
+   * HMAC-SHA256 of it keyed with the server's session nonce (RFC 7425
+   * 4.6.5), which proves the token without disclosing it and cannot be
+   * replayed on another session (rtmfp-server and rtmfp-cpp's tcserver
+   * accept both).  `mutual`: hashed, and the server must answer with the
+   * token hashed with our nonce, or the element fails with a RESOURCE
+   * NOT_AUTHORIZED error.
+   *
+   * Since: 1.0
+   */
+  g_object_class_install_property (klass, GST_RTMFP_PROP_AUTH_MODE,
+      g_param_spec_enum ("auth-mode", "Authentication mode",
+          "How auth-token is sent (hashed: bound to the session)",
+          GST_TYPE_RTMFP_AUTH_MODE, RTMFP_TC_AUTH_PLAIN, RW_READY));
+
+  /**
+   * GstRtmfpSink:handshake:
+   * GstRtmfpSrc:handshake:
+   *
+   * The certificate presented to the server, i.e. how the session is
+   * keyed.  `rfc`: static Diffie-Hellman keys for groups 14, 5 and 2 (RFC
+   * 7425 4.3), keying in the best group both ends support (2048-bit with
+   * rtmfp-server and rtmfp-cpp).  `flash`: the shape of Flash Player's
+   * certificate, one key in group 2 (1024 bits, within reach of
+   * well-funded attackers); servers built for Flash Player (MonaServer,
+   * Cumulus) need it.  `auto` (default): `rfc`, and `flash` if the server
+   * answers the RFC handshake in a way that shows it needs that (the peer
+   * ID then changes); never with #GstRtmfpSink:server-fingerprint set.
+   *
+   * Since: 1.0
+   */
+  g_object_class_install_property (klass, GST_RTMFP_PROP_HANDSHAKE,
+      g_param_spec_enum ("handshake", "Handshake",
+          "Certificate presented to the server (auto: Flash Player's when "
+          "the server needs it)", GST_TYPE_RTMFP_HANDSHAKE,
+          RTMFP_HANDSHAKE_AUTO, RW_READY));
+}
+
+GType
+gst_rtmfp_handshake_get_type (void)
+{
+  static gsize id = 0;
+  static const GEnumValue values[] = {
+    {RTMFP_HANDSHAKE_AUTO, "RFC certificate; Flash Player's if the server "
+          "shows it needs that", "auto"},
+    {RTMFP_HANDSHAKE_RFC, "RFC 7425 certificate with static keys for DH "
+          "groups 14, 5 and 2 (best common group)", "rfc"},
+    {RTMFP_HANDSHAKE_FLASH, "Flash Player's certificate (DH group 2, "
+          "1024 bits)", "flash"},
+    {0, NULL, NULL}
+  };
+
+  if (g_once_init_enter (&id)) {
+    GType t = g_enum_register_static ("GstRtmfpHandshake", values);
+    g_once_init_leave (&id, t);
+  }
+  return (GType) id;
+}
+
+GType
+gst_rtmfp_auth_mode_get_type (void)
+{
+  static gsize id = 0;
+  static const GEnumValue values[] = {
+    {RTMFP_TC_AUTH_PLAIN, "The token as given", "plain"},
+    {RTMFP_TC_AUTH_HASHED, "The token hashed with the session's nonce "
+          "(not replayable)", "hashed"},
+    {RTMFP_TC_AUTH_MUTUAL, "Hashed, and the server must prove it knows the "
+          "token", "mutual"},
+    {0, NULL, NULL}
+  };
+
+  if (g_once_init_enter (&id)) {
+    GType t = g_enum_register_static ("GstRtmfpAuthMode", values);
+    g_once_init_leave (&id, t);
+  }
+  return (GType) id;
 }
 
 static void

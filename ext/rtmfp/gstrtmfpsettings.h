@@ -27,8 +27,16 @@ enum {
   GST_RTMFP_PROP_AUTH_TOKEN,
   GST_RTMFP_PROP_AUTO_RECONNECT,
   GST_RTMFP_PROP_STATS_INTERVAL,
+  GST_RTMFP_PROP_HANDSHAKE,
+  GST_RTMFP_PROP_AUTH_MODE,
   GST_RTMFP_PROP_LAST
 };
+
+/* handshake: RtmfpHandshakeMode; auth-mode: RtmfpTcAuthMode */
+#define GST_TYPE_RTMFP_HANDSHAKE (gst_rtmfp_handshake_get_type ())
+GType     gst_rtmfp_handshake_get_type (void);
+#define GST_TYPE_RTMFP_AUTH_MODE (gst_rtmfp_auth_mode_get_type ())
+GType     gst_rtmfp_auth_mode_get_type (void);
 
 #define GST_RTMFP_DEFAULT_LOCATION "rtmfp://localhost/live/myStream"
 #define GST_RTMFP_DEFAULT_TIMEOUT 10
@@ -51,6 +59,8 @@ typedef struct {
   gchar *play_peer_id;          /* src: play from this peer, or "auto" */
   gchar *server_fingerprint;    /* pinned server peer ID (hex) or NULL */
   gchar *auth_token;            /* write-only */
+  gint handshake;               /* RtmfpHandshakeMode */
+  gint auth_mode;               /* RtmfpTcAuthMode */
   gchar *local_peer_id;         /* sink: ours, once started */
   gboolean direct;              /* sink: mode=direct */
   gboolean auto_reconnect;
@@ -75,11 +85,17 @@ gchar    *gst_rtmfp_settings_dup_location (GstRtmfpSettings * s);
 gchar    *gst_rtmfp_settings_dup_local_peer_id (GstRtmfpSettings * s);
 void      gst_rtmfp_settings_set_running (GstRtmfpSettings * s,
     gboolean running, const gchar * local_peer_id);
+/* Our peer ID changed while running (the handshake fell back to Flash
+ * Player's certificate) */
+void      gst_rtmfp_settings_set_local_peer_id (GstRtmfpSettings * s,
+    const gchar * local_peer_id);
 
 /* The settings of one run, checked */
 typedef struct {
   gchar *location;
   gchar *auth_token;
+  gint handshake;               /* RtmfpHandshakeMode */
+  gint auth_mode;               /* RtmfpTcAuthMode */
   guint timeout, idle_timeout, stats_interval;
   guint audio_lifetime, video_lifetime;
   gboolean direct, reconnect;

@@ -498,6 +498,11 @@ gst_rtmfp_src_out_push (GstRtmfpSrcOut * o, const RtmfpMediaItem * it,
 
   if (it->flags & RTMFP_MEDIA_RESTART)
     restart (o);
+  /* An empty message is no FLV tag (a tag body has at least its codec
+   * byte); MonaServer sends empty audio and video messages when a player
+   * starts.  Nothing to output. */
+  if (g_bytes_get_size (it->payload) == 0)
+    return GST_FLOW_OK;
   /* a late FLV start replays the state from before this message */
   ret = push_flv (o, it, dts);
   note_state (o, it);

@@ -3,14 +3,16 @@
  *   rtmfp-server --rtmfp ADDR:PORT [--rtmp ADDR:PORT] [--app NAME]...
  *                [--stats-interval N] [--auth-key TEXT]... [--auth-key-hex HEX]...
  *                [--metrics ADDR:PORT] [--log-format text|json]
- *                [--dead-peer-timeout MS]
+ *                [--dead-peer-timeout MS] [--identity FILE] ...
  *
  * Prints "listening rtmfp ADDR:PORT" (the actual port when 0 was asked),
- * then with --rtmp "listening rtmp ADDR:PORT" and with --metrics
- * "listening metrics ADDR:PORT", once ready; a "stats ..."
- * line on SIGUSR1 (and every N seconds with --stats-interval), and exits
- * 0 on SIGINT / SIGTERM after closing the sessions and connections.  Exit
- * status 1 on bad options or when a socket cannot be bound.
+ * then with --rtmp "listening rtmp ADDR:PORT", with --metrics
+ * "listening metrics ADDR:PORT" and with --identity "fingerprint HEX",
+ * once ready; a "stats ..." line on SIGUSR1 (after the fingerprint line
+ * with --identity; and every N seconds with --stats-interval), and exits 0
+ * on SIGINT / SIGTERM after closing the sessions and connections.  Exit
+ * status 1 on bad options, an unusable identity file, or when a socket
+ * cannot be bound.
  *
  * One thread (rtmfpnet's) runs everything the server object does: the
  * RTMFP endpoint, the relay and the RTMP sockets (rtmpserverio.c, whose
@@ -32,6 +34,7 @@
 
 #include "rtmfpnet.h"
 #include "rtmfpserver.h"
+#include "rtmfpidentityfile.h"
 #include "rtmfpmetricshttp.h"
 #include "rtmfplog.h"
 #include "rtmpserverio.h"
@@ -57,6 +60,13 @@ static gchar **opt_auth_keys_hex;
 static gint opt_max_sessions = -1;
 static gint opt_max_flows = -1;
 static gint opt_max_reassembly = -1;
+static gchar *opt_identity;
+static gint opt_max_amplification = -1;
+static gint opt_amplification_allowance = -1;
+
+/* Static keys of an --identity, best first (RFC 7425 4.2: 2 is mandatory,
+ * what Flash Player keys in) */
+static const guint identity_groups[] = { 14, 5, 2 };
 static gint opt_dead_peer_timeout = 10000;
 
 static gboolean opt_version;
@@ -102,6 +112,18 @@ static GOptionEntry entries[] = {
   {"max-reassembly-bytes", 0, 0, G_OPTION_ARG_INT, &opt_max_reassembly,
       "Bytes held for reassembling fragmented handshake packets, server-"
         "wide (default 1048576)", "BYTES"},
+  {"identity", 0, 0, G_OPTION_ARG_FILENAME, &opt_identity,
+      "Keep the server's identity (static Diffie-Hellman keys) in FILE, "
+        "created (mode 0600) if missing, so that its fingerprint stays the "
+        "same and clients can pin it (default: a new ephemeral identity at "
+        "every start)", "FILE"},
+  {"max-amplification", 0, 0, G_OPTION_ARG_INT, &opt_max_amplification,
+      "Answers to an unauthenticated handshake packet are at most N times "
+        "its size (default 3; 0: no limit)", "N"},
+  {"amplification-allowance", 0, 0, G_OPTION_ARG_INT,
+        &opt_amplification_allowance,
+      "Server-wide bytes per second that handshake answers may exceed "
+        "--max-amplification by (default 16384; 0: none)", "BYTES"},
   {"dead-peer-timeout", 0, 0, G_OPTION_ARG_INT, &opt_dead_peer_timeout,
       "Close a player whose media waited this long for any acknowledgement "
         "(after two retransmission timeouts when its address answers with "
@@ -160,6 +182,7 @@ typedef struct {
   RtmfpServer *srv;
   RtmpServerIo *rtmp;
   GMainLoop *loop;
+  gchar *fingerprint;           /* hex, with --identity */
   RtmfpMetricsHttp *metrics;
   gint64 start_time;            /* Unix µs */
 } App;
@@ -360,6 +383,8 @@ print_stats (App * app)
   prev_in = st.bytes_in + st.rtmp_bytes_in;
   prev_out = st.bytes_out + st.rtmp_bytes_out;
   line = rtmfp_server_stats_to_string (&st);
+  if (app->fingerprint)
+    g_print ("fingerprint %s\n", app->fingerprint);
   g_print ("%s\n", line);
   fflush (stdout);
   g_free (line);
@@ -370,6 +395,32 @@ on_usr1 (gpointer data)
 {
   print_stats (data);
   return G_SOURCE_CONTINUE;
+}
+
+/* --identity: load or make the identity; NULL (message printed) if the
+ * file cannot be used */
+static RtmfpIdentity *
+load_identity (const gchar * path)
+{
+  GError *err = NULL;
+  gchar *warning = NULL;
+  gboolean created = FALSE;
+  RtmfpIdentity *id;
+
+  id = rtmfp_identity_file_load (path, identity_groups,
+      G_N_ELEMENTS (identity_groups), &created, &warning, &err);
+  if (!id) {
+    g_printerr ("rtmfp-server: %s\n", err->message);
+    g_error_free (err);
+    return NULL;
+  }
+  if (warning) {
+    g_printerr ("rtmfp-server: warning: %s\n", warning);
+    g_free (warning);
+  }
+  if (created)
+    g_printerr ("rtmfp-server: made a new identity in %s\n", path);
+  return id;
 }
 
 static gboolean
@@ -427,6 +478,7 @@ main (int argc, char **argv)
   guint16 port = 0, rtmp_port = 0;
   guint sig[3], poll_id, stats_id = 0, i;
   GPtrArray *auth_keys;
+  RtmfpIdentity *identity = NULL;
 
   octx = g_option_context_new ("- RTMFP rendezvous and relay server");
   g_option_context_add_main_entries (octx, entries, NULL);
@@ -479,12 +531,26 @@ main (int argc, char **argv)
     g_free (rtmp_host);
     return 1;
   }
+  if (opt_max_amplification < -1 || opt_amplification_allowance < -1) {
+    g_printerr ("rtmfp-server: --max-amplification and "
+        "--amplification-allowance must be >= 0\n");
+    g_free (host);
+    g_free (rtmp_host);
+    return 1;
+  }
   if (!(auth_keys = parse_auth_keys ())) {
     g_free (host);
     g_free (rtmp_host);
     return 1;
   }
   if (!rtmfp_log_setup () || !metrics_open (&app)) {
+    g_ptr_array_unref (auth_keys);
+    g_free (host);
+    g_free (rtmp_host);
+    return 1;
+  }
+  if (opt_identity && !(identity = load_identity (opt_identity))) {
+    rtmfp_metrics_http_free (app.metrics);
     g_ptr_array_unref (auth_keys);
     g_free (host);
     g_free (rtmp_host);
@@ -503,10 +569,14 @@ main (int argc, char **argv)
   cfg.relay.video_lifetime_us = (gint64) opt_video_lifetime * 1000;
   cfg.relay.keyframe_lifetime_us = 2 * cfg.relay.video_lifetime_us;
   cfg.publisher_idle_us = (gint64) opt_idle_publisher * 1000;
+  cfg.identity = identity;
   if (rtmfp_log_is_json ())
     cfg.on_event = rtmfp_log_event;
   cfg.player_dead_peer_timeout_us = (gint64) opt_dead_peer_timeout * 1000;
   app.srv = rtmfp_server_new (&cfg, net_clock, &app);
+  if (identity)
+    app.fingerprint = rtmfp_identity_get_peer_id (identity);
+  g_clear_pointer (&identity, rtmfp_identity_unref);
 
   rtmfp_server_endpoint_config (app.srv, &ecfg);
   ecfg.idle_timeout_us = IDLE_TIMEOUT_US;
@@ -516,6 +586,10 @@ main (int argc, char **argv)
     ecfg.max_recv_flows_per_session = opt_max_flows;
   if (opt_max_reassembly > 0)
     ecfg.max_reassembly_bytes = opt_max_reassembly;
+  if (opt_max_amplification >= 0)
+    ecfg.max_startup_amplification = opt_max_amplification;
+  if (opt_amplification_allowance >= 0)
+    ecfg.startup_excess_bytes_per_sec = opt_amplification_allowance;
   app.net = rtmfp_net_new (&ecfg, rtmfp_server_get_callbacks (), app.srv,
       host, port, &err);
   if (!app.net) {
@@ -524,6 +598,7 @@ main (int argc, char **argv)
     g_clear_error (&err);
     rtmfp_metrics_http_free (app.metrics);
     rtmfp_server_free (app.srv);
+    g_free (app.fingerprint);
     g_ptr_array_unref (auth_keys);
     g_free (host);
     g_free (rtmp_host);
@@ -539,6 +614,7 @@ main (int argc, char **argv)
       rtmfp_metrics_http_free (app.metrics);
       rtmfp_net_free (app.net);
       rtmfp_server_free (app.srv);
+      g_free (app.fingerprint);
       g_ptr_array_unref (auth_keys);
       g_free (host);
       g_free (rtmp_host);
@@ -567,6 +643,8 @@ main (int argc, char **argv)
     print_listening ("rtmp", rtmp_host, rtmp_server_io_get_port (app.rtmp));
   if (app.metrics)
     print_metrics_listening (app.metrics);
+  if (app.fingerprint)
+    g_print ("fingerprint %s\n", app.fingerprint);
   fflush (stdout);
 
   g_main_loop_run (app.loop);
@@ -595,5 +673,7 @@ main (int argc, char **argv)
   g_strfreev (opt_auth_keys_hex);
   g_free (opt_rtmfp);
   g_free (opt_rtmp);
+  g_free (opt_identity);
+  g_free (app.fingerprint);
   return 0;
 }

@@ -35,6 +35,7 @@ rtmfp_server_config_init (RtmfpServerConfig * cfg)
   cfg->publisher_idle_us = 500 * G_TIME_SPAN_MILLISECOND;
   cfg->rtmp_max_output = 4 * 1024 * 1024;
   cfg->rtmp_connect_timeout_us = 10 * G_TIME_SPAN_SECOND;
+  cfg->stream_end_linger_us = 1 * G_TIME_SPAN_SECOND;
   cfg->player_dead_peer_timeout_us = 10 * G_TIME_SPAN_SECOND;
 }
 
@@ -102,20 +103,12 @@ gchar *
 rtmfp_server_auth_token (const guint8 * key, gsize key_len,
     const gchar * user, const gchar * app)
 {
-  guint8 mac[RTMFP_SHA256_SIZE];
   gchar *msg, *hex;
-  guint i;
 
   g_return_val_if_fail (app != NULL, NULL);
   msg = user ? g_strconcat (user, "@", app, NULL) : g_strdup (app);
-  rtmfp_hmac_sha256 (key, key_len, (const guint8 *) msg, strlen (msg), mac);
+  hex = rtmfp_hmac_sha256_hex (key, key_len, msg);
   g_free (msg);
-  hex = g_malloc (2 * RTMFP_SHA256_SIZE + 1);
-  for (i = 0; i < RTMFP_SHA256_SIZE; i++) {
-    hex[2 * i] = "0123456789abcdef"[mac[i] >> 4];
-    hex[2 * i + 1] = "0123456789abcdef"[mac[i] & 15];
-  }
-  hex[2 * RTMFP_SHA256_SIZE] = 0;
   return hex;
 }
 
@@ -134,7 +127,7 @@ string_arg (GPtrArray * args, guint i)
 
 gboolean
 rtmfp_server_auth_ok (RtmfpServer * srv, const gchar * app, GPtrArray * args,
-    guint first)
+    guint first, const guint8 * nonce, gchar ** proof)
 {
   const gchar *a = string_arg (args, first);
   const gchar *b = string_arg (args, first + 1);
@@ -143,6 +136,8 @@ rtmfp_server_auth_ok (RtmfpServer * srv, const gchar * app, GPtrArray * args,
   gboolean ok = FALSE;
   guint i;
 
+  if (proof)
+    *proof = NULL;
   if (!srv->auth_keys || srv->auth_keys->len == 0)
     return TRUE;
   if (!app || !a)
@@ -156,14 +151,26 @@ rtmfp_server_auth_ok (RtmfpServer * srv, const gchar * app, GPtrArray * args,
   if (strlen (token) != 2 * RTMFP_SHA256_SIZE)
     return FALSE;
   given = g_ascii_strdown (token, -1);
-  /* every key is tried (no early exit), each compared in constant time */
+  /* every key is tried (no early exit), each compared in constant time:
+   * the token itself, or (RTMFP) the token hashed with our session nonce,
+   * which a client sends so that it cannot be replayed elsewhere */
   for (i = 0; i < srv->auth_keys->len; i++) {
     gsize klen;
     const guint8 *k = g_bytes_get_data (srv->auth_keys->pdata[i], &klen);
     gchar *want = rtmfp_server_auth_token (k, klen, user, app);
+    gboolean match = rtmfp_crypto_equal ((const guint8 *) want,
+        (const guint8 *) given, 2 * RTMFP_SHA256_SIZE);
 
-    ok |= rtmfp_crypto_equal ((const guint8 *) want, (const guint8 *) given,
-        2 * RTMFP_SHA256_SIZE);
+    if (nonce) {
+      gchar *hashed = rtmfp_hmac_sha256_hex (nonce, RTMFP_SHA256_SIZE,
+          want);
+      match |= rtmfp_crypto_equal ((const guint8 *) hashed,
+          (const guint8 *) given, 2 * RTMFP_SHA256_SIZE);
+      g_free (hashed);
+    }
+    if (match && proof && !*proof)
+      *proof = g_strdup (want);
+    ok |= match;
     g_free (want);
   }
   g_free (given);
@@ -344,8 +351,12 @@ rtmfp_server_new (const RtmfpServerConfig * cfg, RtmfpServerClockFunc clock,
   srv->cfg.auth_keys = NULL;
   srv->clock = clock;
   srv->clock_data = clock_data;
-  srv->identity = rtmfp_identity_new_ephemeral (server_dh_groups,
-      G_N_ELEMENTS (server_dh_groups), NULL, TRUE);
+  if (srv->cfg.identity)
+    srv->identity = rtmfp_identity_ref (srv->cfg.identity);
+  else
+    srv->identity = rtmfp_identity_new_ephemeral (server_dh_groups,
+        G_N_ELEMENTS (server_dh_groups), NULL, TRUE);
+  srv->cfg.identity = NULL;
   srv->relay = rtmfp_relay_new (&srv->cfg.relay);
   srv->conns = g_hash_table_new (g_direct_hash, g_direct_equal);
   srv->direct = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,

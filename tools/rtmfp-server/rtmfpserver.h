@@ -86,6 +86,18 @@ typedef struct {
    * any key matching accepts.  Else: _error NetConnection.Connect.Rejected
    * and the connection is closed. */
   GBytes *const *auth_keys;
+  /* appended.  The server's identity (a reference is taken): with static
+   * keys (rtmfp_identity_new_server_static, rtmfp-server --identity) its
+   * fingerprint can be pinned by clients and cannot be forged (RFC 7425
+   * section 7).  NULL: a new ephemeral identity (groups 14, 5, 2), a new
+   * fingerprint at every start, forward secrecy. */
+  RtmfpIdentity *identity;
+  /* appended.  A publication the client ends (closeStream, deleteStream)
+   * while its other flows may still carry its last messages stays at most
+   * this long for them (flows are not ordered with one another, RFC 7016
+   * 3.6).  Default 1 s; 0: it ends at once (rtmfp-cpp's tcserver does:
+   * the tests use it to check that clients close cleanly). */
+  gint64 stream_end_linger_us;
   /* Client events (RtmfpServerEvent), on the server's thread; NULL: none */
   RtmfpServerEventFunc on_event;
   gpointer event_data;
@@ -101,12 +113,17 @@ typedef struct {
 void      rtmfp_server_config_init (RtmfpServerConfig * cfg);
 
 /* The App-wide (user NULL) or user-specific authentication token for app
- * under key: 64 lower-case hex digits (newly allocated) */
+ * under key: 64 lower-case hex digits (newly allocated).  Over RTMFP a
+ * client may instead send it hashed with the server's session nonce
+ * (rtmfp_hmac_sha256_hex, rtmfp-cpp's tcserver scheme); the connect answer
+ * then carries authToken, the token hashed with the client's nonce, which
+ * proves to the client that the server knows the token. */
 gchar    *rtmfp_server_auth_token (const guint8 * key, gsize key_len,
     const gchar * user, const gchar * app);
 
-/* The identity is ephemeral Diffie-Hellman (groups 14, 5, 2) and accepts
- * ancillary data, so URI EPDs select it (RFC 7425 4.3.3.2, 4.4.3). */
+/* The identity is cfg->identity, or ephemeral Diffie-Hellman (groups 14,
+ * 5, 2); either accepts ancillary data, so URI EPDs select it (RFC 7425
+ * 4.3.3.2, 4.4.3). */
 RtmfpServer *rtmfp_server_new (const RtmfpServerConfig * cfg,
     RtmfpServerClockFunc clock, gpointer clock_data);
 /* Forgets every connection (no callbacks); free the endpoint after or

@@ -26,9 +26,9 @@
 /* Receive buffer for client stream flows: must hold the largest message
  * (a video keyframe) */
 #define STREAM_FLOW_BUFFER (1024 * 1024)
-/* A publication the client ends (closeStream, deleteStream, closing its
- * control flow) stays this long at most for what its other flows still
- * carry (see stream_linger) */
+/* A closing connection waits this long at most for its client's flows
+ * (conn_close_orderly).  A publication the client ends stays for
+ * RtmfpServerConfig.stream_end_linger_us (stream_linger). */
 #define LINGER_US (1 * G_TIME_SPAN_SECOND)
 
 typedef enum {
@@ -252,19 +252,22 @@ stream_lookup (RtmfpServerConn * conn, guint32 id)
  * each other (RFC 7016 3.6; a deleteStream on the control flow overtakes
  * the last video frame, say).  The publication stays until those flows
  * are complete (the client closes them after its last message, RFC 7425
- * 5.3.6) or LINGER_US has passed; meanwhile a new publisher of the name
- * takes it over at once (rtmfp_relay_stream_release).  TRUE if it
- * lingers; FALSE: nothing to wait for, end it now. */
+ * 5.3.6) or stream_end_linger_us has passed; meanwhile a new publisher
+ * of the name takes it over at once (rtmfp_relay_stream_release).  TRUE if
+ * it lingers; FALSE: nothing to wait for (or no lingering configured), end
+ * it now. */
 static gboolean
 stream_linger (NetStream * ns)
 {
-  if (!ns->publishing || ns->n_recv_flows == 0)
+  gint64 linger = ns->conn->srv->cfg.stream_end_linger_us;
+
+  if (!ns->publishing || ns->n_recv_flows == 0 || linger <= 0)
     return FALSE;
   if (!ns->ending) {
     g_debug ("conn %" G_GUINT64_FORMAT ": stream %u ends once its %u "
         "flow(s) are complete", ns->conn->id, ns->id, ns->n_recv_flows);
     ns->ending = TRUE;
-    ns->end_deadline = conn_now (ns->conn) + LINGER_US;
+    ns->end_deadline = conn_now (ns->conn) + linger;
     rtmfp_relay_stream_release (ns->publishing);
   }
   return TRUE;
@@ -528,7 +531,9 @@ handle_connect (RtmfpServerConn * conn, RtmfpRecvFlow * f, gdouble txn,
   const RtmfpAmfNode *obj = args->len > 0 ? args->pdata[0] : NULL;
   RtmfpAmfNode *reply[2];
   GByteArray *md;
-  gchar *desc;
+  gchar *desc, *proof = NULL;
+  guint8 near[RTMFP_SHA256_SIZE], far[RTMFP_SHA256_SIZE];
+  gboolean have_nonces = rtmfp_session_get_nonces (conn->session, near, far);
 
   if (conn->state != CONN_AWAIT_CONNECT) {
     g_debug ("conn %" G_GUINT64_FORMAT ": connect again, ignored", conn->id);
@@ -553,7 +558,8 @@ handle_connect (RtmfpServerConn * conn, RtmfpRecvFlow * f, gdouble txn,
   desc = NULL;
   if (!rtmfp_server_app_allowed (srv, conn->app))
     desc = g_strdup_printf ("Application '%s' is not available.", conn->app);
-  else if (!rtmfp_server_auth_ok (srv, conn->app, args, 1))
+  else if (!rtmfp_server_auth_ok (srv, conn->app, args, 1,
+          have_nonces ? near : NULL, &proof))
     desc = g_strdup ("Authentication failed.");
   if (desc) {
     srv->connects_rejected++;
@@ -584,6 +590,13 @@ handle_connect (RtmfpServerConn * conn, RtmfpRecvFlow * f, gdouble txn,
   reply[1] = rtmfp_tc_status_new ("status", RTMFP_TC_CONNECT_SUCCESS,
       "Connection succeeded.");
   rtmfp_amf_node_append_field_number (reply[1], "objectEncoding", 0);
+  if (proof && have_nonces) {
+    /* we know the token: hashed with the client's nonce (tcserver) */
+    gchar *h = rtmfp_hmac_sha256_hex (far, sizeof far, proof);
+    rtmfp_amf_node_append_field_string (reply[1], "authToken", h, -1);
+    g_free (h);
+  }
+  g_free (proof);
   send_command (conn, conn->ctrl_send, "_result", txn, 2, reply);
   /* 5.3.4 Set Keepalive Timers */
   if (srv->cfg.keepalive_server_ms)

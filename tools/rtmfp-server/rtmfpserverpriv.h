@@ -52,9 +52,12 @@ gchar    *rtmfp_server_normalize_app (const gchar * app);
 gboolean  rtmfp_server_app_allowed (RtmfpServer * srv, const gchar * app);
 /* Authentication (RtmfpServerConfig.auth_keys): args are a connect's
  * arguments, the command object at index first - 1 and the token(s) from
- * index first; app normalized.  TRUE when no keys are configured. */
+ * index first; app normalized.  TRUE when no keys are configured.
+ * nonce: our session nonce (RTFMP; NULL over RTMP), under which a hashed
+ * token is accepted too.  proof: if not NULL and a token matched, the
+ * plain token (newly allocated), for the authToken answer. */
 gboolean  rtmfp_server_auth_ok (RtmfpServer * srv, const gchar * app,
-    GPtrArray * args, guint first);
+    GPtrArray * args, guint first, const guint8 * nonce, gchar ** proof);
 void      rtmfp_server_log (RtmfpServer * srv, const gchar * fmt, ...)
     G_GNUC_PRINTF (2, 3);
 /* Tells cfg.on_event (rtmfpserverevent.c); any string may be NULL */

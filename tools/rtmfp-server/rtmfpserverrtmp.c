@@ -316,7 +316,7 @@ on_connect (RtmpConn * conn, gdouble txn, const gchar * app,
   if (!rtmfp_server_app_allowed (srv, rc->app))
     desc = g_strdup_printf ("Application '%s' is not available.", rc->app);
   else if (!rtmfp_server_auth_ok (srv, rc->app,
-          rtmp_conn_peek_connect_args (conn), 1))
+          rtmp_conn_peek_connect_args (conn), 1, NULL, NULL))
     desc = g_strdup ("Authentication failed.");
   if (desc) {
     srv->rtmp_connects_rejected++;

@@ -14,8 +14,15 @@
 #include "rtmfpcrypto.h"
 #include "rtmfpvlu.h"
 
-/* Extra Randomness in our own certificates (4.3.3.3) */
+/* Extra Randomness (4.3.3.3) in our client certificates, and in server
+ * (ephemeral) ones, where it only makes the fingerprint unique: 128 bits
+ * do that, and keep the RHello small enough to answer the shortest
+ * IHellos of real clients within the anti-amplification bound
+ * (rtmfpendpoint.h, max_startup_amplification). */
 #define CERT_EXTRA_RANDOMNESS 32
+#define SERVER_CERT_EXTRA_RANDOMNESS 16
+/* Flash Player's certificate: one Static DH Public Key, group 2 */
+#define FLASH_GROUP 2
 
 /* ---- certificates (4.3) ---- */
 
@@ -325,6 +332,7 @@ rtmfp_fingerprint_from_hex (const gchar * hex,
 struct _RtmfpIdentity
 {
   gint ref_count;
+  RtmfpIdentityKind kind;
   guint8 *cert;
   gsize cert_len;
   RtmfpCertInfo info;           /* points into cert */
@@ -360,24 +368,42 @@ usable_groups (const guint * groups, guint n_groups,
 }
 
 static void
-append_extra_randomness (GByteArray * cert)
+append_extra_randomness (GByteArray * cert, gsize len)
 {
   guint8 rnd[CERT_EXTRA_RANDOMNESS];
 
-  rtmfp_random_bytes (rnd, sizeof (rnd));
-  rtmfp_option_append (cert, RTMFP_CERT_OPT_EXTRA_RANDOMNESS, rnd,
-      sizeof (rnd));
+  g_assert (len <= sizeof (rnd));
+  rtmfp_random_bytes (rnd, len);
+  rtmfp_option_append (cert, RTMFP_CERT_OPT_EXTRA_RANDOMNESS, rnd, len);
 }
 
 static RtmfpIdentity *
-identity_finish (RtmfpIdentity * id, GByteArray * cert)
+identity_finish (RtmfpIdentity * id, RtmfpIdentityKind kind,
+    GByteArray * cert)
 {
   id->ref_count = 1;
+  id->kind = kind;
   id->cert_len = cert->len;
   id->cert = g_byte_array_free (cert, FALSE);
   if (!rtmfp_cert_parse (id->cert, id->cert_len, &id->info))
     g_assert_not_reached ();
   return id;
+}
+
+/* 4.3.3.5: a Static DH Public Key option (VLU group + key) */
+static void
+append_static_key (GByteArray * cert, const RtmfpDH * dh)
+{
+  GByteArray *val = g_byte_array_new ();
+  const guint8 *pub;
+  gsize pub_len;
+
+  pub = rtmfp_dh_get_public_key (dh, &pub_len);
+  rtmfp_vlu_append (val, rtmfp_dh_get_group (dh));
+  g_byte_array_append (val, pub, pub_len);
+  rtmfp_option_append (cert, RTMFP_CERT_OPT_STATIC_DH_KEY, val->data,
+      val->len);
+  g_byte_array_unref (val);
 }
 
 RtmfpIdentity *
@@ -394,25 +420,104 @@ rtmfp_identity_new_static (const guint * groups, guint n_groups)
 
   id = g_new0 (RtmfpIdentity, 1);
   cert = g_byte_array_new ();
-  /* 4.3.3.5: one Static DH Public Key per group (VLU group + key) */
+  /* 4.3.3.5: one Static DH Public Key per group */
   for (i = 0; i < n; i++) {
-    GByteArray *val = g_byte_array_new ();
-    const guint8 *pub;
-    gsize pub_len;
-
     id->static_dh[i] = rtmfp_dh_new (use[i]);
-    pub = rtmfp_dh_get_public_key (id->static_dh[i], &pub_len);
-    rtmfp_vlu_append (val, use[i]);
-    g_byte_array_append (val, pub, pub_len);
-    rtmfp_option_append (cert, RTMFP_CERT_OPT_STATIC_DH_KEY, val->data,
-        val->len);
-    g_byte_array_unref (val);
+    append_static_key (cert, id->static_dh[i]);
   }
   id->n_static = n;
   /* in the canonical section, so that every identity is a new peer ID
    * (5.3) whatever the keys */
-  append_extra_randomness (cert);
-  return identity_finish (id, cert);
+  append_extra_randomness (cert, CERT_EXTRA_RANDOMNESS);
+  return identity_finish (id, RTMFP_IDENTITY_CLIENT, cert);
+}
+
+RtmfpIdentity *
+rtmfp_identity_new_flash (void)
+{
+  RtmfpIdentity *id = g_new0 (RtmfpIdentity, 1);
+  GByteArray *cert = g_byte_array_new ();
+
+  /* exactly what Flash Player sends (the capture in test-vectors.txt):
+   * 81 02 1d 02 <128-byte key>, nothing else.  A fresh key makes a fresh
+   * peer ID (5.3) without Extra Randomness. */
+  id->static_dh[0] = rtmfp_dh_new (FLASH_GROUP);
+  id->n_static = 1;
+  append_static_key (cert, id->static_dh[0]);
+  return identity_finish (id, RTMFP_IDENTITY_FLASH, cert);
+}
+
+gboolean
+rtmfp_cert_is_flash_shaped (const guint8 * cert, gsize len)
+{
+  RtmfpOptionIter it;
+  RtmfpOption opt;
+  gboolean marker;
+  guint64 group;
+  gsize n;
+
+  if (cert == NULL)
+    return FALSE;
+  /* one option, a Static DH Public Key in group 2 with a key of the
+   * group's size, and nothing after it: fields at Flash's positions */
+  rtmfp_option_iter_init (&it, cert, len);
+  if (!rtmfp_option_iter_next (&it, &opt, &marker) || marker ||
+      opt.type != RTMFP_CERT_OPT_STATIC_DH_KEY)
+    return FALSE;
+  if (!rtmfp_vlu_decode (opt.value, opt.len, &group, &n) || n != 1 ||
+      group != FLASH_GROUP || opt.len - n != rtmfp_dh_group_size (FLASH_GROUP))
+    return FALSE;
+  return it.r.pos == len;
+}
+
+RtmfpIdentity *
+rtmfp_identity_new_server_static_take_keys (RtmfpDH ** keys, guint n_keys)
+{
+  RtmfpIdentity *id;
+  GByteArray *cert;
+  guint i, j;
+
+  g_return_val_if_fail (keys != NULL || n_keys == 0, NULL);
+
+  for (i = 0; i < n_keys; i++) {
+    gboolean bad = keys[i] == NULL || n_keys > RTMFP_CERT_MAX_GROUPS;
+
+    for (j = 0; j < i && !bad; j++)
+      bad = rtmfp_dh_get_group (keys[j]) == rtmfp_dh_get_group (keys[i]);
+    if (bad) {
+      for (j = 0; j < n_keys; j++)
+        rtmfp_dh_free (keys[j]);
+      return NULL;
+    }
+  }
+  if (n_keys == 0)
+    return NULL;
+
+  id = g_new0 (RtmfpIdentity, 1);
+  cert = g_byte_array_new ();
+  /* 4.3.3.2: servers accept URI EPDs.  No Extra Randomness: the keys make
+   * the certificate unique, and the same keys give the same certificate,
+   * so the peer ID stays what users pinned. */
+  rtmfp_option_append (cert, RTMFP_CERT_OPT_ACCEPTS_ANCILLARY, NULL, 0);
+  for (i = 0; i < n_keys; i++) {
+    id->static_dh[i] = keys[i];
+    append_static_key (cert, keys[i]);
+  }
+  id->n_static = n_keys;
+  return identity_finish (id, RTMFP_IDENTITY_SERVER_STATIC, cert);
+}
+
+RtmfpIdentity *
+rtmfp_identity_new_server_static (const guint * groups, guint n_groups)
+{
+  guint use[RTMFP_CERT_MAX_GROUPS];
+  guint n = usable_groups (groups, n_groups, use);
+  RtmfpDH *keys[RTMFP_CERT_MAX_GROUPS];
+  guint i;
+
+  for (i = 0; i < n; i++)
+    keys[i] = rtmfp_dh_new (use[i]);
+  return rtmfp_identity_new_server_static_take_keys (keys, n);
 }
 
 RtmfpIdentity *
@@ -436,10 +541,10 @@ rtmfp_identity_new_ephemeral (const guint * groups, guint n_groups,
     rtmfp_option_append (cert, RTMFP_CERT_OPT_HOSTNAME,
         (const guint8 *) hostname, strlen (hostname));
   /* 4.3.3.3: gives the ephemeral certificate a unique fingerprint */
-  append_extra_randomness (cert);
+  append_extra_randomness (cert, SERVER_CERT_EXTRA_RANDOMNESS);
   for (i = 0; i < n; i++)
     rtmfp_option_append_vlu (cert, RTMFP_CERT_OPT_EPHEMERAL_GROUP, use[i]);
-  return identity_finish (id, cert);
+  return identity_finish (id, RTMFP_IDENTITY_EPHEMERAL, cert);
 }
 
 RtmfpIdentity *
@@ -463,6 +568,27 @@ rtmfp_identity_unref (RtmfpIdentity * id)
     rtmfp_dh_free (id->static_dh[i]);
   g_free (id->cert);
   g_free (id);
+}
+
+RtmfpIdentityKind
+rtmfp_identity_get_kind (const RtmfpIdentity * id)
+{
+  g_return_val_if_fail (id != NULL, RTMFP_IDENTITY_EPHEMERAL);
+  return id->kind;
+}
+
+guint
+rtmfp_identity_get_n_static_keys (const RtmfpIdentity * id)
+{
+  g_return_val_if_fail (id != NULL, 0);
+  return id->n_static;
+}
+
+const RtmfpDH *
+rtmfp_identity_get_static_key (const RtmfpIdentity * id, guint index)
+{
+  g_return_val_if_fail (id != NULL, NULL);
+  return index < id->n_static ? id->static_dh[index] : NULL;
 }
 
 const guint8 *

@@ -82,6 +82,27 @@ rtmfp_hmac_sha256 (const guint8 * key, gsize key_len, const guint8 * msg,
   memset (&ctx, 0, sizeof (ctx));
 }
 
+gchar *
+rtmfp_hmac_sha256_hex (const guint8 * key, gsize key_len, const gchar * msg)
+{
+  static const gchar digits[] = "0123456789abcdef";
+  guint8 mac[RTMFP_SHA256_SIZE];
+  gchar *hex;
+  guint i;
+
+  g_return_val_if_fail (msg != NULL, NULL);
+
+  rtmfp_hmac_sha256 (key, key_len, (const guint8 *) msg, strlen (msg), mac);
+  hex = g_malloc (2 * RTMFP_SHA256_SIZE + 1);
+  for (i = 0; i < RTMFP_SHA256_SIZE; i++) {
+    hex[2 * i] = digits[mac[i] >> 4];
+    hex[2 * i + 1] = digits[mac[i] & 15];
+  }
+  hex[2 * RTMFP_SHA256_SIZE] = '\0';
+  memset (mac, 0, sizeof mac);
+  return hex;
+}
+
 gboolean
 rtmfp_crypto_equal (const guint8 * a, const guint8 * b, gsize len)
 {

@@ -35,6 +35,12 @@ void      rtmfp_sha256 (const guint8 * data, gsize len,
     guint8 out[RTMFP_SHA256_SIZE]);
 void      rtmfp_hmac_sha256 (const guint8 * key, gsize key_len,
     const guint8 * msg, gsize msg_len, guint8 out[RTMFP_SHA256_SIZE]);
+/* Lower-case hex of HMAC-SHA256 (key, msg): 64 digits, newly allocated.
+ * The authentication tokens of rtmfp-cpp's tcserver scheme: the token of
+ * an app under a master key, and that token bound to a session by hashing
+ * it again with a session nonce (rtmfp_session_get_nonces). */
+gchar    *rtmfp_hmac_sha256_hex (const guint8 * key, gsize key_len,
+    const gchar * msg);
 /* Constant-time compare */
 gboolean  rtmfp_crypto_equal (const guint8 * a, const guint8 * b, gsize len);
 
@@ -117,6 +123,10 @@ RtmfpDH  *rtmfp_dh_new (guint group);   /* fresh random private key */
 RtmfpDH  *rtmfp_dh_new_with_private (guint group, const guint8 * priv,
     gsize priv_len);
 void      rtmfp_dh_free (RtmfpDH * dh);
+/* The private exponent, big endian without leading zeros (to save a
+ * long-lived identity; rtmfp_dh_new_with_private reads it back).  Wiped
+ * from memory when the GBytes is freed. */
+GBytes   *rtmfp_dh_get_private_key (const RtmfpDH * dh);
 guint     rtmfp_dh_get_group (const RtmfpDH * dh);
 /* Big-endian public key, no leading zeros stripped: exactly group size */
 const guint8 *rtmfp_dh_get_public_key (const RtmfpDH * dh, gsize * len);
@@ -190,14 +200,49 @@ gboolean  rtmfp_epd_selects (const RtmfpEpdInfo * epd, const RtmfpCertInfo * cer
 /* ---- local identity: our certificate and its long-term DH keys ---- */
 typedef struct _RtmfpIdentity RtmfpIdentity;
 
+/* The shapes of certificate we make */
+typedef enum {
+  RTMFP_IDENTITY_CLIENT,        /* rtmfp_identity_new_static */
+  RTMFP_IDENTITY_FLASH,         /* rtmfp_identity_new_flash */
+  RTMFP_IDENTITY_EPHEMERAL,     /* rtmfp_identity_new_ephemeral */
+  RTMFP_IDENTITY_SERVER_STATIC, /* rtmfp_identity_new_server_static* */
+} RtmfpIdentityKind;
+
 /* Client style (5.3 SHOULD): static DH public keys for `groups` in the
  * certificate plus extra randomness, so every identity is a new peer ID. */
 RtmfpIdentity *rtmfp_identity_new_static (const guint * groups, guint n_groups);
+/* Client style, shaped like Flash Player's certificate (the capture in
+ * the test vectors): exactly one Static DH Public Key option, group 2
+ * (1024 bits), and nothing else.  Servers built for Flash Player
+ * (MonaServer, Cumulus) read the initiator's certificate at these fixed
+ * positions and key in group 2 only.  A fresh key each time: a new peer
+ * ID per identity (5.3). */
+RtmfpIdentity *rtmfp_identity_new_flash (void);
+/* Is this certificate exactly Flash Player's shape (above)? */
+gboolean  rtmfp_cert_is_flash_shaped (const guint8 * cert, gsize len);
 /* Server style: ephemeral keys (forward secrecy), certificate lists the
  * supported groups; accepts_ancillary set (servers accept URI EPDs).
- * hostname may be NULL. */
+ * hostname may be NULL.  16 bytes of Extra Randomness. */
 RtmfpIdentity *rtmfp_identity_new_ephemeral (const guint * groups,
     guint n_groups, const gchar * hostname, gboolean accepts_ancillary);
+/* Server style with static keys (4.3.3.5), for a long-lived server whose
+ * peer ID clients pin: Accepts Ancillary Data, then one Static DH Public
+ * Key per group, in order; no Extra Randomness, so the same keys always
+ * make the same certificate and fingerprint.  A responder with static
+ * keys cannot be impersonated without the private keys (section 7; keying
+ * 4.6.1.2 / 4.6.1.4), at the cost of forward secrecy against a later
+ * theft of those keys.  NULL if no group is usable. */
+RtmfpIdentity *rtmfp_identity_new_server_static (const guint * groups,
+    guint n_groups);
+/* The same from existing keys (taken, freed on failure): NULL if none,
+ * more than RTMFP_CERT_MAX_GROUPS, or two in one group. */
+RtmfpIdentity *rtmfp_identity_new_server_static_take_keys (RtmfpDH ** keys,
+    guint n_keys);
+RtmfpIdentityKind rtmfp_identity_get_kind (const RtmfpIdentity * id);
+/* Static keys in certificate order (0 for an ephemeral identity) */
+guint     rtmfp_identity_get_n_static_keys (const RtmfpIdentity * id);
+const RtmfpDH *rtmfp_identity_get_static_key (const RtmfpIdentity * id,
+    guint index);
 RtmfpIdentity *rtmfp_identity_ref (RtmfpIdentity * id);
 void      rtmfp_identity_unref (RtmfpIdentity * id);
 const guint8 *rtmfp_identity_get_certificate (const RtmfpIdentity * id,
@@ -209,6 +254,23 @@ gchar    *rtmfp_identity_get_peer_id (const RtmfpIdentity * id);
 /* The static DH key for group, or NULL (ephemeral identity) */
 const RtmfpDH *rtmfp_identity_get_static_dh (const RtmfpIdentity * id,
     guint group);
+
+/* ---- saved identities (rtmfpidentity.c) ----
+ * A long-lived server identity (RTMFP_IDENTITY_SERVER_STATIC) as text, so
+ * that a server keeps its peer ID across restarts:
+ *   rtmfp-identity 1
+ *   dh GROUP PRIVATE-KEY-HEX      one per static key, certificate order
+ *   fingerprint HEX               the peer ID, checked when read
+ * plus '#' comment lines.  The text holds private keys: whoever reads it
+ * can impersonate the server.  Storage (a file, its permissions) is the
+ * caller's business: the core does no I/O. */
+/* NULL for identities of another kind (nothing to save) */
+gchar    *rtmfp_identity_to_text (const RtmfpIdentity * id);
+/* RTMFP_CRYPTO_ERROR_MALFORMED, the message naming what is wrong, for
+ * anything but a complete, consistent identity text (a fingerprint that
+ * does not match the keys included) */
+RtmfpIdentity *rtmfp_identity_new_from_text (const gchar * text, gsize len,
+    GError ** error);
 
 /* hex <-> fingerprint helpers */
 gchar    *rtmfp_fingerprint_to_hex (const guint8 fp[RTMFP_FINGERPRINT_SIZE]);

@@ -367,13 +367,36 @@ secret_buf_free (gpointer p)
   g_free (b);
 }
 
+/* A wiped-on-free GBytes of the big-endian value of x, no leading zero
+ * bytes (x > 0) */
+static GBytes *
+secret_bytes (const mpz_t x)
+{
+  SecretBuf *buf = g_new0 (SecretBuf, 1);
+  gsize count = 0;
+
+  buf->len = (mpz_sizeinbase (x, 2) + 7) / 8;
+  buf->data = g_malloc0 (MAX (buf->len, 1));
+  if (mpz_sgn (x) != 0)
+    mpz_export (buf->data, &count, 1, 1, 1, 0, x);
+  buf->len = count;
+  return g_bytes_new_with_free_func (buf->data, buf->len, secret_buf_free,
+      buf);
+}
+
+GBytes *
+rtmfp_dh_get_private_key (const RtmfpDH * dh)
+{
+  g_return_val_if_fail (dh != NULL, NULL);
+  return secret_bytes (dh->priv);
+}
+
 GBytes *
 rtmfp_dh_compute_secret (const RtmfpDH * dh, const guint8 * far_key,
     gsize far_len)
 {
   mpz_t y, s;
-  SecretBuf *buf;
-  gsize count = 0;
+  GBytes *secret;
 
   g_return_val_if_fail (dh != NULL, NULL);
 
@@ -393,14 +416,7 @@ rtmfp_dh_compute_secret (const RtmfpDH * dh, const guint8 * far_key,
 
   /* 4.6.2: big endian, no leading zero bytes.  s >= 2: y is neither 1
    * nor p-1 and p is a safe prime. */
-  buf = g_new0 (SecretBuf, 1);
-  buf->len = (mpz_sizeinbase (s, 2) + 7) / 8;
-  buf->data = g_malloc0 (MAX (buf->len, 1));
-  if (mpz_sgn (s) != 0)
-    mpz_export (buf->data, &count, 1, 1, 1, 0, s);
-  buf->len = count;
+  secret = secret_bytes (s);
   mpz_wipe_clear (s);
-
-  return g_bytes_new_with_free_func (buf->data, buf->len, secret_buf_free,
-      buf);
+  return secret;
 }

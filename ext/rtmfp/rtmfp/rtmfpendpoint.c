@@ -97,6 +97,9 @@ typedef struct {
 
   /* initiator, while opening */
   OpeningState opening;
+  RtmfpIdentity *identity;      /* ours, as of open_session (ref'd) */
+  gboolean pinned;              /* RtmfpOpenOptions.pinned_fingerprint */
+  guint8 pin[RTMFP_FINGERPRINT_SIZE];
   guint8 *epd;
   gsize epd_len;
   RtmfpEpdInfo epd_info;        /* points into epd */
@@ -190,6 +193,10 @@ struct _RtmfpEndpoint {
    * still cost on the wire.  reply_limited FALSE: no limit applies. */
   gboolean reply_limited;
   gsize reply_budget;
+  /* ... and the endpoint-wide allowance for answers beyond that factor
+   * (startup_excess_bytes_per_sec): a token bucket */
+  gdouble excess_tokens;
+  gint64 excess_time;
 
   RtmfpEndpointStats stats;
   gint64 now;                   /* latest time seen */
@@ -423,6 +430,7 @@ static void
 rec_free (SessRec * rec)
 {
   rec_clear_opening (rec);
+  g_clear_pointer (&rec->identity, rtmfp_identity_unref);
   g_clear_pointer (&rec->epd, g_free);
   g_clear_pointer (&rec->far_cert, g_bytes_unref);
   g_clear_pointer (&rec->skic, g_bytes_unref);
@@ -600,16 +608,47 @@ startup_wire_size (RtmfpEndpoint * ep, gsize total, guint * n_datagrams)
 /* An answer to an unauthenticated startup datagram (RHello, Redirect,
  * Cookie Change) costing `bytes` on the wire: may it go out?  Charges the
  * budget of the datagram being processed (max_startup_amplification). */
+/* The endpoint-wide allowance for answers beyond the factor: tokens
+ * (bytes) accrue at startup_excess_bytes_per_sec up to one second's
+ * worth.  Takes `bytes` if there are that many. */
+static gboolean
+excess_take (RtmfpEndpoint * ep, gsize bytes)
+{
+  gdouble rate = ep->cfg.startup_excess_bytes_per_sec;
+
+  if (rate <= 0)
+    return FALSE;
+  if (ep->excess_time == G_MININT64 || ep->now < ep->excess_time) {
+    ep->excess_tokens = rate;   /* a full bucket to start with */
+  } else {
+    ep->excess_tokens = MIN (rate, ep->excess_tokens +
+        rate * (ep->now - ep->excess_time) / G_USEC_PER_SEC);
+  }
+  ep->excess_time = ep->now;
+  if ((gdouble) bytes > ep->excess_tokens)
+    return FALSE;
+  ep->excess_tokens -= bytes;
+  return TRUE;
+}
+
 static gboolean
 reply_budget_take (RtmfpEndpoint * ep, gsize bytes)
 {
   if (!ep->reply_limited)
     return TRUE;
   if (bytes > ep->reply_budget) {
+    /* what the factor allows is used up, the rest comes from the
+     * endpoint-wide allowance */
+    if (excess_take (ep, bytes - ep->reply_budget)) {
+      ep->stats.replies_over_factor++;
+      ep->reply_budget = 0;
+      return TRUE;
+    }
     ep->stats.replies_refused++;
     g_debug ("%" G_GSIZE_FORMAT "-byte answer refused: over %u x the "
-        "request (%" G_GSIZE_FORMAT " bytes of budget left)", bytes,
-        ep->cfg.max_startup_amplification, ep->reply_budget);
+        "request (%" G_GSIZE_FORMAT " bytes of budget left) and no "
+        "allowance left", bytes, ep->cfg.max_startup_amplification,
+        ep->reply_budget);
     return FALSE;
   }
   ep->reply_budget -= bytes;
@@ -1052,7 +1091,7 @@ build_iikeying (RtmfpEndpoint * ep, SessRec * rec)
   c.initiator_session_id = rec->near_id;
   c.cookie = g_bytes_get_data (rec->cookie, &cookie_len);
   c.cookie_len = cookie_len;
-  c.cert = rtmfp_identity_get_certificate (ep->identity, &cert_len);
+  c.cert = rtmfp_identity_get_certificate (rec->identity, &cert_len);
   c.cert_len = cert_len;
   c.skic = rtmfp_keying_get_near_component (rec->keying, &skic_len);
   c.skic_len = skic_len;
@@ -1066,6 +1105,36 @@ build_iikeying (RtmfpEndpoint * ep, SessRec * rec)
   g_clear_pointer (&rec->iikeying, g_bytes_unref);
   rec->iikeying = g_byte_array_free_to_bytes (out);
   g_byte_array_unref (sig);
+}
+
+/* A pinned session's RHello: TRUE if its certificate is the pinned one
+ * and has static keys (4.3.3.5), so that keying uses one of them (4.6.1.2
+ * or 4.6.1.4) and a responder without the private key cannot derive the
+ * session keys; otherwise the opening session fails (nothing is sent to
+ * that responder). */
+static gboolean
+pin_check (RtmfpEndpoint * ep, SessRec * rec, const RtmfpCertInfo * ci)
+{
+  gchar *got, *want, *msg = NULL;
+
+  if (!rtmfp_crypto_equal (ci->fingerprint, rec->pin,
+          RTMFP_FINGERPRINT_SIZE)) {
+    got = rtmfp_fingerprint_to_hex (ci->fingerprint);
+    want = rtmfp_fingerprint_to_hex (rec->pin);
+    msg = g_strdup_printf ("the responder's fingerprint %s is not the "
+        "pinned %s", got, want);
+    g_free (got);
+    g_free (want);
+  } else if (ci->n_static_keys == 0) {
+    msg = g_strdup ("the pinned responder has no static Diffie-Hellman key "
+        "(RFC 7425 4.3.3.5): an ephemeral certificate can be replayed by "
+        "anyone, so it proves nothing");
+  }
+  if (msg == NULL)
+    return TRUE;
+  fail_opening (ep, rec, RTMFP_SESSION_ERROR_IDENTITY, msg);
+  g_free (msg);
+  return FALSE;
 }
 
 static void
@@ -1117,9 +1186,14 @@ handle_rhello (RtmfpEndpoint * ep, const guint8 * d, gsize len,
     }
   }
 
+  /* Pinning (RtmfpOpenOptions): the very identity, and one that can only
+   * finish keying with its private key */
+  if (rec->pinned && !pin_check (ep, rec, &ci))
+    return;
+
   /* Step 2 */
-  rec->keying = rtmfp_keying_new_initiator (ep->identity, c.cert, c.cert_len,
-      &ep->cfg.crypto, &err);
+  rec->keying = rtmfp_keying_new_initiator (rec->identity, c.cert,
+      c.cert_len, &ep->cfg.crypto, &err);
   if (rec->keying == NULL) {
     gchar *msg = g_strdup_printf ("keying: %s", err ? err->message : "?");
     g_clear_error (&err);
@@ -1229,6 +1303,7 @@ handle_rikeying (RtmfpEndpoint * ep, SessRec * rec, const guint8 * d,
     return;
   }
   cipher = rtmfp_cipher_new (&keys);
+  _rtmfp_session_set_nonces (rec->s, keys.near_nonce, keys.far_nonce);
   memset (&keys, 0, sizeof (keys));
 
   rec_clear_opening (rec);
@@ -1476,6 +1551,7 @@ handle_iikeying (RtmfpEndpoint * ep, const guint8 * d, gsize len,
   {
     gsize l;
     const guint8 *cd = g_bytes_get_data (cert_copy, &l);
+    _rtmfp_session_set_nonces (rec->s, keys.near_nonce, keys.far_nonce);
     _rtmfp_session_established (rec->s, rsid, rec->far_id, from,
         rtmfp_cipher_new (&keys), cd, l, ep->now);
   }
@@ -2038,6 +2114,7 @@ rtmfp_endpoint_config_init (RtmfpEndpointConfig * cfg)
   cfg->recv_flow_buffer_bytes = RTMFP_DEFAULT_RECV_BUFFER_CAPACITY;
   cfg->max_send_queue_bytes = RTMFP_DEFAULT_MAX_SEND_QUEUE_BYTES;
   cfg->max_startup_amplification = RTMFP_DEFAULT_MAX_STARTUP_AMPLIFICATION;
+  cfg->startup_excess_bytes_per_sec = RTMFP_DEFAULT_STARTUP_EXCESS_BYTES_PER_SEC;
 }
 
 RtmfpEndpoint *
@@ -2100,6 +2177,7 @@ rtmfp_endpoint_new (const RtmfpEndpointConfig * cfg,
   ep->timer_dirty = g_ptr_array_new ();
   ep->now = G_MININT64;
   ep->last_tc_sent = G_MININT64;
+  ep->excess_time = G_MININT64;
   rtmfp_random_bytes ((guint8 *) & ep->next_packet_id,
       sizeof (ep->next_packet_id));
   ep->next_packet_id &= 0xffff;
@@ -2144,10 +2222,51 @@ rtmfp_endpoint_get_identity (RtmfpEndpoint * ep)
   return ep->identity;
 }
 
+void
+rtmfp_endpoint_set_identity (RtmfpEndpoint * ep, RtmfpIdentity * identity)
+{
+  g_return_if_fail (ep != NULL && identity != NULL);
+
+  if (identity == ep->identity)
+    return;
+  rtmfp_identity_ref (identity);
+  rtmfp_identity_unref (ep->identity);
+  ep->identity = identity;
+  ep->cfg.identity = identity;
+}
+
 RtmfpSession *
 rtmfp_endpoint_open_session (RtmfpEndpoint * ep, const guint8 * epd,
     gsize epd_len, const RtmfpAddr * candidates, guint n_candidates,
     gint64 now)
+{
+  return rtmfp_endpoint_open_session_full (ep, epd, epd_len, NULL,
+      candidates, n_candidates, now);
+}
+
+/* An open session that a pinned opening may reuse: the pinned
+ * fingerprint, and static keys */
+static gboolean
+rec_satisfies_pin (SessRec * o, const RtmfpOpenOptions * opts)
+{
+  RtmfpCertInfo ci;
+  gsize l;
+  const guint8 *cd;
+
+  if (!opts || !opts->pinned_fingerprint)
+    return TRUE;
+  if (!o->far_cert)
+    return FALSE;
+  cd = g_bytes_get_data (o->far_cert, &l);
+  return rtmfp_cert_parse (cd, l, &ci) && ci.n_static_keys > 0 &&
+      rtmfp_crypto_equal (ci.fingerprint, opts->pinned_fingerprint,
+      RTMFP_FINGERPRINT_SIZE);
+}
+
+RtmfpSession *
+rtmfp_endpoint_open_session_full (RtmfpEndpoint * ep, const guint8 * epd,
+    gsize epd_len, const RtmfpOpenOptions * opts,
+    const RtmfpAddr * candidates, guint n_candidates, gint64 now)
 {
   RtmfpEpdInfo info;
   SessRec *rec;
@@ -2173,7 +2292,7 @@ rtmfp_endpoint_open_session (RtmfpEndpoint * ep, const guint8 * epd,
    * session opened with those very bytes. */
   for (i = 0; i < ep->all->len; i++) {
     SessRec *o = g_ptr_array_index (ep->all, i);
-    if (o->dead)
+    if (o->dead || !rec_satisfies_pin (o, opts))
       continue;
     if (rec_is_open (o) && o->epd && o->epd_len == epd_len
         && memcmp (o->epd, epd, epd_len) == 0) {
@@ -2197,6 +2316,11 @@ rtmfp_endpoint_open_session (RtmfpEndpoint * ep, const guint8 * epd,
   rec = rec_new ();
   rec->initiator = TRUE;
   rec->opening = OPENING_IHELLO;
+  rec->identity = rtmfp_identity_ref (ep->identity);
+  if (opts && opts->pinned_fingerprint) {
+    rec->pinned = TRUE;
+    memcpy (rec->pin, opts->pinned_fingerprint, RTMFP_FINGERPRINT_SIZE);
+  }
   rec->epd = g_memdup2 (epd, epd_len);
   rec->epd_len = epd_len;
   rtmfp_epd_parse (rec->epd, rec->epd_len, &rec->epd_info);

@@ -97,16 +97,32 @@ typedef struct {
   gsize max_send_queue_bytes;
   /* Anti-amplification before the cookie round trip (3.5.1.1.2): the
    * answers (RHello, Redirect, Cookie Change) to one unauthenticated
-   * startup datagram total at most this many times its size on the wire;
-   * an answer that does not fit is not sent (Redirect: trimmed to the
-   * addresses that fit) and counted in replies_refused.  Answers to an
-   * FIHello (an introduction over an open session) are not limited.  Our
-   * own IHellos are padded (RTMFP_IHELLO_MIN_DATAGRAM_SIZE) so that such
-   * responders answer them.  Trade-off: an unpadded ~68-byte IHello (a
-   * foreign P2P initiator) to an identity with static DH keys (a ~300+
-   * byte certificate) is not answered directly; it is through the
-   * introduction.  0: no limit (the RFC 7016 behaviour). */
+   * startup datagram total at most this many times its size on the wire,
+   * plus what the endpoint-wide allowance below grants; an answer that
+   * does not fit is not sent (Redirect: trimmed to the addresses that
+   * fit) and counted in replies_refused.  Answers to an FIHello (an
+   * introduction over an open session) are not limited.
+   *
+   * With the default factor 3 and a server-style ephemeral identity (a
+   * 29-byte certificate, 16 bytes of Extra Randomness) every IHello of
+   * 36 bytes or more is answered within the factor: 36 bytes is two AES
+   * blocks, the shortest any known client sends (a 16-byte tag and a short
+   * EPD; Flash Player's is 52, ours are padded to
+   * RTMFP_IHELLO_MIN_DATAGRAM_SIZE).  Its RHello is at most 100 bytes.
+   * 0: no limit (the RFC 7016 behaviour). */
   guint max_startup_amplification;
+  /* appended.  Answers that the factor does not cover (an identity with
+   * static keys has a 600-byte certificate: rtmfp-server --identity, a
+   * direct publisher) are still sent while this endpoint-wide allowance
+   * lasts: a token bucket of this many bytes per second, holding at most
+   * one second's worth, charged with what each answer exceeds its
+   * datagram's factor budget by (counted in replies_over_factor).  So
+   * whatever arrives, unauthenticated answers total at most
+   *   max_startup_amplification x (bytes received)
+   *     + startup_excess_bytes_per_sec x (1 + seconds elapsed).
+   * Default RTMFP_DEFAULT_STARTUP_EXCESS_BYTES_PER_SEC; 0: none (the
+   * factor alone). */
+  guint startup_excess_bytes_per_sec;
 
   /* ---- appended: transport policy of new sessions ---- */
 
@@ -133,6 +149,9 @@ typedef struct {
 #define RTMFP_DEFAULT_MAX_REASSEMBLY_BYTES (1024 * 1024)
 #define RTMFP_DEFAULT_MAX_SEND_QUEUE_BYTES (16 * 1024 * 1024)
 #define RTMFP_DEFAULT_MAX_STARTUP_AMPLIFICATION 3
+/* About 25 RHellos of a 600-byte static certificate per second to
+ * unpadded IHellos (Flash Player, rtmfp-cpp, librtmfp) */
+#define RTMFP_DEFAULT_STARTUP_EXCESS_BYTES_PER_SEC 16384
 /* Our IHello datagrams are padded (with 0xff, 2.2.4 padding) to at least
  * this size, so that a responder enforcing a 3x amplification limit still
  * answers with an RHello carrying a certificate of up to about 650 bytes
@@ -145,8 +164,9 @@ typedef struct {
  * 120 s, max_sessions 4096 (0 = unlimited), max_recv_flows_per_session
  * 4096, max_reassembly_bytes 1 MiB, recv_flow_buffer_bytes
  * RTMFP_DEFAULT_RECV_BUFFER_CAPACITY (256 KiB), max_send_queue_bytes
- * 16 MiB, max_startup_amplification 3, congestion_control
- * RTMFP_CONGESTION_TCP, dead_peer_timeout_us 0 (off). */
+ * 16 MiB, max_startup_amplification 3, startup_excess_bytes_per_sec
+ * 16384, congestion_control RTMFP_CONGESTION_TCP, dead_peer_timeout_us 0
+ * (off). */
 void      rtmfp_endpoint_config_init (RtmfpEndpointConfig * cfg);
 
 /* cfg NULL: defaults.  cfg->identity NULL: a fresh client-style identity
@@ -159,6 +179,12 @@ RtmfpEndpoint *rtmfp_endpoint_new (const RtmfpEndpointConfig * cfg,
  * reference to stay valid objects, in S_CLOSED, detached. */
 void      rtmfp_endpoint_free (RtmfpEndpoint * ep);
 RtmfpIdentity *rtmfp_endpoint_get_identity (RtmfpEndpoint * ep);
+/* A new identity for what starts from now on: the RHellos we send, the
+ * EPDs that select us, sessions opened after this call.  Sessions open or
+ * opening keep the identity they started with.  (A client falling back
+ * to a Flash-shaped certificate, rtmfptcclient.h.) */
+void      rtmfp_endpoint_set_identity (RtmfpEndpoint * ep,
+    RtmfpIdentity * identity);
 
 /* One received UDP datagram */
 void      rtmfp_endpoint_receive (RtmfpEndpoint * ep, const guint8 * data,
@@ -175,6 +201,23 @@ void      rtmfp_endpoint_handle_timeout (RtmfpEndpoint * ep, gint64 now);
 RtmfpSession *rtmfp_endpoint_open_session (RtmfpEndpoint * ep,
     const guint8 * epd, gsize epd_len, const RtmfpAddr * candidates,
     guint n_candidates, gint64 now);
+/* Options for rtmfp_endpoint_open_session_full; zero them first */
+typedef struct {
+  /* Pinning: the responder's certificate must have this fingerprint
+   * (RTMFP_FINGERPRINT_SIZE bytes) AND carry Static DH Public Keys (RFC
+   * 7425 4.3.3.5); keying then uses the static key of the selected group
+   * (4.6.1.2, 4.6.1.4), so a responder that replays the certificate
+   * without the private key cannot derive the session keys.  An RHello
+   * that fails either test fails the opening session at once with
+   * RTMFP_SESSION_ERROR_IDENTITY, the message naming the reason (nothing
+   * is sent to that responder).  An already open session is reused only
+   * if it passes both.  NULL: any responder the EPD selects. */
+  const guint8 *pinned_fingerprint;
+} RtmfpOpenOptions;
+
+RtmfpSession *rtmfp_endpoint_open_session_full (RtmfpEndpoint * ep,
+    const guint8 * epd, gsize epd_len, const RtmfpOpenOptions * opts,
+    const RtmfpAddr * candidates, guint n_candidates, gint64 now);
 /* More candidates for an opening session (e.g. a late DNS answer) */
 void      rtmfp_endpoint_add_candidate (RtmfpEndpoint * ep, RtmfpSession * s,
     const RtmfpAddr * addr, gint64 now);
@@ -228,6 +271,10 @@ typedef struct {
                                  * max_reassembly_bytes or the entry cap */
   guint64 recv_flows_refused;   /* new receiving flows refused past
                                  * max_recv_flows_per_session (all sessions) */
+  /* appended */
+  guint64 replies_over_factor;  /* startup answers sent beyond
+                                 * max_startup_amplification, on the
+                                 * startup_excess_bytes_per_sec allowance */
   guint64 icmp_unreachable;     /* rtmfp_endpoint_note_unreachable calls */
 } RtmfpEndpointStats;
 

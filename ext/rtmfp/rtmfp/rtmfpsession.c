@@ -194,6 +194,9 @@ struct _RtmfpSession {
   gsize far_cert_len;
   gboolean has_fingerprint;
   guint8 far_fingerprint[RTMFP_FINGERPRINT_SIZE];
+  gboolean has_nonces;
+  guint8 near_nonce[RTMFP_SHA256_SIZE];
+  guint8 far_nonce[RTMFP_SHA256_SIZE];
 
   /* 3.5.2.2 timestamps and RTT */
   gboolean ts_rx_valid;
@@ -303,6 +306,7 @@ struct _RtmfpSession {
   RtmfpAddr mob_pending_addr;
 
   /* close (3.5.5) */
+  gint64 drain_deadline;        /* close_when_drained, NO_TIME unset */
   gint64 close_start;
   gint64 next_close_tx;
   gint64 farclose_start;
@@ -396,10 +400,14 @@ session_timer_changed (RtmfpSession * s)
     _rtmfp_endpoint_session_timer_changed (s->ep, s);
 }
 
+static void session_drain_check (RtmfpSession * s, gint64 now);
+
 static void
 session_leave (RtmfpSession * s, gint64 now)
 {
   g_assert (s->depth > 0);
+  if (s->depth == 1)
+    session_drain_check (s, now);
   s->depth--;
   if (s->depth == 0) {
     if (s->flush_pending) {
@@ -1947,6 +1955,7 @@ _rtmfp_session_new (RtmfpEndpoint * ep, gboolean initiator, gint64 now)
   s->mob_rx_ts = NO_TIME;
   rtmfp_random_bytes (s->mob_secret, sizeof s->mob_secret);
 
+  s->drain_deadline = NO_TIME;
   s->close_start = -1;
   s->next_close_tx = -1;
   s->farclose_start = -1;
@@ -2202,6 +2211,7 @@ _rtmfp_session_next_timeout (RtmfpSession * s)
 
   switch (s->state) {
     case RTMFP_SESSION_OPEN:
+      min_time (&t, s->drain_deadline);
       min_time (&t, s->delack_alarm);
       min_time (&t, s->timeout_alarm);
       min_time (&t, s->tlp_alarm);
@@ -2505,6 +2515,32 @@ rtmfp_session_get_stats (const RtmfpSession * s, RtmfpSessionStats * stats)
   stats->n_recv_flows = s->recv_flows->len;
 }
 
+gboolean
+rtmfp_session_get_nonces (const RtmfpSession * s, guint8 * near,
+    guint8 * far)
+{
+  g_return_val_if_fail (s != NULL, FALSE);
+
+  if (!s->has_nonces)
+    return FALSE;
+  if (near)
+    memcpy (near, s->near_nonce, RTMFP_SHA256_SIZE);
+  if (far)
+    memcpy (far, s->far_nonce, RTMFP_SHA256_SIZE);
+  return TRUE;
+}
+
+void
+_rtmfp_session_set_nonces (RtmfpSession * s, const guint8 * near,
+    const guint8 * far)
+{
+  g_return_if_fail (s != NULL && near != NULL && far != NULL);
+
+  memcpy (s->near_nonce, near, RTMFP_SHA256_SIZE);
+  memcpy (s->far_nonce, far, RTMFP_SHA256_SIZE);
+  s->has_nonces = TRUE;
+}
+
 const GError *
 rtmfp_session_get_error (const RtmfpSession * s)
 {
@@ -2791,6 +2827,69 @@ rtmfp_session_ping (RtmfpSession * s, gint64 now)
   session_request_flush (s, now);
 }
 
+/* 3.5.5 orderly close of an open session: S_NEARCLOSE */
+static void
+session_begin_close (RtmfpSession * s, gint64 now)
+{
+  s->state = RTMFP_SESSION_NEARCLOSE;
+  s->drain_deadline = NO_TIME;
+  session_abort_flows (s);
+  g_queue_clear_full (&s->ctrl, (GDestroyNotify) g_bytes_unref);
+  s->close_start = now;
+  s->next_close_tx = now + CLOSE_RESEND;
+  session_queue_chunk (s, RTMFP_CHUNK_SESSION_CLOSE, NULL, 0);
+  s->flush_pending = TRUE;
+}
+
+/* close_when_drained: every sending flow complete, or the deadline */
+static void
+session_drain_check (RtmfpSession * s, gint64 now)
+{
+  guint i;
+
+  if (s->state != RTMFP_SESSION_OPEN || s->drain_deadline == NO_TIME)
+    return;
+  if (now < s->drain_deadline) {
+    for (i = 0; i < s->send_flows->len; i++) {
+      SendEntry *e = g_ptr_array_index (s->send_flows, i);
+      if (!rtmfp_send_flow_is_complete (e->flow) &&
+          rtmfp_send_flow_get_state (e->flow) != RTMFP_SEND_FLOW_CLOSED)
+        return;
+    }
+  }
+  g_debug ("session %08x: %s, closing", s->near_id, now < s->drain_deadline
+      ? "sending flows complete" : "drain deadline passed");
+  session_begin_close (s, now);
+}
+
+void
+rtmfp_session_close_when_drained (RtmfpSession * s, gint64 max_wait_us,
+    gint64 now)
+{
+  guint i;
+
+  g_return_if_fail (s != NULL);
+
+  if (s->state != RTMFP_SESSION_OPEN)
+    return;
+  session_enter (s);
+  for (i = 0; i < s->send_flows->len; i++) {
+    SendEntry *e = g_ptr_array_index (s->send_flows, i);
+    if (rtmfp_send_flow_get_state (e->flow) == RTMFP_SEND_FLOW_OPEN)
+      rtmfp_send_flow_close (e->flow);
+  }
+  s->drain_deadline = now + MAX (max_wait_us, 0);
+  s->flush_pending = TRUE;
+  session_leave (s, now);
+}
+
+gboolean
+rtmfp_session_is_draining (const RtmfpSession * s)
+{
+  g_return_val_if_fail (s != NULL, FALSE);
+  return s->state == RTMFP_SESSION_OPEN && s->drain_deadline != NO_TIME;
+}
+
 void
 rtmfp_session_close (RtmfpSession * s, gint64 now)
 {
@@ -2799,14 +2898,7 @@ rtmfp_session_close (RtmfpSession * s, gint64 now)
   session_enter (s);
   switch (s->state) {
     case RTMFP_SESSION_OPEN:
-      /* 3.5.5 orderly close */
-      s->state = RTMFP_SESSION_NEARCLOSE;
-      session_abort_flows (s);
-      g_queue_clear_full (&s->ctrl, (GDestroyNotify) g_bytes_unref);
-      s->close_start = now;
-      s->next_close_tx = now + CLOSE_RESEND;
-      session_queue_chunk (s, RTMFP_CHUNK_SESSION_CLOSE, NULL, 0);
-      s->flush_pending = TRUE;
+      session_begin_close (s, now);
       break;
     case RTMFP_SESSION_IHELLO_SENT:
     case RTMFP_SESSION_KEYING_SENT:

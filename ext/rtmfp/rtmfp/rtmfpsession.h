@@ -40,6 +40,9 @@ typedef enum {
   RTMFP_SESSION_ERROR_CLOSED,           /* closed by the far end */
   RTMFP_SESSION_ERROR_IDLE,             /* far end silent too long */
   RTMFP_SESSION_ERROR_ABORTED,          /* aborted locally */
+  RTMFP_SESSION_ERROR_IDENTITY,         /* the responder is not the pinned
+                                         * identity, or cannot prove it
+                                         * (RtmfpOpenOptions) */
 } RtmfpSessionError;
 
 typedef struct {
@@ -129,6 +132,13 @@ void      rtmfp_session_get_stats (const RtmfpSession * s,
     RtmfpSessionStats * stats);
 /* The error that closed or failed the session, if any */
 const GError *rtmfp_session_get_error (const RtmfpSession * s);
+/* The session nonces (RFC 7425 4.6.5), RTMFP_SHA256_SIZE bytes each:
+ * near = HMAC-SHA256(DH_SECRET, SKNC), far = HMAC-SHA256(DH_SECRET, SKFC).
+ * Only the two ends of this very session know them: binding a secret to
+ * one (rtmfp-cpp's hashed authentication tokens) keeps it from being
+ * replayed on another session.  FALSE (nothing written) before S_OPEN. */
+gboolean  rtmfp_session_get_nonces (const RtmfpSession * s, guint8 * near,
+    guint8 * far);
 
 void      rtmfp_session_set_user_data (RtmfpSession * s, gpointer data,
     GDestroyNotify destroy);
@@ -193,5 +203,15 @@ void      rtmfp_session_ping (RtmfpSession * s, gint64 now);
 void      rtmfp_session_close (RtmfpSession * s, gint64 now);
 /* Abrupt close: Close Ack sent, S_CLOSED at once. */
 void      rtmfp_session_abort (RtmfpSession * s, gint64 now);
+/* Orderly close that lets what was written arrive: closes every sending
+ * flow still open (their last message then carries FIN), and closes the
+ * session (rtmfp_session_close) once every sending flow is complete
+ * (3.6.2.11: all acknowledged or abandoned), or after max_wait_us,
+ * whichever comes first.  Only in S_OPEN; nothing else changes until
+ * then (new flows may still be opened and written). */
+void      rtmfp_session_close_when_drained (RtmfpSession * s,
+    gint64 max_wait_us, gint64 now);
+/* Between rtmfp_session_close_when_drained and the close it leads to */
+gboolean  rtmfp_session_is_draining (const RtmfpSession * s);
 
 G_END_DECLS

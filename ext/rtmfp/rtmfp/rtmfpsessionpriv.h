@@ -36,6 +36,9 @@ void      _rtmfp_session_set_opening_state (RtmfpSession * s,
 void      _rtmfp_session_established (RtmfpSession * s, guint32 near_id,
     guint32 far_id, const RtmfpAddr * far_addr, RtmfpCipher * cipher,
     const guint8 * far_cert, gsize far_cert_len, gint64 now);
+/* The session nonces (4.6.5), set just before _rtmfp_session_established */
+void      _rtmfp_session_set_nonces (RtmfpSession * s, const guint8 * near,
+    const guint8 * far);
 /* Initiator: the time from the (only) IIKeying to the RIKeying, the first
  * RTT sample (before _rtmfp_session_established) */
 void      _rtmfp_session_set_handshake_rtt (RtmfpSession * s, gint64 rtt,

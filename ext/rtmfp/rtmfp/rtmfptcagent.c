@@ -51,6 +51,8 @@ struct _RtmfpTcAgent {
   gchar *stream;
   gchar *flash_ver;
   gchar *auth_token;
+  RtmfpTcAuthMode auth_mode;
+  RtmfpHandshakeMode handshake;
   guint8 *server_fp;
   guint8 peer_fp[RTMFP_FINGERPRINT_SIZE];
   gboolean have_peer_fp;
@@ -465,6 +467,17 @@ on_client_command (RtmfpTcClient * c, guint32 sid, const gchar * name,
   }
 }
 
+/* AUTO fell back to Flash Player's certificate: a new peer ID */
+static void
+on_client_identity_changed (RtmfpTcClient * c, RtmfpIdentity * id,
+    gpointer ud)
+{
+  RtmfpTcAgent *a = ud;
+
+  if (a->cb.identity_changed)
+    a->cb.identity_changed (a, id, a->ud);
+}
+
 static const RtmfpTcClientCallbacks client_callbacks = {
   .state_changed = on_client_state,
   .error = on_client_error,
@@ -473,6 +486,7 @@ static const RtmfpTcClientCallbacks client_callbacks = {
   .stream_event = on_client_stream_event,
   .writable = on_client_writable,
   .command = on_client_command,
+  .identity_changed = on_client_identity_changed,
 };
 
 /* ------------------------------------------------------------------------ */
@@ -650,6 +664,8 @@ make_client (RtmfpTcAgent * a, RtmfpTcClientRole role, gboolean to_peer,
   cfg.stream = a->stream;
   cfg.flash_ver = a->flash_ver;
   cfg.auth_token = a->auth_token;
+  cfg.auth_mode = a->auth_mode;
+  cfg.handshake = a->handshake;
   cfg.server_fingerprint = a->server_fp;
   cfg.peer_info = (const gchar * const *) a->peer_info;
   cfg.timeout_us = timeout_us;
@@ -998,6 +1014,8 @@ rtmfp_tc_agent_new (const RtmfpTcAgentConfig * cfg,
   a->stream = g_strdup (cfg->stream);
   a->flash_ver = g_strdup (cfg->flash_ver);
   a->auth_token = g_strdup (cfg->auth_token);
+  a->auth_mode = cfg->auth_mode;
+  a->handshake = cfg->handshake;
   if (cfg->server_fingerprint)
     a->server_fp = g_memdup2 (cfg->server_fingerprint,
         RTMFP_FINGERPRINT_SIZE);

@@ -106,6 +106,11 @@ typedef struct {
   gboolean reconnect;
   RtmfpTcAgentRandomFunc random;
   gpointer random_data;
+  /* appended.  The certificate presented (RtmfpHandshakeMode, see
+   * rtmfptcclient.h; the endpoint is made with
+   * rtmfp_tc_client_new_identity of it) and how auth_token is sent */
+  RtmfpHandshakeMode handshake;
+  RtmfpTcAuthMode auth_mode;
 } RtmfpTcAgentConfig;
 
 void      rtmfp_tc_agent_config_init (RtmfpTcAgentConfig * cfg);
@@ -140,6 +145,11 @@ typedef struct {
    * session to the peer is up (peer_left unused) */
   void (*peer_playing) (RtmfpTcAgent * a, RtmfpSession * s, gpointer ud);
   void (*peer_left) (RtmfpTcAgent * a, RtmfpSession * s, gpointer ud);
+  /* appended.  The endpoint has a new identity, so a new peer ID: the
+   * handshake fell back to Flash Player's certificate (RTMFP_HANDSHAKE_AUTO
+   * with a server built for Flash Player).  identity is borrowed. */
+  void (*identity_changed) (RtmfpTcAgent * a, RtmfpIdentity * identity,
+      gpointer ud);
 } RtmfpTcAgentCallbacks;
 
 RtmfpTcAgent *rtmfp_tc_agent_new (const RtmfpTcAgentConfig * cfg,

@@ -30,6 +30,10 @@
 #define MAX_HELD_MESSAGES 512
 #define MAX_HELD_BYTES (4 * 1024 * 1024)
 #define MAX_PENDING_SYNCS 64
+/* Candidate addresses kept for a retry (the endpoint keeps its own) */
+#define MAX_CANDIDATES 64
+/* AUTO: how often an opening session is checked for keying silence */
+#define KEYING_POLL_US (250 * G_TIME_SPAN_MILLISECOND)
 
 enum {
   OUT_STREAM,                   /* stream commands + data messages */
@@ -85,6 +89,8 @@ struct _RtmfpTcClient {
   gchar **peer_info;
   guint8 *peer_fp;              /* P2P player: the publisher's fingerprint */
   guint8 *server_fp;            /* pinned server fingerprint, or NULL */
+  RtmfpHandshakeMode handshake;
+  RtmfpTcAuthMode auth_mode;
   gint64 timeout_us;
   gint64 audio_lifetime_us;
   gint64 video_lifetime_us;
@@ -99,7 +105,13 @@ struct _RtmfpTcClient {
   GError *error;
   RtmfpEndpoint *ep;
   RtmfpSession *session;        /* ref'd */
+  GArray *cands;                /* RtmfpAddr: every candidate, for a retry */
+  RtmfpHandshakeMode shape;     /* FLASH or RFC: the session's certificate */
+  gboolean flash_tried;         /* AUTO: no more fallback */
+  gint64 keying_since;          /* AUTO: session seen in KEYING_SENT, -1 */
   gint64 deadline;              /* connect timeout, -1 none */
+  gboolean draining;            /* closing: media flows finishing first */
+  gint64 drain_deadline;
   gint64 close_deadline;        /* phase 1: flows; then session close */
   gboolean session_closing;
   gint64 poll_at;               /* next periodic check, -1 unarmed */
@@ -161,6 +173,47 @@ rtmfp_tc_media_kind_from_type (guint8 type)
 }
 
 G_DEFINE_QUARK (rtmfp-tc-client-error-quark, rtmfp_tc_client_error);
+
+const gchar *
+rtmfp_handshake_mode_get_nick (RtmfpHandshakeMode mode)
+{
+  switch (mode) {
+    case RTMFP_HANDSHAKE_AUTO:
+      return "auto";
+    case RTMFP_HANDSHAKE_RFC:
+      return "rfc";
+    case RTMFP_HANDSHAKE_FLASH:
+      return "flash";
+    default:
+      return "unknown";
+  }
+}
+
+const gchar *
+rtmfp_tc_auth_mode_get_nick (RtmfpTcAuthMode mode)
+{
+  switch (mode) {
+    case RTMFP_TC_AUTH_PLAIN:
+      return "plain";
+    case RTMFP_TC_AUTH_HASHED:
+      return "hashed";
+    case RTMFP_TC_AUTH_MUTUAL:
+      return "mutual";
+    default:
+      return "unknown";
+  }
+}
+
+/* RFC 7425 4.2: 14, 5 and 2, best first (the order keying prefers) */
+static const guint rfc_groups[] = { 14, 5, 2 };
+
+RtmfpIdentity *
+rtmfp_tc_client_new_identity (RtmfpHandshakeMode mode)
+{
+  if (mode == RTMFP_HANDSHAKE_FLASH)
+    return rtmfp_identity_new_flash ();
+  return rtmfp_identity_new_static (rfc_groups, G_N_ELEMENTS (rfc_groups));
+}
 
 void
 rtmfp_tc_client_config_init (RtmfpTcClientConfig * cfg)
@@ -386,6 +439,52 @@ out_kind (guint i)
 /* ------------------------------------------------------------------------ */
 /* NetConnection steps */
 
+/* The token as it goes into connect: plain, or bound to this session
+ * (hex HMAC-SHA-256 keyed with the server's nonce, the far one here) */
+static gchar *
+auth_token_to_send (RtmfpTcClient * c)
+{
+  guint8 far[RTMFP_SHA256_SIZE];
+
+  if (c->auth_mode == RTMFP_TC_AUTH_PLAIN ||
+      !rtmfp_session_get_nonces (c->session, NULL, far))
+    return g_strdup (c->auth_token);
+  return rtmfp_hmac_sha256_hex (far, sizeof far, c->auth_token);
+}
+
+/* RTMFP_TC_AUTH_MUTUAL: the connect answer's authToken must be the token
+ * hashed with OUR nonce (the server's far one): only a server that knows
+ * the token and is the far end of this very session can say it */
+static gboolean
+server_proved_token (RtmfpTcClient * c, GPtrArray * args)
+{
+  guint8 near[RTMFP_SHA256_SIZE];
+  const gchar *got = NULL;
+  gchar *want;
+  gboolean ok;
+  guint i;
+
+  if (c->auth_mode != RTMFP_TC_AUTH_MUTUAL || !c->auth_token)
+    return TRUE;
+  /* in the info object (tcserver: the argument after a null; others put
+   * a properties object first) */
+  for (i = 0; args && i < args->len && !got; i++) {
+    const RtmfpAmfNode *n = g_ptr_array_index (args, i);
+    RtmfpAmfType t = rtmfp_amf_node_get_type (n);
+
+    if (t == RTMFP_AMF_TYPE_OBJECT || t == RTMFP_AMF_TYPE_ECMA_ARRAY)
+      got = rtmfp_amf_node_peek_field_string (n, "authToken", NULL);
+  }
+  if (!got || !rtmfp_session_get_nonces (c->session, near, NULL))
+    return FALSE;
+  want = rtmfp_hmac_sha256_hex (near, sizeof near, c->auth_token);
+  ok = strlen (got) == strlen (want) &&
+      rtmfp_crypto_equal ((const guint8 *) got, (const guint8 *) want,
+      strlen (want));
+  g_free (want);
+  return ok;
+}
+
 static void
 send_connect (RtmfpTcClient * c, gint64 now)
 {
@@ -406,9 +505,12 @@ send_connect (RtmfpTcClient * c, gint64 now)
   args[n++] = rtmfp_tc_connect_object_new (c->app, c->tc_url, c->flash_ver);
   /* authentication, tcserver style: [user,] token after the object */
   if (c->auth_token) {
+    gchar *token = auth_token_to_send (c);
+
     if (c->auth_user)
       args[n++] = rtmfp_amf_node_new_string (c->auth_user, -1);
-    args[n++] = rtmfp_amf_node_new_string (c->auth_token, -1);
+    args[n++] = rtmfp_amf_node_new_string (token, -1);
+    g_free (token);
   }
   if (!send_command (c, c->control, "connect", TXN_CONNECT, n, args, now))
     client_fail (c, RTMFP_TC_CLIENT_ERROR_PROTOCOL,
@@ -552,6 +654,13 @@ handle_result (RtmfpTcClient * c, gboolean ok, gdouble txn, GPtrArray * args,
           code, desc, c->ud);
     if (!ok) {
       client_fail (c, RTMFP_TC_CLIENT_ERROR_REJECTED, "%s: %s", code, desc);
+      return;
+    }
+    if (!server_proved_token (c, args)) {
+      client_fail (c, RTMFP_TC_CLIENT_ERROR_AUTH, "The server accepted the "
+          "connection without proving that it knows the authentication "
+          "token (no matching authToken in its answer): not the server "
+          "the token was made for, or a man in the middle");
       return;
     }
     /* 5.3.2: _result on stream 0 = connected */
@@ -909,6 +1018,152 @@ on_flow_complete (RtmfpRecvFlow * f, gpointer user_data)
 /* ------------------------------------------------------------------------ */
 /* endpoint callbacks */
 
+/* ------------------------------------------------------------------------ */
+/* opening: pinning, and AUTO's fallback to Flash Player's certificate */
+
+static gboolean
+identity_is_flash (RtmfpEndpoint * ep)
+{
+  return rtmfp_identity_get_kind (rtmfp_endpoint_get_identity (ep)) ==
+      RTMFP_IDENTITY_FLASH;
+}
+
+/* Opens c->session to the candidates, pinned if we pin */
+static gboolean
+open_session (RtmfpTcClient * c, gint64 now)
+{
+  RtmfpOpenOptions opts;
+  GByteArray *epd = g_byte_array_new ();
+  RtmfpSession *s;
+
+  memset (&opts, 0, sizeof opts);
+  if (c->server_fp && !c->peer_fp)
+    opts.pinned_fingerprint = c->server_fp;
+  if (c->peer_fp)               /* 5.4: the peer, by fingerprint (4.4.2.3) */
+    rtmfp_epd_append_fingerprint (epd, c->peer_fp);
+  else                          /* 5.3.1: Ancillary Data, the URI (4.4.2.2) */
+    rtmfp_epd_append_ancillary (epd, c->tc_url);
+  c->shape = identity_is_flash (c->ep) ? RTMFP_HANDSHAKE_FLASH :
+      RTMFP_HANDSHAKE_RFC;
+  c->keying_since = -1;
+  s = rtmfp_endpoint_open_session_full (c->ep, epd->data, epd->len, &opts,
+      (const RtmfpAddr *) c->cands->data, c->cands->len, now);
+  g_byte_array_unref (epd);
+  if (c->session)
+    rtmfp_session_unref (c->session);
+  c->session = s ? rtmfp_session_ref (s) : NULL;
+  return s != NULL;
+}
+
+/* AUTO: the server answered our RFC handshake in a way that shows it only
+ * understands Flash Player's certificate (reason): once more with a
+ * Flash-shaped identity.  FALSE if that does not apply. */
+static gboolean
+flash_fallback (RtmfpTcClient * c, const gchar * reason, gint64 now)
+{
+  RtmfpIdentity *id;
+  RtmfpSession *old = c->session;
+
+  if (c->handshake != RTMFP_HANDSHAKE_AUTO || c->flash_tried || c->peer_fp ||
+      c->server_fp || c->state != RTMFP_TC_CLIENT_STATE_OPENING ||
+      identity_is_flash (c->ep))
+    return FALSE;
+  c->flash_tried = TRUE;
+  g_debug ("client %p: RFC handshake failed (%s): trying Flash Player's "
+      "certificate (DH group 2)", c, reason);
+  id = rtmfp_identity_new_flash ();
+  rtmfp_endpoint_set_identity (c->ep, id);
+  if (c->cb.identity_changed)
+    c->cb.identity_changed (c, id, c->ud);
+  rtmfp_identity_unref (id);
+  if (is_finished (c))
+    return TRUE;
+  /* an old session still opening is aborted first (the endpoint would
+   * hand it back for the same EPD); it is not c->session any more, so its
+   * callbacks do not reach us */
+  c->session = NULL;
+  if (old) {
+    RtmfpSessionState ss = rtmfp_session_get_state (old);
+    if (ss == RTMFP_SESSION_IHELLO_SENT || ss == RTMFP_SESSION_KEYING_SENT)
+      rtmfp_session_abort (old, now);
+    rtmfp_session_unref (old);
+  }
+  if (!open_session (c, now))
+    client_fail (c, RTMFP_TC_CLIENT_ERROR_CONNECT_FAILED,
+        "Could not start an RTMFP session to %s", c->tc_url);
+  return TRUE;
+}
+
+/* AUTO: the RHello came but the IIKeying goes unanswered (a server that
+ * cannot parse our certificate may drop it): TRUE once that has lasted
+ * RTMFP_TC_CLIENT_FLASH_FALLBACK_US (the fallback is then under way) */
+static gboolean
+keying_silence (RtmfpTcClient * c, gint64 now)
+{
+  if (c->handshake != RTMFP_HANDSHAKE_AUTO || c->flash_tried ||
+      !c->session || rtmfp_session_get_state (c->session) !=
+      RTMFP_SESSION_KEYING_SENT) {
+    c->keying_since = -1;
+    return FALSE;
+  }
+  if (c->keying_since < 0)
+    c->keying_since = now;
+  if (now - c->keying_since < RTMFP_TC_CLIENT_FLASH_FALLBACK_US)
+    return FALSE;
+  return flash_fallback (c, "no answer to the IIKeying", now);
+}
+
+/* Pinning, checked again on the open session (open_session_full checked
+ * the RHello; an already open session may have been reused) */
+static gboolean
+pin_ok (RtmfpTcClient * c, RtmfpSession * s)
+{
+  const guint8 *far = rtmfp_session_get_far_fingerprint (s);
+  const guint8 *cert;
+  gsize cert_len = 0;
+  RtmfpCertInfo ci;
+  gchar *want, *got;
+
+  if (!c->server_fp || c->peer_fp)
+    return TRUE;
+  cert = rtmfp_session_get_far_certificate (s, &cert_len);
+  if (far && rtmfp_crypto_equal (far, c->server_fp, RTMFP_FINGERPRINT_SIZE)
+      && cert && rtmfp_cert_parse (cert, cert_len, &ci) &&
+      ci.n_static_keys > 0)
+    return TRUE;
+  want = rtmfp_fingerprint_to_hex (c->server_fp);
+  got = far ? rtmfp_fingerprint_to_hex (far) : g_strdup ("?");
+  client_fail (c, RTMFP_TC_CLIENT_ERROR_FINGERPRINT,
+      "The server's fingerprint %s is not the required %s, or it has no "
+      "static key", got, want);
+  g_free (want);
+  g_free (got);
+  return FALSE;
+}
+
+/* A pinned server must show it derived the session keys: an attacker
+ * replaying its certificate cannot (its RIKeying is unauthenticated, so
+ * the session "opens", but nothing it sends decrypts).  TRUE if the
+ * session ran past the deadline without one packet under the keys (the
+ * client has failed). */
+static gboolean
+pin_unproven (RtmfpTcClient * c)
+{
+  RtmfpSessionStats st;
+
+  if (!c->server_fp || c->peer_fp || !c->session)
+    return FALSE;
+  rtmfp_session_get_stats (c->session, &st);
+  if (st.packets_received > 0)
+    return FALSE;
+  client_fail (c, RTMFP_TC_CLIENT_ERROR_FINGERPRINT, "The pinned server "
+      "never answered under the session keys (nothing decrypted within %"
+      G_GINT64_FORMAT " ms): whoever answered the handshake does not hold "
+      "the pinned key, a man in the middle?",
+      c->timeout_us / G_TIME_SPAN_MILLISECOND);
+  return TRUE;
+}
+
 static void
 ep_session_opened (RtmfpEndpoint * ep, RtmfpSession * s, gpointer ud)
 {
@@ -916,21 +1171,8 @@ ep_session_opened (RtmfpEndpoint * ep, RtmfpSession * s, gpointer ud)
 
   if (s != c->session || c->state != RTMFP_TC_CLIENT_STATE_OPENING)
     return;
-  if (c->server_fp && !c->peer_fp) {
-    const guint8 *far = rtmfp_session_get_far_fingerprint (s);
-
-    if (!far || !rtmfp_crypto_equal (far, c->server_fp,
-            RTMFP_FINGERPRINT_SIZE)) {
-      gchar *want = rtmfp_fingerprint_to_hex (c->server_fp);
-      gchar *got = far ? rtmfp_fingerprint_to_hex (far) : g_strdup ("?");
-
-      client_fail (c, RTMFP_TC_CLIENT_ERROR_FINGERPRINT,
-          "The server's fingerprint %s is not the required %s", got, want);
-      g_free (want);
-      g_free (got);
-      return;
-    }
-  }
+  if (!pin_ok (c, s))
+    return;
   session_ready (c, client_now (c));
 }
 
@@ -944,6 +1186,21 @@ ep_session_open_failed (RtmfpEndpoint * ep, RtmfpSession * s, gpointer ud)
     return;
   err = rtmfp_session_get_error (s);
   if (err && g_error_matches (err, RTMFP_SESSION_ERROR,
+          RTMFP_SESSION_ERROR_KEYING) && flash_fallback (c, err->message,
+          client_now (c)))
+    return;
+  if (err && g_error_matches (err, RTMFP_SESSION_ERROR,
+          RTMFP_SESSION_ERROR_IDENTITY))
+    client_fail (c, RTMFP_TC_CLIENT_ERROR_FINGERPRINT,
+        "RTMFP handshake refused: %s", err->message);
+  else if (err && c->server_fp && !c->peer_fp &&
+      g_error_matches (err, RTMFP_SESSION_ERROR, RTMFP_SESSION_ERROR_KEYING))
+    /* the pinned certificate, but a keying answer its holder would not
+     * give (e.g. an ephemeral key from a static responder) */
+    client_fail (c, RTMFP_TC_CLIENT_ERROR_FINGERPRINT,
+        "The pinned server's keying answer is unusable (%s): not the "
+        "holder of the pinned key", err->message);
+  else if (err && g_error_matches (err, RTMFP_SESSION_ERROR,
           RTMFP_SESSION_ERROR_TIMEOUT))
     client_fail (c, RTMFP_TC_CLIENT_ERROR_TIMEOUT, c->peer_fp ?
         "No answer from the peer (RTMFP handshake timed out)" :
@@ -1125,6 +1382,10 @@ rtmfp_tc_client_new (const RtmfpTcClientConfig * cfg,
   if (cfg->server_fingerprint)
     c->server_fp = g_memdup2 (cfg->server_fingerprint,
         RTMFP_FINGERPRINT_SIZE);
+  c->handshake = cfg->handshake;
+  c->auth_mode = cfg->auth_mode;
+  c->cands = g_array_new (FALSE, FALSE, sizeof (RtmfpAddr));
+  c->keying_since = -1;
   c->timeout_us = MAX (cfg->timeout_us, 0);
   c->audio_lifetime_us = cfg->audio_lifetime_us > 0 ? cfg->audio_lifetime_us
       : RTMFP_TC_CLIENT_DEFAULT_AUDIO_LIFETIME_US;
@@ -1139,6 +1400,7 @@ rtmfp_tc_client_new (const RtmfpTcClientConfig * cfg,
   c->clock_data = clock_data;
   c->state = RTMFP_TC_CLIENT_STATE_IDLE;
   c->deadline = -1;
+  c->drain_deadline = -1;
   c->close_deadline = -1;
   c->poll_at = -1;
   c->in_flows = g_ptr_array_new_with_free_func ((GDestroyNotify) in_flow_free);
@@ -1181,6 +1443,7 @@ rtmfp_tc_client_free (RtmfpTcClient * c)
   g_strfreev (c->peer_info);
   g_free (c->peer_fp);
   g_free (c->server_fp);
+  g_array_unref (c->cands);
   g_free (c);
 }
 
@@ -1188,9 +1451,6 @@ gboolean
 rtmfp_tc_client_start (RtmfpTcClient * c, RtmfpEndpoint * ep,
     const RtmfpAddr * candidates, guint n_candidates, gint64 now)
 {
-  GByteArray *epd;
-  RtmfpSession *s;
-
   g_return_val_if_fail (c != NULL, FALSE);
   g_return_val_if_fail (ep != NULL, FALSE);
   g_return_val_if_fail (c->state == RTMFP_TC_CLIENT_STATE_IDLE, FALSE);
@@ -1199,24 +1459,18 @@ rtmfp_tc_client_start (RtmfpTcClient * c, RtmfpEndpoint * ep,
   if (c->timeout_us > 0)
     c->deadline = now + c->timeout_us;
   set_state (c, RTMFP_TC_CLIENT_STATE_OPENING);
-  /* 5.3.1: EPD = Ancillary Data carrying the URI (4.4.2.2) */
-  epd = g_byte_array_new ();
-  if (c->peer_fp)               /* 5.4: the peer, by fingerprint (4.4.2.3) */
-    rtmfp_epd_append_fingerprint (epd, c->peer_fp);
-  else
-    rtmfp_epd_append_ancillary (epd, c->tc_url);
-  s = rtmfp_endpoint_open_session (ep, epd->data, epd->len, candidates,
-      n_candidates, now);
-  g_byte_array_unref (epd);
-  if (!s) {
+  if (n_candidates > 0)
+    g_array_append_vals (c->cands, candidates, n_candidates);
+  /* a Flash-shaped endpoint has nothing to fall back to */
+  c->flash_tried = c->handshake != RTMFP_HANDSHAKE_AUTO;
+  if (!open_session (c, now)) {
     client_fail (c, RTMFP_TC_CLIENT_ERROR_CONNECT_FAILED,
         "Could not start an RTMFP session to %s", c->tc_url);
     return FALSE;
   }
-  c->session = rtmfp_session_ref (s);
   /* open_session may return an already open session to that server */
-  if (rtmfp_session_get_state (s) == RTMFP_SESSION_OPEN &&
-      c->state == RTMFP_TC_CLIENT_STATE_OPENING)
+  if (rtmfp_session_get_state (c->session) == RTMFP_SESSION_OPEN &&
+      c->state == RTMFP_TC_CLIENT_STATE_OPENING && pin_ok (c, c->session))
     session_ready (c, now);
   return !is_finished (c) || c->state == RTMFP_TC_CLIENT_STATE_CLOSED;
 }
@@ -1228,6 +1482,9 @@ rtmfp_tc_client_add_candidate (RtmfpTcClient * c, const RtmfpAddr * addr,
   g_return_if_fail (c != NULL);
   g_return_if_fail (addr != NULL);
 
+  if (c->state == RTMFP_TC_CLIENT_STATE_OPENING &&
+      c->cands->len < MAX_CANDIDATES)
+    g_array_append_val (c->cands, *addr);
   if (c->session && c->state == RTMFP_TC_CLIENT_STATE_OPENING)
     rtmfp_endpoint_add_candidate (c->ep, c->session, addr, now);
 }
@@ -1261,6 +1518,8 @@ rtmfp_tc_client_next_timeout (RtmfpTcClient * c)
 
   switch (c->state) {
     case RTMFP_TC_CLIENT_STATE_OPENING:
+      if (c->handshake == RTMFP_HANDSHAKE_AUTO && !c->flash_tried)
+        return min_time (c->deadline, poll_time (c, KEYING_POLL_US));
       return c->deadline;
     case RTMFP_TC_CLIENT_STATE_CONNECTING:
     case RTMFP_TC_CLIENT_STATE_CREATING_STREAM:
@@ -1293,13 +1552,16 @@ phase_name (RtmfpTcClientState state)
   }
 }
 
+/* Closing: the stream flows complete, and everything on the control flow
+ * (deleteStream) acknowledged */
 static gboolean
 send_flows_complete (RtmfpTcClient * c)
 {
   guint i;
 
   if (c->control && !rtmfp_send_flow_is_complete (c->control) &&
-      rtmfp_send_flow_get_state (c->control) != RTMFP_SEND_FLOW_CLOSED)
+      rtmfp_send_flow_get_state (c->control) != RTMFP_SEND_FLOW_CLOSED &&
+      rtmfp_send_flow_get_queued_bytes (c->control) > 0)
     return FALSE;
   for (i = 0; i < OUT_N; i++) {
     RtmfpSendFlow *f = c->out[i].flow;
@@ -1356,6 +1618,9 @@ check_session_open (RtmfpTcClient * c)
   return FALSE;
 }
 
+static gboolean drain_done (RtmfpTcClient * c);
+static void close_stream (RtmfpTcClient * c, gint64 now);
+
 void
 rtmfp_tc_client_handle_timeout (RtmfpTcClient * c, gint64 now)
 {
@@ -1372,6 +1637,12 @@ rtmfp_tc_client_handle_timeout (RtmfpTcClient * c, gint64 now)
     case RTMFP_TC_CLIENT_STATE_CONNECTING:
     case RTMFP_TC_CLIENT_STATE_CREATING_STREAM:
     case RTMFP_TC_CLIENT_STATE_STARTING:
+      if (c->state == RTMFP_TC_CLIENT_STATE_OPENING &&
+          keying_silence (c, now))
+        break;
+      if (c->deadline >= 0 && now >= c->deadline &&
+          c->state == RTMFP_TC_CLIENT_STATE_CONNECTING && pin_unproven (c))
+        break;
       if (c->deadline >= 0 && now >= c->deadline)
         client_fail (c, RTMFP_TC_CLIENT_ERROR_TIMEOUT,
             "No answer from the server within %" G_GINT64_FORMAT
@@ -1391,6 +1662,12 @@ rtmfp_tc_client_handle_timeout (RtmfpTcClient * c, gint64 now)
         /* the server closed the session once it saw us leave: done */
         g_debug ("client %p: session closed by the server", c);
         set_state (c, RTMFP_TC_CLIENT_STATE_CLOSED);
+      } else if (c->draining) {
+        if (drain_done (c) || now >= c->drain_deadline) {
+          g_debug ("client %p: media flows %s: closeStream", c,
+              now < c->drain_deadline ? "complete" : "not complete in time");
+          close_stream (c, now);
+        }
       } else if (!c->session_closing) {
         if (send_flows_complete (c) || now >= c->close_deadline)
           close_session (c, now);
@@ -1439,6 +1716,14 @@ rtmfp_tc_client_get_peer_keepalive (RtmfpTcClient * c)
 {
   g_return_val_if_fail (c != NULL, 0);
   return c->peer_keepalive_us;
+}
+
+RtmfpHandshakeMode
+rtmfp_tc_client_get_handshake (RtmfpTcClient * c)
+{
+  g_return_val_if_fail (c != NULL, RTMFP_HANDSHAKE_RFC);
+  return c->shape == RTMFP_HANDSHAKE_FLASH ? RTMFP_HANDSHAKE_FLASH :
+      RTMFP_HANDSHAKE_RFC;
 }
 
 gboolean
@@ -1606,7 +1891,9 @@ rtmfp_tc_client_get_pending_bytes (RtmfpTcClient * c)
 
 /* 5.2: the stream's flows are not ordered with one another; a Flow
  * Synchronization barrier on each of them makes closeStream (sent after it
- * on the stream flow) come after the last media message of every flow. */
+ * on the stream flow) come after the last media message of every flow at
+ * a server that honours it.  (Not all do, and deleteStream goes on the
+ * control flow: the close waits for the media flows too.) */
 static void
 send_close_barrier (RtmfpTcClient * c, gint64 now)
 {
@@ -1631,6 +1918,69 @@ send_close_barrier (RtmfpTcClient * c, gint64 now)
           now);
   g_byte_array_unref (p);
   g_byte_array_unref (m);
+}
+
+static void
+find_draining (gpointer data, gpointer user_data)
+{
+  gpointer *a = user_data;
+
+  if (data != a[0] && rtmfp_session_is_draining (data))
+    a[1] = data;
+}
+
+/* Is what the close waits for done: the publisher's media flows (audio,
+ * video) complete (everything acknowledged or abandoned), and no other
+ * session of the endpoint draining (a direct publisher's subscribers,
+ * rtmfp_tc_peer_publisher_close)? */
+static gboolean
+drain_done (RtmfpTcClient * c)
+{
+  gpointer a[2] = { c->session, NULL };
+  guint i;
+
+  for (i = OUT_AUDIO; i <= OUT_VIDEO; i++) {
+    RtmfpSendFlow *f = c->out[i].flow;
+    if (f && !rtmfp_send_flow_is_complete (f) &&
+        rtmfp_send_flow_get_state (f) != RTMFP_SEND_FLOW_CLOSED)
+      return FALSE;
+  }
+  if (c->ep)
+    rtmfp_endpoint_foreach_session (c->ep, find_draining, a);
+  return a[1] == NULL;
+}
+
+/* closeStream and deleteStream, then the stream's sending flows are
+ * closed; the session once they are complete and deleteStream is
+ * acknowledged.  The NetConnection control flow is not closed but ends
+ * with the session (5.3.6 allows either): MonaServer (2.770) kills its
+ * session from inside the code that ends the control flow's receiver and
+ * corrupts its heap (a use after free seen under valgrind), so ending it
+ * crashes such servers, while a session close ends the NetConnection for
+ * every server just the same. */
+static void
+close_stream (RtmfpTcClient * c, gint64 now)
+{
+  guint i;
+
+  c->draining = FALSE;
+  if (c->out[OUT_STREAM].flow) {
+    RtmfpAmfNode *a[1] = { rtmfp_amf_node_new_null () };
+    send_command (c, c->out[OUT_STREAM].flow, "closeStream", 0.0, 1, a, now);
+  }
+  if (c->stream_id && c->control) {
+    RtmfpAmfNode *a[2] = { rtmfp_amf_node_new_null (),
+      rtmfp_amf_node_new_number (c->stream_id)
+    };
+    send_command (c, c->control, "deleteStream", 0.0, 2, a, now);
+  }
+  c->close_deadline = now + c->close_timeout_us;
+  for (i = 0; i < OUT_N; i++)
+    if (c->out[i].flow)
+      rtmfp_session_close_flow (c->session, c->out[i].flow, now);
+  if (c->session && rtmfp_session_get_state (c->session) !=
+      RTMFP_SESSION_OPEN)
+    close_session (c, now);
 }
 
 void
@@ -1662,29 +2012,29 @@ rtmfp_tc_client_close (RtmfpTcClient * c, gint64 now)
     if (c->out[i].flow)
       pump (c, &c->out[i], out_kind (i), TRUE, now);
   drop_all_pending (c);
-
-  send_close_barrier (c, now);
-  if (c->out[OUT_STREAM].flow) {
-    RtmfpAmfNode *a[1] = { rtmfp_amf_node_new_null () };
-    send_command (c, c->out[OUT_STREAM].flow, "closeStream", 0.0, 1, a, now);
-  }
-  if (c->stream_id && c->control) {
-    RtmfpAmfNode *a[2] = { rtmfp_amf_node_new_null (),
-      rtmfp_amf_node_new_number (c->stream_id)
-    };
-    send_command (c, c->control, "deleteStream", 0.0, 2, a, now);
-  }
   set_state (c, RTMFP_TC_CLIENT_STATE_CLOSING);
-  c->close_deadline = now + c->close_timeout_us;
-  /* 5.3.6: orderly close = close every sending flow */
-  for (i = 0; i < OUT_N; i++)
+  send_close_barrier (c, now);
+
+  /* The media flows finish first (their last message carries FIN): flows
+   * are not ordered with one another (5.2), so a closeStream or
+   * deleteStream sent now could overtake the last frames, and a server
+   * acting on it at once would drop them.  Bounded: past its lifetime
+   * every frame is abandoned anyway. */
+  for (i = OUT_AUDIO; i <= OUT_VIDEO; i++)
     if (c->out[i].flow)
       rtmfp_session_close_flow (c->session, c->out[i].flow, now);
-  if (c->control)
-    rtmfp_session_close_flow (c->session, c->control, now);
-  if (c->session && rtmfp_session_get_state (c->session) !=
-      RTMFP_SESSION_OPEN)
-    close_session (c, now);
+  c->draining = !drain_done (c);
+  if (c->draining && c->session &&
+      rtmfp_session_get_state (c->session) == RTMFP_SESSION_OPEN) {
+    c->drain_deadline = now + MIN (c->close_timeout_us,
+        MAX (c->audio_lifetime_us, c->video_lifetime_us) +
+        RTMFP_TC_CLIENT_DRAIN_MARGIN_US);
+    c->close_deadline = c->drain_deadline;
+    g_debug ("client %p: waiting for the media flows before closeStream",
+        c);
+    return;
+  }
+  close_stream (c, now);
 }
 
 void

@@ -80,8 +80,61 @@ typedef enum {
   RTMFP_TC_CLIENT_ERROR_STREAM,         /* publish / play refused or failed */
   RTMFP_TC_CLIENT_ERROR_CLOSED,         /* connection closed by the far end */
   RTMFP_TC_CLIENT_ERROR_PROTOCOL,       /* unusable answer from the server */
-  RTMFP_TC_CLIENT_ERROR_FINGERPRINT,    /* not the server we pinned */
+  RTMFP_TC_CLIENT_ERROR_FINGERPRINT,    /* not the server we pinned, or it
+                                         * cannot prove it (no static key,
+                                         * nothing under the session keys) */
+  RTMFP_TC_CLIENT_ERROR_AUTH,           /* RTMFP_TC_AUTH_MUTUAL: the server
+                                         * did not prove it knows the token */
 } RtmfpTcClientError;
+
+/* The certificate a client presents (RFC 7425 4.3), i.e. how it keys */
+typedef enum {
+  /* RFC first; if the server shows it only understands Flash Player's
+   * certificate (a keying answer in another DH group than selected, or an
+   * unusable one, or no answer to the IIKeying within
+   * RTMFP_TC_CLIENT_FLASH_FALLBACK_US although the RHello came), once
+   * more with a Flash-shaped identity, which then stays the endpoint's
+   * (callbacks.identity_changed).  Never with a pinned server or to a
+   * peer (no downgrade there). */
+  RTMFP_HANDSHAKE_AUTO,
+  /* Static keys for groups 14, 5 and 2 plus Extra Randomness (4.3.3):
+   * keying in the best group both ends have, 2048-bit with rtmfp-server
+   * and rtmfp-cpp.  Servers built for Flash Player cannot parse it. */
+  RTMFP_HANDSHAKE_RFC,
+  /* Flash Player's shape (rtmfp_identity_new_flash): one static key in
+   * group 2, so keying is always in 1024-bit MODP group 2, which is within
+   * reach of well-funded attackers (precomputation, "Logjam").  What
+   * MonaServer, Cumulus and other servers built for Flash Player need. */
+  RTMFP_HANDSHAKE_FLASH,
+} RtmfpHandshakeMode;
+
+const gchar *rtmfp_handshake_mode_get_nick (RtmfpHandshakeMode mode);
+/* A new identity (one reference) for a client starting in this mode:
+ * what its endpoint is made with (RtmfpEndpointConfig.identity).  AUTO
+ * starts as RFC. */
+RtmfpIdentity *rtmfp_tc_client_new_identity (RtmfpHandshakeMode mode);
+/* How long AUTO waits for the RIKeying after the RHello came before it
+ * tries the Flash shape (the IIKeying went out three times by then) */
+#define RTMFP_TC_CLIENT_FLASH_FALLBACK_US (3 * G_TIME_SPAN_SECOND)
+
+/* How the authentication token (RtmfpTcClientConfig.auth_token) goes to
+ * the server; the schemes of rtmfp-cpp's tcserver */
+typedef enum {
+  /* as given: anyone who sees it (a man in the middle of an unpinned
+   * session) can replay it */
+  RTMFP_TC_AUTH_PLAIN,
+  /* lower-case hex HMAC-SHA-256 (key: the server's session nonce, RFC
+   * 7425 4.6.5, message: the token): proves the token without disclosing
+   * it and cannot be replayed on another session (tcconn -m) */
+  RTMFP_TC_AUTH_HASHED,
+  /* hashed, and the server must prove that it knows the token too: its
+   * connect answer carries authToken = hex HMAC-SHA-256 (key: our session
+   * nonce, message: the token), or the client fails with
+   * RTMFP_TC_CLIENT_ERROR_AUTH before using the connection (tcconn -m -M) */
+  RTMFP_TC_AUTH_MUTUAL,
+} RtmfpTcAuthMode;
+
+const gchar *rtmfp_tc_auth_mode_get_nick (RtmfpTcAuthMode mode);
 
 /* Media kinds, for flows and statistics */
 typedef enum {
@@ -127,10 +180,21 @@ typedef struct {
   const gchar *auth_token;
   const gchar *auth_user;
   /* appended.  Fingerprint pinning: the server's fingerprint (peer ID,
-   * RTMFP_FINGERPRINT_SIZE bytes) the session must have; any other
-   * server's session is closed before "connect" is sent and the client
-   * fails with RTMFP_TC_CLIENT_ERROR_FINGERPRINT.  NULL: any server. */
+   * RTMFP_FINGERPRINT_SIZE bytes) the session must have, with static
+   * Diffie-Hellman keys used for keying (RtmfpOpenOptions, so only the
+   * holder of the private key can finish the handshake: rtmfp-server
+   * --identity).  An RHello of another server, or of one with ephemeral
+   * keys, fails the client at once with RTMFP_TC_CLIENT_ERROR_FINGERPRINT
+   * (nothing is sent to it); so does a session over which nothing
+   * arrives under the session keys before the timeout (a man in the
+   * middle that replays the certificate but cannot derive the keys).
+   * NULL: any server. */
   const guint8 *server_fingerprint;
+  /* appended.  The certificate to present: see RtmfpHandshakeMode.  The
+   * endpoint's identity is what is presented; AUTO may replace it. */
+  RtmfpHandshakeMode handshake;
+  /* appended.  How auth_token is sent (default PLAIN) */
+  RtmfpTcAuthMode auth_mode;
 } RtmfpTcClientConfig;
 
 #define RTMFP_TC_CLIENT_PEER_STREAM_ID 1
@@ -176,6 +240,10 @@ typedef struct {
    * name and transaction ID (borrowed). */
   void (*command) (RtmfpTcClient * c, guint32 stream_id, const gchar * name,
       GPtrArray * args, gpointer ud);
+  /* appended.  The endpoint has a new identity (a new peer ID): AUTO
+   * fell back to the Flash shape.  identity is borrowed. */
+  void (*identity_changed) (RtmfpTcClient * c, RtmfpIdentity * identity,
+      gpointer ud);
 } RtmfpTcClientCallbacks;
 
 RtmfpTcClient *rtmfp_tc_client_new (const RtmfpTcClientConfig * cfg,
@@ -211,6 +279,9 @@ RtmfpSession *rtmfp_tc_client_get_session (RtmfpTcClient * c);
 guint32   rtmfp_tc_client_get_stream_id (RtmfpTcClient * c);
 /* Peer keepalive period advised by the server (0: none yet) */
 gint64    rtmfp_tc_client_get_peer_keepalive (RtmfpTcClient * c);
+/* The shape of the certificate the current session was opened with:
+ * RTMFP_HANDSHAKE_FLASH or RTMFP_HANDSHAKE_RFC (any other: RFC) */
+RtmfpHandshakeMode rtmfp_tc_client_get_handshake (RtmfpTcClient * c);
 
 /* ---- publisher ---- */
 
@@ -251,10 +322,17 @@ gboolean  rtmfp_tc_client_stream_command (RtmfpTcClient * c,
 
 /* ---- closing ---- */
 
-/* Orderly close: publisher closeStream (on the stream flow) and
- * deleteStream, player closeStream and deleteStream; then the sending
- * flows are closed, and once they are complete (or after the close
- * timeout) the session is closed.  State CLOSING, then CLOSED. */
+/* Orderly close.  A publisher first closes its audio and video flows and
+ * waits until they are complete (everything acknowledged or abandoned),
+ * at most the longer media lifetime plus RTMFP_TC_CLIENT_DRAIN_MARGIN_US
+ * (and never more than close_timeout_us): flows are not ordered with one
+ * another (RFC 7425 5.2), and a server acting on deleteStream at once
+ * would otherwise drop the last media still on its way.  Then
+ * closeStream (on the stream flow) and deleteStream (a player sends
+ * those at once); then the remaining sending flows are closed, and once
+ * they are complete (or after the close timeout) the session is closed.
+ * State CLOSING, then CLOSED. */
+#define RTMFP_TC_CLIENT_DRAIN_MARGIN_US (500 * G_TIME_SPAN_MILLISECOND)
 void      rtmfp_tc_client_close (RtmfpTcClient * c, gint64 now);
 /* Abrupt: aborts the session; state CLOSED at once (FAILED stays). */
 void      rtmfp_tc_client_abort (RtmfpTcClient * c, gint64 now);

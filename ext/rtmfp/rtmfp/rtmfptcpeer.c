@@ -38,6 +38,7 @@ struct _RtmfpTcPeerPublisher {
   GPtrArray *headers[RTMFP_TC_MEDIA_N]; /* GBytes* whole TC messages */
   gboolean last_was_header[RTMFP_TC_MEDIA_N];
   GBytes *metadata;             /* TC message: onMetaData */
+  guint32 sync_id;              /* last flow sync barrier sent */
 };
 
 static gint64
@@ -547,10 +548,35 @@ rtmfp_tc_peer_publisher_send (RtmfpTcPeerPublisher * p, guint8 type,
   return TRUE;
 }
 
+/* 5.2: a Flow Synchronization barrier on each of the subscriber's flows,
+ * so that what follows on the data flow (StreamEOF, UnpublishNotify)
+ * is acted on after the last message of every flow */
+static void
+peer_sync_barrier (Peer * peer, guint32 sync_id, gint64 now)
+{
+  GByteArray *pl = g_byte_array_new (), *m = g_byte_array_new ();
+  guint32 args[2] = { sync_id, 0 };
+  guint k;
+
+  for (k = 0; k < RTMFP_TC_MEDIA_N; k++)
+    if (peer->out[k])
+      args[1]++;
+  rtmfp_tc_user_control_append (pl, RTMFP_TC_EVENT_FLOW_SYNC, args, 2);
+  rtmfp_tc_message_append (m, RTMFP_TC_MSG_USER_CONTROL, 0, pl->data,
+      pl->len);
+  for (k = 0; k < RTMFP_TC_MEDIA_N && args[1] > 1; k++)
+    if (peer->out[k])
+      peer_write (peer, k, m->data, m->len, RTMFP_NO_DEADLINE, now);
+  g_byte_array_unref (pl);
+  g_byte_array_unref (m);
+}
+
 void
 rtmfp_tc_peer_publisher_close (RtmfpTcPeerPublisher * p, gint64 now)
 {
   GPtrArray *sessions;
+  gint64 drain = MAX (p->lifetime[RTMFP_TC_MEDIA_AUDIO],
+      p->lifetime[RTMFP_TC_MEDIA_VIDEO]) + RTMFP_TC_CLIENT_DRAIN_MARGIN_US;
   guint i;
 
   g_return_if_fail (p != NULL);
@@ -560,6 +586,7 @@ rtmfp_tc_peer_publisher_close (RtmfpTcPeerPublisher * p, gint64 now)
   for (i = 0; i < p->peers->len; i++) {
     Peer *peer = g_ptr_array_index (p->peers, i);
     if (peer->playing) {
+      peer_sync_barrier (peer, ++p->sync_id, now);
       peer_user_control (peer, RTMFP_TC_EVENT_STREAM_EOF, now);
       peer_status (peer, "status", RTMFP_TC_PLAY_UNPUBLISHNOTIFY,
           "The publisher stopped", now);
@@ -568,9 +595,12 @@ rtmfp_tc_peer_publisher_close (RtmfpTcPeerPublisher * p, gint64 now)
     peer->playing = FALSE;
     g_ptr_array_add (sessions, rtmfp_session_ref (peer->session));
   }
-  /* closing may call back (session_closed) and free peers */
+  /* The sessions close once what was queued on their flows has arrived
+   * (or been abandoned): closing them now would drop the last frames.
+   * Closing may call back (session_closed) and free peers. */
   for (i = 0; i < sessions->len; i++)
-    rtmfp_session_close (g_ptr_array_index (sessions, i), now);
+    rtmfp_session_close_when_drained (g_ptr_array_index (sessions, i), drain,
+        now);
   g_ptr_array_unref (sessions);
 }
 

@@ -15,27 +15,6 @@ const gchar *interop_skip;      /* why the interop tests are out */
 const gchar *midstream_skip;    /* why the mid-stream ones are */
 gchar *build_dir;               /* the test program's directory */
 
-static void
-die_with_parent (gpointer data)
-{
-  prctl (PR_SET_PDEATHSIG, SIGKILL);
-}
-
-GSubprocess *
-spawn (const gchar * const *argv, GSubprocessFlags flags)
-{
-  GSubprocessLauncher *l = g_subprocess_launcher_new (flags);
-  GSubprocess *p;
-  GError *err = NULL;
-
-  g_subprocess_launcher_set_child_setup (l, die_with_parent, NULL, NULL);
-  p = g_subprocess_launcher_spawnv (l, argv, &err);
-  fail_unless (p != NULL, "cannot start %s: %s", argv[0],
-      err ? err->message : "");
-  g_object_unref (l);
-  return p;
-}
-
 void
 kill_and_reap (GSubprocess * p)
 {

@@ -63,7 +63,6 @@ typedef struct
   GPtrArray *errors;
 } Frames;
 
-GSubprocess *spawn (const gchar * const *argv, GSubprocessFlags flags);
 void kill_and_reap (GSubprocess * p);
 guint16 free_port (void);
 gboolean wait_tcp (guint16 port, gint64 timeout_us);

@@ -10,6 +10,7 @@
  */
 #include <string.h>
 #include <signal.h>
+#include <glib/gstdio.h>
 #include <gio/gio.h>
 #include <gst/check/gstcheck.h>
 #include "testwatchdog.h"
@@ -322,7 +323,7 @@ GST_END_TEST;
 
 /* Fingerprint pinning: a server with another fingerprint fails with
  * NOT_AUTHORIZED naming the reason; a malformed one is a settings error.
- * (The right fingerprint streaming is checked in test-tcclient.) */
+ * (The right fingerprint streaming: test_pinned_identity_server.) */
 GST_START_TEST (test_server_fingerprint_pinning)
 {
   static const gchar other_fp[] =
@@ -376,6 +377,82 @@ GST_START_TEST (test_server_fingerprint_pinning)
     g_free (desc);
   }
   server_stop (srv);
+}
+
+GST_END_TEST;
+
+/* rtmfp-server --identity, pinned by the fingerprint it printed: the
+ * publisher and the player (both pinned) stream end to end, and after a
+ * restart with the same file the same pin still works.  (Pinning an
+ * ephemeral certificate fails: test-tcclient /tcclient/fingerprint-pinning.) */
+GST_START_TEST (test_pinned_identity_server)
+{
+  gchar *dir = g_dir_make_tmp ("rtmfp-pin-XXXXXX", NULL);
+  gchar *file = g_build_filename (dir, "id", NULL);
+  gchar *fp = NULL, *fp2 = NULL;
+  Server *srv;
+  Sent sent;
+  Got got;
+  GstElement *pub, *play, *src;
+  GstMessage *msg;
+
+  srv = server_start_identity (file, &fp);
+  sent_init (&sent);
+  got_init (&got);
+  {
+    gchar *props = g_strdup_printf ("server-fingerprint=%s ", fp);
+    pub = publisher_new (srv->port, "live/pinned", &sent, props);
+    g_free (props);
+  }
+  play = player_new (srv->port, "live/pinned", &got, NULL);
+  src = gst_bin_get_by_name (GST_BIN (play), "src");
+  g_object_set (src, "server-fingerprint", fp, NULL);
+  set_state_checked (play, GST_STATE_PLAYING);
+  fail_unless (wait_status (play, "NetStream.Play.Start", 10 * GST_SECOND));
+  set_state_checked (pub, GST_STATE_PLAYING);
+  msg = wait_bus (pub, GST_MESSAGE_EOS | GST_MESSAGE_ERROR, 60 * GST_SECOND);
+  fail_unless (msg && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS,
+      "pinned publisher did not finish");
+  gst_message_unref (msg);
+  msg = wait_bus (play, GST_MESSAGE_EOS | GST_MESSAGE_ERROR, 20 * GST_SECOND);
+  fail_unless (msg && GST_MESSAGE_TYPE (msg) == GST_MESSAGE_EOS,
+      "pinned player did not get EOS");
+  gst_message_unref (msg);
+  assert_no_error (pub);
+  assert_no_error (play);
+  check_received (&sent, &got, "pinned player");
+  set_state_checked (pub, GST_STATE_NULL);
+  set_state_checked (play, GST_STATE_NULL);
+  gst_object_unref (src);
+  gst_object_unref (pub);
+  gst_object_unref (play);
+  got_clear (&got);
+  sent_clear (&sent);
+  server_stop (srv);
+
+  /* restarted with the file: the same fingerprint, the pin still holds */
+  srv = server_start_identity (file, &fp2);
+  fail_unless_equals_string (fp, fp2);
+  {
+    gchar *desc = g_strdup_printf ("rtmfpsrc name=el server-fingerprint=%s "
+        "location=rtmfp://127.0.0.1:%u/live/none ! fakesink", fp, srv->port);
+    GstElement *p = gst_parse_launch (desc, NULL);
+
+    set_state_checked (p, GST_STATE_PLAYING);
+    fail_unless (wait_status (p, "NetStream.Play.Start", 10 * GST_SECOND));
+    assert_no_error (p);
+    set_state_checked (p, GST_STATE_NULL);
+    gst_object_unref (p);
+    g_free (desc);
+  }
+  server_stop (srv);
+
+  g_unlink (file);
+  g_rmdir (dir);
+  g_free (file);
+  g_free (dir);
+  g_free (fp);
+  g_free (fp2);
 }
 
 GST_END_TEST;
@@ -640,6 +717,90 @@ GST_START_TEST (test_receive_queue_bounded)
   gst_object_unref (src);
   gst_object_unref (out);
   gst_object_unref (play);
+  g_mutex_clear (&g.lock);
+  g_cond_clear (&g.cond);
+  server_stop (srv);
+}
+
+GST_END_TEST;
+
+/* An empty message (MonaServer sends empty audio and video messages when
+ * a player starts) reaches rtmfpsrc: nothing is output for it, and what
+ * follows plays (the FLV output used to wrap its NULL data and crash).
+ * rtmfp-server's relay drops empty messages, so they go peer to peer. */
+GST_START_TEST (test_empty_message)
+{
+  Server *srv = server_start (NULL, FALSE);
+  gchar *desc, *peer_id = NULL;
+  GstElement *play, *out, *sink;
+  GstHarness *h;
+  DataGot g = { 0 };
+  gint64 end;
+  guint i;
+  static const guint8 amf[] = { 0x02, 0, 7, 'q', '0', '0', '0', '0', '0',
+    '7'
+  };
+  static const guint8 avc_hdr[] = { 0x17, 0x00, 0, 0, 0, 0x01, 0x42, 0x00,
+    0x1e, 0xff, 0xe1, 0x00, 0x04, 0x67, 0x42, 0x00, 0x1e, 0x01, 0x00, 0x04,
+    0x68, 0xce, 0x3c, 0x80
+  };
+  static const guint8 avc_key[] = { 0x17, 0x01, 0, 0, 0, 0, 0, 0, 5, 0x65,
+    0x88, 0x84, 0x00, 0x33
+  };
+
+  g_mutex_init (&g.lock);
+  g_cond_init (&g.cond);
+  g.last_seq = -1;
+  desc = g_strdup_printf ("rtmfpsink mode=direct "
+      "location=rtmfp://127.0.0.1:%u/live/empty", srv->port);
+  h = sink_harness (desc, "sink");
+  g_free (desc);
+  sink = gst_object_ref (h->element);
+  g_object_get (sink, "peer-id", &peer_id, NULL);
+  fail_unless (peer_id != NULL);
+  gst_harness_set_src_caps_str (h, "video/x-flv");
+  fail_unless_equals_int (gst_harness_push (h, flv_tag (9, 0, avc_hdr,
+              sizeof avc_hdr)), GST_FLOW_OK);
+
+  desc = g_strdup_printf ("rtmfpsrc peer-id=%s "
+      "location=rtmfp://127.0.0.1:%u/live/empty ! fakesink name=out "
+      "signal-handoffs=true sync=false async=false", peer_id, srv->port);
+  play = gst_parse_launch (desc, NULL);
+  g_free (desc);
+  fail_unless (play != NULL);
+  out = gst_bin_get_by_name (GST_BIN (play), "out");
+  g_signal_connect (out, "handoff", G_CALLBACK (data_handoff), &g);
+  set_state_checked (play, GST_STATE_PLAYING);
+  fail_unless (wait_status (play, "NetStream.Play.Start", 20 * GST_SECOND));
+
+  /* a keyframe, then empty video and data messages, then data the
+   * player must still get (each round: until it arrives, bounded) */
+  end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  for (i = 0; g.last_seq != 7 && g_get_monotonic_time () < end; i++) {
+    guint32 ts = 100 * i;
+
+    fail_unless_equals_int (gst_harness_push (h, flv_tag (9, ts, avc_key,
+                sizeof avc_key)), GST_FLOW_OK);
+    fail_unless_equals_int (gst_harness_push (h, flv_tag (9, ts + 40, NULL,
+                0)), GST_FLOW_OK);
+    fail_unless_equals_int (gst_harness_push (h, flv_tag (18, ts + 42, NULL,
+                0)), GST_FLOW_OK);
+    fail_unless_equals_int (gst_harness_push (h, flv_tag (18, ts + 43, amf,
+                sizeof amf)), GST_FLOW_OK);
+    g_mutex_lock (&g.lock);
+    g_cond_wait_until (&g.cond, &g.lock, g_get_monotonic_time () +
+        100 * G_TIME_SPAN_MILLISECOND);
+    g_mutex_unlock (&g.lock);
+  }
+  fail_unless_equals_int (g.last_seq, 7);
+  assert_no_error (play);
+
+  gst_element_set_state (play, GST_STATE_NULL);
+  gst_harness_teardown (h);
+  gst_object_unref (sink);
+  gst_object_unref (out);
+  gst_object_unref (play);
+  g_free (peer_id);
   g_mutex_clear (&g.lock);
   g_cond_clear (&g.cond);
   server_stop (srv);
@@ -921,6 +1082,7 @@ rtmfp_suite (void)
   tcase_add_test (net, test_unreachable_server);
   tcase_add_test (net, test_rejected_app);
   tcase_add_test (net, test_server_fingerprint_pinning);
+  tcase_add_test (net, test_pinned_identity_server);
   tcase_add_test (net, test_unsupported_codec);
   tcase_add_test (net, test_unsupported_codec_by_hand);
   tcase_add_test (net, test_stop_while_connecting);
@@ -928,6 +1090,7 @@ rtmfp_suite (void)
   tcase_add_test (net, test_two_players_late_joiner);
   tcase_add_test (net, test_gaps_never_stall);
   tcase_add_test (net, test_receive_queue_bounded);
+  tcase_add_test (net, test_empty_message);
   return s;
 }
 

@@ -15,6 +15,7 @@
 
 #include <string.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <glib/gstdio.h>
 #include <gst/check/gstcheck.h>
 #include "testwatchdog.h"
@@ -411,6 +412,7 @@ vp6_end_to_end (const gchar * caps_name, const gchar * decoder)
   GstElement *play = gst_parse_launch (play_desc, NULL);
   GstElement *a = gst_bin_get_by_name (GST_BIN (pub), "a");
   Collect el, fl;
+  GstStructure *published;
   gint64 end;
   guint n;
 
@@ -420,10 +422,15 @@ vp6_end_to_end (const gchar * caps_name, const gchar * decoder)
   set_state_checked (play, GST_STATE_PLAYING);
   fail_unless (wait_status (play, "NetStream.Play.Start", 10 * GST_SECOND));
   set_state_checked (pub, GST_STATE_PLAYING);
-  fail_unless (wait_element_message (pub, "rtmfp-publishing",
-          10 * GST_SECOND) != NULL);
+  published = wait_element_message (pub, "rtmfp-publishing", 10 * GST_SECOND);
+  fail_unless (published != NULL);
+  gst_structure_free (published);
   for (n = 0; n < N_VP6; n++) {
-    GstBuffer *b = gst_buffer_new_wrapped_bytes (vp6_frame (n));
+    GBytes *frame = vp6_frame (n);
+    /* the buffer takes its own reference */
+    GstBuffer *b = gst_buffer_new_wrapped_bytes (frame);
+
+    g_bytes_unref (frame);
     GST_BUFFER_PTS (b) = GST_BUFFER_DTS (b) = n * 33 * GST_MSECOND;
     if (n % 20)
       GST_BUFFER_FLAG_SET (b, GST_BUFFER_FLAG_DELTA_UNIT);
@@ -840,6 +847,12 @@ launch_stat (const gchar * path, const gchar * field)
   return best;
 }
 
+static void
+die_with_test (gpointer data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
 static GSubprocess *
 launch (const gchar * out, const gchar * const *argv)
 {
@@ -849,6 +862,8 @@ launch (const gchar * out, const gchar * const *argv)
   GError *err = NULL;
 
   g_subprocess_launcher_set_stdout_file_path (l, out);
+  g_subprocess_launcher_set_child_setup (l, die_with_test, NULL, NULL);
+  launcher_for_sanitizer (l);
   p = g_subprocess_launcher_spawnv (l, argv, &err);
   fail_unless (p != NULL, "cannot run gst-launch-1.0: %s",
       err ? err->message : "?");

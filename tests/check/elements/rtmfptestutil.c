@@ -7,6 +7,7 @@
 #include "rtmfptestutil.h"
 
 #include <string.h>
+#include <sys/prctl.h>
 #include <signal.h>
 
 /* ------------------------------------------------------------------ */
@@ -67,11 +68,55 @@ server_start (const gchar * app, gboolean keep_output)
   return server_start_port (app, keep_output, 0);
 }
 
+/* Children die with the test (PR_SET_PDEATHSIG): a test that aborts
+ * never leaves a server behind holding meson's output pipe */
+static void
+die_with_parent (gpointer data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+void
+launcher_for_sanitizer (GSubprocessLauncher * l)
+{
+  gchar *out = NULL, *preload;
+  const gchar *argv[] = { "gcc", "-print-file-name=libasan.so", NULL };
+
+  if (g_strcmp0 (g_getenv ("RTMFP_ASAN"), "1") != 0)
+    return;
+  fail_unless (g_spawn_sync (NULL, (gchar **) argv, NULL, G_SPAWN_SEARCH_PATH
+          | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL, NULL, NULL),
+      "cannot ask gcc where libasan.so is");
+  g_strstrip (out);
+  preload = g_strdup_printf ("%s libstdc++.so.6", out);
+  g_subprocess_launcher_setenv (l, "LD_PRELOAD", preload, TRUE);
+  /* gst-launch-1.0 itself is not ours to check for leaks */
+  g_subprocess_launcher_setenv (l, "ASAN_OPTIONS",
+      "detect_leaks=0:abort_on_error=1", TRUE);
+  g_free (preload);
+  g_free (out);
+}
+
+GSubprocess *
+spawn (const gchar * const *argv, GSubprocessFlags flags)
+{
+  GSubprocessLauncher *l = g_subprocess_launcher_new (flags);
+  GSubprocess *p;
+  GError *err = NULL;
+
+  g_subprocess_launcher_set_child_setup (l, die_with_parent, NULL, NULL);
+  p = g_subprocess_launcher_spawnv (l, argv, &err);
+  fail_unless (p != NULL, "cannot start %s: %s", argv[0],
+      err ? err->message : "");
+  g_object_unref (l);
+  return p;
+}
+
+
 Server *
 server_start_port (const gchar * app, gboolean keep_output, guint16 port)
 {
   const gchar *path = g_getenv ("RTMFP_SERVER");
-  GError *err = NULL;
   Server *s = g_new0 (Server, 1);
   GDataInputStream *in;
   gchar *line, *bind = g_strdup_printf ("127.0.0.1:%u", port);
@@ -82,9 +127,7 @@ server_start_port (const gchar * app, gboolean keep_output, guint16 port)
     argv[3] = "--app";
     argv[4] = app;
   }
-  s->proc = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &err);
-  fail_unless (s->proc != NULL, "cannot start %s: %s", path,
-      err ? err->message : "?");
+  s->proc = spawn (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE);
   in = g_data_input_stream_new (g_subprocess_get_stdout_pipe (s->proc));
   line = read_line_bounded (in);
   if (keep_output)
@@ -98,6 +141,39 @@ server_start_port (const gchar * app, gboolean keep_output, guint16 port)
   fail_unless (s->port > 0);
   g_free (line);
   g_free (bind);
+  return s;
+}
+
+Server *
+server_start_identity (const gchar * identity_file, gchar ** fingerprint)
+{
+  const gchar *path = g_getenv ("RTMFP_SERVER");
+  const gchar *argv[] = { path, "--rtmfp", "127.0.0.1:0", "--identity",
+    identity_file, NULL
+  };
+  GError *err = NULL;
+  Server *s = g_new0 (Server, 1);
+  GDataInputStream *in;
+  gchar *line;
+
+  fail_unless (path != NULL, "RTMFP_SERVER is not set");
+  s->proc = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &err);
+  fail_unless (s->proc != NULL, "cannot start %s: %s", path,
+      err ? err->message : "?");
+  in = g_data_input_stream_new (g_subprocess_get_stdout_pipe (s->proc));
+  line = read_line_bounded (in);
+  fail_unless (line && g_str_has_prefix (line, "listening rtmfp 127.0.0.1:"),
+      "unexpected server output: %s", line);
+  s->port = (guint16) g_ascii_strtoull (strrchr (line, ':') + 1, NULL, 10);
+  g_free (line);
+  /* "fingerprint HEX" follows the listening line */
+  line = read_line_bounded (in);
+  fail_unless (line && g_str_has_prefix (line, "fingerprint "),
+      "unexpected server output: %s", line);
+  *fingerprint = g_strdup (line + strlen ("fingerprint "));
+  fail_unless_equals_int (strlen (*fingerprint), 64);
+  g_free (line);
+  g_object_unref (in);
   return s;
 }
 

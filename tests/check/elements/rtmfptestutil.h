@@ -30,10 +30,19 @@ typedef struct
 } Server;
 
 gchar *read_line_bounded (GDataInputStream * in);
+/* In a sanitizer build (RTMFP_ASAN=1): preload the ASan runtime into an
+ * uninstrumented program (gst-launch-1.0) that loads our plugins */
+void launcher_for_sanitizer (GSubprocessLauncher * l);
+/* A child process that dies with the test (fails when it cannot start) */
+GSubprocess *spawn (const gchar * const *argv, GSubprocessFlags flags);
 Server *server_start (const gchar * app, gboolean keep_output);
 /* the same on a given UDP port (a server restarted where it was) */
 Server *server_start_port (const gchar * app, gboolean keep_output,
     guint16 port);
+/* rtmfp-server --identity file (static keys, made if missing): its
+ * fingerprint, as printed, in *fingerprint (newly allocated) */
+Server *server_start_identity (const gchar * identity_file,
+    gchar ** fingerprint);
 /* the server's "stats ..." line (SIGUSR1; the server started with
  * keep_output) and one of its numeric fields */
 gchar *server_stats_line (Server * s);

@@ -336,15 +336,16 @@ draw_loss (RtmfpSimNet * net, SimUplink * up)
   return lost;
 }
 
-/* A datagram from host h enters the network now. */
+/* A datagram from host h enters the network now, with source address
+ * from (h's own, or a spoofed one) */
 static void
-sim_transmit (RtmfpSimHost * h, const guint8 * data, gsize len,
-    const RtmfpAddr * to)
+sim_transmit (RtmfpSimHost * h, const RtmfpAddr * from_addr,
+    const guint8 * data, gsize len, const RtmfpAddr * to)
 {
   RtmfpSimNet *net = h->net;
   RtmfpSimLink *link = &net->link;
   SimUplink *up = h->uplink;
-  RtmfpAddr from = h->addr;
+  RtmfpAddr from = *from_addr;
   gint64 departure;
 
   if (net->freeing || to == NULL || (data == NULL && len > 0))
@@ -412,7 +413,9 @@ static void
 sim_send (const guint8 * data, gsize len, const RtmfpAddr * to,
     gpointer user_data)
 {
-  sim_transmit (user_data, data, len, to);
+  RtmfpSimHost *h = user_data;
+
+  sim_transmit (h, &h->addr, data, len, to);
 }
 
 void
@@ -422,7 +425,18 @@ rtmfp_sim_host_send (RtmfpSimHost * h, const guint8 * data, gsize len,
   g_return_if_fail (h != NULL);
   g_return_if_fail (to != NULL);
 
-  sim_transmit (h, data, len, to);
+  sim_transmit (h, &h->addr, data, len, to);
+}
+
+void
+rtmfp_sim_host_send_from (RtmfpSimHost * h, const RtmfpAddr * from,
+    const guint8 * data, gsize len, const RtmfpAddr * to)
+{
+  g_return_if_fail (h != NULL);
+  g_return_if_fail (from != NULL);
+  g_return_if_fail (to != NULL);
+
+  sim_transmit (h, from, data, len, to);
 }
 
 /* ------------------------------- hosts ------------------------------ */

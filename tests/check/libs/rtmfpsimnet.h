@@ -79,6 +79,10 @@ RtmfpSimHost *rtmfp_sim_net_add_raw_host (RtmfpSimNet * net,
 /* A raw host sends a datagram (through the same impairments as any) */
 void      rtmfp_sim_host_send (RtmfpSimHost * h, const guint8 * data,
     gsize len, const RtmfpAddr * to);
+/* The same with any source address (spoofing: an attacker's flood).  It
+ * still leaves through h's uplink, blackhole and impairments. */
+void      rtmfp_sim_host_send_from (RtmfpSimHost * h, const RtmfpAddr * from,
+    const guint8 * data, gsize len, const RtmfpAddr * to);
 
 /* Sees every datagram as it is sent; return FALSE to drop it.  For tests
  * that inspect bytes on the wire or drop specific packets. */

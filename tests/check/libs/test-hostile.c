@@ -7,9 +7,10 @@
  * - replayed datagrams (session sequence numbers, 4.7.3.3): dropped,
  *   counted (dropped_replay), never delivered twice;
  * - IHello floods from spoofed addresses: no state at all, and no answer
- *   larger than 3x the datagram it answers (max_startup_amplification),
- *   while minimal legitimate IHellos (ours, Flash Player's) are answered;
- *   the same for Redirects;
+ *   larger than 3x the datagram it answers (max_startup_amplification)
+ *   beyond an endpoint-wide allowance of bytes per second, while every
+ *   legitimate IHello (ours, Flash Player's, the 36-byte minimum) is
+ *   answered; the same for Redirects;
  * - spoofed IIKeyings (garbage cookies, a genuine one replayed from other
  *   addresses): no session, counted, no amplification;
  * - limits: receiving flows per session (Flow Exception Report, session
@@ -823,19 +824,29 @@ capture_open (RtmfpIdentity * id, const guint8 * epd, gsize epd_len)
   return b;
 }
 
+/* An endpoint sending into k; no allowance beyond the factor (the
+ * factor alone bounds every single answer) unless `allowance` */
 static RtmfpEndpoint *
-lone_endpoint (RtmfpIdentity * id, Sink * k,
-    const RtmfpEndpointCallbacks * cb, guint max_reassembly)
+lone_endpoint_full (RtmfpIdentity * id, Sink * k,
+    const RtmfpEndpointCallbacks * cb, guint max_reassembly, guint allowance)
 {
   RtmfpEndpointConfig cfg;
   RtmfpEndpoint *ep;
 
   rtmfp_endpoint_config_init (&cfg);
   cfg.identity = id;
+  cfg.startup_excess_bytes_per_sec = allowance;
   if (max_reassembly)
     cfg.max_reassembly_bytes = max_reassembly;
   ep = rtmfp_endpoint_new (&cfg, cb, NULL, sink_send, k);
   return ep;
+}
+
+static RtmfpEndpoint *
+lone_endpoint (RtmfpIdentity * id, Sink * k,
+    const RtmfpEndpointCallbacks * cb, guint max_reassembly)
+{
+  return lone_endpoint_full (id, k, cb, max_reassembly, 0);
 }
 
 typedef struct {
@@ -843,13 +854,15 @@ typedef struct {
   gboolean answered;            /* a legitimate one: must get an RHello */
 } Kind;
 
-/* 10,000 IHellos from as many spoofed addresses, of six kinds: crafted
- * minimal ones (20 and 36 bytes) that an RHello would amplify more than
- * 3x, and legitimate ones: Flash Player's, a bare foreign-style one with
- * the shortest URI and a 16-byte tag, one with a fingerprint EPD, and our
- * own (padded).  No answer to any datagram exceeds 3x its size; the
- * legitimate ones are answered; nothing is kept (no session, no
- * reassembly, no timer). */
+/* 10,000 IHellos from as many spoofed addresses, of six kinds: a crafted
+ * tag-less one (20 bytes, one AES block) that an RHello would amplify
+ * more than 3x, and legitimate ones: the shortest a client sends (36
+ * bytes: two AES blocks, the shortest EPD, an empty Ancillary Data, and a
+ * 16-byte tag), Flash Player's, a bare foreign-style one with the
+ * shortest URI, one with a fingerprint EPD, and our own (padded).  No
+ * answer to any datagram exceeds 3x its size (the server-style ephemeral
+ * certificate is small enough); the legitimate ones are all answered;
+ * nothing is kept (no session, no reassembly, no timer). */
 static void
 test_ihello_flood (void)
 {
@@ -871,7 +884,7 @@ test_ihello_flood (void)
   kinds[0].dgram = ihello_dgram (FALSE, epd_min, sizeof (epd_min), NULL, 0);
   kinds[0].answered = FALSE;
   kinds[1].dgram = ihello_dgram (TRUE, epd_min, sizeof (epd_min), tag, 16);
-  kinds[1].answered = FALSE;
+  kinds[1].answered = TRUE;
   kinds[2].dgram = g_bytes_new_static (flash_ihello, sizeof (flash_ihello));
   kinds[2].answered = TRUE;
   kinds[3].dgram = ihello_dgram (FALSE, epd_uri->data, epd_uri->len, tag, 16);
@@ -892,9 +905,9 @@ test_ihello_flood (void)
   g_assert_cmpuint (g_bytes_get_size (kinds[5].dgram), ==,
       RTMFP_IHELLO_MIN_DATAGRAM_SIZE);
   /* what the answer mostly is: the certificate (ephemeral, 3 groups,
-   * accepts ancillary, 32 bytes of extra randomness) */
+   * accepts ancillary, 16 bytes of extra randomness) */
   rtmfp_identity_get_certificate (id, &cert_len);
-  g_assert_cmpuint (cert_len, ==, 45);
+  g_assert_cmpuint (cert_len, ==, 29);
 
   for (i = 0; i < 10000; i++) {
     Kind *kd = &kinds[i % G_N_ELEMENTS (kinds)];
@@ -906,6 +919,9 @@ test_ihello_flood (void)
     addr_n (&from, i);
     rtmfp_endpoint_receive (ep, d, len, &from, 1000 + i * 10);
     g_assert_cmpuint (k.bytes - bytes0, <=, 3 * len);
+    /* the 36-byte one: a 100-byte RHello */
+    if (len == 36)
+      g_assert_cmpuint (k.bytes - bytes0, ==, 100);
     if (kd->answered) {
       g_assert_cmpuint (k.n_rhello - rh0, ==, 1);
       g_assert_cmpuint (k.n - n0, ==, 1);
@@ -932,6 +948,68 @@ test_ihello_flood (void)
   rtmfp_endpoint_free (ep);
   rtmfp_identity_unref (id);
   rtmfp_identity_unref (cid);
+}
+
+/* A server with static keys (rtmfp-server --identity: a 590-byte
+ * certificate) and the default allowance: a spoofed flood of the
+ * shortest IHellos (36 bytes, 10,000 of them within one simulated second,
+ * from as many addresses) gets answers totalling at most 3x the flood
+ * plus the allowance (one second's worth to start, plus one per second
+ * elapsed); once the flood stops and the allowance has refilled, Flash
+ * Player's IHello (52 bytes, answered only over the factor) is answered
+ * again. */
+static void
+test_ihello_flood_static (void)
+{
+  RtmfpIdentity *id = rtmfp_identity_new_server_static (NULL, 0);
+  Sink k = { 0 };
+  RtmfpEndpoint *ep = lone_endpoint_full (id, &k, NULL, 0,
+      RTMFP_DEFAULT_STARTUP_EXCESS_BYTES_PER_SEC);
+  static const guint8 epd_min[] = { 0x01, 0x0a };
+  guint8 tag[16];
+  GBytes *b = NULL;
+  RtmfpEndpointStats st;
+  gsize len, in = 0, cert_len;
+  const guint8 *d;
+  RtmfpAddr from;
+  gint64 t = 1000;
+  guint i, rh;
+
+  rtmfp_identity_get_certificate (id, &cert_len);
+  g_assert_cmpuint (cert_len, ==, 590);
+  memset (tag, 0x11, sizeof tag);
+  b = ihello_dgram (TRUE, epd_min, sizeof epd_min, tag, 16);
+  d = g_bytes_get_data (b, &len);
+  g_assert_cmpuint (len, ==, 36);
+  for (i = 0; i < 10000; i++) {
+    addr_n (&from, i);
+    t = 1000 + (gint64) i * 100;        /* 10,000 per second */
+    rtmfp_endpoint_receive (ep, d, len, &from, t);
+    in += len;
+  }
+  get_stats (ep, &st);
+  /* the bound, exactly as documented */
+  g_assert_cmpuint (k.bytes, <=, 3 * in +
+      RTMFP_DEFAULT_STARTUP_EXCESS_BYTES_PER_SEC *
+      (1 + (t - 1000) / (gdouble) SEC));
+  /* ... and it is what limited them: most of the flood went unanswered */
+  g_assert_cmpuint (st.rhellos_sent, ==, st.replies_over_factor);
+  g_assert_cmpuint (st.rhellos_sent, >, 10);
+  g_assert_cmpuint (st.rhellos_sent, <, 100);
+  g_assert_cmpuint (st.replies_refused, ==, 10000 - st.rhellos_sent);
+  g_assert_cmpuint (rtmfp_endpoint_get_n_sessions (ep), ==, 0);
+
+  /* a second later: a legitimate unpadded IHello is answered again */
+  rh = k.n_rhello;
+  addr_n (&from, 424242);
+  rtmfp_endpoint_receive (ep, flash_ihello, sizeof flash_ihello, &from,
+      t + SEC);
+  g_assert_cmpuint (k.n_rhello, ==, rh + 1);
+
+  g_bytes_unref (b);
+  g_clear_pointer (&k.last, g_bytes_unref);
+  rtmfp_endpoint_free (ep);
+  rtmfp_identity_unref (id);
 }
 
 /* P2P: a peer with static keys for groups 14, 5, 2 (a 600-byte
@@ -1624,6 +1702,7 @@ main (int argc, char **argv)
   g_test_add_func ("/hostile/replay", test_replay);
   g_test_add_func ("/hostile/ihello-flood", test_ihello_flood);
   g_test_add_func ("/hostile/ihello-static-peer", test_ihello_static_peer);
+  g_test_add_func ("/hostile/ihello-flood-static", test_ihello_flood_static);
   g_test_add_func ("/hostile/redirect-amplification",
       test_redirect_amplification);
   g_test_add_func ("/hostile/spoofed-iikeying", test_spoofed_iikeying);

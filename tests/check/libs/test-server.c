@@ -12,10 +12,12 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include <string.h>
+#include <glib/gstdio.h>
 #include <signal.h>
 #include <unistd.h>
 #include <poll.h>
 #include <sys/wait.h>
+#include <sys/prctl.h>
 
 #include "rtmfpserver.h"
 #include "rtmfpservermetrics.h"
@@ -3230,6 +3232,14 @@ test_events_and_metrics (void)
 /* ------------------------------------------------------------------------ */
 /* The real binary */
 
+/* The server dies with the test: an aborted test never leaves it behind
+ * holding meson's output pipe */
+static void
+server_dies_with_test (gpointer data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
 static void
 test_binary (void)
 {
@@ -3252,8 +3262,8 @@ test_binary (void)
     return;
   }
   g_assert_true (g_spawn_async_with_pipes (NULL, argv, NULL,
-          G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid, NULL, &out_fd, NULL,
-          &err));
+          G_SPAWN_DO_NOT_REAP_CHILD, server_dies_with_test, NULL, &pid, NULL,
+          &out_fd, NULL, &err));
   g_assert_no_error (err);
 
   line = read_line (out_fd, buf, 10000);
@@ -3376,6 +3386,166 @@ test_binary (void)
   }
 }
 
+/* --identity: the first start makes the file (0600) and prints
+ * "fingerprint HEX" after the listening line, SIGUSR1 prints it before the
+ * stats, a restart keeps it; a damaged or unreadable file is an error
+ * naming the file (exit 1, no new identity); group/other access is
+ * warned about */
+static gchar *
+binary_identity_start (const gchar * path, const gchar * file, GPid * pid,
+    gint * out_fd, gint * err_fd, GString * buf)
+{
+  gchar *argv[] = { (gchar *) path, (gchar *) "--rtmfp",
+    (gchar *) "127.0.0.1:0", (gchar *) "--identity", (gchar *) file, NULL
+  };
+  GError *err = NULL;
+  gchar *line, *fp;
+
+  g_string_truncate (buf, 0);
+  g_assert_true (g_spawn_async_with_pipes (NULL, argv, NULL,
+          G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, pid, NULL, out_fd, err_fd,
+          &err));
+  g_assert_no_error (err);
+  line = read_line (*out_fd, buf, 10000);
+  g_assert_nonnull (line);
+  g_assert_true (g_str_has_prefix (line, "listening rtmfp 127.0.0.1:"));
+  g_free (line);
+  line = read_line (*out_fd, buf, 10000);
+  g_assert_nonnull (line);
+  g_test_message ("%s", line);
+  g_assert_true (g_str_has_prefix (line, "fingerprint "));
+  fp = g_strdup (line + strlen ("fingerprint "));
+  g_assert_cmpuint (strlen (fp), ==, 64);
+  g_free (line);
+  return fp;
+}
+
+static void
+binary_stop (GPid pid, gint out_fd, gint err_fd)
+{
+  gint status;
+
+  kill (pid, SIGTERM);
+  status = wait_exit (pid, 10000);
+  if (status == -1) {
+    kill (pid, SIGKILL);
+    wait_exit (pid, 5000);
+  }
+  g_assert_cmpint (status, !=, -1);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+  g_spawn_close_pid (pid);
+  close (out_fd);
+  close (err_fd);
+}
+
+/* The binary with --identity file: exit status 1 and stderr */
+static gchar *
+binary_identity_fails (const gchar * path, const gchar * file)
+{
+  gchar *argv[] = { (gchar *) path, (gchar *) "--rtmfp",
+    (gchar *) "127.0.0.1:0", (gchar *) "--identity", (gchar *) file, NULL
+  };
+  GError *err = NULL;
+  gchar *out = NULL, *serr = NULL;
+  gint st;
+
+  g_assert_true (g_spawn_sync (NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+          &out, &serr, &st, &err));
+  g_assert_no_error (err);
+  g_test_message ("%s", serr);
+  g_assert_true (WIFEXITED (st));
+  g_assert_cmpint (WEXITSTATUS (st), ==, 1);
+  /* nothing was served */
+  g_assert_null (strstr (out, "listening"));
+  g_assert_nonnull (strstr (serr, file));
+  g_free (out);
+  return serr;
+}
+
+static void
+test_binary_identity (void)
+{
+  const gchar *path = RTMFP_SERVER_PATH;
+  gchar *dir = g_dir_make_tmp ("rtmfp-identity-XXXXXX", NULL);
+  gchar *file = g_build_filename (dir, "server.identity", NULL);
+  GString *buf = g_string_new (NULL);
+  GPid pid;
+  gint out_fd, err_fd;
+  gchar *fp1, *fp2, *line, *serr, *text = NULL;
+  GStatBuf st;
+  gsize len;
+
+  g_assert_nonnull (dir);
+  fp1 = binary_identity_start (path, file, &pid, &out_fd, &err_fd, buf);
+  g_assert_cmpint (g_stat (file, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  kill (pid, SIGUSR1);
+  line = read_line (out_fd, buf, 10000);
+  g_assert_nonnull (line);
+  g_assert_true (g_str_has_prefix (line, "fingerprint "));
+  g_assert_cmpstr (line + strlen ("fingerprint "), ==, fp1);
+  g_free (line);
+  line = read_line (out_fd, buf, 10000);
+  g_assert_nonnull (line);
+  g_assert_true (g_str_has_prefix (line, "stats "));
+  g_free (line);
+  binary_stop (pid, out_fd, err_fd);
+
+  /* restarted: the same identity */
+  fp2 = binary_identity_start (path, file, &pid, &out_fd, &err_fd, buf);
+  g_assert_cmpstr (fp1, ==, fp2);
+  g_free (fp2);
+  binary_stop (pid, out_fd, err_fd);
+
+  /* readable by others: it still starts, with a warning */
+  g_assert_cmpint (g_chmod (file, 0644), ==, 0);
+  fp2 = binary_identity_start (path, file, &pid, &out_fd, &err_fd, buf);
+  g_assert_cmpstr (fp1, ==, fp2);
+  g_free (fp2);
+  g_string_truncate (buf, 0);
+  line = read_line (err_fd, buf, 10000);
+  g_assert_nonnull (line);
+  g_test_message ("%s", line);
+  g_assert_nonnull (strstr (line, "warning"));
+  g_assert_nonnull (strstr (line, file));
+  g_free (line);
+  binary_stop (pid, out_fd, err_fd);
+  g_assert_cmpint (g_chmod (file, 0600), ==, 0);
+
+  /* damaged: one digit of a key changed */
+  g_assert_true (g_file_get_contents (file, &text, &len, NULL));
+  {
+    gchar *p = strstr (text, "dh 2 ") + 5;
+    gchar *bad;
+
+    *p = *p == '1' ? '2' : '1';
+    g_assert_true (g_file_set_contents (file, text, len, NULL));
+    serr = binary_identity_fails (path, file);
+    g_assert_nonnull (strstr (serr, "fingerprint"));
+    g_free (serr);
+    /* still the damaged file: no new identity was written over it */
+    g_assert_true (g_file_get_contents (file, &bad, NULL, NULL));
+    g_assert_cmpstr (bad, ==, text);
+    g_free (bad);
+  }
+  g_free (text);
+  /* empty, and not a file */
+  g_assert_true (g_file_set_contents (file, "", 0, NULL));
+  serr = binary_identity_fails (path, file);
+  g_free (serr);
+  serr = binary_identity_fails (path, dir);
+  g_assert_nonnull (strstr (serr, "not a regular file"));
+  g_free (serr);
+
+  g_unlink (file);
+  g_rmdir (dir);
+  g_free (fp1);
+  g_free (file);
+  g_free (dir);
+  g_string_free (buf, TRUE);
+}
+
 /* --max-sessions against the real binary: real UDP sockets on loopback,
  * client endpoints driven sans-I/O from this thread */
 
@@ -3495,8 +3665,8 @@ test_binary_max_sessions (void)
   }
 
   g_assert_true (g_spawn_async_with_pipes (NULL, argv, NULL,
-          G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid, NULL, &out_fd, NULL,
-          &err));
+          G_SPAWN_DO_NOT_REAP_CHILD, server_dies_with_test, NULL, &pid, NULL,
+          &out_fd, NULL, &err));
   g_assert_no_error (err);
   line = read_line (out_fd, buf, 10000);
   g_assert_nonnull (line);
@@ -3803,6 +3973,7 @@ main (int argc, char **argv)
       test_rtmfp_shutdown_refuses);
   g_test_add_func ("/server/binary", test_binary);
   g_test_add_func ("/server/binary/max-sessions", test_binary_max_sessions);
+  g_test_add_func ("/server/binary/identity", test_binary_identity);
 
   return g_test_run ();
 }

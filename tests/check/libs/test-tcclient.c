@@ -312,6 +312,10 @@ static const RtmfpEndpointCallbacks server_callbacks = {
   .session_closed = srv_session_closed,
 };
 
+/* The next server_new's identity: ephemeral (FALSE, like rtmfp-server
+ * without --identity) or static keys (rtmfp-server --identity) */
+static gboolean server_static;
+
 static Server *
 server_new (RtmfpSimNet * net, const gchar * app)
 {
@@ -320,7 +324,8 @@ server_new (RtmfpSimNet * net, const gchar * app)
   Server *s = g_new0 (Server, 1);
 
   rtmfp_endpoint_config_init (&cfg);
-  cfg.identity = rtmfp_identity_new_ephemeral (groups, 3, NULL, TRUE);
+  cfg.identity = server_static ? rtmfp_identity_new_server_static (groups, 3)
+      : rtmfp_identity_new_ephemeral (groups, 3, NULL, TRUE);
   cfg.accept_sessions = TRUE;
   cfg.keepalive_us = 0;
   cfg.idle_timeout_us = 0;
@@ -894,35 +899,66 @@ test_connect_auth_token (void)
   }
 }
 
-/* Fingerprint pinning: the session to a server with another fingerprint
- * is closed before connect is sent; the right one streams */
+/* A pinned client that failed at the RHello: FINGERPRINT naming `why`,
+ * and no session at the server (nothing but the IHello reached it) */
 static void
-test_fingerprint_pinning (void)
+assert_pin_refused (Fx * fx, const gchar * why)
 {
-  Fx *fx;
+  RtmfpEndpointStats st;
 
-  pin_mode = 2;
-  fx = fx_new (60, "live", RTMFP_TC_CLIENT_ROLE_PUBLISH, "live", "cam1",
-      10 * SEC);
-  pin_mode = 0;
   fx_start (fx);
   g_assert_true (drive_until (fx, is_finished, fx, 5 * SEC));
   g_assert_cmpint (rtmfp_tc_client_get_state (fx->c), ==,
       RTMFP_TC_CLIENT_STATE_FAILED);
   g_assert_error (fx->error, RTMFP_TC_CLIENT_ERROR,
       RTMFP_TC_CLIENT_ERROR_FINGERPRINT);
-  g_assert_nonnull (strstr (fx->error->message, "fingerprint"));
-  /* nothing was said to the wrong server */
+  g_assert_nonnull (strstr (fx->error->message, why));
   g_assert_cmpstr (fx->srv->log->str, ==, "");
+  g_assert_null (fx->srv->session);
+  rtmfp_endpoint_get_stats (rtmfp_sim_host_get_endpoint (fx->srv->host),
+      &st);
+  g_assert_cmpuint (st.sessions_opened, ==, 0);
+}
+
+/* Fingerprint pinning needs a server with static keys: another
+ * fingerprint, or the right one on an ephemeral certificate (which anyone
+ * can replay), fail before the IIKeying; the right static server streams,
+ * keyed with its static key */
+static void
+test_fingerprint_pinning (void)
+{
+  const guint8 *cert;
+  gsize cert_len;
+  RtmfpCertInfo ci;
+  Fx *fx;
+
+  pin_mode = 2;
+  server_static = TRUE;
+  fx = fx_new (60, "live", RTMFP_TC_CLIENT_ROLE_PUBLISH, "live", "cam1",
+      10 * SEC);
+  assert_pin_refused (fx, "fingerprint");
   fx_free (fx);
 
   pin_mode = 1;
+  server_static = FALSE;
+  fx = fx_new (62, "live", RTMFP_TC_CLIENT_ROLE_PUBLISH, "live", "cam1",
+      10 * SEC);
+  assert_pin_refused (fx, "no static Diffie-Hellman key");
+  fx_free (fx);
+
+  pin_mode = 1;
+  server_static = TRUE;
   fx = fx_new (61, "live", RTMFP_TC_CLIENT_ROLE_PUBLISH, "live", "cam1",
       10 * SEC);
   pin_mode = 0;
+  server_static = FALSE;
   fx_start (fx);
   g_assert_true (drive_until (fx, is_streaming, fx, 5 * SEC));
   g_assert_null (fx->error);
+  cert = rtmfp_session_get_far_certificate (rtmfp_tc_client_get_session
+      (fx->c), &cert_len);
+  g_assert_true (rtmfp_cert_parse (cert, cert_len, &ci));
+  g_assert_cmpuint (ci.n_static_keys, ==, 3);
   fx_free (fx);
 }
 

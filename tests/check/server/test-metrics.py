@@ -43,6 +43,14 @@ import time
 CI = os.environ.get("RTMFP_CI", "") not in ("", "0")
 
 
+def die_with_test():
+    """preexec_fn: the child gets SIGKILL when this test dies (prctl
+    PR_SET_PDEATHSIG), so a failed run never leaves a server or a
+    pipeline behind holding meson's output pipe"""
+    import ctypes
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 def skip(why):
     print("SKIP: %s" % why)
     sys.exit(1 if CI else 77)
@@ -137,7 +145,7 @@ class Lines:
 def launch(desc, verbose=False):
     cmd = ["stdbuf", "-oL", "gst-launch-1.0", "-v" if verbose else "-q"] + desc.split()
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                         env=client_env())
+                         env=client_env(), preexec_fn=die_with_test)
     p.lines = Lines(p.stdout)
     return p
 
@@ -453,7 +461,8 @@ def main():
 
     server = subprocess.Popen([SERVER, "--rtmfp", "127.0.0.1:0", "--rtmp", "127.0.0.1:0",
                                "--metrics", "127.0.0.1:0", "--log-format", "json"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              preexec_fn=die_with_test)
     server.out = Lines(server.stdout)
     server.err = Lines(server.stderr)
     ports = {}
