@@ -3,8 +3,9 @@
 extract_commands() reads the fenced code blocks (``` or ~~~) of the
 documents, joins backslash-continued lines, and returns every logical line
 that runs gst-launch-1.0 (after optional VAR=value assignments) as a
-Command, with the comment lines that follow it in the same block (its
-documented output, e.g. "# ERROR: from element ...").  A fenced line that
+Command, with the comment lines that follow it in the same block and
+look like gst-launch output (its documented output, e.g. "# ERROR: from
+element ..."; other comments are labels such as "# publisher").  A fenced line that
 mentions gst-launch in any other way (sudo, a prompt, a pipe...) is an
 ExtractError: no documented command may be silently ignored.
 
@@ -16,8 +17,17 @@ what it is (Command.kind):
   player          an rtmfpsrc / rtmfpautosrc / rtmp2src playing a location;
                   the media its decoding branches need
   expected-error  documented output "# ERROR: ..." right after it
-  elided          a usage pattern whose whole pipeline is "...", e.g.
-                  `GST_DEBUG=rtmfp*:5 gst-launch-1.0 ...` (nothing to run)
+  elided          a fragment: "..." stands for part of the pipeline, e.g.
+                  `gst-launch-1.0 ... ! rtmfpsink location=... prop=X`
+                  (nothing to run; its elements and properties can be
+                  checked to exist)
+
+Templates (docs/interop.md) are publishers or players with placeholders:
+PORT in a location (the server's port) and [PROPS] (optional properties:
+none).  Options may come anywhere (GOption), shell redirections are
+dropped.  A player's media is what its chains decode; a chain from a
+"video" pad without a decoder (flvdemux name=d d.video ! fakesink) counts
+as video of any codec ("*").
 
 Anything else raises ClassifyError with the reason.
 
@@ -86,6 +96,9 @@ class Command:
         self.audio = None
         self.direct = False           # mode=direct / peer-id set
         self.peer_id = None           # player: documented peer-id value
+        self.redirects = []           # "> play.log": dropped
+        self.template = False         # PORT, [PROPS] placeholders
+        self.frames = None            # publisher: num-buffers of its video
 
     @property
     def where(self):
@@ -164,13 +177,43 @@ def split_command(text):
     return None
 
 
+# what gst-launch-1.0 prints: a comment right after a command starting so
+# is its documented output
+OUTPUT_PREFIXES = ("ERROR:", "WARNING:", "INFO:", "Got message", "Setting pipeline",
+                   "Pipeline is", "Execution ended", "New clock", "/GstPipeline")
+REDIRECT = re.compile(r"^(\d?>>?|&>)(.*)$")
+
+
+def split_argv(cmd, argv):
+    """gst-launch-1.0's options (GOption takes them anywhere), shell
+    redirections (the test reads the output itself) and the pipeline
+    description"""
+    i = 0
+    while i < len(argv):
+        tok = argv[i]
+        m = REDIRECT.match(tok)
+        if m:
+            target = m.group(2) or (argv[i + 1] if i + 1 < len(argv) else "")
+            cmd.redirects.append(m.group(1) + " " + target)
+            i += 1 if m.group(2) else 2
+            continue
+        if tok.startswith("-"):
+            cmd.options.append(tok)
+        else:
+            cmd.pipeline.append(tok)
+        i += 1
+
+
 def commands_of_block(source, start, lines):
     commands, last = [], None
     for number, text in logical_lines(start, lines):
         stripped = text.strip()
         if stripped.startswith("#"):
-            if last is not None:
-                last.expected.append(stripped[1:].strip())
+            comment = stripped[1:].strip()
+            if last is not None and comment.startswith(OUTPUT_PREFIXES):
+                last.expected.append(comment)
+            else:
+                last = None         # a label ("# publisher"), not output
             continue
         last = None
         if "gst-launch" not in stripped:
@@ -182,10 +225,7 @@ def commands_of_block(source, start, lines):
                                % (source, number, GST_LAUNCH, stripped))
         cmd = Command(source, number, " ".join(stripped.split()))
         cmd.env, argv = split
-        argv = argv[1:]
-        while argv and argv[0].startswith("-"):
-            cmd.options.append(argv.pop(0))
-        cmd.pipeline = argv
+        split_argv(cmd, argv[1:])
         commands.append(cmd)
         last = cmd
     return commands
@@ -220,7 +260,13 @@ def parse_pipeline(tokens):
     """The elements of a pipeline description (caps and pad references are
     skipped, properties attached to their element).  A chain ends where a
     token is not followed by "!"."""
-    elements, current, chain, linked = [], None, 0, False
+    return parse_chains(tokens)[0]
+
+
+def parse_chains(tokens):
+    """(elements, {chain: the pad reference it starts from, e.g.
+    "d.video"})"""
+    elements, current, chain, linked, pads = [], None, 0, False, {}
     for i, tok in enumerate(tokens):
         if tok == "!":
             current, linked = None, True
@@ -235,14 +281,35 @@ def parse_pipeline(tokens):
             current.props[key] = value
             continue
         linked = False
-        if CAPS_TOKEN.match(tok) or PAD_REF.match(tok):
+        if CAPS_TOKEN.match(tok):
+            current = None
+        elif PAD_REF.match(tok):
+            if starts_chain:
+                pads[chain] = tok
             current = None
         elif FACTORY.match(tok):
             current = Element(tok, i, chain)
             elements.append(current)
         else:
             raise ClassifyError("cannot parse pipeline token %r" % tok)
-    return elements
+    return elements, pads
+
+
+def chain_kinds(tokens):
+    """{chain: "video" or "audio"}: the chains that decode (or, from a
+    video/audio pad, take) a medium"""
+    elements, pads = parse_chains(tokens)
+    kinds = {}
+    for chain, pad in pads.items():
+        pad_name = pad.split(".", 1)[1]
+        if pad_name in ("video", "audio"):
+            kinds[chain] = pad_name
+    for e in elements:
+        if e.factory in VIDEO_DECODERS:
+            kinds[e.chain] = "video"
+        elif e.factory in AUDIO_DECODERS:
+            kinds[e.chain] = "audio"
+    return kinds
 
 
 def chain_of(elements, chain):
@@ -278,6 +345,12 @@ def classify_publisher(cmd):
     cmd.audio = media_of(names, AUDIO_ENCODERS, "audio")
     if not cmd.video and not cmd.audio:
         raise ClassifyError("a publisher without a known encoder")
+    counted = [e for e in cmd.elements if "num-buffers" in e.props]
+    if counted:
+        if len(counted) > 1 or counted[0].factory != "videotestsrc" or cmd.audio:
+            raise ClassifyError("num-buffers only understood on the video test "
+                                "source of a video-only publisher")
+        cmd.frames = int(counted[0].props["num-buffers"])
     cmd.kind = "publisher"
 
 
@@ -294,8 +367,13 @@ def classify_player(cmd):
     names = cmd.factories()
     cmd.video = media_of(names, VIDEO_DECODERS, "video")
     cmd.audio = media_of(names, AUDIO_DECODERS, "audio")
+    kinds = set(chain_kinds([t for t in cmd.pipeline if t != "[PROPS]"]).values())
+    if not cmd.video and "video" in kinds:
+        cmd.video = "*"             # taken as it comes, not decoded
+    if not cmd.audio and "audio" in kinds:
+        raise ClassifyError("an audio branch without a known decoder")
     if not cmd.video and not cmd.audio:
-        raise ClassifyError("a player without a known decoder")
+        raise ClassifyError("a player without a known decoder or video branch")
     cmd.kind = "player"
 
 
@@ -304,18 +382,25 @@ def classify(cmd):
     unknown = [o for o in cmd.options if o not in KNOWN_OPTIONS]
     if unknown:
         raise ClassifyError("unknown gst-launch-1.0 option(s) %s" % unknown)
-    if cmd.pipeline == ["..."]:
-        if cmd.expected:
-            raise ClassifyError("an elided command with documented output")
-        cmd.kind = "elided"
-        return cmd
     if not cmd.pipeline:
         raise ClassifyError("no pipeline description")
+    if "..." in cmd.pipeline:
+        if cmd.expected:
+            raise ClassifyError("an elided command with documented output")
+        cmd.elements = parse_pipeline([t for t in cmd.pipeline if t != "..."])
+        cmd.kind = "elided"
+        return cmd
     elided = [t for t in cmd.pipeline
               if "..." in t and not t.startswith("peer-id=")]
     if elided:
-        raise ClassifyError("a partly elided pipeline (%s)" % " ".join(elided))
-    cmd.elements = parse_pipeline(cmd.pipeline)
+        raise ClassifyError("\"...\" inside a token (%s)" % " ".join(elided))
+    cmd.template = "[PROPS]" in cmd.pipeline or any(
+        re.search(r"^[a-z-]*location=\w+://[^/]*:PORT(/|$)", t) for t in cmd.pipeline)
+    placeholders = [t for t in cmd.pipeline if re.match(r"^\[[A-Z]+\]$", t)
+                    and t != "[PROPS]"]
+    if placeholders:
+        raise ClassifyError("unknown placeholder(s) %s" % placeholders)
+    cmd.elements = parse_pipeline([t for t in cmd.pipeline if t != "[PROPS]"])
     names = cmd.factories()
     if cmd.expected:
         if not all(e.startswith("ERROR:") for e in cmd.expected):

@@ -6,14 +6,19 @@ the test can run, and nothing else:
                              the player's decoded audio is checked against)
   autovideosink           -> fakesink silent=false name=docs_video_out (its
                              last-message lines, printed by gst-launch -v,
-                             count the decoded frames); also a fakesink
-                             without properties that ends a video decoding
-                             chain (... ! avdec_h264 ! fakesink)
+                             count the decoded frames); a player's fakesink
+                             ending a video chain (... ! avdec_h264 !
+                             fakesink, d.video ! fakesink silent=false)
+                             keeps its properties and gets silent=false
+                             name=docs_video_out
   autoaudiosink           -> filesink location=<run dir>/<n>-audio.raw
                              name=docs_audio_out (the decoded samples)
   example.com, example.org in rtmfp:// and rtmp:// URIs
                           -> 127.0.0.1:<port of the test's rtmfp-server>
                              (RTMFP on UDP and RTMP on TCP, same number)
+  templates (interop.md)  -> PORT in a location: the server's port;
+                             [PROPS]: no optional properties
+  shell redirections      -> dropped (> play.log: the test reads stdout)
   peer-id=<placeholder>   -> the publisher's peer ID (from its
                              rtmfp-publishing message); peer-id=auto and
                              real 64-hex-digit IDs are kept
@@ -31,7 +36,7 @@ import os
 import re
 from urllib.parse import urlsplit, urlunsplit
 
-from docs_extract import AUDIO_DECODERS, VIDEO_DECODERS, parse_pipeline
+from docs_extract import chain_kinds, parse_pipeline
 
 DEVICE_SOURCES = {
     "v4l2src": ["videotestsrc", "is-live=true"],
@@ -74,46 +79,49 @@ def is_placeholder_peer(value):
 
 
 def substitute_uri(uri, port):
+    """A documentation host, or a template's PORT, -> the test's server"""
     parts = urlsplit(uri)
-    if parts.scheme not in ("rtmfp", "rtmp") or parts.hostname not in DOC_HOSTS:
+    if parts.scheme not in ("rtmfp", "rtmp"):
+        return uri
+    if parts.netloc.endswith(":PORT"):
+        return urlunsplit(parts._replace(netloc="%s:%d" % (parts.netloc[:-5], port)))
+    if parts.hostname not in DOC_HOSTS:
         return uri
     return urlunsplit(parts._replace(netloc="127.0.0.1:%d" % port))
 
 
-def decoding_chains(elements):
-    """{chain number: "video" or "audio"} of the chains with a decoder"""
-    kinds = {}
-    for e in elements:
-        if e.factory in VIDEO_DECODERS:
-            kinds[e.chain] = "video"
-        elif e.factory in AUDIO_DECODERS:
-            kinds[e.chain] = "audio"
-    return kinds
-
-
 def counted_sink(run, element, kind, tag, run_dir):
-    """The tokens of the sink that replaces element at the end of a
-    decoding chain of kind"""
-    if element.props:
-        raise SubstituteError("%s with properties %s" % (element.factory,
-                                                         element.props))
+    """The tokens of the sink that replaces element at the end of a chain
+    of kind ("video" or "audio")"""
     if kind == "video":
         if run.video_out:
-            raise SubstituteError("two decoded video outputs")
+            raise SubstituteError("two video outputs")
         run.video_out = VIDEO_OUT
+        if element.factory == "fakesink":
+            # the documented fakesink, its properties kept, made countable
+            if "name" in element.props or element.props.get("silent") not in (
+                    None, "false"):
+                raise SubstituteError("fakesink %s: cannot count its buffers"
+                                      % element.props)
+            props = dict(element.props, silent="false", name=VIDEO_OUT)
+            return ["fakesink"] + ["%s=%s" % kv for kv in props.items()]
+        if element.props:
+            raise SubstituteError("%s with properties %s" % (element.factory,
+                                                             element.props))
         return ["fakesink", "silent=false", "name=" + VIDEO_OUT]
-    if element.factory != "autoaudiosink":
-        raise SubstituteError("decoded audio into %s: the test only analyses "
-                              "autoaudiosink's audio" % element.factory)
+    if element.factory != "autoaudiosink" or element.props:
+        raise SubstituteError("decoded audio into %s %s: the test only analyses "
+                              "a plain autoaudiosink's audio" % (element.factory,
+                                                                element.props))
     if run.audio_out:
-        raise SubstituteError("two decoded audio outputs")
+        raise SubstituteError("two audio outputs")
     run.audio_out = os.path.join(run_dir, tag + "-audio.raw")
     return ["filesink", "location=" + run.audio_out, "name=" + AUDIO_OUT]
 
 
 def substitute_element(run, e, chains, last_of_chain, tag, run_dir):
     """The tokens replacing element e (its properties included), or None
-    to keep it"""
+    to keep it; chains: {chain: "video"/"audio"} of a player"""
     if e.factory in DEVICE_SOURCES:
         for key in e.props:
             if key not in DEVICE_PROPERTIES:
@@ -126,7 +134,8 @@ def substitute_element(run, e, chains, last_of_chain, tag, run_dir):
             raise SubstituteError("%s ends no %s decoding chain" % (e.factory, expected))
         return counted_sink(run, e, kind, tag, run_dir)
     if e.factory == "fakesink" and kind and e is last_of_chain[e.chain]:
-        return counted_sink(run, e, kind, tag, run_dir)
+        if run.cmd.kind == "player":
+            return counted_sink(run, e, kind, tag, run_dir)
     return None
 
 
@@ -150,8 +159,11 @@ def substitute_value(run, tok, port, peer_id):
 
 
 def substitute_tokens(run, tokens, port, peer_id, run_dir, tag):
+    if "[PROPS]" in tokens:
+        tokens = [t for t in tokens if t != "[PROPS]"]
+        run.changes.append("[PROPS] (optional properties) -> none")
     elements = parse_pipeline(tokens)
-    chains = decoding_chains(elements)
+    chains = chain_kinds(tokens) if run.cmd.kind == "player" else {}
     last_of_chain = {e.chain: e for e in elements}
     by_index = {e.index: e for e in elements}
     out, skip_props = [], False
@@ -197,5 +209,8 @@ def prepare(cmd, port, run_dir, tag, peer_id=None, add_messages=True):
         run.changes.append("added -v")
     if "-q" in options or "--quiet" in options:
         raise SubstituteError("-q hides what the test reads")
+    if cmd.redirects:
+        run.changes.append("dropped %s (the test reads the output)"
+                           % ", ".join(cmd.redirects))
     run.argv = ["gst-launch-1.0"] + options + pipeline
     return run

@@ -72,8 +72,13 @@ class Extract(unittest.TestCase):
         self.assertEqual(player.stream_path(), "live/alice")
 
     def test_comment_after_blank_line_is_not_output(self):
-        cmds = self.extract(doc(PLAYER + "\n\n# then the other one"))
+        cmds = self.extract(doc(PLAYER + "\n\n# ERROR: from element x: y"))
         self.assertEqual(cmds[0].expected, [])
+
+    def test_labels_are_not_output(self):
+        cmds = self.extract(doc(PLAYER + "\n# publisher (started later)\n"
+                                "# ERROR: not its output either\n" + PUBLISHER))
+        self.assertEqual([c.expected for c in cmds], [[], []])
 
     def test_other_mentions_of_gst_launch_fail(self):
         for line in ("sudo gst-launch-1.0 videotestsrc ! fakesink",
@@ -89,8 +94,11 @@ class Extract(unittest.TestCase):
     def test_unclassifiable_commands_fail(self):
         for line in ("gst-launch-1.0 videotestsrc ! autovideosink",
                      "gst-launch-1.0 --gst-debug=3 rtmfpsrc location=rtmfp://a/b/c ! fakesink",
-                     "gst-launch-1.0 rtmfpsrc ! ... ! autovideosink",
-                     "gst-launch-1.0 rtmfpsrc location=rtmfp://a/b/c ! fakesink\n# prints frames",
+                     "gst-launch-1.0 rtmfpsrc location=rtmfp://a/b... ! fakesink",
+                     "gst-launch-1.0 rtmfpsrc location=rtmfp://a/b/c [OPTS] ! fakesink",
+                     "gst-launch-1.0 rtmfpsrc name=s location=rtmfp://a/b/c s.audio ! fakesink",
+                     "gst-launch-1.0 rtmfpsrc location=rtmfp://a/b/c ! fakesink\n"
+                     "# Got message #1 from element",
                      "gst-launch-1.0 rtmfpsrc location=rtmfp://a/b/c ! mysterydec ! fakesink"):
             cmd = self.extract(doc(line))[0]
             with self.assertRaises(ex.ClassifyError, msg=line):
@@ -99,6 +107,26 @@ class Extract(unittest.TestCase):
     def test_elided_usage_pattern(self):
         cmd = self.extract(doc("GST_DEBUG=rtmfp*:5 gst-launch-1.0 ..."))[0]
         self.assertEqual(ex.classify(cmd).kind, "elided")
+        cmd = self.extract(doc("gst-launch-1.0 ... ! rtmfpsink location=rtmfp://h/a/b \\\n"
+                               "    server-fingerprint=00ff"))[0]
+        self.assertEqual(ex.classify(cmd).kind, "elided")
+        self.assertEqual([(e.factory, e.props) for e in cmd.elements],
+                         [("rtmfpsink", {"location": "rtmfp://h/a/b",
+                                         "server-fingerprint": "00ff"})])
+
+    def test_template_with_trailing_option_and_redirect(self):
+        cmd = ex.classify(self.extract(doc(
+            "gst-launch-1.0 rtmfpsrc location=rtmfp://127.0.0.1:PORT/live/NAME timeout=10 "
+            "[PROPS] \\\n  ! flvdemux name=d d.video ! fakesink silent=false -v > play.log"))[0])
+        self.assertEqual((cmd.kind, cmd.template, cmd.video, cmd.audio),
+                         ("player", True, "*", None))
+        self.assertEqual(cmd.options, ["-v"])
+        self.assertEqual(cmd.redirects, ["> play.log"])
+        pub = ex.classify(self.extract(doc(
+            "gst-launch-1.0 -e videotestsrc num-buffers=30 is-live=true ! x264enc ! "
+            "h264parse ! flvmux streamable=true ! rtmfpsink "
+            "location=rtmfp://127.0.0.1:PORT/live/NAME [PROPS]"))[0])
+        self.assertEqual((pub.kind, pub.template, pub.frames), ("publisher", True, 30))
 
 
 class Substitute(unittest.TestCase):
@@ -155,7 +183,7 @@ class Substitute(unittest.TestCase):
         for line in ("gst-launch-1.0 rtmfpsrc location=rtmfp://a/b/c ! flvdemux name=d "
                      "d.video ! avdec_h264 ! xvimagesink",
                      "gst-launch-1.0 rtmfpsrc name=s location=rtmfp://a/b/c s.video ! "
-                     "avdec_h264 ! fakesink sync=true",
+                     "avdec_h264 ! fakesink name=mine",
                      "gst-launch-1.0 rtmfpsrc name=s location=rtmfp://a/b/c s.audio ! "
                      "speexdec ! fakesink"):
             with self.assertRaises(sub.SubstituteError, msg=line):
@@ -208,6 +236,16 @@ class Plan(unittest.TestCase):
         cmds = self.commands(PUBLISHER, aac_player, direct)
         _, problems = pipelines.plan_pairs(cmds)
         self.assertEqual(len(problems), 3, problems)
+
+    def test_counted_publisher_only_after_its_player(self):
+        pub = ("gst-launch-1.0 -e videotestsrc num-buffers=30 is-live=true ! x264enc ! "
+               "h264parse ! flvmux streamable=true ! rtmfpsink "
+               "location=rtmfp://127.0.0.1:PORT/live/NAME [PROPS]")
+        player = ("gst-launch-1.0 rtmfpsrc location=rtmfp://127.0.0.1:PORT/live/NAME "
+                  "[PROPS] ! flvdemux name=d d.video ! fakesink silent=false -v")
+        scenarios, problems = pipelines.plan_pairs(self.commands(player, pub))
+        self.assertEqual(problems, [])
+        self.assertEqual([x.order for x in scenarios], ["player"])
 
     def test_placeholder_peer_needs_the_publisher_first(self):
         direct = PUBLISHER.replace("rtmfpsink name=s", "rtmfpsink name=s mode=direct")

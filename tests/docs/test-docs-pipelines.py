@@ -7,9 +7,12 @@ it (meson test docs_pipelines, suite docs).
    them); "# ERROR: ..." comment lines right after a command are its
    documented output.  Each command is classified: publisher (rtmfpsink,
    rtmfpautosink, rtmp2sink; its codecs), player (rtmfpsrc, rtmfpautosrc,
-   rtmp2src; the codecs it decodes), expected-error, or elided (a usage
-   pattern whose whole pipeline is "...": listed, nothing to run).  A
-   command that fits none of them, a fenced line mentioning gst-launch
+   rtmp2src; the codecs it decodes, "*" for a video branch that does not
+   decode), expected-error, or elided (a fragment: "..." stands for part
+   of the pipeline; not run, but every element it names must exist with
+   every property it sets, per gst-inspect-1.0).  Templates (PORT and
+   [PROPS] placeholders, docs/interop.md) are publishers and players too.
+   A command that fits none of them, a fenced line mentioning gst-launch
    that is not a command, or a publisher/player without a partner fails
    the test.  The commands are printed with what is substituted in each
    and the runs they take part in; a summary ends the output.
@@ -29,6 +32,8 @@ it (meson test docs_pipelines, suite docs).
      the port retried (bounded);
    - a peer-id placeholder (neither "auto" nor 64 hex digits) -> the
      publisher's peer ID, from its rtmfp-publishing message;
+   - templates: PORT -> the server's port, [PROPS] -> no property; shell
+     redirections (> play.log) dropped;
    - -m added to the gst-launch options, and -v where a sink was replaced.
    The plugins are the build tree's (GST_PLUGIN_PATH_1_0 and a private
    registry, set by meson); the server is the built one (RTMFP_SERVER).
@@ -47,7 +52,8 @@ it (meson test docs_pipelines, suite docs).
    rtmp://..."): the bin gets the server's RTMP port number, on which
    nothing listens on UDP; its partner uses the server's RTMFP port.  The
    publisher runs until the player decoded MEDIA_TARGET_S seconds of video
-   (and audio), bounded, then gets SIGINT (with -e, as documented: EOS).
+   (and audio), bounded, then gets SIGINT (with -e, as documented: EOS);
+   a publisher with num-buffers ends by itself.
 
 Asserted for every run:
   - both pipelines reached PLAYING; unreachable runs: the bin posted
@@ -59,7 +65,9 @@ Asserted for every run:
   - peer to peer: rtmfp-direct-session at the player, rtmfp-peer-connected
     at the publisher;
   - the publisher exits 0 after SIGINT (with -e: after its EOS went
-    through);
+    through); one with num-buffers ends by itself with EOS, exit 0, and
+    the player got exactly that many frames (interop.md: "a complete run
+    has every frame, the last one included");
   - the player then ends by itself with EOS and exit 0 within
     END_TIMEOUT_S, as the docs say of rtmfpsrc (and of rtmfpautosrc on
     RTMFP, which has its outputs); rtmfpautosrc playing over RTMP is not
@@ -545,6 +553,37 @@ def check_direct(pub, player, tag):
           "(rtmfp-peer-connected)" % tag)
 
 
+def run_live(scenario, pub, player, tag):
+    """A live publisher stopped with SIGINT once the player decoded enough;
+    the player's share of what was sent meanwhile"""
+    check(wait_decoded(player, pub),
+          "%s: the player decoded %.0f s of media (within %.0f s)" % (
+              tag, MEDIA_TARGET_S, MEDIA_TIMEOUT_S))
+    if scenario.player.direct:
+        check_direct(pub, player, tag)
+    stop_publisher(pub, tag + " publisher")
+    window = pub.t_stop - max(pub.t_publishing, player.t_play)
+    check_player_end(player, scenario, tag + " player")
+    if scenario.player.video:
+        check_video(player, window, tag + " player")
+    if scenario.player.audio:
+        check_audio(player, window, tag + " player")
+
+
+def run_counted_frames(scenario, pub, player, tag):
+    """A publisher that sends num-buffers frames and ends by itself: the
+    player gets every frame, the last one included (docs/interop.md: "a
+    complete run has every frame")"""
+    frames = scenario.pub.frames
+    rc = pub.wait(MEDIA_TIMEOUT_S)
+    check(rc == 0 and pub.lines.count(lambda l: bool(PIPELINE_EOS.match(l))) > 0,
+          "%s publisher: ends by itself after its %d frames with EOS and exit 0 "
+          "(exit %s)" % (tag, frames, rc if rc is not None else "none: still running"))
+    check_player_end(player, scenario, tag + " player")
+    got = player.lines.count(docs_media.chain_line(player.run.video_out))
+    check(got == frames, "%s player: %d of the %d frames sent" % (tag, got, frames))
+
+
 def run_pair(scenario, tag):
     log("\n== %s: %s ==" % (tag, scenario.describe()))
     server = Server(tag, split=scenario.unreachable is not None)
@@ -556,18 +595,10 @@ def run_pair(scenario, tag):
         for child in (pub, player):
             wait_line(child, lambda l: bool(PIPELINE_PLAYING.match(l)),
                       CONNECT_TIMEOUT_S, "%s reached PLAYING" % child.name)
-        check(wait_decoded(player, pub),
-              "%s: the player decoded %.0f s of media (within %.0f s)" % (
-                  tag, MEDIA_TARGET_S, MEDIA_TIMEOUT_S))
-        if scenario.player.direct:
-            check_direct(pub, player, tag)
-        stop_publisher(pub, tag + " publisher")
-        window = pub.t_stop - max(pub.t_publishing, player.t_play)
-        check_player_end(player, scenario, tag + " player")
-        if scenario.player.video:
-            check_video(player, window, tag + " player")
-        if scenario.player.audio:
-            check_audio(player, window, tag + " player")
+        if scenario.pub.frames:
+            run_counted_frames(scenario, pub, player, tag)
+        else:
+            run_live(scenario, pub, player, tag)
         for child in (pub, player):
             check_documented_extras(child, child.name)
             check_clean(child, child.name)
@@ -578,6 +609,44 @@ def run_pair(scenario, tag):
         rc = server.stop()
         check(rc == 0, "%s: rtmfp-server exits 0 on SIGTERM (got %s)" % (tag, rc))
         check_clean(server.child, tag + " rtmfp-server")
+
+
+# ---------------------------------------------------------------------------
+# Fragments ("gst-launch-1.0 ... ! rtmfpsink prop=X")
+
+INSPECT_PROPERTY = re.compile(r"^  ([a-z][a-z0-9-]*)\s*: ")
+
+
+def element_properties(factory):
+    """The property names gst-inspect-1.0 lists for factory, or None when
+    it does not know the element"""
+    r = subprocess.run(["gst-inspect-1.0", factory], env=base_env(),
+                       capture_output=True, text=True, timeout=120 * SLOW)
+    if r.returncode != 0:
+        return None
+    props, inside = set(), False
+    for line in r.stdout.splitlines():
+        if line.startswith("Element Properties:"):
+            inside = True
+        elif inside and line and not line.startswith(" "):
+            inside = False
+        elif inside:
+            m = INSPECT_PROPERTY.match(line)
+            if m:
+                props.add(m.group(1))
+    return props
+
+
+def check_fragment(cmd, tag):
+    """Nothing to run: the elements it names exist with the properties it
+    sets"""
+    log("\n== %s: %s (fragment: elements and properties checked) ==" % (tag, cmd.where))
+    for e in cmd.elements:
+        props = element_properties(e.factory)
+        if not check(props is not None, "%s: element %s exists" % (tag, e.factory)):
+            continue
+        for key in e.props:
+            check(key in props, "%s: %s has a property %s" % (tag, e.factory, key))
 
 
 # ---------------------------------------------------------------------------
@@ -632,7 +701,10 @@ def compatible(pub, player):
     whole player would stall in PAUSED)"""
     if pub.stream_path() != player.stream_path() or pub.direct != player.direct:
         return False
-    if player.video and player.video != pub.video:
+    if player.video == "*":             # a video branch that takes any codec
+        if not pub.video:
+            return False
+    elif player.video and player.video != pub.video:
         return False
     if player.audio and player.audio != pub.audio:
         return False
@@ -672,12 +744,17 @@ def plan_pairs(commands):
     def one_order(player):
         return "publisher" if needs_publisher_first(player) else "player"
 
+
     for doc in dict.fromkeys(c.source for c in commands):
         main_pub = next((p for p in pubs if p.source == doc and not p.direct), None)
         main_player = main_pub and best_partner(main_pub, players)
         if main_player and main_player.source == doc:
             add(main_pub, main_player, "player")
-            add(main_pub, main_player, "publisher")
+            if not main_pub.frames:
+                # a publisher that ends after its frames only runs after
+                # its player is ready (interop.md: "publisher (started
+                # 1.5 s later)"); a late player would miss them
+                add(main_pub, main_player, "publisher")
     for pub in pubs:
         if not any(x.pub is pub for x in scenarios):
             player = best_partner(pub, players)
@@ -740,7 +817,8 @@ def print_inventory(commands, scenarios):
     log("\n== the documented gst-launch-1.0 commands ==")
     for cmd in commands:
         if cmd.kind == "elided":
-            what = "a usage pattern (pipeline \"...\"): nothing to run"
+            what = ("a fragment (\"...\" for part of the pipeline): not run, its "
+                    "elements and properties checked")
         elif cmd.kind == "expected-error":
             what = "run, its documented error checked"
         else:
@@ -804,6 +882,12 @@ def main():
         before = len(FAILURES)
         run_expected_error(cmd, "error%d" % i, os.path.join(root, "po"))
         results.append(("error%d" % i, "%s (expected error)" % cmd.where,
+                        len(FAILURES) - before))
+
+    for i, cmd in enumerate([c for c in commands if c.kind == "elided"], 1):
+        before = len(FAILURES)
+        check_fragment(cmd, "fragment%d" % i)
+        results.append(("fragment%d" % i, "%s (fragment)" % cmd.where,
                         len(FAILURES) - before))
 
     log("\n== summary ==")
