@@ -21,6 +21,9 @@ RTMFP_DEB_PACKAGES=(
   # rtmfp-server --metrics: the tests read /metrics with prometheus_client's
   # strict text-format parser
   python3-prometheus-client
+  # a test case that outlives its time prints every thread's stack
+  # before it aborts (tests/check/elements/testwatchdog.h)
+  gdb
 )
 
 missing=()

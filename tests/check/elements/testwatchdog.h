@@ -16,6 +16,8 @@
 #pragma once
 
 #include <stdlib.h>
+#include <unistd.h>
+#include <sys/prctl.h>
 #include <gst/check/gstcheck.h>
 
 typedef struct
@@ -43,9 +45,19 @@ test_watchdog_thread (gpointer data)
         !w->done && g_get_monotonic_time () >= w->deadline;
   g_mutex_unlock (&w->lock);
   if (fired) {
-    /* GST_CHECKS / the last "test start" in the log name the case */
+    gchar *pid = g_strdup_printf ("%d", (int) getpid ());
+    const gchar *argv[] = { "gdb", "-p", pid, "-batch", "-nx", "-ex",
+      "thread apply all bt", NULL
+    };
+
     g_printerr ("\nwatchdog: a test case ran for more than %u s "
-        "(CK_FORK=no, so check cannot cut it): aborting\n", w->seconds);
+        "(CK_FORK=no, so check cannot cut it): the threads, then abort\n",
+        w->seconds);
+    /* every thread's stack, where gdb is installed (scripts/deps.sh) */
+    prctl (PR_SET_PTRACER, PR_SET_PTRACER_ANY);
+    g_spawn_sync (NULL, (gchar **) argv, NULL, G_SPAWN_SEARCH_PATH |
+        G_SPAWN_CHILD_INHERITS_STDIN, NULL, NULL, NULL, NULL, NULL, NULL);
+    g_free (pid);
     abort ();
   }
   return NULL;
