@@ -312,10 +312,6 @@ def chain_kinds(tokens):
     return kinds
 
 
-def chain_of(elements, chain):
-    return [e for e in elements if e.chain == chain]
-
-
 def argv_factories(argv):
     """The element factories of a gst-launch-1.0 argv"""
     tokens = list(argv[1:])

@@ -806,7 +806,8 @@ def missing_elements(commands):
             names |= set(docs_extract.argv_factories(run.argv))
     missing = []
     for name in sorted(names):
-        r = subprocess.run(["gst-inspect-1.0", "--exists", "--atleast-version=0.0", name], env=base_env(),
+        r = subprocess.run(["gst-inspect-1.0", "--exists", "--atleast-version=0.0",
+                            name], env=base_env(),
                            capture_output=True, timeout=120 * SLOW)
         if r.returncode != 0:
             missing.append(name)
