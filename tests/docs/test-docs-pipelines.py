@@ -556,7 +556,9 @@ def check_direct(pub, player, tag):
 def run_live(scenario, pub, player, tag):
     """A live publisher stopped with SIGINT once the player decoded enough;
     the player's share of what was sent meanwhile"""
-    check(wait_decoded(player, pub),
+    # a live player that never reached PLAYING has no media (its sinks
+    # did not preroll): no point waiting for it
+    check(player.playing and wait_decoded(player, pub),
           "%s: the player decoded %.0f s of media (within %.0f s)" % (
               tag, MEDIA_TARGET_S, MEDIA_TIMEOUT_S))
     if scenario.player.direct:
@@ -592,9 +594,10 @@ def run_pair(scenario, tag):
         pub, player = start_both(scenario, server, tag)
         if not (pub and player and pub.t_publishing and player.t_play):
             return
-        for child in (pub, player):
-            wait_line(child, lambda l: bool(PIPELINE_PLAYING.match(l)),
-                      CONNECT_TIMEOUT_S, "%s reached PLAYING" % child.name)
+        playing = [wait_line(child, lambda l: bool(PIPELINE_PLAYING.match(l)),
+                             CONNECT_TIMEOUT_S, "%s reached PLAYING" % child.name)[1]
+                   for child in (pub, player)]
+        player.playing = playing[1] is not None
         if scenario.pub.frames:
             run_counted_frames(scenario, pub, player, tag)
         else:
