@@ -44,6 +44,9 @@ static gint opt_port, opt_seconds = 0, opt_srt_latency = 120;
 static gint opt_width = 640, opt_height = 360, opt_kbps = 1500;
 static gboolean opt_no_decode, opt_no_demux;
 static gchar *opt_sink_props = NULL, *opt_src_props = NULL;
+static gchar *opt_cc = NULL;
+static gboolean opt_adapt, opt_flv;
+static gint opt_stats_ms = 0;
 
 static gboolean opt_version;
 
@@ -68,6 +71,18 @@ static GOptionEntry entries[] = {
       "PROPS"},
   {"src-props", 0, 0, G_OPTION_ARG_STRING, &opt_src_props,
       "Extra properties for the source element", "PROPS"},
+  {"cc", 0, 0, G_OPTION_ARG_STRING, &opt_cc,
+      "rtmfpsink congestion-control (tcp or media; default: the element's)",
+      "CC"},
+  {"adapt", 0, 0, G_OPTION_ARG_NONE, &opt_adapt,
+      "rtmfpsink adapt-bitrate=true (the encoder's bitrate follows the "
+        "session's rate estimate)", NULL},
+  {"flv", 0, 0, G_OPTION_ARG_NONE, &opt_flv,
+      "RTMFP: go through flvmux / the FLV pad instead of the elementary "
+        "video and audio pads", NULL},
+  {"stats-interval", 0, 0, G_OPTION_ARG_INT, &opt_stats_ms,
+      "Print the sink's / source's stats every MS (0: only at the end)",
+      "MS"},
   {"no-decode", 0, 0, G_OPTION_ARG_NONE, &opt_no_decode,
       "Receiver: demux into fakesinks, no decoders", NULL},
   {"no-demux", 0, 0, G_OPTION_ARG_NONE, &opt_no_demux,
@@ -94,6 +109,13 @@ typedef struct {
   GArray *produced[2];          /* 0 video, 1 audio: Produced */
   guint next[2];
   gboolean sender;
+  /* RTMFP elementary pads: the receiver's buffers carry DTS = C + FLV
+   * timestamp (rtmfpsrc anchors the sender's clock at its first
+   * arrival); C is learnt from the FLV pad (DTS of a tag, minus its
+   * timestamp) and logged once as "O C_NS" */
+  GstClockTime cur_dts;
+  gboolean have_offset;
+  guint64 elem[2];
 } Logger;
 
 /* acc[.. end) (after earlier chunks) arrived at time t */
@@ -112,6 +134,7 @@ static Logger lg;
 #define MAX_TAG (512 * 1024)
 static GMainLoop *loop;
 static GstElement *pipeline;
+static gboolean failed;
 
 /* ---- FLV tags ---- */
 
@@ -145,6 +168,13 @@ log_tag (guint type, guint32 ts, const guint8 * data, guint32 size,
     }
   }
   lg.tags[kind == 'V' ? 0 : kind == 'A' ? 1 : kind == 'H' ? 2 : 3]++;
+  if (!lg.sender && !lg.have_offset && GST_CLOCK_TIME_IS_VALID (lg.cur_dts)
+      && kind != 'M') {
+    lg.have_offset = TRUE;
+    if (lg.log)
+      fprintf (lg.log, "O %" G_GINT64_FORMAT "\n",
+          (gint64) lg.cur_dts - (gint64) ts * GST_MSECOND);
+  }
   if (lg.sender && (kind == 'V' || kind == 'A')) {
     gint i = kind == 'V' ? 0 : 1;
     Produced pr = { now, now };
@@ -277,6 +307,8 @@ recv_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
   if (!gst_buffer_map (buf, &map, GST_MAP_READ))
     return GST_PAD_PROBE_OK;
   g_mutex_lock (&lg.lock);
+  lg.cur_dts = GST_BUFFER_DTS_IS_VALID (buf) ? GST_BUFFER_DTS (buf) :
+      GST_BUFFER_PTS (buf);
   lg.bytes += map.size;
   g_byte_array_append (lg.acc, map.data, map.size);
   {
@@ -327,6 +359,85 @@ produced_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
   return GST_PAD_PROBE_OK;
 }
 
+/* Sender, elementary pads of rtmfpsink: one frame per buffer, logged
+ * with the FLV timestamp the sink gives it (running time of the DTS, in
+ * ms, as gstrtmfpsink.c computes it).  Speex header buffers are 'H'. */
+static GstPadProbeReturn
+elem_send_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  gboolean video = GPOINTER_TO_INT (data) == 0;
+  GstEvent *ev = gst_pad_get_sticky_event (pad, GST_EVENT_SEGMENT, 0);
+  const GstSegment *seg = NULL;
+  GstClockTime t = GST_BUFFER_DTS_IS_VALID (buf) ? GST_BUFFER_DTS (buf) :
+      GST_BUFFER_PTS (buf), rt = GST_CLOCK_TIME_NONE;
+  gint64 now = g_get_monotonic_time ();
+  guint8 hdr[2] = { 0, 0 };
+
+  if (ev)
+    gst_event_parse_segment (ev, &seg);
+  if (seg && GST_CLOCK_TIME_IS_VALID (t))
+    rt = gst_segment_to_running_time (seg, GST_FORMAT_TIME, t);
+  if (ev)
+    gst_event_unref (ev);
+  if (!video && (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_HEADER)
+          || !GST_CLOCK_TIME_IS_VALID (rt))) {
+    g_mutex_lock (&lg.lock);
+    lg.tags[2]++;
+    g_mutex_unlock (&lg.lock);
+    return GST_PAD_PROBE_OK;
+  }
+  if (!GST_CLOCK_TIME_IS_VALID (rt))
+    return GST_PAD_PROBE_OK;
+  /* log_tag reads the FLV video header byte for the keyframe flag */
+  if (video)
+    hdr[0] = GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DELTA_UNIT) ?
+        0x27 : 0x17, hdr[1] = 1;
+  else
+    hdr[0] = 0xb2;
+  g_mutex_lock (&lg.lock);
+  log_tag (video ? 9 : 8, (guint32) (rt / GST_MSECOND), hdr,
+      (guint32) gst_buffer_get_size (buf), now);
+  g_mutex_unlock (&lg.lock);
+  return GST_PAD_PROBE_OK;
+}
+
+/* Receiver, elementary pads of rtmfpsrc: what the decoders get (video
+ * only from a keyframe after a loss).  "v|a DTS_NS KEY SIZE T_US"; the
+ * FLV timestamp is DTS - C (the "O" line). */
+static GstPadProbeReturn
+elem_recv_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
+{
+  GstBuffer *buf = GST_PAD_PROBE_INFO_BUFFER (info);
+  gboolean video = GPOINTER_TO_INT (data) == 0;
+  gint64 now = g_get_monotonic_time ();
+  GstClockTime t = GST_BUFFER_DTS_IS_VALID (buf) ? GST_BUFFER_DTS (buf) :
+      GST_BUFFER_PTS (buf);
+
+  if (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_HEADER)
+      || !GST_CLOCK_TIME_IS_VALID (t))
+    return GST_PAD_PROBE_OK;
+  g_mutex_lock (&lg.lock);
+  lg.elem[video ? 0 : 1]++;
+  if (lg.log)
+    fprintf (lg.log, "%c %" G_GUINT64_FORMAT " %d %" G_GSIZE_FORMAT " %"
+        G_GINT64_FORMAT "\n", video ? 'v' : 'a', (guint64) t,
+        !GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DELTA_UNIT),
+        gst_buffer_get_size (buf), now);
+  g_mutex_unlock (&lg.lock);
+  return GST_PAD_PROBE_OK;
+}
+
+static void
+on_src_pad_added (GstElement * e, GstPad * pad, gpointer data)
+{
+  const gchar *n = GST_PAD_NAME (pad);
+
+  if (g_str_equal (n, "video") || g_str_equal (n, "audio"))
+    gst_pad_add_probe (pad, GST_PAD_PROBE_TYPE_BUFFER, elem_recv_probe,
+        GINT_TO_POINTER (g_str_equal (n, "video") ? 0 : 1), NULL);
+}
+
 /* flvmux pushes the file header, then one tag (with its trailing
  * PreviousTagSize) per buffer; the same parser copes with anything. */
 static GstPadProbeReturn
@@ -361,7 +472,9 @@ sink_desc (void)
 
   if (g_str_equal (opt_proto, "rtmfp"))
     return g_strdup_printf ("rtmfpsink name=sink sync=false mode=server "
-        "location=rtmfp://%s:%d/live/bench %s", opt_host, opt_port, extra);
+        "location=rtmfp://%s:%d/live/bench %s%s%s %s", opt_host, opt_port,
+        opt_cc ? "congestion-control=" : "", opt_cc ? opt_cc : "",
+        opt_adapt ? " adapt-bitrate=true" : "", extra);
   if (g_str_equal (opt_proto, "rtmp"))
     return g_strdup_printf ("rtmp2sink name=sink sync=false async-connect="
         "false location=rtmp://%s:%d/live/bench %s", opt_host, opt_port,
@@ -410,17 +523,42 @@ build (void)
   gchar *desc;
   GError *err = NULL;
   GstElement *p;
+  gboolean elem;
 
   if (!net)
     return NULL;
-  if (g_str_equal (opt_role, "send")) {
+  elem = g_str_equal (opt_proto, "rtmfp") && !opt_flv;
+  if (elem && g_str_equal (opt_role, "send")) {
+    /* the elementary pads: no flvmux */
+    desc = g_strdup_printf ("%s videotestsrc is-live=true pattern=ball "
+        "background-color=0xff336699 animation-mode=running-time "
+        "! video/x-raw,width=%d,height=%d,framerate=30/1 "
+        "! timeoverlay font-desc=\"Sans 48\" "
+        "! x264enc name=venc tune=zerolatency bitrate=%d key-int-max=60 "
+        "speed-preset=ultrafast vbv-buf-capacity=1000 "
+        "! h264parse name=vparse ! queue ! sink.video "
+        "audiotestsrc is-live=true samplesperbuffer=320 wave=ticks "
+        "! audio/x-raw,rate=16000,channels=1 ! speexenc name=aenc "
+        "! queue ! sink.audio", net, opt_width, opt_height, opt_kbps);
+  } else if (elem) {
+    /* the decoders on the elementary pads; the FLV pad, linked too, gives
+     * the transport's view (every message, true timestamps) */
+    desc = opt_no_decode ? g_strdup_printf ("%s "
+        "src.video ! queue ! fakesink sync=false async=false "
+        "src.audio ! queue ! fakesink sync=false async=false "
+        "src.src ! fakesink sync=false async=false", net) :
+        g_strdup_printf ("%s "
+        "src.video ! queue ! h264parse ! avdec_h264 ! fakesink sync=false "
+        "async=false src.audio ! queue ! speexdec ! fakesink sync=false "
+        "async=false src.src ! fakesink sync=false async=false", net);
+  } else if (g_str_equal (opt_role, "send")) {
     /* 2 s GOP at 30 fps; a moving pattern so the encoder spends its
      * bitrate; ultrafast so a shared 2-core machine keeps up */
     desc = g_strdup_printf ("videotestsrc is-live=true pattern=ball "
         "background-color=0xff336699 animation-mode=running-time "
         "! video/x-raw,width=%d,height=%d,framerate=30/1 "
         "! timeoverlay font-desc=\"Sans 48\" "
-        "! x264enc tune=zerolatency bitrate=%d key-int-max=60 "
+        "! x264enc name=venc tune=zerolatency bitrate=%d key-int-max=60 "
         "speed-preset=ultrafast vbv-buf-capacity=1000 "
         "! h264parse name=vparse ! queue ! flvmux name=m streamable=true ! %s "
         "audiotestsrc is-live=true samplesperbuffer=320 wave=ticks "
@@ -440,19 +578,36 @@ build (void)
   }
   g_free (net);
   p = gst_parse_launch (desc, &err);
-  g_free (desc);
-  if (!p) {
-    g_printerr ("pipeline: %s\n", err->message);
-    g_error_free (err);
+  if (!p || err) {
+    /* also a recoverable error, e.g. a property the element lacks: the
+     * bench would measure something else than it says */
+    g_printerr ("%s: pipeline: %s\n  (%s)\n", opt_role,
+        err ? err->message : "?", desc);
+    g_clear_error (&err);
+    g_free (desc);
+    if (p)
+      gst_object_unref (p);
     return NULL;
   }
+  g_free (desc);
   if (g_str_equal (opt_role, "send")) {
     probe (p, "aenc", "src", speex_header_probe, NULL);
     probe (p, "aenc", "src", produced_probe, GINT_TO_POINTER (1));
     probe (p, "vparse", "src", produced_probe, GINT_TO_POINTER (0));
-    probe (p, "sink", "sink", send_probe, NULL);
+    if (elem) {
+      probe (p, "sink", "video", elem_send_probe, GINT_TO_POINTER (0));
+      probe (p, "sink", "audio", elem_send_probe, GINT_TO_POINTER (1));
+    } else {
+      probe (p, "sink", "sink", send_probe, NULL);
+    }
   } else {
     probe (p, "src", "src", recv_probe, NULL);
+    if (elem) {
+      GstElement *src = gst_bin_get_by_name (GST_BIN (p), "src");
+      g_signal_connect (src, "pad-added", G_CALLBACK (on_src_pad_added),
+          NULL);
+      gst_object_unref (src);
+    }
   }
   return p;
 }
@@ -469,6 +624,7 @@ on_bus (GstBus * bus, GstMessage * m, gpointer data)
           GST_MESSAGE_SRC_NAME (m), err->message, dbg ? dbg : "");
       g_error_free (err);
       g_free (dbg);
+      failed = TRUE;
       g_main_loop_quit (loop);
       break;
     }
@@ -488,6 +644,38 @@ on_quit (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* The properties --cc / --adapt need: a clear refusal when this build's
+ * rtmfpsink does not have them (yet) */
+static gboolean
+check_sink_properties (void)
+{
+  GstElement *e;
+  const gchar *need[2] = { opt_cc ? "congestion-control" : NULL,
+    opt_adapt ? "adapt-bitrate" : NULL
+  };
+  gboolean ok = TRUE;
+  guint i;
+
+  if (!g_str_equal (opt_proto, "rtmfp") || (!opt_cc && !opt_adapt))
+    return TRUE;
+  e = gst_element_factory_make ("rtmfpsink", NULL);
+  if (!e) {
+    g_printerr ("send: no rtmfpsink element (GST_PLUGIN_PATH?)\n");
+    return FALSE;
+  }
+  for (i = 0; i < G_N_ELEMENTS (need); i++) {
+    if (need[i] && !g_object_class_find_property (G_OBJECT_GET_CLASS (e),
+            need[i])) {
+      g_printerr ("send: rtmfpsink has no property \"%s\": this build "
+          "predates it (--cc / --adapt need the adaptive-bitrate work "
+          "merged)\n", need[i]);
+      ok = FALSE;
+    }
+  }
+  gst_object_unref (e);
+  return ok;
+}
+
 static void
 print_stats (GstElement * p, const gchar * name)
 {
@@ -501,11 +689,19 @@ print_stats (GstElement * p, const gchar * name)
     g_object_get (e, "stats", &st, NULL);
   if (st) {
     s = gst_structure_to_string (st);
-    g_printerr ("%s stats: %s\n", opt_role, s);
+    g_printerr ("%s stats: t=%" G_GINT64_FORMAT " %s\n", opt_role,
+        g_get_monotonic_time (), s);
     g_free (s);
     gst_structure_free (st);
   }
   gst_object_unref (e);
+}
+
+static gboolean
+on_stats_tick (gpointer data)
+{
+  print_stats (pipeline, data);
+  return G_SOURCE_CONTINUE;
 }
 
 int
@@ -548,6 +744,8 @@ main (int argc, char **argv)
     }
     setvbuf (lg.log, NULL, _IOFBF, 1 << 20);
   }
+  if (send && !check_sink_properties ())
+    return 2;
   p = build ();
   if (!p)
     return 2;
@@ -566,6 +764,8 @@ main (int argc, char **argv)
   g_unix_signal_add (SIGTERM, on_quit, NULL);
   if (opt_seconds > 0)
     g_timeout_add_seconds (opt_seconds, on_quit, NULL);
+  if (opt_stats_ms > 0)
+    g_timeout_add (opt_stats_ms, on_stats_tick, send ? "sink" : "src");
   g_printerr ("%s: %s %s:%d start %" G_GINT64_FORMAT "\n", opt_role,
       opt_proto, opt_host, opt_port, g_get_monotonic_time ());
   gst_element_set_state (p, GST_STATE_PLAYING);
@@ -580,6 +780,15 @@ main (int argc, char **argv)
   if (send)
     g_printerr ("send: produced video %u audio %u\n", lg.produced[0]->len,
         lg.produced[1]->len);
+  else
+    g_printerr ("recv: elementary video %" G_GUINT64_FORMAT " audio %"
+        G_GUINT64_FORMAT "\n", lg.elem[0], lg.elem[1]);
+  /* fail loudly: an error, or nothing at all went through */
+  if (!failed && (send ? lg.tags[0] == 0 : lg.tags[0] + lg.tags[1] == 0)) {
+    g_printerr ("%s: FAILED: %s\n", opt_role, send ?
+        "no video frame reached the sink" : "no frame arrived");
+    failed = TRUE;
+  }
   if (lg.log)
     fclose (lg.log);
   lg.log = NULL;
@@ -591,5 +800,5 @@ main (int argc, char **argv)
   g_array_unref (lg.acc_times);
   g_array_unref (lg.produced[0]);
   g_array_unref (lg.produced[1]);
-  return 0;
+  return failed ? 1 : 0;
 }

@@ -3,6 +3,7 @@
  *
  *   rtmfp-impair --ns-a NS --ns-b NS [--dev-a NAME] [--dev-b NAME]
  *                [--delay MS] [--loss PERCENT] [--burst N] [--seed S]
+ *                [--rate KBIT] [--queue BYTES]
  *
  * The kernel here has no netem, so delay and loss are made in user space:
  * the program creates one TUN device (IFF_TUN | IFF_NO_PI) inside each
@@ -11,13 +12,19 @@
  * direction, is delayed by --delay ms (one way: 15 ms each way makes a
  * 30 ms RTT) and dropped with probability --loss % from a seeded PRNG (one
  * per direction).  --burst N > 1 uses a two-state Gilbert model with mean
- * burst length N and the same long-run loss rate.  Since it works on IP
+ * burst length N and the same long-run loss rate.  --rate makes each
+ * direction a bottleneck of KBIT kbit/s (packets leave one after the other
+ * at that rate, then take the delay) with a drop-tail queue of --queue
+ * bytes (default: 100 ms at the rate, at least 15000): a packet that
+ * would find more than that waiting is dropped ("qdrop", counted apart
+ * from the random "drop").  Since it works on IP
  * packets, TCP (RTMP) and UDP (RTMFP, SRT) cross the very same impaired
  * path.
  *
  * Prints "ready" on stdout once both devices exist (the caller then sets
  * addresses and brings them up); on SIGINT/SIGTERM it prints per-direction
- * counters ("stats a->b fwd=N drop=N b->a fwd=N drop=N") and exits.  The
+ * counters ("stats a->b fwd=N drop=N overflow=N qdrop=N
+ * b->a ...") and exits.  The
  * devices are not persistent: they vanish when the program exits.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
@@ -56,7 +63,8 @@ typedef struct {
   unsigned head, count;
   uint64_t rng;
   int bad;                      /* Gilbert state */
-  uint64_t fwd, drop, overflow;
+  int64_t busy_until;           /* bottleneck: the last packet leaves */
+  uint64_t fwd, drop, overflow, qdrop;
 } Dir;
 
 static volatile sig_atomic_t stop;
@@ -152,6 +160,23 @@ drop_decision (Dir * d, double p, double burst)
   return d->bad;
 }
 
+static double rate_bps;         /* 0: no bottleneck */
+static double queue_bytes;
+
+/* The bottleneck: when a packet of n bytes arriving at t leaves it, or -1
+ * when the drop-tail queue is full */
+static int64_t
+bottleneck (Dir * d, int64_t t, size_t n)
+{
+  int64_t start = d->busy_until > t ? d->busy_until : t;
+  double backlog = (double) (start - t) * rate_bps / 8e6;
+
+  if (backlog + (double) n > queue_bytes)
+    return -1;
+  d->busy_until = start + (int64_t) ((double) n * 8e6 / rate_bps);
+  return d->busy_until;
+}
+
 static void
 read_side (Dir * d, int64_t delay_us, double p, double burst)
 {
@@ -160,6 +185,7 @@ read_side (Dir * d, int64_t delay_us, double p, double burst)
   for (;;) {
     ssize_t n = read (d->in_fd, buf, sizeof buf);
     Pkt *k;
+    int64_t t;
 
     if (n <= 0)
       return;
@@ -171,13 +197,18 @@ read_side (Dir * d, int64_t delay_us, double p, double burst)
       d->overflow++;
       continue;
     }
+    t = now_us ();
+    if (rate_bps > 0 && (t = bottleneck (d, t, (size_t) n)) < 0) {
+      d->qdrop++;
+      continue;
+    }
     k = &d->q[(d->head + d->count) % QUEUE_MAX];
     k->data = malloc ((size_t) n);
     if (!k->data)
       continue;
     memcpy (k->data, buf, (size_t) n);
     k->len = (uint16_t) n;
-    k->due = now_us () + delay_us;
+    k->due = t + delay_us;
     d->count++;
   }
 }
@@ -216,7 +247,8 @@ main (int argc, char **argv)
   static const struct option opts[] = {
     {"ns-a", 1, 0, 'a'}, {"ns-b", 1, 0, 'b'}, {"dev-a", 1, 0, 'A'},
     {"dev-b", 1, 0, 'B'}, {"delay", 1, 0, 'd'}, {"loss", 1, 0, 'l'},
-    {"burst", 1, 0, 'u'}, {"seed", 1, 0, 's'}, {"help", 0, 0, 'h'},
+    {"burst", 1, 0, 'u'}, {"seed", 1, 0, 's'}, {"rate", 1, 0, 'r'},
+    {"queue", 1, 0, 'q'}, {"help", 0, 0, 'h'},
     {"version", 0, 0, 'V'}, {0, 0, 0, 0}
   };
 
@@ -233,10 +265,13 @@ main (int argc, char **argv)
       case 'l': loss = atof (optarg) / 100.0; break;
       case 'u': burst = atof (optarg); break;
       case 's': seed = strtoull (optarg, NULL, 0); break;
+      case 'r': rate_bps = atof (optarg) * 1000.0; break;
+      case 'q': queue_bytes = atof (optarg); break;
       default:
         fprintf (stderr, "usage: %s --ns-a NS --ns-b NS [--dev-a NAME] "
             "[--dev-b NAME] [--delay MS (one way, default 15)] "
-            "[--loss PERCENT] [--burst MEAN_LEN] [--seed N] [--version]\n",
+            "[--loss PERCENT] [--burst MEAN_LEN] [--seed N] [--rate KBIT] "
+            "[--queue BYTES] [--version]\n",
             argv[0]);
         return c == 'h' ? 0 : 2;
     }
@@ -246,6 +281,8 @@ main (int argc, char **argv)
         "0 <= loss < 100, delay >= 0\n");
     return 2;
   }
+  if (rate_bps > 0 && queue_bytes <= 0)
+    queue_bytes = rate_bps * 0.1 / 8 > 15000 ? rate_bps * 0.1 / 8 : 15000;
   a = tun_open_in (ns_a, dev_a);
   b = tun_open_in (ns_b, dev_b);
   ab.in_fd = a; ab.out_fd = b;
@@ -280,11 +317,12 @@ main (int argc, char **argv)
     if (p[1].revents & POLLIN)
       read_side (&ba, (int64_t) (delay_ms * 1000), loss, burst);
   }
-  printf ("stats a->b fwd=%llu drop=%llu overflow=%llu b->a fwd=%llu "
-      "drop=%llu overflow=%llu\n", (unsigned long long) ab.fwd,
-      (unsigned long long) ab.drop, (unsigned long long) ab.overflow,
+  printf ("stats a->b fwd=%llu drop=%llu overflow=%llu qdrop=%llu "
+      "b->a fwd=%llu drop=%llu overflow=%llu qdrop=%llu\n",
+      (unsigned long long) ab.fwd, (unsigned long long) ab.drop,
+      (unsigned long long) ab.overflow, (unsigned long long) ab.qdrop,
       (unsigned long long) ba.fwd, (unsigned long long) ba.drop,
-      (unsigned long long) ba.overflow);
+      (unsigned long long) ba.overflow, (unsigned long long) ba.qdrop);
   fflush (stdout);
   return 0;
 }

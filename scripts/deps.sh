@@ -24,6 +24,10 @@ RTMFP_DEB_PACKAGES=(
   # a test case that outlives its time prints every thread's stack
   # before it aborts (tests/check/elements/testwatchdog.h)
   gdb
+  # the benches (bench/): the loss bench's senders use timeoverlay
+  # (gstreamer1.0-x; without it every cell came out empty), its plots
+  # matplotlib, the SRT comparisons libsrt; tc (iproute2) for tbf
+  gstreamer1.0-x python3-matplotlib libsrt-gnutls-dev
 )
 
 missing=()

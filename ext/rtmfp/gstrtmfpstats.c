@@ -32,7 +32,6 @@ static Value v_rtt (const GstRtmfpStats * st) { return (Value) { .d = CUR (st)->
 static Value v_rttvar (const GstRtmfpStats * st) { return (Value) { .d = CUR (st)->rttvar_us > 0 ? CUR (st)->rttvar_us / 1000.0 : 0 }; }
 static Value v_cwnd (const GstRtmfpStats * st) { return (Value) { .u = CUR (st)->cwnd }; }
 static Value v_inflight (const GstRtmfpStats * st) { return (Value) { .u = CUR (st)->bytes_in_flight }; }
-static Value v_rate (const GstRtmfpStats * st) { return (Value) { .u = CUR (st)->rate_estimate_bps / 1000 }; }
 static Value v_local_port (const GstRtmfpStats * st) { return (Value) { .u = st->local_port }; }
 static Value v_pkt_sent (const GstRtmfpStats * st) { return (Value) { .u = TOT (st)->packets_sent }; }
 static Value v_pkt_recv (const GstRtmfpStats * st) { return (Value) { .u = TOT (st)->packets_received }; }
@@ -50,6 +49,12 @@ static Value v_not_sent (const GstRtmfpStats * st) { return (Value) { .u = AG (s
 static Value v_kf_sent (const GstRtmfpStats * st) { return (Value) { .u = AG (st)->keyframe_requests_sent }; }
 static Value v_kf_recv (const GstRtmfpStats * st) { return (Value) { .u = AG (st)->keyframe_requests_received }; }
 static Value v_rq_dropped (const GstRtmfpStats * st) { return (Value) { .u = st->receive_queue_dropped }; }
+/* the current session's loss accounting and rate estimate (the benches) */
+static Value v_frag_lost_timeout (const GstRtmfpStats * st) { return (Value) { .u = CUR (st)->fragments_lost_timeout }; }
+static Value v_frag_lost_spurious (const GstRtmfpStats * st) { return (Value) { .u = CUR (st)->fragments_lost_spurious }; }
+static Value v_loss_episodes (const GstRtmfpStats * st) { return (Value) { .u = CUR (st)->loss_episodes }; }
+static Value v_loss_probes (const GstRtmfpStats * st) { return (Value) { .u = CUR (st)->loss_probes }; }
+static Value v_rate_estimate (const GstRtmfpStats * st) { return (Value) { .u = CUR (st)->rate_estimate_bps / 1000 }; }
 
 static const struct
 {
@@ -65,7 +70,7 @@ static const struct
   {"rtt-variance-ms", F_DOUBLE, v_rttvar},
   {"cwnd-bytes", F_U64, v_cwnd},
   {"bytes-in-flight", F_U64, v_inflight},
-  {"send-rate-kbps", F_U64, v_rate},
+  {"rate-estimate-kbps", F_U64, v_rate_estimate},
   {"packets-sent", F_U64, v_pkt_sent},
   {"packets-received", F_U64, v_pkt_recv},
   {"bytes-sent", F_U64, v_bytes_sent},
@@ -82,6 +87,10 @@ static const struct
   {"keyframe-requests-sent", F_U64, v_kf_sent},
   {"keyframe-requests-received", F_U64, v_kf_recv},
   {"receive-queue-dropped", F_U64, v_rq_dropped},
+  {"fragments-lost-timeout", F_U64, v_frag_lost_timeout},
+  {"fragments-lost-spurious", F_U64, v_frag_lost_spurious},
+  {"loss-episodes", F_U64, v_loss_episodes},
+  {"loss-probes", F_U64, v_loss_probes},
 };
 
 static const gchar *const media_names[RTMFP_TC_MEDIA_N] =

@@ -88,6 +88,15 @@ struct _RtmfpRelayStream {
   gint64 last_keyframe_request; /* -1 */
   gint64 last_active;
   gboolean released;            /* takeable at once */
+
+  /* The message being relayed, encoded once as a TC message for the
+   * players with send_tc (see tc_message_for): valid for one payload
+   * pointer, type and timestamp, and only during one push */
+  GBytes *tc_cache;
+  const guint8 *tc_cache_payload;
+  gsize tc_cache_len;
+  guint8 tc_cache_type;
+  guint32 tc_cache_ts;
 };
 
 struct _RtmfpRelay {
@@ -140,12 +149,15 @@ stream_clear_caches (RtmfpRelayStream * st)
   g_clear_pointer (&st->audio_header, g_bytes_unref);
 }
 
+static void tc_cache_clear (RtmfpRelayStream * st);
+
 static void
 stream_free (gpointer data)
 {
   RtmfpRelayStream *st = data;
 
   stream_clear_caches (st);
+  tc_cache_clear (st);
   g_ptr_array_unref (st->players);
   g_free (st->key);
   g_free (st->app);
@@ -248,13 +260,49 @@ rtmfp_relay_foreach_stream (RtmfpRelay * relay, RtmfpRelayStreamFunc func,
 /* ------------------------------------------------------------------------ */
 /* Sending to players */
 
+/* The TC message of (type, ts, payload) for send_tc, made once for all
+ * the players a message goes to: the cache lives while one push (or one
+ * player's headers) is being sent, so the payload pointer identifies the
+ * message (see tc_cache_clear). */
+static GBytes *
+tc_message_for (RtmfpRelayStream * st, guint8 type, guint32 ts,
+    const guint8 * payload, gsize len)
+{
+  GByteArray *a;
+
+  if (st->tc_cache && st->tc_cache_payload == payload
+      && st->tc_cache_len == len && st->tc_cache_type == type
+      && st->tc_cache_ts == ts)
+    return st->tc_cache;
+  g_clear_pointer (&st->tc_cache, g_bytes_unref);
+  a = g_byte_array_sized_new ((guint) len + 16);
+  rtmfp_tc_message_append (a, type, ts, payload, len);
+  st->tc_cache = g_byte_array_free_to_bytes (a);
+  st->tc_cache_payload = payload;
+  st->tc_cache_len = len;
+  st->tc_cache_type = type;
+  st->tc_cache_ts = ts;
+  return st->tc_cache;
+}
+
+static void
+tc_cache_clear (RtmfpRelayStream * st)
+{
+  g_clear_pointer (&st->tc_cache, g_bytes_unref);
+  st->tc_cache_payload = NULL;
+}
+
 static void
 player_send (RtmfpRelayPlayer * p, RtmfpRelayKind kind, guint8 type,
     guint32 ts, const guint8 * payload, gsize len, gint64 lifetime)
 {
   RtmfpRelay *relay = p->stream->relay;
 
-  p->funcs->send (p->ud, kind, type, ts, payload, len, lifetime);
+  if (p->funcs->send_tc)
+    p->funcs->send_tc (p->ud, kind, tc_message_for (p->stream, type, ts,
+            payload, len), lifetime);
+  else
+    p->funcs->send (p->ud, kind, type, ts, payload, len, lifetime);
   relay->stats.messages_relayed++;
   relay->stats.bytes_relayed += len;
 }
@@ -623,6 +671,7 @@ rtmfp_relay_stream_push (RtmfpRelayStream * st, guint8 type, guint32 ts,
   relay = st->relay;
   relay->stats.messages_in++;
   relay->stats.bytes_in += len;
+  tc_cache_clear (st);
 
   switch (type) {
     case RTMFP_TC_MSG_AUDIO:
@@ -650,6 +699,9 @@ rtmfp_relay_stream_push (RtmfpRelayStream * st, guint8 type, guint32 ts,
       dropped (relay);
       break;
   }
+  /* the payload is the caller's: the message encoded from it goes (the
+   * flows keep their references) */
+  tc_cache_clear (st);
 }
 
 void
@@ -686,8 +738,10 @@ rtmfp_relay_play (RtmfpRelay * relay, const gchar * app, const gchar * name,
   p->starting = TRUE;
   g_queue_init (&p->held);
   g_ptr_array_add (st->players, p);
-  if (st->published)
+  if (st->published) {
     player_send_headers (p);
+    tc_cache_clear (st);
+  }
   return p;
 }
 

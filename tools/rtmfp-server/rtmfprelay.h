@@ -47,6 +47,13 @@ typedef struct {
   /* An onStatus for the player (PublishNotify, UnpublishNotify) */
   void (*status) (gpointer ud, const gchar * level, const gchar * code,
       const gchar * description);
+  /* appended, optional (NULL: send is used).  As send, with the message
+   * already encoded as a TC message (rtmfp_tc_message_append of type,
+   * timestamp and payload) in tc_message, which is immutable and the same
+   * object for every player the message goes to: an RTMFP player queues a
+   * reference to it (rtmfp_session_write_bytes), not a copy per player. */
+  void (*send_tc) (gpointer ud, RtmfpRelayKind kind, GBytes * tc_message,
+      gint64 lifetime_us);
 } RtmfpRelayPlayerFuncs;
 
 typedef struct {

@@ -458,6 +458,28 @@ player_send (gpointer ud, RtmfpRelayKind kind, guint8 type, guint32 ts,
       RTMFP_WRITE_TIME_CRITICAL);
 }
 
+/* The relay's message, encoded once for all its players: queued by
+ * reference, no copy per player */
+static void
+player_send_tc (gpointer ud, RtmfpRelayKind kind, GBytes * tc_message,
+    gint64 lifetime_us)
+{
+  NetStream *ns = ud;
+  RtmfpServerConn *conn = ns->conn;
+  RtmfpSendFlow *flow = stream_flow (ns, kind);
+  gint64 deadline = RTMFP_NO_DEADLINE;
+
+  if (!flow || !session_open (conn))
+    return;
+  if (lifetime_us > 0)
+    deadline = conn_now (conn) + lifetime_us;
+  /* media is time critical (RFC 7016 3.5.2.1) */
+  if (!rtmfp_session_write_bytes (conn->session, flow, tc_message, deadline,
+          kind == RTMFP_RELAY_DATA ? 0 : RTMFP_WRITE_TIME_CRITICAL,
+          conn_now (conn)))
+    g_debug ("conn %" G_GUINT64_FORMAT ": write refused", conn->id);
+}
+
 static gsize
 player_queued_bytes (gpointer ud, RtmfpRelayKind kind)
 {
@@ -489,6 +511,7 @@ static const RtmfpRelayPlayerFuncs player_funcs = {
   .queued_bytes = player_queued_bytes,
   .flush = player_flush,
   .status = player_status,
+  .send_tc = player_send_tc,
 };
 
 /* ------------------------------------------------------------------------ */

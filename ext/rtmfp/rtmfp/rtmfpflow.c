@@ -60,7 +60,9 @@ typedef struct _SendEntry SendEntry;
 
 typedef struct {
   GList link;                   /* in RtmfpSendFlow.deadline_msgs */
-  guint8 *data;                 /* NULL once abandoned */
+  const guint8 *data;           /* bytes' data; NULL once abandoned */
+  GBytes *bytes;                /* the message (shared by a relay's
+                                 * players: rtmfp_send_flow_write_bytes) */
   gsize len;
   gint64 deadline;
   gboolean time_critical;
@@ -196,7 +198,7 @@ rtmfp_send_flow_new (guint64 flow_id, const guint8 * metadata,
 static void
 send_msg_free (SendMsg * m)
 {
-  g_free (m->data);
+  g_clear_pointer (&m->bytes, g_bytes_unref);
   g_free (m);
 }
 
@@ -347,14 +349,35 @@ gboolean
 rtmfp_send_flow_write (RtmfpSendFlow * f, const guint8 * data, gsize len,
     gint64 deadline, guint flags)
 {
-  SendMsg *m;
-  guint64 n, i;
+  GBytes *b;
+  gboolean ok;
 
   g_return_val_if_fail (f != NULL, FALSE);
   g_return_val_if_fail (data != NULL || len == 0, FALSE);
 
   if (f->state != RTMFP_SEND_FLOW_OPEN)
     return FALSE;
+  b = g_bytes_new (data, len);
+  ok = rtmfp_send_flow_write_bytes (f, b, deadline, flags);
+  g_bytes_unref (b);
+  return ok;
+}
+
+gboolean
+rtmfp_send_flow_write_bytes (RtmfpSendFlow * f, GBytes * bytes,
+    gint64 deadline, guint flags)
+{
+  SendMsg *m;
+  guint64 n, i;
+  gsize len;
+  const guint8 *data;
+
+  g_return_val_if_fail (f != NULL, FALSE);
+  g_return_val_if_fail (bytes != NULL, FALSE);
+
+  if (f->state != RTMFP_SEND_FLOW_OPEN)
+    return FALSE;
+  data = g_bytes_get_data (bytes, &len);
 
   /* 3.6.2.2: fragments no larger than the fragment size; every message
    * takes at least one sequence number (3.6.1.2). */
@@ -364,7 +387,9 @@ rtmfp_send_flow_write (RtmfpSendFlow * f, const guint8 * data, gsize len,
     return FALSE;
 
   m = g_new0 (SendMsg, 1);
-  m->data = len ? g_memdup2 (data, len) : NULL;
+  /* no copy: the message's bytes are immutable and shared */
+  m->bytes = g_bytes_ref (bytes);
+  m->data = data;
   m->len = len;
   m->deadline = deadline;
   m->time_critical = (flags & RTMFP_WRITE_TIME_CRITICAL) != 0;
@@ -432,7 +457,8 @@ send_flow_abandon_msg (RtmfpSendFlow * f, SendMsg * m)
     }
   }
   send_flow_unlink_deadline (f, m);
-  g_clear_pointer (&m->data, g_free);
+  m->data = NULL;
+  g_clear_pointer (&m->bytes, g_bytes_unref);
   f->stats.messages_abandoned++;
   return TRUE;
 }

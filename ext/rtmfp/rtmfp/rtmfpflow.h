@@ -76,6 +76,11 @@ void      rtmfp_send_flow_set_fragment_size (RtmfpSendFlow * f, gsize size);
  * Returns FALSE if the flow is not F_OPEN (closed or got an exception). */
 gboolean  rtmfp_send_flow_write (RtmfpSendFlow * f, const guint8 * data,
     gsize len, gint64 deadline, guint flags);
+/* The same with the message in bytes, which the flow keeps a reference
+ * to instead of a copy (bytes are immutable): a relay hands one message to
+ * all its players without a copy per player. */
+gboolean  rtmfp_send_flow_write_bytes (RtmfpSendFlow * f, GBytes * bytes,
+    gint64 deadline, guint flags);
 /* Abandons every queued message (e.g. on an application flush) */
 void      rtmfp_send_flow_abandon_all (RtmfpSendFlow * f);
 /* Orderly close (3.6.2.11): what is queued is still delivered. */

@@ -2625,20 +2625,18 @@ rtmfp_session_open_flow (RtmfpSession * s, const guint8 * metadata,
   return f;
 }
 
-gboolean
-rtmfp_session_write (RtmfpSession * s, RtmfpSendFlow * f,
-    const guint8 * data, gsize len, gint64 deadline, guint flags, gint64 now)
+/* Whether a message of len bytes may be queued on f (rtmfp_session_write
+ * and _write_bytes); its send entry, or NULL */
+static SendEntry *
+session_write_check (RtmfpSession * s, RtmfpSendFlow * f, gsize len)
 {
   SendEntry *e;
 
-  g_return_val_if_fail (s != NULL, FALSE);
-  g_return_val_if_fail (data != NULL || len == 0, FALSE);
-
   if (s->state != RTMFP_SESSION_OPEN)
-    return FALSE;
+    return NULL;
   e = g_hash_table_lookup (s->send_by_ptr, f);
   if (!e || rtmfp_send_flow_get_state (f) != RTMFP_SEND_FLOW_OPEN)
-    return FALSE;
+    return NULL;
   /* max_send_queue_bytes: a far end that does not acknowledge (or does
    * not consume) cannot make us buffer without bound */
   if (len > s->max_send_queue
@@ -2648,13 +2646,49 @@ rtmfp_session_write (RtmfpSession * s, RtmfpSendFlow * f,
         s->near_id, e->id, len, rtmfp_send_flow_get_queued_bytes (f));
     s->stats.writes_refused++;
     e->above_high = TRUE;       /* send_flow_writable once it drains */
-    return FALSE;
+    return NULL;
   }
-  if (!rtmfp_send_flow_write (f, data, len, deadline, flags))
-    return FALSE;
+  return e;
+}
+
+static void
+session_write_done (RtmfpSession * s, RtmfpSendFlow * f, SendEntry * e,
+    gint64 now)
+{
   if (rtmfp_send_flow_get_queued_bytes (f) >= RTMFP_SESSION_FLOW_HIGH_WATER)
     e->above_high = TRUE;
   session_request_flush (s, now);
+}
+
+gboolean
+rtmfp_session_write_bytes (RtmfpSession * s, RtmfpSendFlow * f,
+    GBytes * bytes, gint64 deadline, guint flags, gint64 now)
+{
+  SendEntry *e;
+
+  g_return_val_if_fail (s != NULL, FALSE);
+  g_return_val_if_fail (bytes != NULL, FALSE);
+
+  e = session_write_check (s, f, g_bytes_get_size (bytes));
+  if (!e || !rtmfp_send_flow_write_bytes (f, bytes, deadline, flags))
+    return FALSE;
+  session_write_done (s, f, e, now);
+  return TRUE;
+}
+
+gboolean
+rtmfp_session_write (RtmfpSession * s, RtmfpSendFlow * f,
+    const guint8 * data, gsize len, gint64 deadline, guint flags, gint64 now)
+{
+  SendEntry *e;
+
+  g_return_val_if_fail (s != NULL, FALSE);
+  g_return_val_if_fail (data != NULL || len == 0, FALSE);
+
+  e = session_write_check (s, f, len);
+  if (!e || !rtmfp_send_flow_write (f, data, len, deadline, flags))
+    return FALSE;
+  session_write_done (s, f, e, now);
   return TRUE;
 }
 

@@ -163,6 +163,10 @@ RtmfpSendFlow *rtmfp_session_open_flow (RtmfpSession * s,
  * F_OPEN, or the message would exceed max_send_queue_bytes (see above). */
 gboolean  rtmfp_session_write (RtmfpSession * s, RtmfpSendFlow * f,
     const guint8 * data, gsize len, gint64 deadline, guint flags, gint64 now);
+/* The same with the message in bytes, kept by reference, not copied
+ * (rtmfp_send_flow_write_bytes): one message for many sessions. */
+gboolean  rtmfp_session_write_bytes (RtmfpSession * s, RtmfpSendFlow * f,
+    GBytes * bytes, gint64 deadline, guint flags, gint64 now);
 void      rtmfp_session_close_flow (RtmfpSession * s, RtmfpSendFlow * f,
     gint64 now);
 void      rtmfp_session_reject_flow (RtmfpSession * s, RtmfpRecvFlow * f,

@@ -28,6 +28,24 @@
 /* ------------------------------------------------------------------ */
 /* helpers                                                             */
 
+/* Waits for the end (EOS) of pipeline; fails on an error or a timeout */
+static void
+wait_ended (GstElement * pipeline, GstClockTime timeout)
+{
+  GstMessage *msg = wait_bus (pipeline, GST_MESSAGE_EOS | GST_MESSAGE_ERROR,
+      timeout);
+
+  fail_unless (msg != NULL, "no EOS in time");
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR) {
+    GError *err = NULL;
+    gchar *dbg = NULL;
+
+    gst_message_parse_error (msg, &err, &dbg);
+    fail ("error instead of EOS: %s (%s)", err->message, dbg);
+  }
+  gst_message_unref (msg);
+}
+
 /* Waits for an error; returns its message (g_free) or NULL */
 static gchar *
 wait_error (GstElement * pipeline, GstClockTime timeout, GQuark * domain,
@@ -92,8 +110,7 @@ run_through_server (MediaMode pub_mode, MediaMode play_mode,
   }
   wait_decoded (&got, 10, 20 * G_USEC_PER_SEC);
   note_base_times (pub, &sent, play, &got);
-  fail_unless (wait_bus (pub, GST_MESSAGE_EOS | GST_MESSAGE_ERROR,
-          30 * GST_SECOND) != NULL);
+  wait_ended (pub, 30 * GST_SECOND);
   wait_decoded (&got, N_VIDEO * 9 / 10, 10 * G_USEC_PER_SEC);
   assert_no_error (play);
   g_mutex_lock (&got.lock);
@@ -192,8 +209,7 @@ GST_START_TEST (test_direct_peer_id_auto)
   gst_structure_free (s);
   wait_decoded (&got, 10, 20 * G_USEC_PER_SEC);
   note_base_times (pub, &sent, play, &got);
-  fail_unless (wait_bus (pub, GST_MESSAGE_EOS | GST_MESSAGE_ERROR,
-          30 * GST_SECOND) != NULL);
+  wait_ended (pub, 30 * GST_SECOND);
   wait_decoded (&got, 60, 10 * G_USEC_PER_SEC);
   assert_no_error (play);
   g_mutex_lock (&got.lock);
@@ -264,8 +280,7 @@ one_medium (gboolean video)
   set_state_checked (play, GST_STATE_PLAYING);
   fail_unless (wait_status (play, "NetStream.Play.Start", 10 * GST_SECOND));
   set_state_checked (pub, GST_STATE_PLAYING);
-  fail_unless (wait_bus (pub, GST_MESSAGE_EOS | GST_MESSAGE_ERROR,
-          30 * GST_SECOND) != NULL);
+  wait_ended (pub, 30 * GST_SECOND);
   end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
   while (g_atomic_int_get (&dec.count) < want &&
       g_get_monotonic_time () < end)
@@ -529,8 +544,7 @@ GST_START_TEST (test_sps_change)
   while (g_atomic_int_get (&dec.count) < 45 && g_get_monotonic_time () < end)
     g_usleep (20 * 1000);
   g_object_set (cf, "caps", big, NULL);
-  fail_unless (wait_bus (pub, GST_MESSAGE_EOS | GST_MESSAGE_ERROR,
-          30 * GST_SECOND) != NULL);
+  wait_ended (pub, 30 * GST_SECOND);
   end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
   while (g_atomic_int_get (&dec.count) < 140 && g_get_monotonic_time () < end)
     g_usleep (20 * 1000);
@@ -604,8 +618,7 @@ GST_START_TEST (test_loss_gaps_and_keyframes)
   fail_unless (wait_decoded (&got, 90, 20 * G_USEC_PER_SEC));
   /* video lost too: everything, past the inter frames' lifetime */
   proxy_blackout (px, 1500 * 1000);
-  fail_unless (wait_bus (pub, GST_MESSAGE_EOS | GST_MESSAGE_ERROR,
-          40 * GST_SECOND) != NULL);
+  wait_ended (pub, 40 * GST_SECOND);
   wait_decoded (&got, 200, 10 * G_USEC_PER_SEC);
   assert_no_error (play);
 

@@ -2249,12 +2249,93 @@ test_recv_delivery (void)
   g_array_unref (got);
 }
 
+/* rtmfp_send_flow_write_bytes: the flow keeps the caller's bytes (a relay
+ * hands one message to many players), sends exactly them, and lets go of
+ * them when the message is done with; the flows of two "players" share
+ * one buffer. */
+typedef struct {
+  guint freed;
+  gpointer mem;
+} Tracked;
+
+static void
+note_freed (gpointer data)
+{
+  Tracked *t = data;
+
+  t->freed++;
+  g_free (t->mem);
+  t->mem = NULL;
+}
+
+static void
+test_write_bytes_shared (void)
+{
+  RtmfpSendFlow *a = rtmfp_send_flow_new (FLOW_ID, (const guint8 *) "ab", 2,
+      TRUE, 5);
+  RtmfpSendFlow *b = rtmfp_send_flow_new (FLOW_ID + 1, (const guint8 *) "ab",
+      2, TRUE, 5);
+  guint8 *msg = g_malloc (250), *p;
+  guint8 copy[250];
+  Tracked t = { 0, msg };
+  guint i;
+  GBytes *bytes;
+  gsize len;
+  guint64 tsn = 1;
+
+  for (i = 0; i < 250; i++)
+    msg[i] = (guint8) (i * 7);
+  memcpy (copy, msg, 250);
+  bytes = g_bytes_new_with_free_func (msg, 250, note_freed, &t);
+  rtmfp_send_flow_set_fragment_size (a, 100);
+  rtmfp_send_flow_set_fragment_size (b, 100);
+  g_assert_true (rtmfp_send_flow_write_bytes (a, bytes, RTMFP_NO_DEADLINE,
+          0));
+  g_assert_true (rtmfp_send_flow_write_bytes (b, bytes, RTMFP_NO_DEADLINE,
+          0));
+  g_assert_cmpuint (rtmfp_send_flow_get_queued_bytes (a), ==, 250);
+  g_bytes_unref (bytes);
+  /* the flows hold it: not freed, not copied */
+  g_assert_cmpuint (t.freed, ==, 0);
+
+  /* flow a sends exactly those bytes (same layout as startup-options) */
+  p = emit_packet (a, &tsn, G_MAXUINT64, &len);
+  g_assert_nonnull (p);
+  g_assert_cmpuint (len, ==, 1 + 115 + 104 + 54);
+  g_assert_cmpmem (p + 16, 100, copy, 100);
+  g_assert_cmpmem (p + 116 + 4, 100, copy + 100, 100);
+  g_assert_cmpmem (p + 220 + 4, 50, copy + 200, 50);
+  g_free (p);
+
+  /* a is done with it (abandoned); b still holds it */
+  rtmfp_send_flow_abandon_all (a);
+  g_assert_cmpuint (t.freed, ==, 0);
+  rtmfp_send_flow_abandon_all (b);
+  g_assert_cmpuint (t.freed, ==, 1);
+  rtmfp_send_flow_free (a);
+  rtmfp_send_flow_free (b);
+  g_assert_cmpuint (t.freed, ==, 1);
+
+  /* and a flow freed with the message still queued releases it too */
+  t.freed = 0;
+  t.mem = g_malloc0 (10);
+  bytes = g_bytes_new_with_free_func (t.mem, 10, note_freed, &t);
+  a = rtmfp_send_flow_new (FLOW_ID, NULL, 0, FALSE, 0);
+  g_assert_true (rtmfp_send_flow_write_bytes (a, bytes, RTMFP_NO_DEADLINE,
+          0));
+  g_bytes_unref (bytes);
+  g_assert_cmpuint (t.freed, ==, 0);
+  rtmfp_send_flow_free (a);
+  g_assert_cmpuint (t.freed, ==, 1);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/flow/startup-options", test_startup_options);
+  g_test_add_func ("/flow/write-bytes-shared", test_write_bytes_shared);
   g_test_add_func ("/flow/next-user-data-and-nak", test_next_user_data_gap);
   g_test_add_func ("/flow/fsn-update", test_fsn_update);
   g_test_add_func ("/flow/retransmit-order", test_retransmit_order);
