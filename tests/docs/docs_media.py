@@ -1,0 +1,108 @@
+"""What a player decoded, from gst-launch -v output and the raw audio file:
+video frames counted from the fakesink's last-message lines, audio checked
+against audiotestsrc's default 440 Hz sine by its zero crossings.
+
+SPDX-License-Identifier: LGPL-2.1-or-later
+"""
+import array
+import re
+import statistics
+import sys
+
+SINE_HZ = 440.0
+BLOCK_S = 0.05              # analysis block
+LOUD = 0.1                  # RMS, of full scale, of a block that has sound
+PITCH_TOLERANCE = 0.08      # a block is "the sine" within +-8 % of 440 Hz
+
+
+def chain_line(sink_name):
+    """Matches one buffer reaching the fakesink (gst-launch -v)"""
+    prefix = re.compile(r"^/GstPipeline:pipeline\d+/GstFakeSink:%s: "
+                        r"last-message = chain " % re.escape(sink_name))
+    return lambda line: bool(prefix.match(line))
+
+
+CAPS_FIELD = re.compile(r"(\w[\w-]*)=\((\w+)\)([^,]+)")
+
+
+def sink_caps(lines, element_name, media):
+    """The caps of the sink pad of element_name as gst-launch -v printed
+    them last, as a dict of field -> string; else the last caps of media
+    (e.g. "audio/x-raw") printed for any pad (gst-launch -v does not show
+    every pad's caps every time, and converters in front of the sink keep
+    the format)"""
+    own = re.compile(r"^/GstPipeline:pipeline\d+/\w+:%s\.GstPad:sink: caps = (.*)$"
+                     % re.escape(element_name))
+    anyp = re.compile(r"^/GstPipeline:pipeline\d+/\S+\.GstPad:\w+: caps = (%s\b.*)$"
+                      % re.escape(media))
+    found = fallback = None
+    for line in lines:
+        m = own.match(line)
+        if m:
+            found = m.group(1)
+        m = anyp.match(line)
+        if m:
+            fallback = m.group(1)
+    text = found or fallback
+    if text is None:
+        return None
+    caps = {"media": text.split(",", 1)[0].strip()}
+    for k, _, v in CAPS_FIELD.findall(text):
+        caps[k] = v.strip()
+    return caps
+
+
+def framerate(caps):
+    num, den = caps.get("framerate", "0/1").split("/")
+    return int(num) / int(den) if int(den) else 0.0
+
+
+def read_samples(path, caps):
+    """The first channel's samples as floats in [-1, 1], and the rate"""
+    fmt = caps.get("format")
+    channels = int(caps.get("channels", "1"))
+    rate = int(caps["rate"])
+    layout = caps.get("layout", "interleaved")
+    with open(path, "rb") as f:
+        data = f.read()
+    if fmt == "S16LE":
+        a, scale = array.array("h"), 32768.0
+    elif fmt == "F32LE":
+        a, scale = array.array("f"), 1.0
+    else:
+        raise ValueError("audio format %s not analysed" % fmt)
+    data = data[:len(data) - len(data) % (a.itemsize * channels)]
+    a.frombytes(data)
+    if sys.byteorder != "little":
+        a.byteswap()
+    if channels > 1 and layout == "interleaved":
+        a = a[::channels]
+    elif channels > 1:
+        raise ValueError("non-interleaved multichannel audio not analysed")
+    return [x / scale for x in a], rate
+
+
+def block_pitch(block, rate):
+    """(rms, frequency from zero crossings)"""
+    rms = (sum(x * x for x in block) / len(block)) ** 0.5
+    crossings = sum(1 for a, b in zip(block, block[1:]) if (a < 0) != (b < 0))
+    return rms, crossings * rate / (2.0 * len(block))
+
+
+def analyse_audio(path, caps):
+    """{"seconds": decoded duration, "loud_seconds", "sine_seconds" (blocks
+    at 440 Hz), "median_hz"}"""
+    samples, rate = read_samples(path, caps)
+    n = int(rate * BLOCK_S)
+    loud, sine, freqs = 0, 0, []
+    for i in range(0, len(samples) - n + 1, n):
+        rms, hz = block_pitch(samples[i:i + n], rate)
+        if rms < LOUD:
+            continue
+        loud += 1
+        freqs.append(hz)
+        if abs(hz - SINE_HZ) <= SINE_HZ * PITCH_TOLERANCE:
+            sine += 1
+    return {"seconds": len(samples) / rate, "loud_seconds": loud * BLOCK_S,
+            "sine_seconds": sine * BLOCK_S,
+            "median_hz": statistics.median(freqs) if freqs else 0.0}
