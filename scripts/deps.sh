@@ -28,6 +28,9 @@ RTMFP_DEB_PACKAGES=(
   # (gstreamer1.0-x; without it every cell came out empty), its plots
   # matplotlib, the SRT comparisons libsrt; tc (iproute2) for tbf
   gstreamer1.0-x python3-matplotlib libsrt-gnutls-dev
+  # rtmfp-server --cluster: hiredis; its test starts Debian's redis-server
+  # on loopback
+  libhiredis-dev redis-server
 )
 
 missing=()

@@ -38,6 +38,9 @@
 #include "rtmfpmetricshttp.h"
 #include "rtmfplog.h"
 #include "rtmpserverio.h"
+#ifdef HAVE_HIREDIS
+#include "rtmfpcluster.h"
+#endif
 
 #define POLL_INTERVAL_MS 250
 /* After SIGTERM: wait this long at most for sessions to close */
@@ -70,6 +73,9 @@ static const guint identity_groups[] = { 14, 5, 2 };
 static gint opt_dead_peer_timeout = 10000;
 
 static gboolean opt_version;
+static gchar *opt_cluster;
+static gchar *opt_node_name;
+static gchar *opt_advertise;
 
 static GOptionEntry entries[] = {
   {"rtmfp", 0, 0, G_OPTION_ARG_STRING, &opt_rtmfp,
@@ -129,6 +135,17 @@ static GOptionEntry entries[] = {
         "(after two retransmission timeouts when its address answers with "
         "ICMP port unreachable); default 10000, 0: off (idle timeout only)",
       "MS"},
+  {"cluster", 0, 0, G_OPTION_ARG_STRING, &opt_cluster,
+      "Join the cluster of nodes sharing this Redis: streams published on "
+        "one node play on every node (docs/cluster.md)",
+      "redis://HOST:PORT[/DB]"},
+  {"node-name", 0, 0, G_OPTION_ARG_STRING, &opt_node_name,
+      "This node's name in the cluster (default: HOSTNAME-PORT; letters, "
+        "digits and ._:-)", "NAME"},
+  {"advertise", 0, 0, G_OPTION_ARG_STRING, &opt_advertise,
+      "The address other nodes reach this node's RTMFP socket at (default: "
+        "the --rtmfp address; required when that is a wildcard)",
+      "ADDR:PORT"},
   {"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose,
       "Log connections and streams to stderr", NULL},
   {"version", 'V', 0, G_OPTION_ARG_NONE, &opt_version,
@@ -185,6 +202,9 @@ typedef struct {
   gchar *fingerprint;           /* hex, with --identity */
   RtmfpMetricsHttp *metrics;
   gint64 start_time;            /* Unix µs */
+#ifdef HAVE_HIREDIS
+  RtmfpCluster *cluster;        /* --cluster */
+#endif
 } App;
 
 /* "1.2.3.4:5", "[::1]:5", "host:5" */
@@ -270,13 +290,38 @@ do_stats (RtmfpNet * net, gpointer data)
 static void
 do_poll (RtmfpNet * net, gpointer data)
 {
-  rtmfp_server_poll (data);
+  App *app = data;
+
+  rtmfp_server_poll (app->srv);
+#ifdef HAVE_HIREDIS
+  if (app->cluster)
+    rtmfp_cluster_poll (app->cluster);
+#endif
 }
 
 static void
 do_shutdown (RtmfpNet * net, gpointer data)
 {
-  rtmfp_server_shutdown (data);
+  App *app = data;
+
+#ifdef HAVE_HIREDIS
+  if (app->cluster)
+    rtmfp_cluster_shutdown (app->cluster);
+#endif
+  rtmfp_server_shutdown (app->srv);
+}
+
+/* RtmfpServerConfig.publish_check: the cluster's, once there is one */
+static gboolean
+publish_check (const gchar * name_app, const gchar * name, gpointer data)
+{
+#ifdef HAVE_HIREDIS
+  App *app = data;
+
+  if (app->cluster)
+    return rtmfp_cluster_publish_check (name_app, name, app->cluster);
+#endif
+  return TRUE;
 }
 
 /* Sessions and RTMP connections still open */
@@ -383,6 +428,16 @@ print_stats (App * app)
   prev_in = st.bytes_in + st.rtmp_bytes_in;
   prev_out = st.bytes_out + st.rtmp_bytes_out;
   line = rtmfp_server_stats_to_string (&st);
+#ifdef HAVE_HIREDIS
+  if (app->cluster) {
+    gchar *c = rtmfp_cluster_stats_string (app->cluster);
+    gchar *l = g_strconcat (line, c, NULL);
+
+    g_free (c);
+    g_free (line);
+    line = l;
+  }
+#endif
   if (app->fingerprint)
     g_print ("fingerprint %s\n", app->fingerprint);
   g_print ("%s\n", line);
@@ -435,7 +490,7 @@ on_poll_timer (gpointer data)
 {
   App *app = data;
 
-  rtmfp_net_invoke (app->net, do_poll, app->srv, NULL);
+  rtmfp_net_invoke (app->net, do_poll, app, NULL);
   return G_SOURCE_CONTINUE;
 }
 
@@ -457,7 +512,7 @@ shutdown_sessions (App * app)
   guint n = 1;
   gpointer args[2] = { app, &n };
 
-  rtmfp_net_invoke_sync (app->net, do_shutdown, app->srv);
+  rtmfp_net_invoke_sync (app->net, do_shutdown, app);
   while (g_get_monotonic_time () < end) {
     rtmfp_net_invoke_sync (app->net, do_count_open, args);
     if (n == 0)
@@ -465,6 +520,40 @@ shutdown_sessions (App * app)
     g_usleep (20 * 1000);
   }
 }
+
+#ifdef HAVE_HIREDIS
+/* --cluster: connects to Redis and registers the node (a clear error and
+ * FALSE when it cannot); host: the --rtmfp address */
+static gboolean
+cluster_open (App * app, const gchar * host, GBytes * key)
+{
+  guint16 port = rtmfp_net_get_local_port (app->net);
+  gchar *advertise, *name, *error = NULL;
+
+  if (opt_advertise)
+    advertise = g_strdup (opt_advertise);
+  else if (!*host || g_str_equal (host, "0.0.0.0") || g_str_equal (host,
+          "::")) {
+    g_printerr ("rtmfp-server: --cluster needs --advertise ADDR:PORT when "
+        "listening on a wildcard address (%s)\n", opt_rtmfp);
+    return FALSE;
+  } else if (strchr (host, ':'))
+    advertise = g_strdup_printf ("[%s]:%u", host, port);
+  else
+    advertise = g_strdup_printf ("%s:%u", host, port);
+  name = opt_node_name ? g_strdup (opt_node_name) :
+      g_strdup_printf ("%s-%u", g_get_host_name (), port);
+  app->cluster = rtmfp_cluster_new (opt_cluster, name, advertise, key,
+      &error);
+  if (!app->cluster) {
+    g_printerr ("rtmfp-server: --cluster: %s\n", error);
+    g_free (error);
+  }
+  g_free (advertise);
+  g_free (name);
+  return app->cluster != NULL;
+}
+#endif
 
 int
 main (int argc, char **argv)
@@ -499,6 +588,13 @@ main (int argc, char **argv)
     g_printerr ("rtmfp-server: unexpected argument '%s'\n", argv[1]);
     return 1;
   }
+#ifndef HAVE_HIREDIS
+  if (opt_cluster) {
+    g_printerr ("rtmfp-server: --cluster: this rtmfp-server was built "
+        "without hiredis (libhiredis-dev)\n");
+    return 1;
+  }
+#endif
   if (!opt_rtmfp) {
     g_printerr ("rtmfp-server: --rtmfp ADDR:PORT is required\n");
     return 1;
@@ -573,6 +669,8 @@ main (int argc, char **argv)
   if (rtmfp_log_is_json ())
     cfg.on_event = rtmfp_log_event;
   cfg.player_dead_peer_timeout_us = (gint64) opt_dead_peer_timeout * 1000;
+  cfg.publish_check = publish_check;
+  cfg.publish_check_data = &app;
   app.srv = rtmfp_server_new (&cfg, net_clock, &app);
   if (identity)
     app.fingerprint = rtmfp_identity_get_peer_id (identity);
@@ -624,7 +722,25 @@ main (int argc, char **argv)
     rtmp_server_io_start (app.rtmp, rtmfp_net_get_context (app.net),
         rtmp_touched, &app);
   }
+#ifdef HAVE_HIREDIS
+  if (opt_cluster && !cluster_open (&app, host,
+          auth_keys->len > 1 ? g_ptr_array_index (auth_keys, 0) : NULL)) {
+    rtmfp_metrics_http_free (app.metrics);
+    rtmp_server_io_free (app.rtmp);
+    rtmfp_net_free (app.net);
+    rtmfp_server_free (app.srv);
+    g_free (app.fingerprint);
+    g_ptr_array_unref (auth_keys);
+    g_free (host);
+    g_free (rtmp_host);
+    return 1;
+  }
+#endif
   rtmfp_net_start (app.net);
+#ifdef HAVE_HIREDIS
+  if (app.cluster)
+    rtmfp_cluster_start (app.cluster, app.srv, app.net);
+#endif
   if (app.metrics)
     rtmfp_metrics_http_start (app.metrics);
 
@@ -645,6 +761,11 @@ main (int argc, char **argv)
     print_metrics_listening (app.metrics);
   if (app.fingerprint)
     g_print ("fingerprint %s\n", app.fingerprint);
+#ifdef HAVE_HIREDIS
+  if (app.cluster)
+    g_print ("cluster node %s\n",
+        rtmfp_cluster_get_node_name (app.cluster));
+#endif
   fflush (stdout);
 
   g_main_loop_run (app.loop);
@@ -660,6 +781,10 @@ main (int argc, char **argv)
   rtmfp_metrics_http_stop (app.metrics);
   shutdown_sessions (&app);
   rtmfp_net_stop (app.net);
+#ifdef HAVE_HIREDIS
+  /* our registrations leave Redis now (else they expire) */
+  rtmfp_cluster_free (app.cluster);
+#endif
   /* the net thread is gone: nothing runs its context any more */
   rtmfp_metrics_http_free (app.metrics);
   rtmp_server_io_free (app.rtmp);
@@ -674,6 +799,9 @@ main (int argc, char **argv)
   g_free (opt_rtmfp);
   g_free (opt_rtmp);
   g_free (opt_identity);
+  g_free (opt_cluster);
+  g_free (opt_node_name);
+  g_free (opt_advertise);
   g_free (app.fingerprint);
   return 0;
 }

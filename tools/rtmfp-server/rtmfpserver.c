@@ -414,6 +414,20 @@ rtmfp_server_get_identity (RtmfpServer * srv)
   return srv->identity;
 }
 
+RtmfpRelay *
+rtmfp_server_get_relay (RtmfpServer * srv)
+{
+  return srv->relay;
+}
+
+gboolean
+rtmfp_server_publish_allowed (RtmfpServer * srv, const gchar * app,
+    const gchar * name)
+{
+  return !srv->cfg.publish_check ||
+      srv->cfg.publish_check (app, name, srv->cfg.publish_check_data);
+}
+
 void
 rtmfp_server_shutdown (RtmfpServer * srv)
 {

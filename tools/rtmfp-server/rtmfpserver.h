@@ -108,6 +108,14 @@ typedef struct {
    * slot freed.  Default 10 s (a player survives outages shorter than
    * that); 0: off (only the idle timeout). */
   gint64 player_dead_peer_timeout_us;
+  /* appended.  Asked before a publish (RTMFP or RTMP) claims (app, name):
+   * FALSE refuses it as if the name were published here already
+   * (NetStream.Publish.BadName).  rtmfp-server --cluster: the name is
+   * published on another node.  On the server's thread; must not block.
+   * NULL: every publish may go on. */
+  gboolean (*publish_check) (const gchar * app, const gchar * name,
+      gpointer data);
+  gpointer publish_check_data;
 } RtmfpServerConfig;
 
 void      rtmfp_server_config_init (RtmfpServerConfig * cfg);
@@ -136,6 +144,9 @@ void      rtmfp_server_endpoint_config (RtmfpServer * srv,
 const RtmfpEndpointCallbacks *rtmfp_server_get_callbacks (void);
 void      rtmfp_server_set_endpoint (RtmfpServer * srv, RtmfpEndpoint * ep);
 RtmfpIdentity *rtmfp_server_get_identity (RtmfpServer * srv);
+/* The relay (borrowed; on the server's thread only): rtmfp-server
+ * --cluster publishes the streams it pulls from other nodes in it */
+RtmfpRelay *rtmfp_server_get_relay (RtmfpServer * srv);
 
 /* Orderly shutdown: every NetConnection closed, every session closed. */
 void      rtmfp_server_shutdown (RtmfpServer * srv);

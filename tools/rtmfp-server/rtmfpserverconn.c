@@ -326,8 +326,10 @@ stream_publish (NetStream * ns, const gchar * name)
     stream_status (ns, "error", RTMFP_TC_PUBLISH_BADNAME, "No stream name.");
     return;
   }
-  ns->publishing = rtmfp_relay_publish_full (srv->relay, conn->app, ns->name,
-      conn_now (conn), srv->cfg.publisher_idle_us, stream_evicted, ns);
+  if (rtmfp_server_publish_allowed (srv, conn->app, ns->name))
+    ns->publishing = rtmfp_relay_publish_full (srv->relay, conn->app,
+        ns->name, conn_now (conn), srv->cfg.publisher_idle_us,
+        stream_evicted, ns);
   if (!ns->publishing) {
     desc = g_strdup_printf ("%s is already published.", ns->name);
     rtmfp_server_log (srv, "conn %" G_GUINT64_FORMAT ": publish %s/%s "

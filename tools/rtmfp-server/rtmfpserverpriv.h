@@ -45,6 +45,9 @@ struct _RtmfpServer {
 };
 
 gint64    rtmfp_server_now (RtmfpServer * srv);
+/* cfg.publish_check: may (app, name) be published here? */
+gboolean  rtmfp_server_publish_allowed (RtmfpServer * srv, const gchar * app,
+    const gchar * name);
 /* The application of a connect's "app": without a "?query" or trailing
  * slashes ("live/?x" -> "live"); never NULL */
 gchar    *rtmfp_server_normalize_app (const gchar * app);

@@ -356,9 +356,10 @@ on_publish (RtmpConn * conn, guint32 sid, const gchar * name,
   }
   /* "record" and "append" are published live as well: nothing is
    * recorded here */
-  st->publishing = rtmfp_relay_publish_full (srv->relay, rc->app, st->name,
-      rtmfp_server_now (srv), srv->cfg.publisher_idle_us, stream_evicted,
-      st);
+  if (rtmfp_server_publish_allowed (srv, rc->app, st->name))
+    st->publishing = rtmfp_relay_publish_full (srv->relay, rc->app,
+        st->name, rtmfp_server_now (srv), srv->cfg.publisher_idle_us,
+        stream_evicted, st);
   if (!st->publishing) {
     rc_log (rc, "publish %s/%s refused: already published", rc->app,
         st->name);

@@ -1,0 +1,797 @@
+/* rtmfp-server --cluster (issue 18): a redis-server started here on a
+ * free loopback port and three rtmfp-server nodes sharing it.  Clients
+ * are child processes (this binary with --child) running the core's
+ * NetConnection client on real UDP sockets, like test-server-players.c.
+ *
+ *   /cluster/relay         a stream published on node 1 plays on nodes 2
+ *                          (10 players) and 3 (2 players): each player gets
+ *                          the sequence header first, video from a
+ *                          keyframe and >= 95 % of the frames; each pulling
+ *                          node has exactly one upstream session (its
+ *                          stats line), so node 1 serves exactly 2
+ *                          players; a second publisher of the name on
+ *                          node 3 is refused.
+ *   /cluster/redis-outage  Redis stops: a local stream goes on without a
+ *                          gap, the outage is logged once; Redis back: the
+ *                          nodes rejoin and a stream crosses nodes again.
+ *   /cluster/bad-input     a malformed or unreachable URL is a startup
+ *                          error (exit 1, a message); corrupted entries in
+ *                          Redis are ignored, the nodes go on.
+ *
+ * In CI (RTMFP_CI=1) a server built without hiredis, or no redis-server,
+ * is a failure, elsewhere a skip.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#define G_LOG_DOMAIN "test-cluster"
+
+#include "config.h"
+
+#include <gio/gio.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/prctl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rtmfptcclient.h"
+#include "testci.h"
+#include "testproc.h"
+
+#define SEC G_TIME_SPAN_SECOND
+#define MS G_TIME_SPAN_MILLISECOND
+/* a child never outlives a failed test by long */
+#define CHILD_MAX_S 90
+/* players measure this long from their first frame */
+#define PLAY_S 8
+
+static const gchar *self_path;
+
+/* ------------------------------ children ----------------------------- */
+
+typedef struct {
+  GSocket *sock;
+  RtmfpEndpoint *ep;
+  RtmfpTcClient *c;
+  gboolean publisher;
+  gboolean announced;
+  guint64 frame;
+  gint64 t0;
+  /* player */
+  gint play_s;
+  gint64 first_at;
+  gint first_idx, last_idx;
+  guint frames;
+  gboolean header_seen, header_first, key_first;
+} Child;
+
+static gint64
+child_clock (gpointer data)
+{
+  return g_get_monotonic_time ();
+}
+
+static void
+child_send (const guint8 * data, gsize len, const RtmfpAddr * to,
+    gpointer ud)
+{
+  Child *ch = ud;
+  GSocketAddress *sa = rtmfp_addr_to_gsocket (to);
+
+  g_socket_send_to (ch->sock, sa, (const gchar *) data, len, NULL, NULL);
+  g_object_unref (sa);
+}
+
+static void
+child_state (RtmfpTcClient * c, RtmfpTcClientState state, gpointer ud)
+{
+  Child *ch = ud;
+
+  if (state == RTMFP_TC_CLIENT_STATE_STREAMING && !ch->announced) {
+    ch->announced = TRUE;
+    ch->t0 = g_get_monotonic_time ();
+    printf ("streaming\n");
+    fflush (stdout);
+    if (ch->publisher) {
+      /* an AVC sequence header (reliable), for late joiners */
+      static const guint8 hdr[] = { 0x17, 0x00, 0, 0, 0, 1, 0x64, 0, 0x1f };
+
+      rtmfp_tc_client_send (ch->c, RTMFP_TC_MSG_VIDEO, 0, hdr, sizeof hdr,
+          RTMFP_TC_CLIENT_SEND_RELIABLE, g_get_monotonic_time ());
+    }
+  }
+  if (state == RTMFP_TC_CLIENT_STATE_FAILED ||
+      state == RTMFP_TC_CLIENT_STATE_CLOSED) {
+    printf ("ended\n");
+    fflush (stdout);
+    exit (3);
+  }
+}
+
+/* Player: counts coded video frames (AVC NALU packets); frame index from
+ * the publisher's timestamps (frame * 1000 / 30) */
+static void
+child_message (RtmfpTcClient * c, const RtmfpTcMessage * msg, guint64 gap,
+    gpointer ud)
+{
+  Child *ch = ud;
+  gint idx;
+
+  if (msg->type != RTMFP_TC_MSG_VIDEO || msg->len < 2)
+    return;
+  if (msg->payload[1] == 0) {
+    ch->header_seen = TRUE;
+    return;
+  }
+  idx = (gint) (((guint64) msg->timestamp * 30 + 500) / 1000);
+  if (ch->frames == 0) {
+    ch->first_at = g_get_monotonic_time ();
+    ch->first_idx = idx;
+    ch->header_first = ch->header_seen;
+    ch->key_first = (msg->payload[0] >> 4) == 1;
+  }
+  ch->last_idx = idx;
+  ch->frames++;
+}
+
+/* Publisher: 30 fps video (5 KB, a keyframe every 30) and audio every
+ * 33 ms, from the time it is streaming */
+static void
+child_publish_due (Child * ch, gint64 now)
+{
+  static guint8 frame[5000];
+
+  while (ch->announced && ch->t0 + (gint64) ch->frame * SEC / 30 <= now) {
+    guint32 ts = (guint32) (ch->frame * 1000 / 30);
+    gboolean key = ch->frame % 30 == 0;
+
+    frame[0] = key ? 0x17 : 0x27;
+    frame[1] = 1;
+    rtmfp_tc_client_send (ch->c, RTMFP_TC_MSG_VIDEO, ts, frame,
+        sizeof frame, key ? RTMFP_TC_CLIENT_SEND_KEYFRAME : 0, now);
+    frame[0] = 0xaf;
+    frame[1] = 1;
+    rtmfp_tc_client_send (ch->c, RTMFP_TC_MSG_AUDIO, ts, frame, 60, 0, now);
+    ch->frame++;
+  }
+}
+
+static gint64
+child_next_media (Child * ch)
+{
+  if (!ch->publisher || !ch->announced)
+    return G_MAXINT64;
+  return ch->t0 + (gint64) ch->frame * SEC / 30;
+}
+
+static int
+run_child (const gchar * role, const gchar * server, const gchar * stream,
+    gint play_s)
+{
+  RtmfpTcClientConfig ccfg;
+  RtmfpTcClientCallbacks cb = { 0 };
+  RtmfpEndpointConfig ecfg;
+  Child ch = { 0 };
+  RtmfpAddr addr;
+  GInetAddress *lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  GSocketAddress *sa = g_inet_socket_address_new (lo, 0);
+  gchar *url;
+  gint64 end = g_get_monotonic_time () + CHILD_MAX_S * SEC;
+  guint8 buf[8192];
+
+  if (!rtmfp_addr_from_string (&addr, server, 0))
+    return 2;
+  ch.publisher = g_str_equal (role, "publish");
+  ch.play_s = play_s;
+  ch.sock = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+      G_SOCKET_PROTOCOL_UDP, NULL);
+  if (!ch.sock || !g_socket_bind (ch.sock, sa, FALSE, NULL))
+    return 2;
+  g_socket_set_blocking (ch.sock, FALSE);
+  g_object_unref (sa);
+  g_object_unref (lo);
+
+  url = g_strdup_printf ("rtmfp://%s/live", server);
+  rtmfp_tc_client_config_init (&ccfg);
+  ccfg.role = ch.publisher ? RTMFP_TC_CLIENT_ROLE_PUBLISH :
+      RTMFP_TC_CLIENT_ROLE_PLAY;
+  ccfg.tc_url = url;
+  ccfg.app = "live";
+  ccfg.stream = stream;
+  ccfg.timeout_us = 30 * SEC;
+  cb.state_changed = child_state;
+  cb.message = child_message;
+  ch.c = rtmfp_tc_client_new (&ccfg, &cb, &ch, child_clock, NULL);
+  rtmfp_endpoint_config_init (&ecfg);
+  ecfg.accept_sessions = FALSE;
+  ch.ep = rtmfp_endpoint_new (&ecfg, rtmfp_tc_client_get_endpoint_callbacks
+      (), ch.c, child_send, &ch);
+  if (!ch.ep || !rtmfp_tc_client_start (ch.c, ch.ep, &addr, 1,
+          g_get_monotonic_time ()))
+    return 2;
+
+  while (g_get_monotonic_time () < end) {
+    gint64 now = g_get_monotonic_time (), wake = now + 100 * MS, t;
+    struct pollfd pfd = { g_socket_get_fd (ch.sock), POLLIN, 0 };
+    GSocketAddress *from = NULL;
+    gssize len;
+
+    if (!ch.publisher && ch.frames && now - ch.first_at >= ch.play_s * SEC) {
+      printf ("result frames=%u expected=%d header_first=%d key_first=%d\n",
+          ch.frames, ch.last_idx - ch.first_idx + 1, ch.header_first,
+          ch.key_first);
+      fflush (stdout);
+      return 0;
+    }
+    if (ch.publisher)
+      child_publish_due (&ch, now);
+    t = rtmfp_endpoint_next_timeout (ch.ep);
+    if (t >= 0 && t <= now)
+      rtmfp_endpoint_handle_timeout (ch.ep, now);
+    t = rtmfp_tc_client_next_timeout (ch.c);
+    if (t >= 0 && t <= now)
+      rtmfp_tc_client_handle_timeout (ch.c, now);
+    t = rtmfp_endpoint_next_timeout (ch.ep);
+    if (t >= 0)
+      wake = MIN (wake, t);
+    t = rtmfp_tc_client_next_timeout (ch.c);
+    if (t >= 0)
+      wake = MIN (wake, t);
+    wake = MIN (wake, child_next_media (&ch));
+    poll (&pfd, 1, (gint) CLAMP ((wake - now + 999) / 1000, 0, 100));
+    now = g_get_monotonic_time ();
+    while ((len = g_socket_receive_from (ch.sock, &from, (gchar *) buf,
+                sizeof buf, NULL, NULL)) >= 0) {
+      RtmfpAddr a;
+
+      if (rtmfp_addr_from_gsocket (&a, from))
+        rtmfp_endpoint_receive (ch.ep, buf, len, &a, now);
+      g_clear_object (&from);
+    }
+  }
+  return 0;
+}
+
+/* ------------------------------- parent ------------------------------ */
+
+typedef struct {
+  GPid pid;
+  gint out;
+  gint err;
+  GString *buf;
+  gchar *addr;                  /* a node's "listening rtmfp" address */
+} Proc;
+
+/* In the child: die with the test (a failed assertion aborts it) */
+static void
+die_with_parent (gpointer data)
+{
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+}
+
+static void
+proc_spawn (Proc * p, gchar ** argv, gboolean want_stderr)
+{
+  GError *err = NULL;
+
+  p->buf = g_string_new (NULL);
+  p->err = -1;
+  g_assert_true (g_spawn_async_with_pipes (NULL, argv, NULL,
+          G_SPAWN_DO_NOT_REAP_CHILD, die_with_parent, NULL, &p->pid, NULL,
+          &p->out, want_stderr ? &p->err : NULL, &err));
+  g_assert_no_error (err);
+}
+
+static void
+proc_end (Proc * p, gint sig)
+{
+  if (p->pid) {
+    kill (p->pid, sig);
+    if (wait_exit (p->pid, 10000) == -1) {
+      kill (p->pid, SIGKILL);
+      wait_exit (p->pid, 5000);
+    }
+    g_spawn_close_pid (p->pid);
+    p->pid = 0;
+  }
+  if (p->out > 0)
+    close (p->out);
+  if (p->err > 0)
+    close (p->err);
+  p->out = p->err = -1;
+  if (p->buf)
+    g_string_free (p->buf, TRUE);
+  p->buf = NULL;
+  g_clear_pointer (&p->addr, g_free);
+}
+
+/* A client child; expect: its first line ("streaming" or "ended") */
+static void
+child_spawn (Proc * p, const gchar * role, const gchar * server,
+    const gchar * stream, const gchar * expect)
+{
+  gchar *secs = g_strdup_printf ("%d", PLAY_S);
+  gchar *argv[] = { (gchar *) self_path, (gchar *) "--child", (gchar *) role,
+    (gchar *) server, (gchar *) stream, secs, NULL
+  };
+  gchar *line;
+
+  proc_spawn (p, argv, FALSE);
+  line = read_line (p->out, p->buf, 30000);
+  g_assert_cmpstr (line, ==, expect);
+  g_free (line);
+  g_free (secs);
+}
+
+/* A free loopback TCP port (bound, then released) */
+static guint16
+free_tcp_port (void)
+{
+  GSocket *s = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM,
+      G_SOCKET_PROTOCOL_TCP, NULL);
+  GInetAddress *lo = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  GSocketAddress *sa = g_inet_socket_address_new (lo, 0), *bound;
+  guint16 port;
+
+  g_assert_true (g_socket_bind (s, sa, FALSE, NULL));
+  bound = g_socket_get_local_address (s, NULL);
+  port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound));
+  g_object_unref (bound);
+  g_object_unref (sa);
+  g_object_unref (lo);
+  g_object_unref (s);
+  return port;
+}
+
+/* redis-server on loopback port; FALSE (skip or fail said) without one */
+static gboolean
+redis_start (Proc * p, guint16 port)
+{
+  gchar *exe = g_find_program_in_path ("redis-server");
+  gchar *ps = g_strdup_printf ("%u", port);
+  gchar *argv[] = { exe, (gchar *) "--port", ps, (gchar *) "--bind",
+    (gchar *) "127.0.0.1", (gchar *) "--save", (gchar *) "",
+    (gchar *) "--appendonly", (gchar *) "no", NULL
+  };
+  gchar *line;
+  gboolean ready = FALSE;
+
+  if (!exe) {
+    test_skip_or_fail ("no redis-server (Debian package redis-server)");
+    g_free (ps);
+    return FALSE;
+  }
+  proc_spawn (p, argv, FALSE);
+  while (!ready && (line = read_line (p->out, p->buf, 10000))) {
+    ready = strstr (line, "Ready to accept connections") != NULL;
+    g_free (line);
+  }
+  g_assert_true (ready);
+  g_free (exe);
+  g_free (ps);
+  return TRUE;
+}
+
+/* redis-cli ARGS... against port; its output (stripped) */
+static gchar *
+redis_cli (guint16 port, const gchar * const *args)
+{
+  GPtrArray *argv = g_ptr_array_new_with_free_func (g_free);
+  gchar *out = NULL;
+  gint status = 0;
+  guint i;
+
+  g_ptr_array_add (argv, g_strdup ("redis-cli"));
+  g_ptr_array_add (argv, g_strdup ("-p"));
+  g_ptr_array_add (argv, g_strdup_printf ("%u", port));
+  for (i = 0; args[i]; i++)
+    g_ptr_array_add (argv, g_strdup (args[i]));
+  g_ptr_array_add (argv, NULL);
+  g_assert_true (g_spawn_sync (NULL, (gchar **) argv->pdata, NULL,
+          G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out,
+          NULL, &status, NULL));
+  g_ptr_array_unref (argv);
+  return g_strstrip (out);
+}
+
+static void
+node_start (Proc * p, guint16 redis_port, const gchar * name,
+    gboolean want_stderr)
+{
+  gchar *url = g_strdup_printf ("redis://127.0.0.1:%u/0", redis_port);
+  gchar *argv[] = { (gchar *) RTMFP_SERVER_PATH, (gchar *) "--rtmfp",
+    (gchar *) "127.0.0.1:0", (gchar *) "--cluster", url,
+    (gchar *) "--node-name", (gchar *) name, (gchar *) "--dead-peer-timeout",
+    (gchar *) "3000", NULL
+  };
+  gchar *line, *expect;
+
+  proc_spawn (p, argv, want_stderr);
+  line = read_line (p->out, p->buf, 10000);
+  g_assert_nonnull (line);
+  g_assert_true (g_str_has_prefix (line, "listening rtmfp "));
+  p->addr = g_strdup (line + strlen ("listening rtmfp "));
+  g_free (line);
+  line = read_line (p->out, p->buf, 10000);
+  expect = g_strdup_printf ("cluster node %s", name);
+  g_assert_cmpstr (line, ==, expect);
+  g_free (expect);
+  g_free (line);
+  g_free (url);
+}
+
+/* The node's stats line (SIGUSR1) */
+static gchar *
+node_stats (Proc * p)
+{
+  gchar *line;
+
+  kill (p->pid, SIGUSR1);
+  line = read_line (p->out, p->buf, 10000);
+  g_assert_nonnull (line);
+  g_assert_true (g_str_has_prefix (line, "stats "));
+  return line;
+}
+
+static gint
+stat_field (const gchar * line, const gchar * name)
+{
+  gchar *key = g_strdup_printf (" %s=", name);
+  const gchar *s = strstr (line, key);
+  gint v;
+
+  g_assert_nonnull (s);
+  v = atoi (s + strlen (key));
+  g_free (key);
+  return v;
+}
+
+static gboolean
+stat_has (const gchar * line, const gchar * field_value)
+{
+  gchar *key = g_strdup_printf (" %s", field_value);
+  gboolean has = strstr (line, key) != NULL;
+
+  g_free (key);
+  return has;
+}
+
+/* Polls the node's stats (every 100 ms, at most timeout_s) until
+ * name=value; the last line (for the caller's message) */
+static gboolean
+wait_stat (Proc * p, const gchar * name, gint value, gint timeout_s)
+{
+  gint64 end = g_get_monotonic_time () + timeout_s * SEC;
+  gchar *line = NULL;
+  gboolean ok = FALSE;
+
+  while (!ok && g_get_monotonic_time () < end) {
+    g_free (line);
+    line = node_stats (p);
+    ok = stat_field (line, name) == value;
+    if (!ok)
+      poll (NULL, 0, 100);
+  }
+  if (!ok)
+    g_test_message ("waited for %s=%d: %s", name, value, line);
+  g_free (line);
+  return ok;
+}
+
+static gboolean
+have_cluster (void)
+{
+#ifndef HAVE_HIREDIS
+  test_skip_or_fail ("rtmfp-server built without hiredis (libhiredis-dev): "
+      "no --cluster");
+  return FALSE;
+#else
+  if (!g_file_test (RTMFP_SERVER_PATH, G_FILE_TEST_IS_EXECUTABLE))
+    g_error ("rtmfp-server is not built at %s", RTMFP_SERVER_PATH);
+  return TRUE;
+#endif
+}
+
+/* A player's "result ..." line: checks and logs it */
+static void
+check_player (Proc * p, const gchar * what)
+{
+  gchar *line = read_line (p->out, p->buf, (PLAY_S + 20) * 1000);
+  guint frames = 0;
+  gint expected = 0, header_first = 0, key_first = 0;
+
+  g_assert_nonnull (line);
+  g_assert_cmpint (sscanf (line, "result frames=%u expected=%d "
+          "header_first=%d key_first=%d", &frames, &expected, &header_first,
+          &key_first), ==, 4);
+  g_test_message ("%s: %u of %d frames (%.1f %%), header first %d, "
+      "keyframe first %d", what, frames, expected, 100.0 * frames / expected,
+      header_first, key_first);
+  g_assert_cmpint (expected, >=, (PLAY_S - 1) * 30);
+  g_assert_cmpuint (frames * 100, >=, (guint) expected * 95);
+  g_assert_cmpint (header_first, ==, 1);
+  g_assert_cmpint (key_first, ==, 1);
+  g_free (line);
+}
+
+#define N_PLAYERS_2 10
+#define N_PLAYERS_3 2
+
+static void
+test_relay (void)
+{
+  Proc redis = { 0 }, nodes[3] = { {0} }, pub = { 0 }, dup = { 0 };
+  Proc p2[N_PLAYERS_2] = { {0} }, p3[N_PLAYERS_3] = { {0} };
+  guint16 rport;
+  gchar *line, *name;
+  guint i;
+
+  if (!have_cluster ())
+    return;
+  rport = free_tcp_port ();
+  if (!redis_start (&redis, rport))
+    return;
+  for (i = 0; i < 3; i++) {
+    name = g_strdup_printf ("node%u", i + 1);
+    node_start (&nodes[i], rport, name, FALSE);
+    g_free (name);
+  }
+  for (i = 0; i < 3; i++)
+    g_assert_true (wait_stat (&nodes[i], "cluster_nodes", 3, 10));
+
+  child_spawn (&pub, "publish", nodes[0].addr, "cam", "streaming");
+  /* every node has read the registration */
+  for (i = 0; i < 3; i++)
+    g_assert_true (wait_stat (&nodes[i], "cluster_streams", 1, 10));
+  /* one publisher per name across the cluster */
+  child_spawn (&dup, "publish", nodes[2].addr, "cam", "ended");
+  proc_end (&dup, SIGKILL);
+
+  for (i = 0; i < N_PLAYERS_2; i++)
+    child_spawn (&p2[i], "play", nodes[1].addr, "cam", "streaming");
+  for (i = 0; i < N_PLAYERS_3; i++)
+    child_spawn (&p3[i], "play", nodes[2].addr, "cam", "streaming");
+
+  /* one upstream session per pulling node, shared by its players */
+  g_assert_true (wait_stat (&nodes[1], "cluster_upstreams", 1, 10));
+  g_assert_true (wait_stat (&nodes[2], "cluster_upstreams", 1, 10));
+  g_assert_true (wait_stat (&nodes[1], "players", N_PLAYERS_2, 10));
+  g_assert_true (wait_stat (&nodes[2], "players", N_PLAYERS_3, 10));
+  /* the origin serves the two pulling nodes, nothing more */
+  g_assert_true (wait_stat (&nodes[0], "players", 2, 10));
+  line = node_stats (&nodes[0]);
+  g_test_message ("origin: %s", line);
+  g_assert_cmpint (stat_field (line, "cluster_upstreams"), ==, 0);
+  g_assert_cmpint (stat_field (line, "sessions"), ==, 3);
+  g_free (line);
+
+  for (i = 0; i < N_PLAYERS_2; i++)
+    check_player (&p2[i], "node 2 player");
+  for (i = 0; i < N_PLAYERS_3; i++)
+    check_player (&p3[i], "node 3 player");
+  /* still one each at the end */
+  line = node_stats (&nodes[1]);
+  g_test_message ("node 2: %s", line);
+  g_assert_cmpint (stat_field (line, "cluster_upstreams"), ==, 1);
+  g_free (line);
+  line = node_stats (&nodes[2]);
+  g_assert_cmpint (stat_field (line, "cluster_upstreams"), ==, 1);
+  g_free (line);
+
+  for (i = 0; i < N_PLAYERS_2; i++)
+    proc_end (&p2[i], SIGKILL);
+  for (i = 0; i < N_PLAYERS_3; i++)
+    proc_end (&p3[i], SIGKILL);
+  proc_end (&pub, SIGKILL);
+  for (i = 0; i < 3; i++)
+    proc_end (&nodes[i], SIGTERM);
+  proc_end (&redis, SIGTERM);
+}
+
+/* lines of fd read so far (non-blocking drain, bounded) */
+static void
+drain (gint fd, GString * into, gint timeout_ms)
+{
+  gchar *line;
+  GString *buf = g_string_new (NULL);
+
+  while ((line = read_line (fd, buf, timeout_ms))) {
+    g_string_append (into, line);
+    g_string_append_c (into, '\n');
+    g_free (line);
+  }
+  g_string_free (buf, TRUE);
+}
+
+static guint
+count_substr (const gchar * s, const gchar * sub)
+{
+  guint n = 0;
+
+  while ((s = strstr (s, sub))) {
+    n++;
+    s += strlen (sub);
+  }
+  return n;
+}
+
+static void
+test_redis_outage (void)
+{
+  Proc redis = { 0 }, nodes[2] = { {0} }, pub = { 0 }, local = { 0 };
+  Proc pub2 = { 0 }, remote = { 0 };
+  GString *err = g_string_new (NULL);
+  guint16 rport;
+  guint i;
+
+  if (!have_cluster ())
+    return;
+  rport = free_tcp_port ();
+  if (!redis_start (&redis, rport))
+    return;
+  node_start (&nodes[0], rport, "a", TRUE);
+  node_start (&nodes[1], rport, "b", FALSE);
+  g_assert_true (wait_stat (&nodes[0], "cluster_nodes", 2, 10));
+
+  /* a local stream on node a, its player started before the outage */
+  child_spawn (&pub, "publish", nodes[0].addr, "local", "streaming");
+  child_spawn (&local, "play", nodes[0].addr, "local", "streaming");
+
+  proc_end (&redis, SIGTERM);
+  g_assert_true (wait_stat (&nodes[0], "cluster_nodes", 0, 10));
+  g_assert_true (wait_stat (&nodes[1], "cluster_nodes", 0, 10));
+  /* the local player has no gap (>= 95 % of frames over PLAY_S s, the
+   * outage included) */
+  check_player (&local, "local player during the Redis outage");
+
+  /* Redis back on the same port: the nodes rejoin */
+  g_assert_true (redis_start (&redis, rport));
+  g_assert_true (wait_stat (&nodes[0], "cluster_nodes", 2, 10));
+  g_assert_true (wait_stat (&nodes[1], "cluster_nodes", 2, 10));
+  /* and streams cross nodes again: published on b, played on a */
+  child_spawn (&pub2, "publish", nodes[1].addr, "after", "streaming");
+  g_assert_true (wait_stat (&nodes[0], "cluster_streams", 2, 10));
+  child_spawn (&remote, "play", nodes[0].addr, "after", "streaming");
+  check_player (&remote, "cross-node player after Redis came back");
+
+  /* the outage was logged once, the return once */
+  proc_end (&remote, SIGKILL);
+  proc_end (&pub2, SIGKILL);
+  proc_end (&local, SIGKILL);
+  proc_end (&pub, SIGKILL);
+  kill (nodes[0].pid, SIGTERM);
+  drain (nodes[0].err, err, 10000);
+  g_test_message ("node a stderr:\n%s", err->str);
+  g_assert_cmpuint (count_substr (err->str, "is unreachable"), ==, 1);
+  g_assert_cmpuint (count_substr (err->str, "is back;"), ==, 1);
+  for (i = 0; i < 2; i++)
+    proc_end (&nodes[i], SIGTERM);
+  proc_end (&redis, SIGTERM);
+  g_string_free (err, TRUE);
+}
+
+static void
+expect_startup_error (const gchar * url, const gchar * message)
+{
+  gchar *argv[] = { (gchar *) RTMFP_SERVER_PATH, (gchar *) "--rtmfp",
+    (gchar *) "127.0.0.1:0", (gchar *) "--cluster", (gchar *) url, NULL
+  };
+  gchar *out = NULL, *err = NULL;
+  gint status = 0;
+
+  g_assert_true (g_spawn_sync (NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+          &out, &err, &status, NULL));
+  g_test_message ("%s: exit %d, %s", url, status, err);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 1);
+  g_assert_nonnull (strstr (err, message));
+  g_assert_null (strstr (out, "listening"));
+  g_free (out);
+  g_free (err);
+}
+
+static void
+test_bad_input (void)
+{
+  static const gchar *const garbage[][4] = {
+    {"SET", "rtmfp:node:evil", "v1 x 999.1.1.1:0 -1 a b", NULL},
+    {"SET", "rtmfp:node:trunc", "v1", NULL},
+    {"SET", "rtmfp:node:bad name!", "v1 0011 127.0.0.1:9 1 1 1", NULL},
+    {"HSET", "rtmfp:node:hash", "a", "b"},
+    {"SET", "rtmfp:stream:4:live/cam", "no such node ! \x01", NULL},
+    {"SADD", "rtmfp:stream:4:live/set", "x", NULL},
+    {"SET", "rtmfp:stream:999999999999:", "", NULL},
+  };
+  Proc redis = { 0 }, nodes[2] = { {0} }, pub = { 0 }, player = { 0 };
+  guint16 rport, dead;
+  gchar *url;
+  guint i;
+
+  if (!have_cluster ())
+    return;
+  expect_startup_error ("redis:/127.0.0.1", "bad --cluster URL");
+  expect_startup_error ("redis://127.0.0.1", "bad --cluster URL");
+  expect_startup_error ("redis://127.0.0.1:99999", "bad --cluster URL");
+  expect_startup_error ("redis://127.0.0.1:6379/x", "bad --cluster URL");
+  expect_startup_error ("http://127.0.0.1:6379", "bad --cluster URL");
+  dead = free_tcp_port ();
+  url = g_strdup_printf ("redis://127.0.0.1:%u", dead);
+  expect_startup_error (url, "cannot connect to Redis");
+  g_free (url);
+
+  rport = free_tcp_port ();
+  if (!redis_start (&redis, rport))
+    return;
+  for (i = 0; i < G_N_ELEMENTS (garbage); i++) {
+    gchar *r = redis_cli (rport, garbage[i]);
+
+    g_free (r);
+  }
+  node_start (&nodes[0], rport, "x1", FALSE);
+  node_start (&nodes[1], rport, "x2", FALSE);
+  /* the corrupted entries are not nodes or streams */
+  g_assert_true (wait_stat (&nodes[0], "cluster_nodes", 2, 10));
+  {
+    gchar *line = node_stats (&nodes[0]);
+
+    g_assert_true (stat_has (line, "cluster_streams=0"));
+    g_free (line);
+  }
+  /* a duplicate node name is refused while the first one lives */
+  url = g_strdup_printf ("redis://127.0.0.1:%u", rport);
+  {
+    gchar *argv[] = { (gchar *) RTMFP_SERVER_PATH, (gchar *) "--rtmfp",
+      (gchar *) "127.0.0.1:0", (gchar *) "--cluster", url,
+      (gchar *) "--node-name", (gchar *) "x1", NULL
+    };
+    gchar *out = NULL, *err = NULL;
+    gint status = 0;
+
+    g_assert_true (g_spawn_sync (NULL, argv, NULL, G_SPAWN_DEFAULT, NULL,
+            NULL, &out, &err, &status, NULL));
+    g_assert_cmpint (WEXITSTATUS (status), ==, 1);
+    g_assert_nonnull (strstr (err, "registered by a live node"));
+    g_free (out);
+    g_free (err);
+    g_free (url);
+  }
+  /* and the cluster works: published on x1, played on x2 */
+  child_spawn (&pub, "publish", nodes[0].addr, "cam", "streaming");
+  child_spawn (&player, "play", nodes[1].addr, "cam", "streaming");
+  check_player (&player, "player next to corrupted entries");
+  /* corrupting our own stream entry mid-stream does not crash a node */
+  {
+    static const gchar *const evil[] = { "SET", "rtmfp:stream:4:live/cam",
+      "\xff\xfe garbage", NULL
+    };
+    gchar *r = redis_cli (rport, evil);
+
+    g_free (r);
+  }
+  g_assert_true (wait_stat (&nodes[1], "cluster_nodes", 2, 10));
+  g_assert_true (wait_stat (&nodes[0], "cluster_nodes", 2, 10));
+  proc_end (&player, SIGKILL);
+  proc_end (&pub, SIGKILL);
+  for (i = 0; i < 2; i++) {
+    kill (nodes[i].pid, SIGTERM);
+    g_assert_cmpint (wait_exit (nodes[i].pid, 10000), ==, 0);
+    nodes[i].pid = 0;
+    proc_end (&nodes[i], SIGTERM);
+  }
+  proc_end (&redis, SIGTERM);
+}
+
+int
+main (int argc, char **argv)
+{
+  self_path = g_canonicalize_filename (argv[0], NULL);
+  if (argc >= 6 && g_str_equal (argv[1], "--child"))
+    return run_child (argv[2], argv[3], argv[4], atoi (argv[5]));
+
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/cluster/relay", test_relay);
+  g_test_add_func ("/cluster/redis-outage", test_redis_outage);
+  g_test_add_func ("/cluster/bad-input", test_bad_input);
+  return g_test_run ();
+}
