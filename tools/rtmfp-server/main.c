@@ -76,6 +76,7 @@ static gboolean opt_version;
 static gchar *opt_cluster;
 static gchar *opt_node_name;
 static gchar *opt_advertise;
+static gint opt_cluster_max_load;
 
 static GOptionEntry entries[] = {
   {"rtmfp", 0, 0, G_OPTION_ARG_STRING, &opt_rtmfp,
@@ -146,6 +147,10 @@ static GOptionEntry entries[] = {
       "The address other nodes reach this node's RTMFP socket at (default: "
         "the --rtmfp address; required when that is a wildcard)",
       "ADDR:PORT"},
+  {"cluster-max-load", 0, 0, G_OPTION_ARG_INT, &opt_cluster_max_load,
+      "With --cluster: holding N RTMFP sessions or more, redirect new "
+        "clients to less loaded nodes before any keying (RFC 7016 3.5.1.4; "
+        "default 0: never)", "N"},
   {"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose,
       "Log connections and streams to stderr", NULL},
   {"version", 'V', 0, G_OPTION_ARG_NONE, &opt_version,
@@ -309,6 +314,21 @@ do_shutdown (RtmfpNet * net, gpointer data)
     rtmfp_cluster_shutdown (app->cluster);
 #endif
   rtmfp_server_shutdown (app->srv);
+}
+
+/* RtmfpServerConfig.redirect: the cluster's, once there is one */
+static guint
+redirect (guint n_sessions, const gchar * tc_url, RtmfpAddr * addrs,
+    guint max, gpointer data)
+{
+#ifdef HAVE_HIREDIS
+  App *app = data;
+
+  if (app->cluster)
+    return rtmfp_cluster_redirect (n_sessions, tc_url, addrs, max,
+        app->cluster);
+#endif
+  return 0;
 }
 
 /* RtmfpServerConfig.publish_check: the cluster's, once there is one */
@@ -548,7 +568,8 @@ cluster_open (App * app, const gchar * host, GBytes * key)
   if (!app->cluster) {
     g_printerr ("rtmfp-server: --cluster: %s\n", error);
     g_free (error);
-  }
+  } else
+    rtmfp_cluster_set_max_load (app->cluster, opt_cluster_max_load);
   g_free (advertise);
   g_free (name);
   return app->cluster != NULL;
@@ -612,9 +633,10 @@ main (int argc, char **argv)
   }
   if (opt_stats_interval < 0 || opt_audio_lifetime < 1 ||
       opt_video_lifetime < 1 || opt_idle_publisher < 0 ||
-      opt_dead_peer_timeout < 0) {
-    g_printerr ("rtmfp-server: --stats-interval, --idle-publisher and "
-        "--dead-peer-timeout must be >= 0, lifetimes >= 1 ms\n");
+      opt_dead_peer_timeout < 0 || opt_cluster_max_load < 0) {
+    g_printerr ("rtmfp-server: --stats-interval, --idle-publisher, "
+        "--dead-peer-timeout and --cluster-max-load must be >= 0, "
+        "lifetimes >= 1 ms\n");
     g_free (host);
     g_free (rtmp_host);
     return 1;
@@ -671,6 +693,8 @@ main (int argc, char **argv)
   cfg.player_dead_peer_timeout_us = (gint64) opt_dead_peer_timeout * 1000;
   cfg.publish_check = publish_check;
   cfg.publish_check_data = &app;
+  cfg.redirect = redirect;
+  cfg.redirect_data = &app;
   app.srv = rtmfp_server_new (&cfg, net_clock, &app);
   if (identity)
     app.fingerprint = rtmfp_identity_get_peer_id (identity);

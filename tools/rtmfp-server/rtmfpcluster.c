@@ -26,6 +26,10 @@
 #define NODE_PREFIX KEY_PREFIX "node:"
 #define STREAM_PREFIX KEY_PREFIX "stream:"
 #define MAX_NAME 64
+/* in the tcUrl of upstream sessions: never redirected */
+#define CLUSTER_MARK "rtmfp-cluster-node="
+/* a Redirect lists this many nodes at most */
+#define MAX_REDIRECT 3
 #define MAX_VALUE 512
 /* keys read per SCAN pattern at most: a flooded Redis cannot eat memory */
 #define MAX_KEYS 10000
@@ -83,6 +87,8 @@ struct _RtmfpCluster {
   gint n_upstreams;             /* atomic: pulls streaming */
   gint n_nodes;                 /* atomic */
   gint n_streams;               /* atomic: names registered cluster-wide */
+  guint max_load;               /* sessions; 0: no redirects */
+  guint64 redirects;            /* atomic-free: the server's thread only */
 };
 
 /* ------------------------------------------------------------------ */
@@ -894,7 +900,9 @@ pull_new (RtmfpCluster * cl, const gchar * key, const gchar * app,
   rtmfp_tc_client_config_init (&ccfg);
   ccfg.role = RTMFP_TC_CLIENT_ROLE_PLAY;
   {
-    gchar *tc_url = g_strdup_printf ("%s/%s", p->url, app);
+    /* marked, so that an origin above its load does not redirect us */
+    gchar *tc_url = g_strdup_printf ("%s/%s?" CLUSTER_MARK "%s", p->url, app,
+        cl->node);
 
     ccfg.tc_url = tc_url;
     ccfg.app = app;
@@ -999,6 +1007,58 @@ rtmfp_cluster_publish_check (const gchar * app, const gchar * name,
   g_free (key);
   g_free (other);
   return other == NULL;
+}
+
+void
+rtmfp_cluster_set_max_load (RtmfpCluster * cl, guint max_sessions)
+{
+  cl->max_load = max_sessions;
+}
+
+static gint
+cmp_load (gconstpointer a, gconstpointer b)
+{
+  const Node *x = *(const Node * const *) a, *y = *(const Node * const *) b;
+
+  return x->sessions < y->sessions ? -1 : x->sessions > y->sessions;
+}
+
+guint
+rtmfp_cluster_redirect (guint n_sessions, const gchar * tc_url,
+    RtmfpAddr * addrs, guint max, gpointer data)
+{
+  RtmfpCluster *cl = data;
+  GPtrArray *nodes;
+  GHashTableIter it;
+  gpointer k, v;
+  guint i, n = 0;
+
+  if (cl->max_load == 0 || n_sessions < cl->max_load)
+    return 0;
+  /* another node's upstream session: its stream is here */
+  if (tc_url && strstr (tc_url, CLUSTER_MARK))
+    return 0;
+  nodes = g_ptr_array_new ();
+  g_mutex_lock (&cl->lock);
+  g_hash_table_iter_init (&it, cl->nodes);
+  while (g_hash_table_iter_next (&it, &k, &v)) {
+    Node *node = v;
+
+    if (!g_str_equal (k, cl->node) && node->sessions < cl->max_load)
+      g_ptr_array_add (nodes, node);
+  }
+  g_ptr_array_sort (nodes, cmp_load);
+  for (i = 0; i < nodes->len && n < MIN (max, MAX_REDIRECT); i++) {
+    Node *node = g_ptr_array_index (nodes, i);
+
+    if (rtmfp_addr_from_string (&addrs[n], node->addr, 0))
+      n++;
+  }
+  g_mutex_unlock (&cl->lock);
+  g_ptr_array_unref (nodes);
+  if (n)
+    cl->redirects++;
+  return n;
 }
 
 void
@@ -1200,9 +1260,10 @@ rtmfp_cluster_stats_string (RtmfpCluster * cl)
   up = cl->redis_up;
   g_mutex_unlock (&cl->lock);
   return g_strdup_printf (" cluster_nodes=%d cluster_streams=%d "
-      "cluster_upstreams=%d cluster_redis=%s",
-      g_atomic_int_get (&cl->n_nodes), g_atomic_int_get (&cl->n_streams),
-      g_atomic_int_get (&cl->n_upstreams), up ? "up" : "down");
+      "cluster_upstreams=%d cluster_redirects=%" G_GUINT64_FORMAT
+      " cluster_redis=%s", g_atomic_int_get (&cl->n_nodes),
+      g_atomic_int_get (&cl->n_streams), g_atomic_int_get (&cl->n_upstreams),
+      cl->redirects, up ? "up" : "down");
 }
 
 const gchar *

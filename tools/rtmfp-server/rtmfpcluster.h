@@ -43,6 +43,15 @@ RtmfpCluster *rtmfp_cluster_new (const gchar * url, const gchar * node_name,
 /* For RtmfpServerConfig.publish_check (data = the cluster) */
 gboolean  rtmfp_cluster_publish_check (const gchar * app, const gchar * name,
     gpointer data);
+/* --cluster-max-load: a node holding max_sessions RTMFP sessions or
+ * more redirects new initiators (RFC 7016 3.5.1.4) to up to 3 live nodes
+ * below that load, least loaded first (as last read from Redis); none:
+ * served here.  0 (default): never. */
+void      rtmfp_cluster_set_max_load (RtmfpCluster * cl, guint max_sessions);
+/* For RtmfpServerConfig.redirect (data = the cluster).  Upstream
+ * sessions of other nodes are never redirected. */
+guint     rtmfp_cluster_redirect (guint n_sessions, const gchar * tc_url,
+    RtmfpAddr * addrs, guint max, gpointer data);
 /* Starts the Redis thread; srv and net are the server's */
 void      rtmfp_cluster_start (RtmfpCluster * cl, RtmfpServer * srv,
     RtmfpNet * net);
@@ -56,9 +65,11 @@ void      rtmfp_cluster_shutdown (RtmfpCluster * cl);
 void      rtmfp_cluster_free (RtmfpCluster * cl);
 
 /* " cluster_nodes=N cluster_streams=N cluster_upstreams=N
- * cluster_redis=up|down" (for the stats line; any thread): live nodes
- * (us included) and stream names registered in the cluster as last read
- * from Redis, upstream sessions streaming from other nodes now */
+ * cluster_redirects=N cluster_redis=up|down" (for the stats line): live
+ * nodes (us included) and stream names registered in the cluster as last
+ * read from Redis, upstream sessions streaming from other nodes now,
+ * initiators redirected since start (read racily from another thread:
+ * a monitoring figure) */
 gchar    *rtmfp_cluster_stats_string (RtmfpCluster * cl);
 const gchar *rtmfp_cluster_get_node_name (RtmfpCluster * cl);
 

@@ -308,12 +308,44 @@ cb_ihello_other (RtmfpEndpoint * ep, const guint8 * epd, gsize epd_len,
       rtmfp_addr_to_string (&addrs[0], buf));
 }
 
+/* An initiator for us: cfg.redirect may send it elsewhere (3.5.1.4),
+ * before any keying work */
+static gboolean
+cb_ihello_ours (RtmfpEndpoint * ep, const guint8 * epd, gsize epd_len,
+    const guint8 * tag, gsize tag_len, const RtmfpAddr * from, gpointer ud)
+{
+  RtmfpServer *srv = ud;
+  RtmfpEpdInfo info;
+  RtmfpAddr addrs[MAX_REDIRECT_ADDRS];
+  gchar *tc_url = NULL;
+  gchar buf[RTMFP_ADDR_STRLEN], buf2[RTMFP_ADDR_STRLEN];
+  guint n;
+
+  if (!srv->cfg.redirect)
+    return FALSE;
+  if (rtmfp_epd_parse (epd, epd_len, &info) && info.ancillary &&
+      info.ancillary_len < 4096)
+    tc_url = g_strndup ((const gchar *) info.ancillary, info.ancillary_len);
+  n = srv->cfg.redirect (rtmfp_endpoint_get_n_sessions (ep), tc_url, addrs,
+      MAX_REDIRECT_ADDRS, srv->cfg.redirect_data);
+  g_free (tc_url);
+  if (n == 0)
+    return FALSE;
+  n = MIN (n, MAX_REDIRECT_ADDRS);
+  rtmfp_endpoint_send_redirect (ep, from, tag, tag_len, addrs, n);
+  rtmfp_server_log (srv, "redirected the initiator at %s to %s%s",
+      rtmfp_addr_to_string (from, buf), rtmfp_addr_to_string (&addrs[0],
+          buf2), n > 1 ? " and others" : "");
+  return TRUE;
+}
+
 static const RtmfpEndpointCallbacks server_callbacks = {
   .session_opened = cb_session_opened,
   .session_closed = cb_session_closed,
   .flow_opened = cb_flow_opened,
   .send_flow_exception = cb_send_flow_exception,
   .ihello_other = cb_ihello_other,
+  .ihello_ours = cb_ihello_ours,
 };
 
 const RtmfpEndpointCallbacks *

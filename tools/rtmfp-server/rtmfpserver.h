@@ -116,6 +116,17 @@ typedef struct {
   gboolean (*publish_check) (const gchar * app, const gchar * name,
       gpointer data);
   gpointer publish_check_data;
+  /* appended.  Load spreading (RFC 7016 3.5.1.4; rtmfp-server
+   * --cluster-max-load): asked for every IHello that selects the server,
+   * before anything is answered or allocated, with the endpoint's
+   * sessions now and the initiator's tcUrl (the EPD's ancillary data;
+   * NULL if none).  Writes at most max addresses to addrs and returns how
+   * many: the initiator is sent a Redirect to them instead of an RHello.
+   * 0: served here.  On the server's thread; must not block.  NULL: no
+   * redirects. */
+  guint (*redirect) (guint n_sessions, const gchar * tc_url,
+      RtmfpAddr * addrs, guint max, gpointer data);
+  gpointer redirect_data;
 } RtmfpServerConfig;
 
 void      rtmfp_server_config_init (RtmfpServerConfig * cfg);

@@ -942,8 +942,13 @@ handle_ihello (RtmfpEndpoint * ep, const guint8 * d, gsize len,
     return;
   }
   if (epd_selects_us (ep, c.epd, c.epd_len, &malformed)) {
-    if (ep->cfg.accept_sessions)
-      send_rhello (ep, from, c.tag, c.tag_len, echo, echo_ts);
+    if (!ep->cfg.accept_sessions)
+      return;
+    /* the user may answer it otherwise (a Redirect, 3.5.1.4) */
+    if (ep->cb.ihello_ours && ep->cb.ihello_ours (ep, c.epd, c.epd_len,
+            c.tag, c.tag_len, from, ep->user_data))
+      return;
+    send_rhello (ep, from, c.tag, c.tag_len, echo, echo_ts);
     return;
   }
   if (malformed) {

@@ -58,6 +58,15 @@ typedef struct {
    * sent).  NULL: accept all.  (Limits live here: e.g. max sessions.) */
   gboolean (*accept_session) (RtmfpEndpoint * ep, const guint8 * far_cert,
       gsize far_cert_len, const RtmfpAddr * from, gpointer ud);
+  /* appended.  An IHello (not an FIHello) whose EPD selects us, before
+   * anything is answered or kept: return TRUE when the callback answered
+   * it itself, e.g. a server above its load sending a Redirect to other
+   * servers (rtmfp_endpoint_send_redirect, RFC 7016 3.5.1.4): then no
+   * RHello is sent, no keying work is done.  NULL or FALSE: the RHello
+   * (if accept_sessions). */
+  gboolean (*ihello_ours) (RtmfpEndpoint * ep, const guint8 * epd,
+      gsize epd_len, const guint8 * tag, gsize tag_len,
+      const RtmfpAddr * from, gpointer ud);
 } RtmfpEndpointCallbacks;
 
 typedef struct {

@@ -395,15 +395,17 @@ redis_cli (guint16 port, const gchar * const *args)
   return g_strstrip (out);
 }
 
+/* max_load: --cluster-max-load N, or NULL */
 static void
-node_start (Proc * p, guint16 redis_port, const gchar * name,
-    gboolean want_stderr)
+node_start_full (Proc * p, guint16 redis_port, const gchar * name,
+    gboolean want_stderr, const gchar * max_load)
 {
   gchar *url = g_strdup_printf ("redis://127.0.0.1:%u/0", redis_port);
   gchar *argv[] = { (gchar *) RTMFP_SERVER_PATH, (gchar *) "--rtmfp",
     (gchar *) "127.0.0.1:0", (gchar *) "--cluster", url,
     (gchar *) "--node-name", (gchar *) name, (gchar *) "--dead-peer-timeout",
-    (gchar *) "3000", NULL
+    (gchar *) "3000", (gchar *) (max_load ? "--cluster-max-load" : NULL),
+    (gchar *) max_load, NULL
   };
   gchar *line, *expect;
 
@@ -419,6 +421,13 @@ node_start (Proc * p, guint16 redis_port, const gchar * name,
   g_free (expect);
   g_free (line);
   g_free (url);
+}
+
+static void
+node_start (Proc * p, guint16 redis_port, const gchar * name,
+    gboolean want_stderr)
+{
+  node_start_full (p, redis_port, name, want_stderr, NULL);
 }
 
 /* The node's stats line (SIGUSR1) */
@@ -671,6 +680,68 @@ test_redis_outage (void)
   g_string_free (err, TRUE);
 }
 
+/* Node 1 holds its limit (--cluster-max-load 1: its publisher): a new
+ * player asking node 1 is redirected (RFC 7016 3.5.1.4) before keying,
+ * lands on node 2 or 3 and plays node 1's stream from there (the
+ * upstream session of that node is not redirected) */
+static void
+test_redirect (void)
+{
+  Proc redis = { 0 }, nodes[3] = { {0} }, pub = { 0 }, player = { 0 };
+  gchar *line, *name;
+  guint16 rport;
+  gint s2, s3, u2, u3;
+  guint i;
+
+  if (!have_cluster ())
+    return;
+  rport = free_tcp_port ();
+  if (!redis_start (&redis, rport))
+    return;
+  for (i = 0; i < 3; i++) {
+    name = g_strdup_printf ("node%u", i + 1);
+    node_start_full (&nodes[i], rport, name, FALSE, i == 0 ? "1" : NULL);
+    g_free (name);
+  }
+  for (i = 0; i < 3; i++)
+    g_assert_true (wait_stat (&nodes[i], "cluster_nodes", 3, 10));
+  child_spawn (&pub, "publish", nodes[0].addr, "cam", "streaming");
+  for (i = 1; i < 3; i++)
+    g_assert_true (wait_stat (&nodes[i], "cluster_streams", 1, 10));
+
+  /* asks node 1, for node 1's stream */
+  child_spawn (&player, "play", nodes[0].addr, "cam", "streaming");
+  check_player (&player, "redirected player");
+
+  line = node_stats (&nodes[0]);
+  g_test_message ("node 1: %s", line);
+  g_assert_cmpint (stat_field (line, "cluster_redirects"), >=, 1);
+  /* the publisher and the upstream session of the node the player
+   * landed on */
+  g_assert_cmpint (stat_field (line, "sessions"), ==, 2);
+  g_assert_cmpint (stat_field (line, "players"), ==, 1);
+  g_free (line);
+  line = node_stats (&nodes[1]);
+  s2 = stat_field (line, "sessions");
+  u2 = stat_field (line, "cluster_upstreams");
+  g_free (line);
+  line = node_stats (&nodes[2]);
+  s3 = stat_field (line, "sessions");
+  u3 = stat_field (line, "cluster_upstreams");
+  g_free (line);
+  g_test_message ("node 2: %d sessions, %d upstreams; node 3: %d, %d", s2,
+      u2, s3, u3);
+  g_assert_cmpint (s2 + s3, ==, 1);
+  g_assert_cmpint (u2, ==, s2);
+  g_assert_cmpint (u3, ==, s3);
+
+  proc_end (&player, SIGKILL);
+  proc_end (&pub, SIGKILL);
+  for (i = 0; i < 3; i++)
+    proc_end (&nodes[i], SIGTERM);
+  proc_end (&redis, SIGTERM);
+}
+
 static void
 expect_startup_error (const gchar * url, const gchar * message)
 {
@@ -791,6 +862,7 @@ main (int argc, char **argv)
 
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/cluster/relay", test_relay);
+  g_test_add_func ("/cluster/redirect", test_redirect);
   g_test_add_func ("/cluster/redis-outage", test_redis_outage);
   g_test_add_func ("/cluster/bad-input", test_bad_input);
   return g_test_run ();
