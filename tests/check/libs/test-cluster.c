@@ -64,6 +64,8 @@ typedef struct {
   gint first_idx, last_idx;
   guint frames;
   gboolean header_seen, header_first, key_first;
+  gboolean watch;               /* "frames N" every 250 ms, no end */
+  gint64 next_report;
 } Child;
 
 static gint64
@@ -183,6 +185,7 @@ run_child (const gchar * role, const gchar * server, const gchar * stream,
   if (!rtmfp_addr_from_string (&addr, server, 0))
     return 2;
   ch.publisher = g_str_equal (role, "publish");
+  ch.watch = g_str_equal (role, "watch");
   ch.play_s = play_s;
   ch.sock = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
       G_SOCKET_PROTOCOL_UDP, NULL);
@@ -217,7 +220,13 @@ run_child (const gchar * role, const gchar * server, const gchar * stream,
     GSocketAddress *from = NULL;
     gssize len;
 
-    if (!ch.publisher && ch.frames && now - ch.first_at >= ch.play_s * SEC) {
+    if (ch.watch && ch.announced && now >= ch.next_report) {
+      printf ("frames %u\n", ch.frames);
+      fflush (stdout);
+      ch.next_report = now + 250 * MS;
+    }
+    if (!ch.publisher && !ch.watch && ch.frames &&
+        now - ch.first_at >= ch.play_s * SEC) {
       printf ("result frames=%u expected=%d header_first=%d key_first=%d\n",
           ch.frames, ch.last_idx - ch.first_idx + 1, ch.header_first,
           ch.key_first);
@@ -742,6 +751,137 @@ test_redirect (void)
   proc_end (&redis, SIGTERM);
 }
 
+/* A "watch" player's count goes past min within timeout_ms; the count,
+ * or -1 (timeout, or the player ended) */
+static gint
+watch_past (Proc * p, guint min, gint timeout_ms)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+  gchar *line;
+  guint n;
+
+  while (g_get_monotonic_time () < end) {
+    line = read_line (p->out, p->buf,
+        (gint) MAX ((end - g_get_monotonic_time ()) / 1000, 1));
+    if (!line)
+      return -1;
+    if (sscanf (line, "frames %u", &n) != 1) {
+      g_test_message ("player: %s", line);
+      g_free (line);
+      return -1;
+    }
+    g_free (line);
+    if (n > min)
+      return (gint) n;
+  }
+  return -1;
+}
+
+/* A "watch" player's latest count (what it printed up to now) */
+static gint
+watch_latest (Proc * p)
+{
+  gchar *line;
+  guint n;
+  gint last = -1;
+
+  /* it prints every 250 ms: a 100 ms silence means we are up to date */
+  while ((line = read_line (p->out, p->buf, 100))) {
+    if (sscanf (line, "frames %u", &n) == 1)
+      last = (gint) n;
+    g_free (line);
+  }
+  return last;
+}
+
+/* kill -9 the origin mid-stream: its registrations expire, the pulling
+ * nodes end their upstream sessions; the publisher publishes again on
+ * another node (refused while the dead node's name is still registered;
+ * it retries, as the elements do) and the players on the surviving nodes
+ * play again from the new origin, without having to reconnect */
+static void
+test_origin_dies (void)
+{
+  Proc redis = { 0 }, nodes[3] = { {0} }, pub = { 0 }, pub2 = { 0 };
+  Proc watchers[2] = { {0} };
+  gchar *name;
+  guint16 rport;
+  gint64 killed, republished = 0, resumed;
+  gint n[2];
+  guint i;
+
+  if (!have_cluster ())
+    return;
+  rport = free_tcp_port ();
+  if (!redis_start (&redis, rport))
+    return;
+  for (i = 0; i < 3; i++) {
+    name = g_strdup_printf ("node%u", i + 1);
+    node_start (&nodes[i], rport, name, FALSE);
+    g_free (name);
+  }
+  for (i = 0; i < 3; i++)
+    g_assert_true (wait_stat (&nodes[i], "cluster_nodes", 3, 10));
+  child_spawn (&pub, "publish", nodes[0].addr, "cam", "streaming");
+  for (i = 1; i < 3; i++)
+    g_assert_true (wait_stat (&nodes[i], "cluster_streams", 1, 10));
+  /* a player on node 2 (where the new publisher will come) and on 3 */
+  for (i = 0; i < 2; i++) {
+    child_spawn (&watchers[i], "watch", nodes[i + 1].addr, "cam",
+        "streaming");
+    n[i] = watch_past (&watchers[i], 30, 10000);
+    g_assert_cmpint (n[i], >, 30);
+  }
+
+  kill (nodes[0].pid, SIGKILL);
+  killed = g_get_monotonic_time ();
+  proc_end (&pub, SIGKILL);
+  /* the publisher comes back on node 2: refused until the dead origin's
+   * registration expires (5 s), so it retries (bounded) */
+  for (i = 0; i < 40 && !republished; i++) {
+    gchar *argv[] = { (gchar *) self_path, (gchar *) "--child",
+      (gchar *) "publish", nodes[1].addr, (gchar *) "cam", (gchar *) "0",
+      NULL
+    };
+    gchar *line;
+
+    proc_spawn (&pub2, argv, FALSE);
+    line = read_line (pub2.out, pub2.buf, 30000);
+    g_assert_nonnull (line);
+    if (g_str_equal (line, "streaming"))
+      republished = g_get_monotonic_time ();
+    else
+      proc_end (&pub2, SIGKILL);
+    g_free (line);
+    if (!republished)
+      poll (NULL, 0, 250);
+  }
+  g_assert_cmpint (republished, >, 0);
+  g_test_message ("published again on node 2 %.1f s after the kill",
+      (republished - killed) / 1e6);
+  /* both players decode again (one more second of video) within 10 s of
+   * the new publisher */
+  for (i = 0; i < 2; i++)
+    n[i] = watch_latest (&watchers[i]);
+  for (i = 0; i < 2; i++) {
+    gint m = watch_past (&watchers[i], n[i] + 30, 10000);
+
+    resumed = g_get_monotonic_time ();
+    g_test_message ("node %u player: %d frames when the new publisher "
+        "started, %d %.1f s after it (%.1f s after the kill)", i + 2, n[i], m,
+        (resumed - republished) / 1e6, (resumed - killed) / 1e6);
+    g_assert_cmpint (m, >, n[i] + 30);
+  }
+  g_assert_true (wait_stat (&nodes[2], "cluster_upstreams", 1, 10));
+
+  for (i = 0; i < 2; i++)
+    proc_end (&watchers[i], SIGKILL);
+  proc_end (&pub2, SIGKILL);
+  for (i = 0; i < 3; i++)
+    proc_end (&nodes[i], SIGTERM);
+  proc_end (&redis, SIGTERM);
+}
+
 static void
 expect_startup_error (const gchar * url, const gchar * message)
 {
@@ -863,6 +1003,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/cluster/relay", test_relay);
   g_test_add_func ("/cluster/redirect", test_redirect);
+  g_test_add_func ("/cluster/origin-dies", test_origin_dies);
   g_test_add_func ("/cluster/redis-outage", test_redis_outage);
   g_test_add_func ("/cluster/bad-input", test_bad_input);
   return g_test_run ();
