@@ -381,6 +381,14 @@ do_metrics_snapshot (RtmfpNet * net, gpointer data)
 
   rtmfp_server_get_metrics (app->srv, &snap);
   snap.start_time = app->start_time;
+#ifdef HAVE_HIREDIS
+  if (app->cluster) {
+    snap.cluster = TRUE;
+    rtmfp_cluster_get_counts (app->cluster, &snap.cluster_redis_up,
+        &snap.cluster_nodes, &snap.cluster_streams, &snap.cluster_upstreams,
+        &snap.cluster_redirects);
+  }
+#endif
   rtmfp_metrics_http_publish (app->metrics, &snap);
 }
 

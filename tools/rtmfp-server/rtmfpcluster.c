@@ -1271,3 +1271,16 @@ rtmfp_cluster_get_node_name (RtmfpCluster * cl)
 {
   return cl->node;
 }
+
+void
+rtmfp_cluster_get_counts (RtmfpCluster * cl, gboolean * redis_up,
+    guint * nodes, guint * streams, guint * upstreams, guint64 * redirects)
+{
+  g_mutex_lock (&cl->lock);
+  *redis_up = cl->redis_up;
+  g_mutex_unlock (&cl->lock);
+  *nodes = g_atomic_int_get (&cl->n_nodes);
+  *streams = g_atomic_int_get (&cl->n_streams);
+  *upstreams = g_atomic_int_get (&cl->n_upstreams);
+  *redirects = cl->redirects;
+}

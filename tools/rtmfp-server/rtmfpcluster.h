@@ -72,5 +72,8 @@ void      rtmfp_cluster_free (RtmfpCluster * cl);
  * a monitoring figure) */
 gchar    *rtmfp_cluster_stats_string (RtmfpCluster * cl);
 const gchar *rtmfp_cluster_get_node_name (RtmfpCluster * cl);
+/* The same figures, on the server's thread (--metrics) */
+void      rtmfp_cluster_get_counts (RtmfpCluster * cl, gboolean * redis_up,
+    guint * nodes, guint * streams, guint * upstreams, guint64 * redirects);
 
 G_END_DECLS

@@ -345,4 +345,18 @@ rtmfp_server_metrics_format (const RtmfpServerMetrics * m,
       "packet sent, of the current RTMFP connections (sum and count over "
       "them, not cumulative).", m->loss_ratio ? m->loss_ratio : empty);
   g_array_unref (empty);
+  if (m->cluster) {
+    single (out, "rtmfp_server_cluster_redis_up", "gauge",
+        "1 if Redis answers (--cluster), else 0.", m->cluster_redis_up);
+    single (out, "rtmfp_server_cluster_nodes", "gauge",
+        "Live nodes of the cluster, this one included.", m->cluster_nodes);
+    single (out, "rtmfp_server_cluster_streams", "gauge",
+        "Stream names published in the cluster.", m->cluster_streams);
+    single (out, "rtmfp_server_cluster_upstreams", "gauge",
+        "Sessions playing a stream from another node now.",
+        m->cluster_upstreams);
+    single (out, "rtmfp_server_cluster_redirects_total", "counter",
+        "New clients redirected to other nodes (--cluster-max-load).",
+        m->cluster_redirects);
+  }
 }

@@ -35,6 +35,15 @@ typedef struct {
   GPtrArray *streams;           /* RtmfpServerMetricsStream *, sorted */
   guint streams_unlisted;
   gint64 start_time;            /* server start, Unix µs (0: unknown) */
+  /* appended.  rtmfp-server --cluster (set by its caller, zero
+   * otherwise): the rtmfp_server_cluster_* families are written only
+   * with cluster TRUE */
+  gboolean cluster;
+  gboolean cluster_redis_up;
+  guint cluster_nodes;
+  guint cluster_streams;
+  guint cluster_upstreams;
+  guint64 cluster_redirects;
 } RtmfpServerMetrics;
 
 /* Fills m (new arrays; rtmfp_server_metrics_clear frees them) from the

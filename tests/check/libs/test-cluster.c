@@ -270,6 +270,7 @@ typedef struct {
   gint err;
   GString *buf;
   gchar *addr;                  /* a node's "listening rtmfp" address */
+  gchar *metrics;               /* and "listening metrics" (--metrics) */
 } Proc;
 
 /* In the child: die with the test (a failed assertion aborts it) */
@@ -313,6 +314,7 @@ proc_end (Proc * p, gint sig)
     g_string_free (p->buf, TRUE);
   p->buf = NULL;
   g_clear_pointer (&p->addr, g_free);
+  g_clear_pointer (&p->metrics, g_free);
 }
 
 /* A client child; expect: its first line ("streaming" or "ended") */
@@ -413,8 +415,9 @@ node_start_full (Proc * p, guint16 redis_port, const gchar * name,
   gchar *argv[] = { (gchar *) RTMFP_SERVER_PATH, (gchar *) "--rtmfp",
     (gchar *) "127.0.0.1:0", (gchar *) "--cluster", url,
     (gchar *) "--node-name", (gchar *) name, (gchar *) "--dead-peer-timeout",
-    (gchar *) "3000", (gchar *) (max_load ? "--cluster-max-load" : NULL),
-    (gchar *) max_load, NULL
+    (gchar *) "3000", (gchar *) "--metrics", (gchar *) "127.0.0.1:0",
+    (gchar *) (max_load ? "--cluster-max-load" : NULL), (gchar *) max_load,
+    NULL
   };
   gchar *line, *expect;
 
@@ -423,6 +426,11 @@ node_start_full (Proc * p, guint16 redis_port, const gchar * name,
   g_assert_nonnull (line);
   g_assert_true (g_str_has_prefix (line, "listening rtmfp "));
   p->addr = g_strdup (line + strlen ("listening rtmfp "));
+  g_free (line);
+  line = read_line (p->out, p->buf, 10000);
+  g_assert_nonnull (line);
+  g_assert_true (g_str_has_prefix (line, "listening metrics "));
+  p->metrics = g_strdup (line + strlen ("listening metrics "));
   g_free (line);
   line = read_line (p->out, p->buf, 10000);
   expect = g_strdup_printf ("cluster node %s", name);
@@ -689,6 +697,32 @@ test_redis_outage (void)
   g_string_free (err, TRUE);
 }
 
+/* GET /metrics of a node (bounded by a 10 s socket timeout) */
+static gchar *
+node_metrics (Proc * p)
+{
+  GSocketClient *sc = g_socket_client_new ();
+  GSocketConnection *conn;
+  GError *err = NULL;
+  GString *body = g_string_new (NULL);
+  const gchar *req = "GET /metrics HTTP/1.0\r\n\r\n";
+  gchar buf[4096];
+  gssize r;
+
+  g_socket_client_set_timeout (sc, 10);
+  conn = g_socket_client_connect_to_host (sc, p->metrics, 0, NULL, &err);
+  g_assert_no_error (err);
+  g_assert_true (g_output_stream_write_all (g_io_stream_get_output_stream
+          (G_IO_STREAM (conn)), req, strlen (req), NULL, NULL, &err));
+  while ((r = g_input_stream_read (g_io_stream_get_input_stream (G_IO_STREAM
+                  (conn)), buf, sizeof buf, NULL, &err)) > 0)
+    g_string_append_len (body, buf, r);
+  g_assert_no_error (err);
+  g_object_unref (conn);
+  g_object_unref (sc);
+  return g_string_free (body, FALSE);
+}
+
 /* Node 1 holds its limit (--cluster-max-load 1: its publisher): a new
  * player asking node 1 is redirected (RFC 7016 3.5.1.4) before keying,
  * lands on node 2 or 3 and plays node 1's stream from there (the
@@ -743,6 +777,17 @@ test_redirect (void)
   g_assert_cmpint (s2 + s3, ==, 1);
   g_assert_cmpint (u2, ==, s2);
   g_assert_cmpint (u3, ==, s3);
+  /* the same in --metrics */
+  line = node_metrics (&nodes[0]);
+  g_assert_nonnull (strstr (line, "\nrtmfp_server_cluster_redirects_total "));
+  g_assert_null (strstr (line, "\nrtmfp_server_cluster_redirects_total 0\n"));
+  g_assert_nonnull (strstr (line, "\nrtmfp_server_cluster_nodes 3\n"));
+  g_assert_nonnull (strstr (line, "\nrtmfp_server_cluster_redis_up 1\n"));
+  g_free (line);
+  line = node_metrics (s2 ? &nodes[1] : &nodes[2]);
+  g_assert_nonnull (strstr (line, "\nrtmfp_server_cluster_upstreams 1\n"));
+  g_assert_nonnull (strstr (line, "\nrtmfp_server_cluster_streams 1\n"));
+  g_free (line);
 
   proc_end (&player, SIGKILL);
   proc_end (&pub, SIGKILL);
