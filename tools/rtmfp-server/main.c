@@ -77,6 +77,7 @@ static gchar *opt_cluster;
 static gchar *opt_node_name;
 static gchar *opt_advertise;
 static gint opt_cluster_max_load;
+static gint opt_drain_timeout;
 
 static GOptionEntry entries[] = {
   {"rtmfp", 0, 0, G_OPTION_ARG_STRING, &opt_rtmfp,
@@ -151,6 +152,11 @@ static GOptionEntry entries[] = {
       "With --cluster: holding N RTMFP sessions or more, redirect new "
         "clients to less loaded nodes before any keying (RFC 7016 3.5.1.4; "
         "default 0: never)", "N"},
+  {"drain-timeout", 0, 0, G_OPTION_ARG_INT, &opt_drain_timeout,
+      "With --cluster: on SIGTERM, redirect new clients to other nodes and "
+        "wait up to N seconds for the sessions to end before stopping (a "
+        "second SIGTERM, or SIGINT, stops at once; default 0: stop at once)",
+      "N"},
   {"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose,
       "Log connections and streams to stderr", NULL},
   {"version", 'V', 0, G_OPTION_ARG_NONE, &opt_version,
@@ -210,6 +216,8 @@ typedef struct {
 #ifdef HAVE_HIREDIS
   RtmfpCluster *cluster;        /* --cluster */
 #endif
+  gint64 drain_end;             /* draining (SIGTERM, --drain-timeout) */
+  guint drain_id;
 } App;
 
 /* "1.2.3.4:5", "[::1]:5", "host:5" */
@@ -531,6 +539,60 @@ on_quit (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* NetConnections (RTMFP and RTMP) still connected: sessions closed by
+ * the far end linger (S_FARCLOSE_LINGER) without one */
+static void
+do_count_connected (RtmfpNet * net, gpointer data)
+{
+  App *app = ((gpointer *) data)[0];
+  RtmfpServerStats st;
+
+  rtmfp_server_get_stats (app->srv, &st);
+  *(guint *) ((gpointer *) data)[1] = st.connections +
+      (app->rtmp ? rtmp_server_io_get_n_connections (app->rtmp) : 0);
+}
+
+/* Draining: the connections left, every 250 ms */
+static gboolean
+on_drain_timer (gpointer data)
+{
+  App *app = data;
+  guint n = 1;
+  gpointer args[2] = { app, &n };
+
+  rtmfp_net_invoke_sync (app->net, do_count_connected, args);
+  if (n == 0 || g_get_monotonic_time () >= app->drain_end) {
+    g_print ("drained %u\n", n);
+    fflush (stdout);
+    app->drain_id = 0;
+    g_main_loop_quit (app->loop);
+    return G_SOURCE_REMOVE;
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+/* SIGTERM: with --cluster and --drain-timeout, drain first (a second
+ * SIGTERM stops at once) */
+static gboolean
+on_term (gpointer data)
+{
+  App *app = data;
+
+#ifdef HAVE_HIREDIS
+  if (app->cluster && opt_drain_timeout > 0 && !app->drain_end) {
+    app->drain_end = g_get_monotonic_time () +
+        (gint64) opt_drain_timeout * G_TIME_SPAN_SECOND;
+    rtmfp_cluster_drain (app->cluster);
+    g_print ("draining\n");
+    fflush (stdout);
+    app->drain_id = g_timeout_add (POLL_INTERVAL_MS, on_drain_timer, app);
+    return G_SOURCE_CONTINUE;
+  }
+#endif
+  g_main_loop_quit (app->loop);
+  return G_SOURCE_CONTINUE;
+}
+
 /* Closes every session and RTMP connection and gives the Close Requests
  * (and the last RTMP output) a moment */
 static void
@@ -641,10 +703,11 @@ main (int argc, char **argv)
   }
   if (opt_stats_interval < 0 || opt_audio_lifetime < 1 ||
       opt_video_lifetime < 1 || opt_idle_publisher < 0 ||
-      opt_dead_peer_timeout < 0 || opt_cluster_max_load < 0) {
+      opt_dead_peer_timeout < 0 || opt_cluster_max_load < 0 ||
+      opt_drain_timeout < 0) {
     g_printerr ("rtmfp-server: --stats-interval, --idle-publisher, "
-        "--dead-peer-timeout and --cluster-max-load must be >= 0, "
-        "lifetimes >= 1 ms\n");
+        "--dead-peer-timeout, --cluster-max-load and --drain-timeout must "
+        "be >= 0, lifetimes >= 1 ms\n");
     g_free (host);
     g_free (rtmp_host);
     return 1;
@@ -778,7 +841,7 @@ main (int argc, char **argv)
 
   app.loop = g_main_loop_new (NULL, FALSE);
   sig[0] = g_unix_signal_add (SIGINT, on_quit, &app);
-  sig[1] = g_unix_signal_add (SIGTERM, on_quit, &app);
+  sig[1] = g_unix_signal_add (SIGTERM, on_term, &app);
   sig[2] = g_unix_signal_add (SIGUSR1, on_usr1, &app);
   poll_id = g_timeout_add (POLL_INTERVAL_MS, on_poll_timer, &app);
   if (opt_stats_interval > 0)
@@ -805,6 +868,8 @@ main (int argc, char **argv)
   for (i = 0; i < G_N_ELEMENTS (sig); i++)
     g_source_remove (sig[i]);
   g_source_remove (poll_id);
+  if (app.drain_id)
+    g_source_remove (app.drain_id);
   if (stats_id)
     g_source_remove (stats_id);
   g_main_loop_unref (app.loop);

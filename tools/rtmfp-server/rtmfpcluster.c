@@ -4,6 +4,7 @@
  * RTMFP_CLUSTER_TTL_S seconds, refreshed by its owner every
  * RTMFP_CLUSTER_REFRESH_MS):
  *   rtmfp:node:NAME            "v1 INSTANCE ADDR:PORT SESSIONS PLAYERS KBPS"
+ *                              and " drain" while the node drains
  *   rtmfp:stream:LEN:APP/NAME  "NODE" (LEN: the length of APP, so that
  *                              slashes in APP or NAME cannot collide)
  * A stream key is taken with SET NX: one publisher per name across the
@@ -45,6 +46,7 @@ typedef struct {
   gchar *instance;
   gchar *addr;
   guint sessions, players, kbps;
+  gboolean draining;
 } Node;
 
 typedef struct _Pull Pull;
@@ -88,6 +90,7 @@ struct _RtmfpCluster {
   gint n_nodes;                 /* atomic */
   gint n_streams;               /* atomic: names registered cluster-wide */
   guint max_load;               /* sessions; 0: no redirects */
+  gint draining;                /* atomic */
   guint64 redirects;            /* atomic-free: the server's thread only */
 };
 
@@ -118,7 +121,7 @@ parse_uint (const gchar * s, guint * out)
   return TRUE;
 }
 
-/* "v1 INSTANCE ADDR:PORT SESSIONS PLAYERS KBPS" */
+/* "v1 INSTANCE ADDR:PORT SESSIONS PLAYERS KBPS[ drain]" */
 static Node *
 node_parse (const gchar * v, gsize len)
 {
@@ -130,7 +133,8 @@ node_parse (const gchar * v, gsize len)
     return NULL;
   copy = g_strndup (v, len);
   f = g_strsplit (copy, " ", -1);
-  if (g_strv_length (f) == 6 && g_str_equal (f[0], "v1") &&
+  if ((g_strv_length (f) == 6 || (g_strv_length (f) == 7 &&
+              g_str_equal (f[6], "drain"))) && g_str_equal (f[0], "v1") &&
       valid_node_name (f[1], strlen (f[1])) &&
       rtmfp_addr_from_string (&a, f[2], 0) && a.port != 0) {
     n = g_new0 (Node, 1);
@@ -141,6 +145,7 @@ node_parse (const gchar * v, gsize len)
     } else {
       n->instance = g_strdup (f[1]);
       n->addr = g_strdup (f[2]);
+      n->draining = f[6] != NULL;
     }
   }
   g_strfreev (f);
@@ -255,8 +260,9 @@ redis_connect (RtmfpCluster * cl, gchar ** error)
 static gchar *
 node_value (RtmfpCluster * cl, guint sessions, guint players, guint kbps)
 {
-  return g_strdup_printf ("v1 %s %s %u %u %u", cl->instance, cl->advertise,
-      sessions, players, kbps);
+  return g_strdup_printf ("v1 %s %s %u %u %u%s", cl->instance,
+      cl->advertise, sessions, players, kbps,
+      g_atomic_int_get (&cl->draining) ? " drain" : "");
 }
 
 /* Every key matching pattern (SCAN), at most MAX_KEYS; NULL on an I/O
@@ -549,7 +555,9 @@ redis_thread (gpointer data)
     }
     until = g_get_monotonic_time () + RTMFP_CLUSTER_REFRESH_MS * 1000;
     g_mutex_lock (&cl->lock);
-    while (!cl->quit && g_cond_wait_until (&cl->cond, &cl->lock, until));
+    /* until the next round, or woken (quit, drain) */
+    if (!cl->quit)
+      g_cond_wait_until (&cl->cond, &cl->lock, until);
   }
   g_mutex_unlock (&cl->lock);
 
@@ -1033,7 +1041,9 @@ rtmfp_cluster_redirect (guint n_sessions, const gchar * tc_url,
   gpointer k, v;
   guint i, n = 0;
 
-  if (cl->max_load == 0 || n_sessions < cl->max_load)
+  gboolean draining = g_atomic_int_get (&cl->draining);
+
+  if (!draining && (cl->max_load == 0 || n_sessions < cl->max_load))
     return 0;
   /* another node's upstream session: its stream is here */
   if (tc_url && strstr (tc_url, CLUSTER_MARK))
@@ -1044,7 +1054,8 @@ rtmfp_cluster_redirect (guint n_sessions, const gchar * tc_url,
   while (g_hash_table_iter_next (&it, &k, &v)) {
     Node *node = v;
 
-    if (!g_str_equal (k, cl->node) && node->sessions < cl->max_load)
+    if (!g_str_equal (k, cl->node) && !node->draining &&
+        (cl->max_load == 0 || node->sessions < cl->max_load))
       g_ptr_array_add (nodes, node);
   }
   g_ptr_array_sort (nodes, cmp_load);
@@ -1059,6 +1070,16 @@ rtmfp_cluster_redirect (guint n_sessions, const gchar * tc_url,
   if (n)
     cl->redirects++;
   return n;
+}
+
+void
+rtmfp_cluster_drain (RtmfpCluster * cl)
+{
+  g_atomic_int_set (&cl->draining, TRUE);
+  /* registered as draining at once */
+  g_mutex_lock (&cl->lock);
+  g_cond_signal (&cl->cond);
+  g_mutex_unlock (&cl->lock);
 }
 
 void

@@ -52,6 +52,11 @@ void      rtmfp_cluster_set_max_load (RtmfpCluster * cl, guint max_sessions);
  * sessions of other nodes are never redirected. */
 guint     rtmfp_cluster_redirect (guint n_sessions, const gchar * tc_url,
     RtmfpAddr * addrs, guint max, gpointer data);
+/* SIGTERM with --drain-timeout: from now on every new initiator is
+ * redirected to live nodes that do not drain (none: served here), and
+ * the node is registered as draining so that no node redirects to it;
+ * streams and upstream sessions go on.  Any thread. */
+void      rtmfp_cluster_drain (RtmfpCluster * cl);
 /* Starts the Redis thread; srv and net are the server's */
 void      rtmfp_cluster_start (RtmfpCluster * cl, RtmfpServer * srv,
     RtmfpNet * net);

@@ -47,6 +47,13 @@
 #define PLAY_S 8
 
 static const gchar *self_path;
+static volatile sig_atomic_t child_term;
+
+static void
+on_child_term (int sig)
+{
+  child_term = 1;
+}
 
 /* ------------------------------ children ----------------------------- */
 
@@ -214,11 +221,20 @@ run_child (const gchar * role, const gchar * server, const gchar * stream,
           g_get_monotonic_time ()))
     return 2;
 
+  /* a publisher closes its session on SIGTERM (then exits: "ended") */
+  if (ch.publisher)
+    signal (SIGTERM, on_child_term);
   while (g_get_monotonic_time () < end) {
     gint64 now = g_get_monotonic_time (), wake = now + 100 * MS, t;
     struct pollfd pfd = { g_socket_get_fd (ch.sock), POLLIN, 0 };
     GSocketAddress *from = NULL;
     gssize len;
+
+    if (child_term == 1) {
+      child_term = 2;
+      ch.announced = FALSE;     /* no more media */
+      rtmfp_tc_client_close (ch.c, now);
+    }
 
     if (ch.watch && ch.announced && now >= ch.next_report) {
       printf ("frames %u\n", ch.frames);
@@ -406,22 +422,27 @@ redis_cli (guint16 port, const gchar * const *args)
   return g_strstrip (out);
 }
 
-/* max_load: --cluster-max-load N, or NULL */
+/* extra: more options (NULL-terminated), or NULL */
 static void
 node_start_full (Proc * p, guint16 redis_port, const gchar * name,
-    gboolean want_stderr, const gchar * max_load)
+    gboolean want_stderr, const gchar * const *extra)
 {
   gchar *url = g_strdup_printf ("redis://127.0.0.1:%u/0", redis_port);
-  gchar *argv[] = { (gchar *) RTMFP_SERVER_PATH, (gchar *) "--rtmfp",
-    (gchar *) "127.0.0.1:0", (gchar *) "--cluster", url,
-    (gchar *) "--node-name", (gchar *) name, (gchar *) "--dead-peer-timeout",
-    (gchar *) "3000", (gchar *) "--metrics", (gchar *) "127.0.0.1:0",
-    (gchar *) (max_load ? "--cluster-max-load" : NULL), (gchar *) max_load,
-    NULL
+  const gchar *base[] = { RTMFP_SERVER_PATH, "--rtmfp", "127.0.0.1:0",
+    "--cluster", url, "--node-name", name, "--dead-peer-timeout", "3000",
+    "--metrics", "127.0.0.1:0", NULL
   };
+  GPtrArray *argv = g_ptr_array_new ();
   gchar *line, *expect;
+  guint i;
 
-  proc_spawn (p, argv, want_stderr);
+  for (i = 0; base[i]; i++)
+    g_ptr_array_add (argv, (gpointer) base[i]);
+  for (i = 0; extra && extra[i]; i++)
+    g_ptr_array_add (argv, (gpointer) extra[i]);
+  g_ptr_array_add (argv, NULL);
+  proc_spawn (p, (gchar **) argv->pdata, want_stderr);
+  g_ptr_array_unref (argv);
   line = read_line (p->out, p->buf, 10000);
   g_assert_nonnull (line);
   g_assert_true (g_str_has_prefix (line, "listening rtmfp "));
@@ -742,8 +763,12 @@ test_redirect (void)
   if (!redis_start (&redis, rport))
     return;
   for (i = 0; i < 3; i++) {
+    static const gchar *const max_load[] = { "--cluster-max-load", "1",
+      NULL
+    };
+
     name = g_strdup_printf ("node%u", i + 1);
-    node_start_full (&nodes[i], rport, name, FALSE, i == 0 ? "1" : NULL);
+    node_start_full (&nodes[i], rport, name, FALSE, i == 0 ? max_load : NULL);
     g_free (name);
   }
   for (i = 0; i < 3; i++)
@@ -927,6 +952,85 @@ test_origin_dies (void)
   proc_end (&redis, SIGTERM);
 }
 
+/* SIGTERM with --drain-timeout: the node redirects new clients to the
+ * other node, its stream goes on for the players elsewhere, and it stops
+ * (exit 0) as soon as its last session has ended */
+static void
+test_drain (void)
+{
+  static const gchar *const drain[] = { "--drain-timeout", "30", NULL };
+  Proc redis = { 0 }, nodes[2] = { {0} }, pub = { 0 }, player = { 0 };
+  Proc watcher = { 0 };
+  gchar *line;
+  guint16 rport;
+  gint n, status;
+  gint64 t0;
+
+  if (!have_cluster ())
+    return;
+  rport = free_tcp_port ();
+  if (!redis_start (&redis, rport))
+    return;
+  node_start_full (&nodes[0], rport, "d1", FALSE, drain);
+  node_start (&nodes[1], rport, "d2", FALSE);
+  g_assert_true (wait_stat (&nodes[0], "cluster_nodes", 2, 10));
+  child_spawn (&pub, "publish", nodes[0].addr, "cam", "streaming");
+  g_assert_true (wait_stat (&nodes[1], "cluster_streams", 1, 10));
+  child_spawn (&watcher, "watch", nodes[1].addr, "cam", "streaming");
+  g_assert_cmpint (watch_past (&watcher, 30, 10000), >, 30);
+
+  kill (nodes[0].pid, SIGTERM);
+  line = read_line (nodes[0].out, nodes[0].buf, 10000);
+  g_assert_cmpstr (line, ==, "draining");
+  g_free (line);
+  /* a new client asking the draining node plays on the other */
+  child_spawn (&player, "play", nodes[0].addr, "cam", "streaming");
+  check_player (&player, "player redirected by the draining node");
+  line = node_stats (&nodes[0]);
+  g_test_message ("draining node: %s", line);
+  g_assert_cmpint (stat_field (line, "cluster_redirects"), >=, 1);
+  g_assert_cmpint (stat_field (line, "sessions"), ==, 2);
+  g_free (line);
+  /* the stream went on for the player on the other node */
+  n = watch_latest (&watcher);
+  g_assert_cmpint (watch_past (&watcher, n + 30, 10000), >, n + 30);
+
+  /* the publisher leaves: the node stops */
+  kill (pub.pid, SIGTERM);
+  line = read_line (pub.out, pub.buf, 10000);
+  g_assert_cmpstr (line, ==, "ended");
+  g_free (line);
+  t0 = g_get_monotonic_time ();
+  line = read_line (nodes[0].out, nodes[0].buf, 15000);
+  g_test_message ("draining node: %s %.1f s after its publisher left", line,
+      (g_get_monotonic_time () - t0) / 1e6);
+  if (!line) {
+    g_free (line);
+    line = node_stats (&nodes[0]);
+    g_test_message ("draining node: %s", line);
+    g_free (line);
+    line = node_stats (&nodes[1]);
+    g_test_message ("other node: %s", line);
+    g_free (line);
+    line = NULL;
+  }
+  g_assert_cmpstr (line, ==, "drained 0");
+  g_free (line);
+  status = wait_exit (nodes[0].pid, 10000);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+  nodes[0].pid = 0;
+  /* and left the cluster */
+  g_assert_true (wait_stat (&nodes[1], "cluster_nodes", 1, 10));
+
+  proc_end (&player, SIGKILL);
+  proc_end (&watcher, SIGKILL);
+  proc_end (&pub, SIGKILL);
+  proc_end (&nodes[0], SIGTERM);
+  proc_end (&nodes[1], SIGTERM);
+  proc_end (&redis, SIGTERM);
+}
+
 static void
 expect_startup_error (const gchar * url, const gchar * message)
 {
@@ -1049,6 +1153,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cluster/relay", test_relay);
   g_test_add_func ("/cluster/redirect", test_redirect);
   g_test_add_func ("/cluster/origin-dies", test_origin_dies);
+  g_test_add_func ("/cluster/drain", test_drain);
   g_test_add_func ("/cluster/redis-outage", test_redis_outage);
   g_test_add_func ("/cluster/bad-input", test_bad_input);
   return g_test_run ();
