@@ -339,6 +339,21 @@ redirect (guint n_sessions, const gchar * tc_url, RtmfpAddr * addrs,
   return 0;
 }
 
+/* RtmfpServerConfig.peer_elsewhere: the cluster's, once there is one */
+static guint
+peer_elsewhere (const guint8 * fingerprint, RtmfpAddr * addrs, guint max,
+    gpointer data)
+{
+#ifdef HAVE_HIREDIS
+  App *app = data;
+
+  if (app->cluster)
+    return rtmfp_cluster_peer_elsewhere (fingerprint, addrs, max,
+        app->cluster);
+#endif
+  return 0;
+}
+
 /* RtmfpServerConfig.publish_check: the cluster's, once there is one */
 static gboolean
 publish_check (const gchar * name_app, const gchar * name, gpointer data)
@@ -766,6 +781,8 @@ main (int argc, char **argv)
   cfg.publish_check_data = &app;
   cfg.redirect = redirect;
   cfg.redirect_data = &app;
+  cfg.peer_elsewhere = peer_elsewhere;
+  cfg.peer_elsewhere_data = &app;
   app.srv = rtmfp_server_new (&cfg, net_clock, &app);
   if (identity)
     app.fingerprint = rtmfp_identity_get_peer_id (identity);

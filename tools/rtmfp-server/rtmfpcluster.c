@@ -1072,6 +1072,30 @@ rtmfp_cluster_redirect (guint n_sessions, const gchar * tc_url,
   return n;
 }
 
+guint
+rtmfp_cluster_peer_elsewhere (const guint8 * fingerprint, RtmfpAddr * addrs,
+    guint max, gpointer data)
+{
+  RtmfpCluster *cl = data;
+  GHashTableIter it;
+  gpointer k, v;
+  guint n = 0;
+
+  /* every other live node: the one the peer is connected to introduces
+   * it, the others send the initiator on (it asks each address once) */
+  g_mutex_lock (&cl->lock);
+  g_hash_table_iter_init (&it, cl->nodes);
+  while (n < max && g_hash_table_iter_next (&it, &k, &v)) {
+    Node *node = v;
+
+    if (!g_str_equal (k, cl->node) &&
+        rtmfp_addr_from_string (&addrs[n], node->addr, 0))
+      n++;
+  }
+  g_mutex_unlock (&cl->lock);
+  return n;
+}
+
 void
 rtmfp_cluster_drain (RtmfpCluster * cl)
 {

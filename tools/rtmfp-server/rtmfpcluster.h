@@ -52,6 +52,10 @@ void      rtmfp_cluster_set_max_load (RtmfpCluster * cl, guint max_sessions);
  * sessions of other nodes are never redirected. */
 guint     rtmfp_cluster_redirect (guint n_sessions, const gchar * tc_url,
     RtmfpAddr * addrs, guint max, gpointer data);
+/* For RtmfpServerConfig.peer_elsewhere (data = the cluster): the other
+ * live nodes' addresses */
+guint     rtmfp_cluster_peer_elsewhere (const guint8 * fingerprint,
+    RtmfpAddr * addrs, guint max, gpointer data);
 /* SIGTERM with --drain-timeout: from now on every new initiator is
  * redirected to live nodes that do not drain (none: served here), and
  * the node is registered as draining so that no node redirects to it;

@@ -288,8 +288,18 @@ cb_ihello_other (RtmfpEndpoint * ep, const guint8 * epd, gsize epd_len,
     return;
   target = rtmfp_endpoint_find_session_by_fingerprint (ep, info.fingerprint);
   if (!target || !(conn = conn_for (srv, target)) ||
-      !rtmfp_server_conn_is_connected (conn))
+      !rtmfp_server_conn_is_connected (conn)) {
+    /* not ours: other servers of the cluster may have it */
+    if (srv->cfg.peer_elsewhere &&
+        (n = srv->cfg.peer_elsewhere (info.fingerprint, addrs,
+                MAX_REDIRECT_ADDRS, srv->cfg.peer_elsewhere_data)) > 0) {
+      n = MIN (n, MAX_REDIRECT_ADDRS);
+      rtmfp_endpoint_send_redirect (ep, from, tag, tag_len, addrs, n);
+      rtmfp_server_log (srv, "sent an initiator for an unknown peer at %s "
+          "to %u other servers", rtmfp_addr_to_string (from, buf), n);
+    }
     return;
+  }
 
   /* the observed address first, then what the client told us */
   addrs[n] = *rtmfp_session_get_far_address (target);

@@ -127,6 +127,15 @@ typedef struct {
   guint (*redirect) (guint n_sessions, const gchar * tc_url,
       RtmfpAddr * addrs, guint max, gpointer data);
   gpointer redirect_data;
+  /* appended.  Introductions across servers: an IHello for a peer ID
+   * (RFC 7425 5.4) that no connected client of ours has.  Writes at most
+   * max addresses of other servers that may have it to addrs and returns
+   * how many: the initiator is sent a Redirect to them (it asks them in
+   * turn; the one with the peer introduces it).  0, or NULL: ignored, as
+   * without it.  On the server's thread; must not block. */
+  guint (*peer_elsewhere) (const guint8 * fingerprint, RtmfpAddr * addrs,
+      guint max, gpointer data);
+  gpointer peer_elsewhere_data;
 } RtmfpServerConfig;
 
 void      rtmfp_server_config_init (RtmfpServerConfig * cfg);
