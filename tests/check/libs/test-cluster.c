@@ -562,6 +562,49 @@ check_player (Proc * p, const gchar * what)
   g_free (line);
 }
 
+/* A "watch" player's count goes past min within timeout_ms; the count,
+ * or -1 (timeout, or the player ended) */
+static gint
+watch_past (Proc * p, guint min, gint timeout_ms)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+  gchar *line;
+  guint n;
+
+  while (g_get_monotonic_time () < end) {
+    line = read_line (p->out, p->buf,
+        (gint) MAX ((end - g_get_monotonic_time ()) / 1000, 1));
+    if (!line)
+      return -1;
+    if (sscanf (line, "frames %u", &n) != 1) {
+      g_test_message ("player: %s", line);
+      g_free (line);
+      return -1;
+    }
+    g_free (line);
+    if (n > min)
+      return (gint) n;
+  }
+  return -1;
+}
+
+/* A "watch" player's latest count (what it printed up to now) */
+static gint
+watch_latest (Proc * p)
+{
+  gchar *line;
+  guint n;
+  gint last = -1;
+
+  /* it prints every 250 ms: a 100 ms silence means we are up to date */
+  while ((line = read_line (p->out, p->buf, 100))) {
+    if (sscanf (line, "frames %u", &n) == 1)
+      last = (gint) n;
+    g_free (line);
+  }
+  return last;
+}
+
 #define N_PLAYERS_2 10
 #define N_PLAYERS_3 2
 
@@ -667,10 +710,11 @@ static void
 test_redis_outage (void)
 {
   Proc redis = { 0 }, nodes[2] = { {0} }, pub = { 0 }, local = { 0 };
-  Proc pub2 = { 0 }, remote = { 0 };
+  Proc pub2 = { 0 }, remote = { 0 }, xpub = { 0 }, xwatch = { 0 };
   GString *err = g_string_new (NULL);
   guint16 rport;
   guint i;
+  gint n, m;
 
   if (!have_cluster ())
     return;
@@ -681,7 +725,12 @@ test_redis_outage (void)
   node_start (&nodes[1], rport, "b", FALSE);
   g_assert_true (wait_stat (&nodes[0], "cluster_nodes", 2, 10));
 
-  /* a local stream on node a, its player started before the outage */
+  /* a cross-node stream (published on b, watched on a) and a local one
+   * on node a, both playing before the outage */
+  child_spawn (&xpub, "publish", nodes[1].addr, "cross", "streaming");
+  g_assert_true (wait_stat (&nodes[0], "cluster_streams", 1, 10));
+  child_spawn (&xwatch, "watch", nodes[0].addr, "cross", "streaming");
+  g_assert_cmpint (watch_past (&xwatch, 30, 10000), >, 30);
   child_spawn (&pub, "publish", nodes[0].addr, "local", "streaming");
   child_spawn (&local, "play", nodes[0].addr, "local", "streaming");
 
@@ -691,6 +740,12 @@ test_redis_outage (void)
   /* the local player has no gap (>= 95 % of frames over PLAY_S s, the
    * outage included) */
   check_player (&local, "local player during the Redis outage");
+  /* the cross-node stream went on through its upstream session too */
+  n = watch_latest (&xwatch);
+  m = watch_past (&xwatch, n + 30, 5000);
+  g_test_message ("cross-node player during the outage: %d frames, then %d",
+      n, m);
+  g_assert_cmpint (m, >, n + 30);
 
   /* Redis back on the same port: the nodes rejoin */
   g_assert_true (redis_start (&redis, rport));
@@ -698,11 +753,18 @@ test_redis_outage (void)
   g_assert_true (wait_stat (&nodes[1], "cluster_nodes", 2, 10));
   /* and streams cross nodes again: published on b, played on a */
   child_spawn (&pub2, "publish", nodes[1].addr, "after", "streaming");
-  g_assert_true (wait_stat (&nodes[0], "cluster_streams", 2, 10));
+  g_assert_true (wait_stat (&nodes[0], "cluster_streams", 3, 10));
   child_spawn (&remote, "play", nodes[0].addr, "after", "streaming");
   check_player (&remote, "cross-node player after Redis came back");
 
+  /* and the cross-node stream of before is still there */
+  n = watch_latest (&xwatch);
+  g_assert_cmpint (watch_past (&xwatch, n + 30, 5000), >, n + 30);
+  g_assert_true (wait_stat (&nodes[0], "cluster_upstreams", 2, 10));
+
   /* the outage was logged once, the return once */
+  proc_end (&xwatch, SIGKILL);
+  proc_end (&xpub, SIGKILL);
   proc_end (&remote, SIGKILL);
   proc_end (&pub2, SIGKILL);
   proc_end (&local, SIGKILL);
@@ -819,49 +881,6 @@ test_redirect (void)
   for (i = 0; i < 3; i++)
     proc_end (&nodes[i], SIGTERM);
   proc_end (&redis, SIGTERM);
-}
-
-/* A "watch" player's count goes past min within timeout_ms; the count,
- * or -1 (timeout, or the player ended) */
-static gint
-watch_past (Proc * p, guint min, gint timeout_ms)
-{
-  gint64 end = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
-  gchar *line;
-  guint n;
-
-  while (g_get_monotonic_time () < end) {
-    line = read_line (p->out, p->buf,
-        (gint) MAX ((end - g_get_monotonic_time ()) / 1000, 1));
-    if (!line)
-      return -1;
-    if (sscanf (line, "frames %u", &n) != 1) {
-      g_test_message ("player: %s", line);
-      g_free (line);
-      return -1;
-    }
-    g_free (line);
-    if (n > min)
-      return (gint) n;
-  }
-  return -1;
-}
-
-/* A "watch" player's latest count (what it printed up to now) */
-static gint
-watch_latest (Proc * p)
-{
-  gchar *line;
-  guint n;
-  gint last = -1;
-
-  /* it prints every 250 ms: a 100 ms silence means we are up to date */
-  while ((line = read_line (p->out, p->buf, 100))) {
-    if (sscanf (line, "frames %u", &n) == 1)
-      last = (gint) n;
-    g_free (line);
-  }
-  return last;
 }
 
 /* kill -9 the origin mid-stream: its registrations expire, the pulling
