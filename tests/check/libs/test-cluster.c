@@ -213,6 +213,7 @@ run_child (const gchar * role, const gchar * server, const gchar * stream,
   cb.state_changed = child_state;
   cb.message = child_message;
   ch.c = rtmfp_tc_client_new (&ccfg, &cb, &ch, child_clock, NULL);
+  g_free (url);
   rtmfp_endpoint_config_init (&ecfg);
   ecfg.accept_sessions = FALSE;
   ch.ep = rtmfp_endpoint_new (&ecfg, rtmfp_tc_client_get_endpoint_callbacks
@@ -793,6 +794,8 @@ node_metrics (Proc * p)
   gssize r;
 
   g_socket_client_set_timeout (sc, 10);
+  /* loopback: no proxy resolver (libproxy) */
+  g_socket_client_set_enable_proxy (sc, FALSE);
   conn = g_socket_client_connect_to_host (sc, p->metrics, 0, NULL, &err);
   g_assert_no_error (err);
   g_assert_true (g_output_stream_write_all (g_io_stream_get_output_stream
