@@ -329,6 +329,9 @@ warn_bad_value (RtmfpCluster * cl, const gchar * key)
 {
   if (g_hash_table_contains (cl->warned, key))
     return;
+  /* bounded: a flood of bad keys is logged again, never hoarded */
+  if (g_hash_table_size (cl->warned) >= MAX_KEYS)
+    g_hash_table_remove_all (cl->warned);
   g_hash_table_add (cl->warned, g_strdup (key));
   g_warning ("cluster: ignoring malformed Redis entry %s", key);
 }
@@ -735,6 +738,20 @@ pull_end_stream (Pull * p)
   }
 }
 
+/* A local publisher took the name over from a silent upstream (the
+ * relay's idle takeover, e.g. with Redis down): the stream is no longer
+ * ours; the pull ends at the next poll */
+static void
+pull_evicted (RtmfpRelayStream * st, gpointer ud)
+{
+  Pull *p = ud;
+
+  p->stream = NULL;
+  if (p->state == PULL_STREAMING)
+    g_atomic_int_add (&p->cl->n_upstreams, -1);
+  p->state = PULL_ENDED;
+}
+
 /* on the server's thread */
 static void
 pull_deliver (RtmfpNet * net, gpointer data)
@@ -747,16 +764,20 @@ pull_deliver (RtmfpNet * net, gpointer data)
     return;
   switch (d->what) {
     case 1:
-      p->state = PULL_STREAMING;
-      g_atomic_int_inc (&cl->n_upstreams);
-      p->stream = rtmfp_relay_publish (rtmfp_server_get_relay (cl->srv),
-          p->app, p->name);
-      if (!p->stream)
+      p->stream = rtmfp_relay_publish_full (rtmfp_server_get_relay
+          (cl->srv), p->app, p->name, rtmfp_net_now (net), 0, pull_evicted,
+          p);
+      if (!p->stream) {
+        /* ended at the next poll */
+        p->state = PULL_ENDED;
         g_message ("cluster: %s/%s is published here meanwhile: upstream "
             "from %s not used", p->app, p->name, p->origin);
-      else
+      } else {
+        p->state = PULL_STREAMING;
+        g_atomic_int_inc (&cl->n_upstreams);
         g_message ("cluster: playing %s/%s from node %s (%s)", p->app,
             p->name, p->origin, p->url);
+      }
       break;
     case 2:
       if (p->state == PULL_STREAMING)
@@ -1009,8 +1030,9 @@ rtmfp_cluster_publish_check (const gchar * app, const gchar * name,
       g_hash_table_contains (cl->nodes, owner))
     other = g_strdup (owner);
   g_mutex_unlock (&cl->lock);
+  /* the server logs the refusal (-v, --log-format json) */
   if (other)
-    g_message ("cluster: publish %s/%s refused: published on node %s", app,
+    g_debug ("cluster: publish %s/%s refused: published on node %s", app,
         name, other);
   g_free (key);
   g_free (other);
@@ -1222,6 +1244,11 @@ rtmfp_cluster_poll (RtmfpCluster * cl)
     }
   }
   g_mutex_unlock (&cl->lock);
+  /* retry times long past are forgotten (names come and go) */
+  g_hash_table_iter_init (&it, cl->retry_at);
+  while (g_hash_table_iter_next (&it, &k, &v))
+    if (*(gint64 *) v + PULL_IDLE_US < now)
+      g_hash_table_iter_remove (&it);
 
   for (i = 0; i < to_close->len; i++)
     pull_begin_close (cl, g_ptr_array_index (to_close, i));

@@ -813,6 +813,72 @@ node_metrics (Proc * p)
  * player asking node 1 is redirected (RFC 7016 3.5.1.4) before keying,
  * lands on node 2 or 3 and plays node 1's stream from there (the
  * upstream session of that node is not redirected) */
+/* With Redis down, a node cannot know that a name is published
+ * elsewhere: a local publisher of a name the node plays from another
+ * node, whose upstream went silent, takes it over like a silent local
+ * publisher (the relay's idle takeover); the upstream session ends and
+ * the node's players go on with the local publisher */
+static void
+test_takeover_during_outage (void)
+{
+  Proc redis = { 0 }, nodes[2] = { {0} }, remote = { 0 }, local = { 0 };
+  Proc watcher = { 0 };
+  guint16 rport;
+  guint i;
+  gint n, m;
+
+  if (!have_cluster ())
+    return;
+  rport = free_tcp_port ();
+  if (!redis_start (&redis, rport))
+    return;
+  node_start (&nodes[0], rport, "t1", FALSE);
+  node_start (&nodes[1], rport, "t2", FALSE);
+  g_assert_true (wait_stat (&nodes[0], "cluster_nodes", 2, 10));
+  child_spawn (&remote, "publish", nodes[1].addr, "cam", "streaming");
+  g_assert_true (wait_stat (&nodes[0], "cluster_streams", 1, 10));
+  child_spawn (&watcher, "watch", nodes[0].addr, "cam", "streaming");
+  g_assert_cmpint (watch_past (&watcher, 30, 10000), >, 30);
+  g_assert_true (wait_stat (&nodes[0], "cluster_upstreams", 1, 10));
+
+  proc_end (&redis, SIGTERM);
+  g_assert_true (wait_stat (&nodes[0], "cluster_nodes", 0, 10));
+  /* the remote publisher vanishes (its session stays a while on t2) */
+  proc_end (&remote, SIGKILL);
+  /* a publisher of the name on t1: allowed once the upstream has been
+   * silent for --idle-publisher (500 ms); bounded retries */
+  for (i = 0; i < 40; i++) {
+    gchar *argv[] = { (gchar *) self_path, (gchar *) "--child",
+      (gchar *) "publish", nodes[0].addr, (gchar *) "cam", (gchar *) "0",
+      NULL
+    };
+    gchar *line;
+    gboolean ok;
+
+    proc_spawn (&local, argv, FALSE);
+    line = read_line (local.out, local.buf, 30000);
+    g_assert_nonnull (line);
+    ok = g_str_equal (line, "streaming");
+    g_free (line);
+    if (ok)
+      break;
+    proc_end (&local, SIGKILL);
+    poll (NULL, 0, 250);
+  }
+  g_assert_nonnull (local.buf);
+  /* the player on t1 goes on from the local publisher */
+  n = watch_latest (&watcher);
+  m = watch_past (&watcher, n + 30, 10000);
+  g_test_message ("player on t1: %d frames at the takeover, %d after", n, m);
+  g_assert_cmpint (m, >, n + 30);
+  g_assert_true (wait_stat (&nodes[0], "cluster_upstreams", 0, 10));
+
+  proc_end (&watcher, SIGKILL);
+  proc_end (&local, SIGKILL);
+  for (i = 0; i < 2; i++)
+    proc_end (&nodes[i], SIGTERM);
+}
+
 static void
 test_redirect (void)
 {
@@ -1177,6 +1243,8 @@ main (int argc, char **argv)
   g_test_add_func ("/cluster/origin-dies", test_origin_dies);
   g_test_add_func ("/cluster/drain", test_drain);
   g_test_add_func ("/cluster/redis-outage", test_redis_outage);
+  g_test_add_func ("/cluster/takeover-during-outage",
+      test_takeover_during_outage);
   g_test_add_func ("/cluster/bad-input", test_bad_input);
   return g_test_run ();
 }
