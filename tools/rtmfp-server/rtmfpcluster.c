@@ -752,6 +752,29 @@ pull_evicted (RtmfpRelayStream * st, gpointer ud)
   p->state = PULL_ENDED;
 }
 
+/* on the pull's net thread */
+static void
+pull_do_keyframe (RtmfpNet * net, gpointer data)
+{
+  Pull *p = data;
+
+  if (rtmfp_tc_client_get_state (p->c) == RTMFP_TC_CLIENT_STATE_STREAMING)
+    rtmfp_tc_client_stream_command (p->c, RTMFP_TC_REQUEST_KEYFRAME, 0, NULL,
+        rtmfp_net_now (net));
+}
+
+/* A local player wants a keyframe (it joined, or lost video): asked of the
+ * origin, which asks its publisher (the relays rate-limit both) */
+static void
+pull_keyframe_wanted (RtmfpRelayStream * st, gpointer ud)
+{
+  Pull *p = ud;
+
+  /* no reference: the pull's net is stopped before the pull goes, and
+   * what is still queued then never runs */
+  rtmfp_net_invoke (p->net, pull_do_keyframe, p, NULL);
+}
+
 /* on the server's thread */
 static void
 pull_deliver (RtmfpNet * net, gpointer data)
@@ -774,6 +797,8 @@ pull_deliver (RtmfpNet * net, gpointer data)
             "from %s not used", p->app, p->name, p->origin);
       } else {
         p->state = PULL_STREAMING;
+        rtmfp_relay_stream_set_keyframe_func (p->stream, pull_keyframe_wanted,
+            p);
         g_atomic_int_inc (&cl->n_upstreams);
         g_message ("cluster: playing %s/%s from node %s (%s)", p->app,
             p->name, p->origin, p->url);

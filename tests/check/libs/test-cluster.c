@@ -73,6 +73,12 @@ typedef struct {
   gboolean header_seen, header_first, key_first;
   gboolean watch;               /* "frames N" every 250 ms, no end */
   gint64 next_report;
+  /* "publish-gop10": a keyframe every 10 s, or when asked for one */
+  guint gop;
+  gboolean key_wanted;
+  guint keys_asked;
+  /* "first": prints the time to the first video frame, then exits */
+  gboolean first;
 } Child;
 
 static gint64
@@ -134,6 +140,13 @@ child_message (RtmfpTcClient * c, const RtmfpTcMessage * msg, guint64 gap,
     return;
   }
   idx = (gint) (((guint64) msg->timestamp * 30 + 500) / 1000);
+  if (ch->first) {
+    printf ("first %" G_GINT64_FORMAT " key %d\n",
+        (g_get_monotonic_time () - ch->t0) / 1000,
+        (msg->payload[0] >> 4) == 1);
+    fflush (stdout);
+    exit (0);
+  }
   if (ch->frames == 0) {
     ch->first_at = g_get_monotonic_time ();
     ch->first_idx = idx;
@@ -153,8 +166,9 @@ child_publish_due (Child * ch, gint64 now)
 
   while (ch->announced && ch->t0 + (gint64) ch->frame * SEC / 30 <= now) {
     guint32 ts = (guint32) (ch->frame * 1000 / 30);
-    gboolean key = ch->frame % 30 == 0;
+    gboolean key = ch->frame % ch->gop == 0 || ch->key_wanted;
 
+    ch->key_wanted = FALSE;
     frame[0] = key ? 0x17 : 0x27;
     frame[1] = 1;
     rtmfp_tc_client_send (ch->c, RTMFP_TC_MSG_VIDEO, ts, frame,
@@ -163,6 +177,19 @@ child_publish_due (Child * ch, gint64 now)
     frame[1] = 1;
     rtmfp_tc_client_send (ch->c, RTMFP_TC_MSG_AUDIO, ts, frame, 60, 0, now);
     ch->frame++;
+  }
+}
+
+/* Publisher: the server asks for a keyframe (a player joined) */
+static void
+child_command (RtmfpTcClient * c, guint32 stream_id, const gchar * name,
+    GPtrArray * args, gpointer ud)
+{
+  Child *ch = ud;
+
+  if (g_str_equal (name, RTMFP_TC_REQUEST_KEYFRAME)) {
+    ch->key_wanted = TRUE;
+    ch->keys_asked++;
   }
 }
 
@@ -191,8 +218,10 @@ run_child (const gchar * role, const gchar * server, const gchar * stream,
 
   if (!rtmfp_addr_from_string (&addr, server, 0))
     return 2;
-  ch.publisher = g_str_equal (role, "publish");
+  ch.publisher = g_str_has_prefix (role, "publish");
+  ch.gop = g_str_equal (role, "publish-gop10") ? 300 : 30;
   ch.watch = g_str_equal (role, "watch");
+  ch.first = g_str_equal (role, "first");
   ch.play_s = play_s;
   ch.sock = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
       G_SOCKET_PROTOCOL_UDP, NULL);
@@ -212,6 +241,7 @@ run_child (const gchar * role, const gchar * server, const gchar * stream,
   ccfg.timeout_us = 30 * SEC;
   cb.state_changed = child_state;
   cb.message = child_message;
+  cb.command = child_command;
   ch.c = rtmfp_tc_client_new (&ccfg, &cb, &ch, child_clock, NULL);
   g_free (url);
   rtmfp_endpoint_config_init (&ecfg);
@@ -879,6 +909,59 @@ test_takeover_during_outage (void)
     proc_end (&nodes[i], SIGTERM);
 }
 
+/* A player joining a stream its node plays from another node asks for a
+ * keyframe; the request goes up the upstream session to the origin's
+ * publisher, so it starts at once, not at the next keyframe (here every
+ * 10 s) */
+static void
+test_keyframe_upstream (void)
+{
+  Proc redis = { 0 }, nodes[2] = { {0} }, pub = { 0 }, first = { 0 };
+  Proc watcher = { 0 };
+  guint16 rport;
+  guint i;
+  gint64 ms = -1;
+  gint key = 0;
+  gchar *line;
+
+  if (!have_cluster ())
+    return;
+  rport = free_tcp_port ();
+  if (!redis_start (&redis, rport))
+    return;
+  node_start (&nodes[0], rport, "k1", FALSE);
+  node_start (&nodes[1], rport, "k2", FALSE);
+  g_assert_true (wait_stat (&nodes[1], "cluster_nodes", 2, 10));
+  child_spawn (&pub, "publish-gop10", nodes[0].addr, "cam", "streaming");
+  g_assert_true (wait_stat (&nodes[1], "cluster_streams", 1, 10));
+  /* the first player on k2 starts the upstream session */
+  child_spawn (&watcher, "watch", nodes[1].addr, "cam", "streaming");
+  g_assert_cmpint (watch_past (&watcher, 30, 15000), >, 30);
+  /* later players join an upstream that is already streaming */
+  for (i = 0; i < 3; i++) {
+    child_spawn (&first, "first", nodes[1].addr, "cam", "streaming");
+    line = read_line (first.out, first.buf, 15000);
+    g_assert_nonnull (line);
+    g_assert_cmpint (sscanf (line, "first %" G_GINT64_FORMAT " key %d", &ms,
+            &key), ==, 2);
+    g_test_message ("late player %u on k2: first video after %" G_GINT64_FORMAT
+        " ms (keyframe %d; the publisher's keyframes are 10 s apart)", i, ms,
+        key);
+    g_free (line);
+    g_assert_cmpint (key, ==, 1);
+    g_assert_cmpint (ms, <, 2000);
+    proc_end (&first, SIGKILL);
+    /* out of the relays' 200 ms keyframe request limit */
+    poll (NULL, 0, 300);
+  }
+
+  proc_end (&watcher, SIGKILL);
+  proc_end (&pub, SIGKILL);
+  for (i = 0; i < 2; i++)
+    proc_end (&nodes[i], SIGTERM);
+  proc_end (&redis, SIGTERM);
+}
+
 static void
 test_redirect (void)
 {
@@ -1239,6 +1322,7 @@ main (int argc, char **argv)
 
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/cluster/relay", test_relay);
+  g_test_add_func ("/cluster/keyframe-upstream", test_keyframe_upstream);
   g_test_add_func ("/cluster/redirect", test_redirect);
   g_test_add_func ("/cluster/origin-dies", test_origin_dies);
   g_test_add_func ("/cluster/drain", test_drain);
