@@ -154,6 +154,7 @@ update_stats (GstRtmfpObject * obj, gboolean force)
   gst_rtmfp_stats_snapshot (obj->agent, &st, &peers);
   if (obj->net)
     st.local_port = rtmfp_net_get_local_port (obj->net);
+  st.congestion_control = obj->run.congestion_control;
   g_mutex_lock (&obj->lock);
   if (obj->queue)
     st.receive_queue_dropped = rtmfp_media_queue_get_dropped (obj->queue);
@@ -603,6 +604,7 @@ make_net (GstRtmfpObject * obj, GstRtmfpRun * rs, RtmfpTcAgent * agent,
   ecfg.identity = id;
   /* 5.4: a direct publisher answers the IHellos the server forwards */
   ecfg.accept_sessions = rs->direct;
+  ecfg.congestion_control = rs->congestion_control;
   ecfg.open_timeout_us = (gint64) MAX (rs->timeout, 1) * G_TIME_SPAN_SECOND;
   net = rtmfp_net_new (&ecfg, rtmfp_tc_agent_get_endpoint_callbacks (),
       agent, NULL, 0, &err);
@@ -677,6 +679,7 @@ gst_rtmfp_object_start (GstRtmfpObject * obj)
 
   g_mutex_lock (&obj->stats_lock);
   memset (&obj->stats, 0, sizeof obj->stats);
+  obj->stats.congestion_control = obj->run.congestion_control;
   if (G_IS_VALUE (&obj->peers_stats))
     g_value_unset (&obj->peers_stats);
   g_mutex_unlock (&obj->stats_lock);
