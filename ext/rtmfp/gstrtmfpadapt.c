@@ -448,6 +448,9 @@ gst_rtmfp_adapt_on_sample (GstElement * sink,
   g_mutex_unlock (&a->lock);
 
   g_mutex_lock (&a->state_lock);
+  GST_LOG_OBJECT (sink, "sample: streaming %d, estimate %" G_GUINT64_FORMAT
+      " kbit/s%s, rtt %.1f ms", s->streaming, est, s->app_limited ?
+      " (application limited)" : "", s->rtt_ms);
   account (a, s);
   audio = a->audio_kbps;
   loss = a->loss;

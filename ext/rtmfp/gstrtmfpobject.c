@@ -46,6 +46,8 @@ GST_DEBUG_CATEGORY_STATIC (gst_rtmfp_object_debug);
 #define MAX_ITEM_BYTES (16 * 1024 * 1024)
 /* Statistics snapshot period on the net thread */
 #define STATS_PERIOD_US (100 * G_TIME_SPAN_MILLISECOND)
+/* RTMFP's timestamp resolution (RFC 7016 2.2.4: 4 ms ticks) */
+#define RTT_RESOLUTION_US 4000
 /* Bound on the orderly close at EOS */
 #define CLOSE_WAIT_US (5 * G_TIME_SPAN_SECOND)
 /* DNS answers still due when stopping are awaited this long */
@@ -270,6 +272,13 @@ bandwidth_due (gpointer data)
   bp->sample.streaming = rtmfp_tc_agent_get_state (obj->agent) ==
       RTMFP_TC_AGENT_STATE_STREAMING;
   bp->sample.rate_estimate_bps = cur.rate_estimate_bps;
+  /* RTMFP's timestamps tick every 4 ms (RFC 7016 2.2.4): on a path faster
+   * than that the smoothed RTT can read 0, and the window's estimate with
+   * it; the window per tick is then what the path is known to carry */
+  if (cur.rate_estimate_bps == 0 && cur.srtt_us == 0 && cur.cwnd > 0 &&
+      cur.congestion_control == RTMFP_CONGESTION_TCP)
+    bp->sample.rate_estimate_bps = cur.cwnd * 8 * G_USEC_PER_SEC /
+        RTT_RESOLUTION_US;
   bp->sample.app_limited = cur.app_limited;
   bp->sample.delivery_rate_bps = cur.delivery_rate_bps;
   bp->sample.rtt_ms = cur.srtt_us > 0 ? cur.srtt_us / 1000.0 : 0.0;

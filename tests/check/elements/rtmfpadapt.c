@@ -131,6 +131,12 @@ GST_END_TEST;
 
 typedef struct
 {
+  gint64 time;
+  guint kbps;
+} Change;
+
+typedef struct
+{
   GMutex lock;
   GCond cond;
   guint n_bandwidth;
@@ -140,6 +146,7 @@ typedef struct
   guint want_below;
   GstStructure *raised;         /* then the first with bitrate >= want_above */
   guint want_above;
+  GArray *changes;              /* Change: every new bitrate */
   guint errors;
   gchar *error_text;
 } Rec;
@@ -172,6 +179,11 @@ rec_handler (GstBus * bus, GstMessage * msg, gpointer data)
       gst_structure_free (r->last);
     r->last = gst_structure_copy (s);
     gst_structure_get_uint (s, "bitrate", &bitrate);
+    if (bitrate && (r->changes->len == 0 || g_array_index (r->changes,
+                Change, r->changes->len - 1).kbps != bitrate)) {
+      Change c = { g_get_monotonic_time (), bitrate };
+      g_array_append_val (r->changes, c);
+    }
     if (!r->lowered && bitrate > 0 && bitrate <= r->want_below)
       r->lowered = gst_structure_copy (s);
     else if (r->lowered && !r->raised && r->want_above &&
@@ -190,6 +202,7 @@ rec_init (Rec * r, guint want_below)
   g_mutex_init (&r->lock);
   g_cond_init (&r->cond);
   r->want_below = want_below;
+  r->changes = g_array_new (FALSE, FALSE, sizeof (Change));
 }
 
 static void
@@ -199,6 +212,7 @@ rec_clear (Rec * r)
   g_clear_pointer (&r->last, gst_structure_free);
   g_clear_pointer (&r->lowered, gst_structure_free);
   g_clear_pointer (&r->raised, gst_structure_free);
+  g_array_unref (r->changes);
   g_free (r->error_text);
   g_mutex_clear (&r->lock);
   g_cond_clear (&r->cond);
@@ -405,24 +419,38 @@ run_adapt_behind_bottleneck (const gchar * cc, gboolean widen)
       now_kbps);
 
   if (widen) {
-    /* the bottleneck goes: back up, in steps (+15 % / +25 % every 2 s at
-     * most: from below 480 to 800 takes at least 4 s) */
+    /* the bottleneck goes: back up to 800 kbit/s, in steps of at most
+     * +25 % at least 2 s apart (so not within 4 s) */
     gint64 t1;
-    guint lowest;
+    guint lowest, i, first;
 
     g_mutex_lock (&r.lock);
     gst_structure_get_uint (r.last, "bitrate", &lowest);
     r.want_above = 800;
+    first = r.changes->len;
     g_mutex_unlock (&r.lock);
     proxy_set_up_rate (px, 0, 0);
     t1 = g_get_monotonic_time ();
     fail_unless (rec_wait (&r, have_raised, 60 * SEC),
-        "x264enc's bitrate not raised to 800 kbit/s within 60 s (now %u)",
-        enc_bitrate (p));
+        "x264enc's bitrate not raised from %u to 800 kbit/s within 60 s "
+        "(now %u)", lowest, enc_bitrate (p));
     g_print ("%s: raised from %u to 800+ after %.1f s\n", cc, lowest,
         (g_get_monotonic_time () - t1) / 1e6);
-    fail_unless (g_get_monotonic_time () - t1 >= 4 * SEC,
-        "raised too fast (%.1f s)", (g_get_monotonic_time () - t1) / 1e6);
+    fail_unless (g_get_monotonic_time () - t1 >= 4 * SEC);
+    g_mutex_lock (&r.lock);
+    for (i = MAX (first, 1); i < r.changes->len; i++) {
+      Change *a = &g_array_index (r.changes, Change, i - 1);
+      Change *b = &g_array_index (r.changes, Change, i);
+
+      if (b->kbps < a->kbps)
+        continue;               /* a decrease: at once */
+      fail_unless (b->kbps <= a->kbps * 125 / 100 + 1,
+          "step from %u to %u", a->kbps, b->kbps);
+      fail_unless (b->time - a->time >= 1900 * G_TIME_SPAN_MILLISECOND,
+          "steps %u -> %u only %.2f s apart", a->kbps, b->kbps,
+          (b->time - a->time) / 1e6);
+    }
+    g_mutex_unlock (&r.lock);
     fail_unless (enc_bitrate (p) >= 800 && enc_bitrate (p) <= 2000);
   }
 
