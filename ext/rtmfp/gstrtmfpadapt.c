@@ -81,10 +81,9 @@ struct _GstRtmfpAdapt
   guint64 last_post_kbps;
 };
 
-GstRtmfpAdapt *
-gst_rtmfp_adapt_new (GstElement * sink)
+void
+gst_rtmfp_adapt_class_init (void)
 {
-  GstRtmfpAdapt *a = g_new0 (GstRtmfpAdapt, 1);
   static gsize once = 0;
 
   if (g_once_init_enter (&once)) {
@@ -92,6 +91,14 @@ gst_rtmfp_adapt_new (GstElement * sink)
         "rtmfpsink's bandwidth report and adaptive bitrate");
     g_once_init_leave (&once, 1);
   }
+}
+
+GstRtmfpAdapt *
+gst_rtmfp_adapt_new (GstElement * sink)
+{
+  GstRtmfpAdapt *a = g_new0 (GstRtmfpAdapt, 1);
+
+  gst_rtmfp_adapt_class_init ();
   a->sink = sink;
   g_mutex_init (&a->lock);
   g_mutex_init (&a->state_lock);

@@ -23,6 +23,8 @@ G_BEGIN_DECLS
 
 typedef struct _GstRtmfpAdapt GstRtmfpAdapt;
 
+/* The debug category (rtmfpsink's class_init) */
+void      gst_rtmfp_adapt_class_init (void);
 GstRtmfpAdapt *gst_rtmfp_adapt_new (GstElement * sink);
 void      gst_rtmfp_adapt_free (GstRtmfpAdapt * a);
 

@@ -41,6 +41,16 @@
  * restored by itself (see the property), and players' requests for a
  * keyframe (after a loss) become GstForceKeyUnit events upstream.
  *
+ * The sink reports what the path carries: an element message
+ * `rtmfp-bandwidth` (`rate-estimate-kbps`, `delivery-rate-kbps`,
+ * `app-limited`, `rtt-ms`, `loss`, `audio-kbps`, `bitrate`, `encoder`,
+ * `congestion-control`) whenever the session's rate estimate moves by more
+ * than 10 % (at most once a second) and at each bitrate change.  With
+ * #GstRtmfpSink:adapt-bitrate it also makes the stream fit the path, by
+ * setting the upstream video encoder's bitrate (see the property);
+ * #GstRtmfpSink:congestion-control chooses the controller behind the
+ * estimate.
+ *
  * ## Example launch lines
  * |[
  * gst-launch-1.0 -e rtmfpsink name=s location=rtmfp://127.0.0.1/live/cam \
@@ -52,6 +62,12 @@
  * gst-launch-1.0 -e videotestsrc is-live=true ! x264enc tune=zerolatency ! flvmux streamable=true ! \
  *     rtmfpsink location=rtmfp://127.0.0.1/live/cam
  * ]| The same video through flvmux, as with rtmp2sink.
+ * |[
+ * gst-launch-1.0 -m -e rtmfpsink name=s location=rtmfp://127.0.0.1/live/cam adapt-bitrate=true \
+ *     videotestsrc is-live=true ! x264enc tune=zerolatency bitrate=1500 ! s.video \
+ *     audiotestsrc is-live=true ! audio/x-raw,rate=16000,channels=1 ! speexenc ! s.audio
+ * ]| x264enc's bitrate follows the path (up to its 1500 kbit/s); -m shows
+ * the `rtmfp-bandwidth` messages.
  *
  * Since: 1.0
  */
@@ -909,6 +925,7 @@ gst_rtmfp_sink_class_init (GstRtmfpSinkClass * klass)
 
   GST_DEBUG_CATEGORY_INIT (gst_rtmfp_sink_debug, "rtmfpsink", 0,
       "RTMFP sink");
+  gst_rtmfp_adapt_class_init ();
 
   gobject_class->set_property = gst_rtmfp_sink_set_property;
   gobject_class->get_property = gst_rtmfp_sink_get_property;
