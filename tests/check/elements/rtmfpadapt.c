@@ -330,6 +330,8 @@ GST_START_TEST (test_bandwidth_message_media)
   guint64 est = 0;
   guint bitrate = 1;
   gdouble rtt = -1, loss = -1;
+  GstElement *play, *src;
+  Got got;
 
   rec_init (&r, 0);
   p = adaptive_publisher (srv->port, "bw", "congestion-control=media", 1000,
@@ -362,6 +364,24 @@ GST_START_TEST (test_bandwidth_message_media)
   fail_unless (gst_structure_get_uint64 (st, "rate-estimate-kbps", &est));
   fail_unless (est > 0);
   gst_structure_free (st);
+
+  /* a player with congestion-control=media decodes the stream and says
+   * so in its stats */
+  got_init (&got);
+  play = player_new_full (srv->port, "live/bw", &got,
+      "congestion-control=media ", MEDIA_ELEMENTARY);
+  set_state_checked (play, GST_STATE_PLAYING);
+  fail_unless (wait_decoded (&got, 30, 20 * SEC),
+      "the media-controlled player decoded nothing in 20 s");
+  src = gst_bin_get_by_name (GST_BIN (play), "src");
+  g_object_get (src, "stats", &st, NULL);
+  fail_unless_equals_string (gst_structure_get_string (st,
+          "congestion-control"), "media");
+  gst_structure_free (st);
+  gst_object_unref (src);
+  set_state_checked (play, GST_STATE_NULL);
+  gst_object_unref (play);
+  got_clear (&got);
 
   publisher_stop (p);
   rec_clear (&r);
