@@ -259,9 +259,15 @@ have_raised (Rec * r)
  * h264parse and a queue, and Speex */
 static GstElement *
 adaptive_publisher (guint16 port, const gchar * stream, const gchar * props,
-    guint x264_kbps, Rec * r)
+    guint x264_kbps, gboolean flv, Rec * r)
 {
-  gchar *desc = g_strdup_printf ("rtmfpsink name=sink %s "
+  gchar *desc = flv ? g_strdup_printf ("videotestsrc is-live=true "
+      "pattern=snow ! video/x-raw,width=320,height=240,framerate=30/1 "
+      "! x264enc name=enc bitrate=%u tune=zerolatency key-int-max=30 "
+      "speed-preset=ultrafast ! h264parse ! queue ! flvmux streamable=true "
+      "! rtmfpsink name=sink %s location=rtmfp://127.0.0.1:%u/live/%s",
+      x264_kbps, props, port, stream) :
+      g_strdup_printf ("rtmfpsink name=sink %s "
       "location=rtmfp://127.0.0.1:%u/live/%s "
       "videotestsrc is-live=true pattern=snow "
       "! video/x-raw,width=320,height=240,framerate=30/1 "
@@ -335,7 +341,7 @@ GST_START_TEST (test_bandwidth_message_media)
 
   rec_init (&r, 0);
   p = adaptive_publisher (srv->port, "bw", "congestion-control=media", 1000,
-      &r);
+      FALSE, &r);
   set_state_checked (p, GST_STATE_PLAYING);
   fail_unless (rec_wait (&r, have_bandwidth, 20 * SEC),
       "no rtmfp-bandwidth message within 20 s");
@@ -394,7 +400,7 @@ GST_END_TEST;
  * queue): rtmfpsink lowers x264enc's bitrate to fit, reports it in
  * rtmfp-bandwidth, and the estimate says why */
 static void
-run_adapt_behind_bottleneck (const gchar * cc, gboolean widen)
+run_adapt_behind_bottleneck (const gchar * cc, gboolean widen, gboolean flv)
 {
   Server *srv = server_start ("live", FALSE);
   Proxy *px = proxy_start (srv->port);
@@ -409,7 +415,7 @@ run_adapt_behind_bottleneck (const gchar * cc, gboolean widen)
   proxy_set_up_rate (px, 500000, 150 * G_TIME_SPAN_MILLISECOND);
   /* lowered below the path's 500 kbit/s */
   rec_init (&r, 480);
-  p = adaptive_publisher (proxy_port (px), "adapt", props, 2000, &r);
+  p = adaptive_publisher (proxy_port (px), "adapt", props, 2000, flv, &r);
   t0 = g_get_monotonic_time ();
   set_state_checked (p, GST_STATE_PLAYING);
   fail_unless (rec_wait (&r, have_lowered, 40 * SEC),
@@ -483,14 +489,23 @@ run_adapt_behind_bottleneck (const gchar * cc, gboolean widen)
 
 GST_START_TEST (test_adapt_lowers_x264enc)
 {
-  run_adapt_behind_bottleneck ("tcp", TRUE);
+  run_adapt_behind_bottleneck ("tcp", TRUE, FALSE);
 }
 
 GST_END_TEST;
 
 GST_START_TEST (test_adapt_lowers_x264enc_media)
 {
-  run_adapt_behind_bottleneck ("media", FALSE);
+  run_adapt_behind_bottleneck ("media", FALSE, FALSE);
+}
+
+GST_END_TEST;
+
+/* The same through flvmux into the `sink` pad: the encoder is found
+ * upstream of flvmux's video input */
+GST_START_TEST (test_adapt_lowers_x264enc_flv)
+{
+  run_adapt_behind_bottleneck ("tcp", FALSE, TRUE);
 }
 
 GST_END_TEST;
@@ -536,6 +551,7 @@ rtmfpadapt_suite (void)
   tcase_add_test (tc, test_bandwidth_message_media);
   tcase_add_test (tc, test_adapt_lowers_x264enc);
   tcase_add_test (tc, test_adapt_lowers_x264enc_media);
+  tcase_add_test (tc, test_adapt_lowers_x264enc_flv);
   return s;
 }
 
