@@ -126,10 +126,13 @@ is_start (GstRtmfpAutoSinkInput * in, GstBuffer * buf,
 {
   if (in->kind == GST_RTMFP_AUTO_SINK_FLV)
     return scan->keyframe || (!in->cache.has_video && !scan->headers_only);
-  if (GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_HEADER))
-    return FALSE;
-  return in->kind == GST_RTMFP_AUTO_SINK_AUDIO ||
-      !GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DELTA_UNIT);
+  /* audio: speexenc's header packets are no start.  Video: a keyframe
+   * that carries its parameter sets is one (h264parse flags an access unit
+   * with SPS/PPS as HEADER: x264enc's byte-stream repeats them at every
+   * keyframe) */
+  if (in->kind == GST_RTMFP_AUTO_SINK_AUDIO)
+    return !GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_HEADER);
+  return !GST_BUFFER_FLAG_IS_SET (buf, GST_BUFFER_FLAG_DELTA_UNIT);
 }
 
 static void

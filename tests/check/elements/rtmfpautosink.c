@@ -1739,6 +1739,9 @@ count_handoff (GstElement * fakesink, GstBuffer * buf, GstPad * pad,
 }
 
 /* H.264 + Speex on the bin's elementary pads, published to rtmfp-server
+ * (as the README writes it: x264enc ! h264parse, whose keyframes carry
+ * SPS/PPS and the HEADER flag, and must still count as keyframes for the
+ * new sink)
  * through a relay that goes dark and comes back; a player on the server's
  * RTMFP side (rtmfpsrc's elementary pads, speexdec) decodes video and
  * audio throughout: RTMP (the bin writes the FLV itself, Speex included)
@@ -1762,8 +1765,8 @@ GST_START_TEST (test_elementary_fallback_and_back)
       "fallback-location=rtmp://127.0.0.1:%u/live/e rtmfp-timeout=1 "
       "probe-interval=1 videotestsrc is-live=true ! video/x-raw,width=320,"
       "height=240,framerate=30/1 ! x264enc tune=zerolatency "
-      "speed-preset=ultrafast key-int-max=30 bitrate=400 ! out.video "
-      "audiotestsrc is-live=true ! audio/x-raw,rate=16000,channels=1 ! "
+      "speed-preset=ultrafast key-int-max=30 bitrate=400 ! h264parse ! "
+      "out.video audiotestsrc is-live=true ! audio/x-raw,rate=16000,channels=1 ! "
       "speexenc ! out.audio", proxy_port, rtmp_port);
   pub = gst_parse_launch (desc, NULL);
   fail_unless (pub != NULL, "cannot make %s", desc);
