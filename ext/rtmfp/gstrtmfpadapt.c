@@ -124,16 +124,62 @@ gst_rtmfp_adapt_free (GstRtmfpAdapt * a)
 /* ------------------------------------------------------------------------ */
 /* properties */
 
-#define ACCESSORS(name, type, field) \
-void gst_rtmfp_adapt_set_##name (GstRtmfpAdapt * a, type v) \
-{ g_mutex_lock (&a->lock); a->field = v; g_mutex_unlock (&a->lock); } \
-type gst_rtmfp_adapt_get_##name (GstRtmfpAdapt * a) \
-{ type v; g_mutex_lock (&a->lock); v = a->field; g_mutex_unlock (&a->lock); \
-  return v; }
+void
+gst_rtmfp_adapt_set_enabled (GstRtmfpAdapt * a, gboolean enabled)
+{
+  g_mutex_lock (&a->lock);
+  a->enabled = enabled;
+  g_mutex_unlock (&a->lock);
+}
 
-ACCESSORS (enabled, gboolean, enabled)
-ACCESSORS (min_bitrate, guint, min_kbps)
-ACCESSORS (max_bitrate, guint, max_kbps)
+gboolean
+gst_rtmfp_adapt_get_enabled (GstRtmfpAdapt * a)
+{
+  gboolean v;
+
+  g_mutex_lock (&a->lock);
+  v = a->enabled;
+  g_mutex_unlock (&a->lock);
+  return v;
+}
+
+void
+gst_rtmfp_adapt_set_min_bitrate (GstRtmfpAdapt * a, guint kbps)
+{
+  g_mutex_lock (&a->lock);
+  a->min_kbps = kbps;
+  g_mutex_unlock (&a->lock);
+}
+
+guint
+gst_rtmfp_adapt_get_min_bitrate (GstRtmfpAdapt * a)
+{
+  guint v;
+
+  g_mutex_lock (&a->lock);
+  v = a->min_kbps;
+  g_mutex_unlock (&a->lock);
+  return v;
+}
+
+void
+gst_rtmfp_adapt_set_max_bitrate (GstRtmfpAdapt * a, guint kbps)
+{
+  g_mutex_lock (&a->lock);
+  a->max_kbps = kbps;
+  g_mutex_unlock (&a->lock);
+}
+
+guint
+gst_rtmfp_adapt_get_max_bitrate (GstRtmfpAdapt * a)
+{
+  guint v;
+
+  g_mutex_lock (&a->lock);
+  v = a->max_kbps;
+  g_mutex_unlock (&a->lock);
+  return v;
+}
 
 /* forget the encoder (state_lock) */
 static void
@@ -476,8 +522,11 @@ gst_rtmfp_adapt_on_sample (GstElement * sink,
     }
     set |= rtmfp_bitrate_ctl_update (&a->ctl, est, (guint) audio,
         s->app_limited, s->time_us, &k);
-    bitrate = rtmfp_bitrate_ctl_get (&a->ctl);
     kind = a->kind;
+  }
+  if (a->have_ctl) {
+    /* also while reconnecting: what the encoder has */
+    bitrate = rtmfp_bitrate_ctl_get (&a->ctl);
     encoder_name = g_strdup (a->encoder_name);
   }
   post = est > 0 && (set || !a->posted ||
