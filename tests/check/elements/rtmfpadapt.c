@@ -550,6 +550,51 @@ GST_START_TEST (test_adapt_lowers_openh264enc)
 
 GST_END_TEST;
 
+/* mode=direct: the estimate is the playing peers' (none before a peer
+ * plays), and the encoder adapts to it */
+GST_START_TEST (test_bandwidth_direct)
+{
+  Server *srv = server_start ("live", FALSE);
+  Rec r;
+  GstElement *p, *play;
+  Got got;
+  guint64 est = 0;
+  guint bitrate = 0;
+
+  rec_init (&r, 0);
+  p = adaptive_publisher (srv->port, "direct", "mode=direct "
+      "adapt-bitrate=true", 1000, FALSE, &r);
+  set_state_checked (p, GST_STATE_PLAYING);
+  /* no subscriber: no estimate, no message */
+  fail_if (rec_wait (&r, have_bandwidth, 2 * SEC),
+      "rtmfp-bandwidth without a peer");
+  got_init (&got);
+  play = player_new_full (srv->port, "live/direct", &got, "peer-id=auto ",
+      MEDIA_ELEMENTARY);
+  set_state_checked (play, GST_STATE_PLAYING);
+  fail_unless (rec_wait (&r, have_bandwidth, 20 * SEC),
+      "no rtmfp-bandwidth within 20 s of a peer playing");
+  fail_unless (wait_decoded (&got, 30, 20 * SEC));
+  g_mutex_lock (&r.lock);
+  fail_unless (gst_structure_get_uint64 (r.first, "rate-estimate-kbps",
+          &est));
+  fail_unless (gst_structure_get_uint (r.first, "bitrate", &bitrate));
+  fail_unless_equals_string (gst_structure_get_string (r.first, "encoder"),
+      "x264enc");
+  g_mutex_unlock (&r.lock);
+  fail_unless (est >= 100, "estimate %" G_GUINT64_FORMAT, est);
+  /* loopback carries the 1000 kbit/s asked for (the ceiling) */
+  fail_unless_equals_int (bitrate, 1000);
+  set_state_checked (play, GST_STATE_NULL);
+  gst_object_unref (play);
+  got_clear (&got);
+  publisher_stop (p);
+  rec_clear (&r);
+  server_stop (srv);
+}
+
+GST_END_TEST;
+
 /* rtmfp-server --congestion-control: accepted values, refused others */
 GST_START_TEST (test_server_option)
 {
@@ -589,6 +634,7 @@ rtmfpadapt_suite (void)
   tcase_add_test (tc, test_properties);
   tcase_add_test (tc, test_server_option);
   tcase_add_test (tc, test_bandwidth_message_media);
+  tcase_add_test (tc, test_bandwidth_direct);
   tcase_add_test (tc, test_adapt_lowers_x264enc);
   tcase_add_test (tc, test_adapt_lowers_x264enc_media);
   tcase_add_test (tc, test_adapt_lowers_x264enc_flv);
