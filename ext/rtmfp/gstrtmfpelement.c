@@ -11,6 +11,7 @@
 #include "gstrtmfpelements.h"
 #include "gstrtmfpsink.h"
 #include "gstrtmfplog.h"
+#include "gstrtmfpsettings.h"
 
 void
 rtmfp_element_init (GstPlugin * plugin)
@@ -24,6 +25,7 @@ rtmfp_element_init (GstPlugin * plugin)
     bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
 #endif
     gst_type_mark_as_plugin_api (GST_TYPE_RTMFP_SINK_MODE, 0);
+    gst_type_mark_as_plugin_api (GST_TYPE_RTMFP_CONGESTION_CONTROL, 0);
     gst_rtmfp_log_bridge_init ();
     g_once_init_leave (&done, 1);
   }

@@ -46,6 +46,8 @@ GST_DEBUG_CATEGORY_STATIC (gst_rtmfp_object_debug);
 #define MAX_ITEM_BYTES (16 * 1024 * 1024)
 /* Statistics snapshot period on the net thread */
 #define STATS_PERIOD_US (100 * G_TIME_SPAN_MILLISECOND)
+/* RTMFP's timestamp resolution (RFC 7016 2.2.4: 4 ms ticks) */
+#define RTT_RESOLUTION_US 4000
 /* Bound on the orderly close at EOS */
 #define CLOSE_WAIT_US (5 * G_TIME_SPAN_SECOND)
 /* DNS answers still due when stopping are awaited this long */
@@ -68,6 +70,7 @@ struct _GstRtmfpObject
   RtmfpTcAgent *agent;          /* net thread only */
   GSource *timer;               /* the agent's timer, net context */
   GSource *stats_source;        /* stats-interval */
+  GSource *bandwidth_source;    /* publisher: bandwidth samples */
   GCancellable *cancellable;
   gboolean resolving;           /* a DNS answer is due (net thread) */
   guint rebinding;              /* rebinds under way (lock) */
@@ -91,6 +94,10 @@ struct _GstRtmfpObject
   GstRtmfpStats stats;
   GValue peers_stats;           /* GST_TYPE_ARRAY of "peer" structures */
   gint64 stats_time;            /* net thread */
+
+  /* publisher: bandwidth samples (set before the first start) */
+  GstRtmfpBandwidthFunc bandwidth_func;
+  gpointer bandwidth_data;
 };
 
 static GQuark object_quark;
@@ -154,6 +161,7 @@ update_stats (GstRtmfpObject * obj, gboolean force)
   gst_rtmfp_stats_snapshot (obj->agent, &st, &peers);
   if (obj->net)
     st.local_port = rtmfp_net_get_local_port (obj->net);
+  st.congestion_control = obj->run.congestion_control;
   g_mutex_lock (&obj->lock);
   if (obj->queue)
     st.receive_queue_dropped = rtmfp_media_queue_get_dropped (obj->queue);
@@ -191,6 +199,95 @@ stats_due (gpointer data)
 
   update_stats (obj, TRUE);
   post_structure (obj, gst_rtmfp_object_get_stats (obj));
+  return G_SOURCE_CONTINUE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* bandwidth samples (publisher, net thread) */
+
+void
+gst_rtmfp_object_set_bandwidth_func (GstRtmfpObject * obj,
+    GstRtmfpBandwidthFunc func, gpointer data)
+{
+  obj->bandwidth_func = func;
+  obj->bandwidth_data = data;
+}
+
+typedef struct
+{
+  GstRtmfpObject *obj;
+  GstRtmfpBandwidthSample sample;
+} BandwidthPost;
+
+static void
+call_bandwidth (GstElement * element, gpointer data)
+{
+  BandwidthPost *bp = data;
+
+  bp->obj->bandwidth_func (element, &bp->sample, bp->obj->bandwidth_data);
+}
+
+/* Direct mode: the thinnest path among the playing subscribers (the
+ * encoder serves them all) */
+static gboolean
+thinnest_peer (RtmfpTcAgent * agent, RtmfpSessionStats * out)
+{
+  RtmfpTcPeerPublisher *pp = rtmfp_tc_agent_get_peer_publisher (agent);
+  RtmfpTcPeerInfo info;
+  gboolean any = FALSE;
+  guint i;
+
+  for (i = 0; pp && rtmfp_tc_peer_publisher_get_peer (pp, i, &info); i++) {
+    RtmfpSessionStats ss;
+
+    if (!info.playing)
+      continue;
+    rtmfp_session_get_stats (info.session, &ss);
+    if (ss.rate_estimate_bps == 0)
+      continue;
+    if (!any || ss.rate_estimate_bps < out->rate_estimate_bps)
+      *out = ss;
+    any = TRUE;
+  }
+  return any;
+}
+
+static gboolean
+bandwidth_due (gpointer data)
+{
+  GstRtmfpObject *obj = data;
+  RtmfpTcAgentStats st;
+  RtmfpSessionStats cur;
+  BandwidthPost *bp;
+
+  if (!obj->agent)
+    return G_SOURCE_CONTINUE;
+  rtmfp_tc_agent_get_stats (obj->agent, &st);
+  cur = st.client.session;
+  if (obj->run.direct && !thinnest_peer (obj->agent, &cur))
+    memset (&cur, 0, sizeof cur);
+  bp = g_new0 (BandwidthPost, 1);
+  bp->obj = obj;
+  bp->sample.time_us = g_get_monotonic_time ();
+  bp->sample.streaming = rtmfp_tc_agent_get_state (obj->agent) ==
+      RTMFP_TC_AGENT_STATE_STREAMING;
+  bp->sample.rate_estimate_bps = cur.rate_estimate_bps;
+  /* RTMFP's timestamps tick every 4 ms (RFC 7016 2.2.4): on a path faster
+   * than that the smoothed RTT can read 0, and the window's estimate with
+   * it; the window per tick is then what the path is known to carry */
+  if (cur.rate_estimate_bps == 0 && cur.srtt_us == 0 && cur.cwnd > 0 &&
+      cur.congestion_control == RTMFP_CONGESTION_TCP)
+    bp->sample.rate_estimate_bps = cur.cwnd * 8 * G_USEC_PER_SEC /
+        RTT_RESOLUTION_US;
+  bp->sample.app_limited = cur.app_limited;
+  bp->sample.delivery_rate_bps = cur.delivery_rate_bps;
+  bp->sample.rtt_ms = cur.srtt_us > 0 ? cur.srtt_us / 1000.0 : 0.0;
+  bp->sample.packets_sent = st.total_session.packets_sent;
+  bp->sample.fragments_lost = st.total_session.fragments_lost;
+  bp->sample.audio_bytes_sent =
+      st.total_media[RTMFP_TC_MEDIA_AUDIO].bytes_sent;
+  bp->sample.congestion_control = obj->run.congestion_control;
+  gst_rtmfp_poster_call (&obj->poster, call_bandwidth, bp, g_free);
   return G_SOURCE_CONTINUE;
 }
 
@@ -603,6 +700,7 @@ make_net (GstRtmfpObject * obj, GstRtmfpRun * rs, RtmfpTcAgent * agent,
   ecfg.identity = id;
   /* 5.4: a direct publisher answers the IHellos the server forwards */
   ecfg.accept_sessions = rs->direct;
+  ecfg.congestion_control = rs->congestion_control;
   ecfg.open_timeout_us = (gint64) MAX (rs->timeout, 1) * G_TIME_SPAN_SECOND;
   net = rtmfp_net_new (&ecfg, rtmfp_tc_agent_get_endpoint_callbacks (),
       agent, NULL, 0, &err);
@@ -639,6 +737,12 @@ attach_sources (GstRtmfpObject * obj, guint stats_interval)
     obj->stats_source = g_timeout_source_new (stats_interval);
     g_source_set_callback (obj->stats_source, stats_due, obj, NULL);
     g_source_attach (obj->stats_source, ctx);
+  }
+  if (obj->publisher && obj->bandwidth_func) {
+    obj->bandwidth_source =
+        g_timeout_source_new (GST_RTMFP_BANDWIDTH_PERIOD_MS);
+    g_source_set_callback (obj->bandwidth_source, bandwidth_due, obj, NULL);
+    g_source_attach (obj->bandwidth_source, ctx);
   }
 }
 
@@ -677,6 +781,7 @@ gst_rtmfp_object_start (GstRtmfpObject * obj)
 
   g_mutex_lock (&obj->stats_lock);
   memset (&obj->stats, 0, sizeof obj->stats);
+  obj->stats.congestion_control = obj->run.congestion_control;
   if (G_IS_VALUE (&obj->peers_stats))
     g_value_unset (&obj->peers_stats);
   g_mutex_unlock (&obj->stats_lock);
@@ -770,6 +875,7 @@ gst_rtmfp_object_stop (GstRtmfpObject * obj)
     drain_resolver (obj);
   destroy_source (&obj->timer);
   destroy_source (&obj->stats_source);
+  destroy_source (&obj->bandwidth_source);
   update_stats (obj, TRUE);
   rtmfp_tc_agent_free (obj->agent);
   rtmfp_net_free (obj->net);

@@ -84,6 +84,31 @@ void      gst_rtmfp_object_request_keyframe (GstRtmfpObject * obj);
  * 3.5.4.2).  Application thread; FALSE if not started or no new socket. */
 gboolean  gst_rtmfp_object_rebind (GstRtmfpObject * obj);
 
+/* Publisher: what the session says of the path, sampled every
+ * GST_RTMFP_BANDWIDTH_PERIOD_MS while a run is up (adaptive bitrate and
+ * the rtmfp-bandwidth message).  Counters are totals over the run. */
+#define GST_RTMFP_BANDWIDTH_PERIOD_MS 250
+typedef struct {
+  gint64 time_us;               /* monotonic */
+  gboolean streaming;           /* publishing now */
+  guint64 rate_estimate_bps;    /* 0: none yet */
+  gboolean app_limited;
+  guint64 delivery_rate_bps;
+  gdouble rtt_ms;               /* 0: none yet */
+  guint64 packets_sent;         /* totals */
+  guint64 fragments_lost;
+  guint64 audio_bytes_sent;
+  gint congestion_control;      /* RtmfpCongestionControl */
+} GstRtmfpBandwidthSample;
+
+/* Called in order with the bus posts (a thread of GStreamer's pool, never
+ * the net thread), sample owned by the caller */
+typedef void (*GstRtmfpBandwidthFunc) (GstElement * element,
+    const GstRtmfpBandwidthSample * sample, gpointer data);
+/* Set before the first start (publisher) */
+void      gst_rtmfp_object_set_bandwidth_func (GstRtmfpObject * obj,
+    GstRtmfpBandwidthFunc func, gpointer data);
+
 /* The stats structure (always the same fields; zero before connecting) */
 GstStructure *gst_rtmfp_object_get_stats (GstRtmfpObject * obj);
 

@@ -13,7 +13,10 @@ typedef struct
   guint run_id;
   GError *error;                /* the error of the run, or */
   GstMessage *message;          /* an element message, or */
-  gboolean key_unit;            /* ask upstream for a keyframe */
+  gboolean key_unit;            /* ask upstream for a keyframe, or */
+  GstRtmfpPosterFunc func;      /* call this */
+  gpointer data;
+  GDestroyNotify destroy;
 } Post;
 
 static void
@@ -22,6 +25,8 @@ post_free (Post * p)
   g_clear_error (&p->error);
   if (p->message)
     gst_message_unref (p->message);
+  if (p->destroy && p->data)
+    p->destroy (p->data);
   g_free (p);
 }
 
@@ -91,6 +96,8 @@ drain (GstElement * element, gpointer data)
     } else if (post->message) {
       gst_element_post_message (element, post->message);
       post->message = NULL;
+    } else if (post->func) {
+      post->func (element, post->data);
     } else if (post->key_unit) {
       /* the GstForceKeyUnit event of gstvideoevent.h */
       GST_INFO_OBJECT (element, "asking upstream for a keyframe");
@@ -143,5 +150,17 @@ gst_rtmfp_poster_key_unit (GstRtmfpPoster * p)
   Post *post = g_new0 (Post, 1);
 
   post->key_unit = TRUE;
+  push (p, post);
+}
+
+void
+gst_rtmfp_poster_call (GstRtmfpPoster * p, GstRtmfpPosterFunc func,
+    gpointer data, GDestroyNotify destroy)
+{
+  Post *post = g_new0 (Post, 1);
+
+  post->func = func;
+  post->data = data;
+  post->destroy = destroy;
   push (p, post);
 }

@@ -43,4 +43,10 @@ void      gst_rtmfp_poster_message (GstRtmfpPoster * p, GstStructure * s);
 /* A GstForceKeyUnit event upstream (all-headers) */
 void      gst_rtmfp_poster_key_unit (GstRtmfpPoster * p);
 
+/* Calls func (element, data) in order with the posts (dropped, and data
+ * destroyed, if the run stopped first) */
+typedef void (*GstRtmfpPosterFunc) (GstElement * element, gpointer data);
+void      gst_rtmfp_poster_call (GstRtmfpPoster * p, GstRtmfpPosterFunc func,
+    gpointer data, GDestroyNotify destroy);
+
 G_END_DECLS

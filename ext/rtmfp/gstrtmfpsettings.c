@@ -164,6 +164,10 @@ gst_rtmfp_settings_set_property (GstRtmfpSettings * s, GstElement * element,
     case GST_RTMFP_PROP_AUTH_MODE:
       set_uint (s, (guint *) & s->auth_mode, g_value_get_enum (value));
       return TRUE;
+    case GST_RTMFP_PROP_CONGESTION_CONTROL:
+      set_uint (s, (guint *) & s->congestion_control,
+          g_value_get_enum (value));
+      return TRUE;
     default:
       return FALSE;
   }
@@ -201,6 +205,9 @@ gst_rtmfp_settings_get_property (GstRtmfpSettings * s, guint prop_id,
       break;
     case GST_RTMFP_PROP_AUTH_MODE:
       g_value_set_enum (value, s->auth_mode);
+      break;
+    case GST_RTMFP_PROP_CONGESTION_CONTROL:
+      g_value_set_enum (value, s->congestion_control);
       break;
     default:
       handled = FALSE;
@@ -269,6 +276,7 @@ gst_rtmfp_settings_snapshot (GstRtmfpSettings * s, GstElement * element,
   run->auth_token = g_strdup (s->auth_token);
   run->handshake = s->handshake;
   run->auth_mode = s->auth_mode;
+  run->congestion_control = s->congestion_control;
   run->timeout = s->timeout;
   run->idle_timeout = s->idle_timeout;
   run->stats_interval = s->stats_interval;
@@ -488,6 +496,54 @@ gst_rtmfp_auth_mode_get_type (void)
   return (GType) id;
 }
 
+GType
+gst_rtmfp_congestion_control_get_type (void)
+{
+  static gsize id = 0;
+  static const GEnumValue values[] = {
+    {RTMFP_CONGESTION_TCP, "RFC 7016's TCP-compatible window (loss is "
+          "congestion)", "tcp"},
+    {RTMFP_CONGESTION_MEDIA, "Delay based, tolerates random loss (opt-in "
+          "deviation from RFC 7016 3.5.2, for lossy links)", "media"},
+    {0, NULL, NULL}
+  };
+
+  if (g_once_init_enter (&id)) {
+    GType t = g_enum_register_static ("GstRtmfpCongestionControl", values);
+    g_once_init_leave (&id, t);
+  }
+  return (GType) id;
+}
+
+static void
+install_transport (GObjectClass * klass)
+{
+  /**
+   * GstRtmfpSink:congestion-control:
+   * GstRtmfpSrc:congestion-control:
+   *
+   * The congestion controller of the sessions the element opens (and, for
+   * #GstRtmfpSink:mode `direct`, accepts).  `tcp` (default): RFC 7016
+   * 3.5.2's TCP-compatible window, which reads every loss as congestion.
+   * `media`: delay based (queueing delay above the base RTT, as WebRTC's
+   * GCC and BBR), tolerant of random loss up to about 20 %, still backing
+   * off when the bottleneck queue grows and sharing with a TCP flow; an
+   * explicit deviation from the RFC's "TCP compatible" for links known
+   * to be lossy (docs/core.md, "Congestion control").  It governs what
+   * the element sends: on rtmfpsink the media, on rtmfpsrc only its
+   * commands and acknowledgements (the server's controller governs what
+   * a player receives: `rtmfp-server --congestion-control`).  The
+   * `congestion-control` field of #GstRtmfpSink:stats names it.
+   *
+   * Since: 1.0
+   */
+  g_object_class_install_property (klass, GST_RTMFP_PROP_CONGESTION_CONTROL,
+      g_param_spec_enum ("congestion-control", "Congestion control",
+          "Congestion controller of the sessions (tcp: RFC 7016's default; "
+          "media: delay based, for lossy links)",
+          GST_TYPE_RTMFP_CONGESTION_CONTROL, RTMFP_CONGESTION_TCP, RW_READY));
+}
+
 static void
 install_observability (GObjectClass * klass)
 {
@@ -568,6 +624,7 @@ gst_rtmfp_settings_install_properties (GObjectClass * klass,
           GST_RTMFP_DEFAULT_TIMEOUT, RW_READY));
   install_security (klass);
   install_observability (klass);
+  install_transport (klass);
 
   /**
    * GstRtmfpSink:auto-reconnect:

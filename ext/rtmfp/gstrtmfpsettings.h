@@ -13,6 +13,7 @@
 #include <gst/gst.h>
 #include "rtmfptc.h"
 #include "rtmfpcrypto.h"
+#include "rtmfpcongestion.h"
 
 G_BEGIN_DECLS
 
@@ -29,6 +30,7 @@ enum {
   GST_RTMFP_PROP_STATS_INTERVAL,
   GST_RTMFP_PROP_HANDSHAKE,
   GST_RTMFP_PROP_AUTH_MODE,
+  GST_RTMFP_PROP_CONGESTION_CONTROL,
   GST_RTMFP_PROP_LAST
 };
 
@@ -37,6 +39,10 @@ enum {
 GType     gst_rtmfp_handshake_get_type (void);
 #define GST_TYPE_RTMFP_AUTH_MODE (gst_rtmfp_auth_mode_get_type ())
 GType     gst_rtmfp_auth_mode_get_type (void);
+/* congestion-control: RtmfpCongestionControl (nicks tcp, media) */
+#define GST_TYPE_RTMFP_CONGESTION_CONTROL \
+    (gst_rtmfp_congestion_control_get_type ())
+GType     gst_rtmfp_congestion_control_get_type (void);
 
 #define GST_RTMFP_DEFAULT_LOCATION "rtmfp://localhost/live/myStream"
 #define GST_RTMFP_DEFAULT_TIMEOUT 10
@@ -61,6 +67,7 @@ typedef struct {
   gchar *auth_token;            /* write-only */
   gint handshake;               /* RtmfpHandshakeMode */
   gint auth_mode;               /* RtmfpTcAuthMode */
+  gint congestion_control;      /* RtmfpCongestionControl */
   gchar *local_peer_id;         /* sink: ours, once started */
   gboolean direct;              /* sink: mode=direct */
   gboolean auto_reconnect;
@@ -96,6 +103,7 @@ typedef struct {
   gchar *auth_token;
   gint handshake;               /* RtmfpHandshakeMode */
   gint auth_mode;               /* RtmfpTcAuthMode */
+  gint congestion_control;      /* RtmfpCongestionControl */
   guint timeout, idle_timeout, stats_interval;
   guint audio_lifetime, video_lifetime;
   gboolean direct, reconnect;

@@ -41,6 +41,16 @@
  * restored by itself (see the property), and players' requests for a
  * keyframe (after a loss) become GstForceKeyUnit events upstream.
  *
+ * The sink reports what the path carries: an element message
+ * `rtmfp-bandwidth` (`rate-estimate-kbps`, `delivery-rate-kbps`,
+ * `app-limited`, `rtt-ms`, `loss`, `audio-kbps`, `bitrate`, `encoder`,
+ * `congestion-control`) whenever the session's rate estimate moves by more
+ * than 10 % (at most once a second) and at each bitrate change.  With
+ * #GstRtmfpSink:adapt-bitrate it also makes the stream fit the path, by
+ * setting the upstream video encoder's bitrate (see the property);
+ * #GstRtmfpSink:congestion-control chooses the controller behind the
+ * estimate.
+ *
  * ## Example launch lines
  * |[
  * gst-launch-1.0 -e rtmfpsink name=s location=rtmfp://127.0.0.1/live/cam \
@@ -52,6 +62,12 @@
  * gst-launch-1.0 -e videotestsrc is-live=true ! x264enc tune=zerolatency ! flvmux streamable=true ! \
  *     rtmfpsink location=rtmfp://127.0.0.1/live/cam
  * ]| The same video through flvmux, as with rtmp2sink.
+ * |[
+ * gst-launch-1.0 -m -e rtmfpsink name=s location=rtmfp://127.0.0.1/live/cam adapt-bitrate=true \
+ *     videotestsrc is-live=true ! x264enc tune=zerolatency bitrate=1500 ! s.video \
+ *     audiotestsrc is-live=true ! audio/x-raw,rate=16000,channels=1 ! speexenc ! s.audio
+ * ]| x264enc's bitrate follows the path (up to its 1500 kbit/s); -m shows
+ * the `rtmfp-bandwidth` messages.
  *
  * Since: 1.0
  */
@@ -68,6 +84,7 @@
 #include "gstrtmfpsinkflv.h"
 #include "gstrtmfpobject.h"
 #include "gstrtmfpmedia.h"
+#include "gstrtmfpadapt.h"
 #include "rtmfptcclient.h"
 #include "flvtag.h"
 
@@ -81,6 +98,9 @@ enum
   PROP_VIDEO_LIFETIME,
   PROP_SYNC,
   PROP_ASYNC,
+  PROP_ADAPT_BITRATE,
+  PROP_MIN_BITRATE,
+  PROP_MAX_BITRATE,
 };
 
 #define DEFAULT_MODE GST_RTMFP_SINK_MODE_SERVER
@@ -103,6 +123,7 @@ struct _GstRtmfpSink
   GstBin parent;
 
   GstRtmfpObject *obj;
+  GstRtmfpAdapt *adapt;         /* rtmfp-bandwidth, adapt-bitrate */
 
   /* properties (OBJECT_LOCK) */
   GstRtmfpSinkMode mode;
@@ -602,6 +623,7 @@ gst_rtmfp_sink_change_state (GstElement * element, GstStateChange transition)
       g_mutex_unlock (&s->lock);
     }
     reset_stream (self);
+    gst_rtmfp_adapt_reset (self->adapt);
     if (!gst_rtmfp_object_start (self->obj))
       return GST_STATE_CHANGE_FAILURE;
   }
@@ -670,6 +692,15 @@ gst_rtmfp_sink_set_property (GObject * object, guint prop_id,
     case PROP_ASYNC:
       set_sink_flag (self, TRUE, g_value_get_boolean (value));
       break;
+    case PROP_ADAPT_BITRATE:
+      gst_rtmfp_adapt_set_enabled (self->adapt, g_value_get_boolean (value));
+      break;
+    case PROP_MIN_BITRATE:
+      gst_rtmfp_adapt_set_min_bitrate (self->adapt, g_value_get_uint (value));
+      break;
+    case PROP_MAX_BITRATE:
+      gst_rtmfp_adapt_set_max_bitrate (self->adapt, g_value_get_uint (value));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -711,6 +742,15 @@ gst_rtmfp_sink_get_property (GObject * object, guint prop_id, GValue * value,
       g_value_set_boolean (value, self->async);
       GST_OBJECT_UNLOCK (self);
       break;
+    case PROP_ADAPT_BITRATE:
+      g_value_set_boolean (value, gst_rtmfp_adapt_get_enabled (self->adapt));
+      break;
+    case PROP_MIN_BITRATE:
+      g_value_set_uint (value, gst_rtmfp_adapt_get_min_bitrate (self->adapt));
+      break;
+    case PROP_MAX_BITRATE:
+      g_value_set_uint (value, gst_rtmfp_adapt_get_max_bitrate (self->adapt));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -723,6 +763,7 @@ gst_rtmfp_sink_finalize (GObject * object)
   GstRtmfpSink *self = GST_RTMFP_SINK (object);
 
   gst_rtmfp_object_destroy (self->obj);
+  gst_rtmfp_adapt_free (self->adapt);
   gst_rtmfp_flv_input_free (self->flv);
   g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (parent_class)->finalize (object);
@@ -813,6 +854,67 @@ install_properties (GObjectClass * gobject_class)
       g_param_spec_boolean ("async", "Async",
           "Go asynchronously to PAUSED (preroll)", DEFAULT_ASYNC,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+
+  /**
+   * GstRtmfpSink:adapt-bitrate:
+   *
+   * Make the stream fit the path: set the bitrate of the video encoder
+   * upstream of the `video` pad (or of flvmux's video input on the `sink`
+   * pad) from the session's rate estimate.  The sink walks upstream
+   * through parsers, queues, capsfilters, tees and bins to the first
+   * element whose class says "Encoder"; supported are x264enc, x265enc,
+   * nvh264enc, vaapih264enc, vah264enc (`bitrate`, kbit/s), openh264enc
+   * and avenc_* (`bitrate`, bit/s), vp8enc and vp9enc (`target-bitrate`,
+   * bit/s); another encoder is left alone (a warning in the debug log).
+   * The video bitrate follows clamp (0.85 x estimate - audio bitrate,
+   * #GstRtmfpSink:min-bitrate, #GstRtmfpSink:max-bitrate): down at once
+   * when the estimate falls below the stream, up by at most 25 % (15 %
+   * while the estimate is application limited) every 2 s, changes under
+   * 5 % ignored.  The `rtmfp-bandwidth` element message reports each
+   * change (field `bitrate`).  Can be switched on and off while playing
+   * (on again: from the encoder's bitrate of the moment).
+   *
+   * Since: 1.0
+   */
+  g_object_class_install_property (gobject_class, PROP_ADAPT_BITRATE,
+      g_param_spec_boolean ("adapt-bitrate", "Adapt bitrate",
+          "Set the upstream video encoder's bitrate from the session's rate "
+          "estimate (x264enc, openh264enc, avenc_*, vp8enc ...)",
+          GST_RTMFP_ADAPT_DEFAULT_ENABLED, G_PARAM_READWRITE |
+          G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING));
+
+  /**
+   * GstRtmfpSink:min-bitrate:
+   *
+   * With #GstRtmfpSink:adapt-bitrate, the lowest video bitrate set, in
+   * kbit/s (the unit of x264enc's `bitrate`; converted for encoders in
+   * bit/s).  Above #GstRtmfpSink:max-bitrate, max-bitrate wins.
+   *
+   * Since: 1.0
+   */
+  g_object_class_install_property (gobject_class, PROP_MIN_BITRATE,
+      g_param_spec_uint ("min-bitrate", "Minimum bitrate",
+          "With adapt-bitrate: the lowest video bitrate to set, kbit/s",
+          1, GST_RTMFP_ADAPT_MAX_KBPS, GST_RTMFP_ADAPT_DEFAULT_MIN_BITRATE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+
+  /**
+   * GstRtmfpSink:max-bitrate:
+   *
+   * With #GstRtmfpSink:adapt-bitrate, the highest video bitrate set, in
+   * kbit/s.  0 (default): the encoder's own bitrate when adaptation
+   * starts (the stream never goes above what the pipeline asked for).
+   *
+   * Since: 1.0
+   */
+  g_object_class_install_property (gobject_class, PROP_MAX_BITRATE,
+      g_param_spec_uint ("max-bitrate", "Maximum bitrate",
+          "With adapt-bitrate: the highest video bitrate to set, kbit/s "
+          "(0: the encoder's bitrate at the start)", 0,
+          GST_RTMFP_ADAPT_MAX_KBPS, GST_RTMFP_ADAPT_DEFAULT_MAX_BITRATE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
 }
 
 static void
@@ -823,6 +925,7 @@ gst_rtmfp_sink_class_init (GstRtmfpSinkClass * klass)
 
   GST_DEBUG_CATEGORY_INIT (gst_rtmfp_sink_debug, "rtmfpsink", 0,
       "RTMFP sink");
+  gst_rtmfp_adapt_class_init ();
 
   gobject_class->set_property = gst_rtmfp_sink_set_property;
   gobject_class->get_property = gst_rtmfp_sink_get_property;
@@ -848,6 +951,9 @@ static void
 gst_rtmfp_sink_init (GstRtmfpSink * self)
 {
   self->obj = gst_rtmfp_object_new (GST_ELEMENT (self), TRUE);
+  self->adapt = gst_rtmfp_adapt_new (GST_ELEMENT (self));
+  gst_rtmfp_object_set_bandwidth_func (self->obj, gst_rtmfp_adapt_on_sample,
+      self->adapt);
   self->mode = DEFAULT_MODE;
   self->sync = DEFAULT_SYNC;
   self->async = DEFAULT_ASYNC;

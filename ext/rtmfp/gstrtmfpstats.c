@@ -8,6 +8,7 @@
 
 #include "gstrtmfpstats.h"
 #include "rtmfptcpeer.h"
+#include "rtmfpcongestion.h"
 
 typedef enum {
   F_STR, F_DOUBLE, F_U64, F_UINT
@@ -54,6 +55,7 @@ static Value v_frag_lost_timeout (const GstRtmfpStats * st) { return (Value) { .
 static Value v_frag_lost_spurious (const GstRtmfpStats * st) { return (Value) { .u = CUR (st)->fragments_lost_spurious }; }
 static Value v_loss_episodes (const GstRtmfpStats * st) { return (Value) { .u = CUR (st)->loss_episodes }; }
 static Value v_loss_probes (const GstRtmfpStats * st) { return (Value) { .u = CUR (st)->loss_probes }; }
+static Value v_cc (const GstRtmfpStats * st) { return (Value) { .s = rtmfp_congestion_control_get_nick (st->congestion_control) }; }
 static Value v_rate_estimate (const GstRtmfpStats * st) { return (Value) { .u = CUR (st)->rate_estimate_bps / 1000 }; }
 
 static const struct
@@ -71,6 +73,7 @@ static const struct
   {"cwnd-bytes", F_U64, v_cwnd},
   {"bytes-in-flight", F_U64, v_inflight},
   {"rate-estimate-kbps", F_U64, v_rate_estimate},
+  {"congestion-control", F_STR, v_cc},
   {"packets-sent", F_U64, v_pkt_sent},
   {"packets-received", F_U64, v_pkt_recv},
   {"bytes-sent", F_U64, v_bytes_sent},

@@ -23,6 +23,7 @@ typedef struct {
   RtmfpTcAgentStats agent;
   guint64 receive_queue_dropped;        /* player: dropped when full */
   guint local_port;             /* the element's UDP port (0: none) */
+  gint congestion_control;      /* RtmfpCongestionControl of the run */
 } GstRtmfpStats;
 
 /* peers: GST_TYPE_ARRAY of "peer" structures (direct publisher), or NULL

@@ -76,6 +76,8 @@ gst_rtmfp_fallback_settings_set (GstRtmfpFallbackSettings * s, guint prop_id,
     *u = g_value_get_uint (value);
   } else if (prop_id == GST_RTMFP_FALLBACK_PROP_MODE) {
     s->mode = g_value_get_enum (value);
+  } else if (prop_id == GST_RTMFP_FALLBACK_PROP_CONGESTION_CONTROL) {
+    s->congestion_control = g_value_get_enum (value);
   } else {
     return FALSE;
   }
@@ -99,6 +101,8 @@ gst_rtmfp_fallback_settings_get (GstRtmfpFallbackSettings * s, guint prop_id,
     g_value_set_uint (value, *u);
   else if (prop_id == GST_RTMFP_FALLBACK_PROP_MODE)
     g_value_set_enum (value, s->mode);
+  else if (prop_id == GST_RTMFP_FALLBACK_PROP_CONGESTION_CONTROL)
+    g_value_set_enum (value, s->congestion_control);
   else
     return FALSE;
   return TRUE;
@@ -253,6 +257,42 @@ install_children (GObjectClass * klass, gboolean player)
         g_param_spec_string ("peer-id", "Peer ID",
             "Hex peer ID of a direct publisher to play from over RTMFP, or "
             "\"auto\"", NULL, RW_READY));
+
+  /**
+   * GstRtmfpAutoSink:congestion-control:
+   * GstRtmfpAutoSrc:congestion-control:
+   *
+   * The RTMFP element's `congestion-control`: `tcp` (default, RFC 7016's
+   * TCP-compatible window) or `media` (delay based, for links known to be
+   * lossy).  RTMP uses its TCP connection's controller.
+   *
+   * Since: 1.0
+   */
+  g_object_class_install_property (klass,
+      GST_RTMFP_FALLBACK_PROP_CONGESTION_CONTROL,
+      g_param_spec_enum ("congestion-control", "Congestion control",
+          "Congestion controller of RTMFP (tcp: RFC 7016's default; media: "
+          "delay based, for lossy links)",
+          gst_rtmfp_fallback_congestion_control_get_type (), 0, RW_READY));
+}
+
+GType
+gst_rtmfp_fallback_congestion_control_get_type (void)
+{
+  static gsize id = 0;
+  static const GEnumValue values[] = {
+    {0, "RFC 7016's TCP-compatible window (loss is congestion)", "tcp"},
+    {1, "Delay based, tolerates random loss (opt-in deviation from RFC "
+          "7016 3.5.2, for lossy links)", "media"},
+    {0, NULL, NULL}
+  };
+
+  if (g_once_init_enter (&id)) {
+    GType t = g_enum_register_static ("GstRtmfpAutoCongestionControl",
+        values);
+    g_once_init_leave (&id, t);
+  }
+  return (GType) id;
 }
 
 static void
@@ -300,6 +340,8 @@ gst_rtmfp_fallback_install_properties (GObjectClass * klass, gboolean player)
   install_switching (klass);
   install_children (klass, player);
   install_stats (klass);
+  gst_type_mark_as_plugin_api (gst_rtmfp_fallback_congestion_control_get_type
+      (), 0);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -26,7 +26,12 @@ enum {
   GST_RTMFP_FALLBACK_PROP_MODE,
   GST_RTMFP_FALLBACK_PROP_STATS,
   GST_RTMFP_FALLBACK_PROP_STATS_INTERVAL,
+  GST_RTMFP_FALLBACK_PROP_CONGESTION_CONTROL,
 };
+
+/* congestion-control of the bins: the RTMFP element's, by nick (tcp 0,
+ * media 1) */
+GType     gst_rtmfp_fallback_congestion_control_get_type (void);
 
 #define GST_RTMFP_FALLBACK_DEFAULT_LOCATION "rtmfp://localhost/live/myStream"
 #define GST_RTMFP_FALLBACK_DEFAULT_RTMFP_TIMEOUT 5

@@ -101,24 +101,34 @@ set_bool (GstElement * el, const gchar * name, gboolean value)
   g_value_unset (&v);
 }
 
+/* An enum property of another plugin's type, by nick, if el has it */
+static void
+set_enum_nick (GstElement * el, const gchar * name, const gchar * nick)
+{
+  GParamSpec *p = g_object_class_find_property (G_OBJECT_GET_CLASS (el),
+      name);
+  GEnumValue *v;
+
+  if (!p || !G_IS_PARAM_SPEC_ENUM (p))
+    return;
+  v = g_enum_get_value_by_nick (G_PARAM_SPEC_ENUM (p)->enum_class, nick);
+  if (v)
+    g_object_set (el, name, v->value, NULL);
+}
+
 static void
 configure_rtmfp (GstElement * el, const GstRtmfpFallbackSettings * s)
 {
-  GParamSpec *mode;
 
   set_string (el, "location", s->location);
   /* the child gives up (and says why) when the bin would switch */
   set_uint (el, "timeout", s->rtmfp_timeout);
   set_string (el, "auth-token", s->auth_token);
   set_string (el, "server-fingerprint", s->server_fingerprint);
-  /* rtmfpsink's enum is its plugin's type: set by nick */
-  mode = g_object_class_find_property (G_OBJECT_GET_CLASS (el), "mode");
-  if (mode && G_IS_PARAM_SPEC_ENUM (mode)) {
-    GEnumValue *v = g_enum_get_value_by_nick (G_PARAM_SPEC_ENUM
-        (mode)->enum_class, s->mode ? "direct" : "server");
-    if (v)
-      g_object_set (el, "mode", v->value, NULL);
-  }
+  /* rtmfpsink's enums are its plugin's types: set by nick */
+  set_enum_nick (el, "mode", s->mode ? "direct" : "server");
+  set_enum_nick (el, "congestion-control",
+      s->congestion_control ? "media" : "tcp");
   if (s->peer_id && *s->peer_id)
     set_string (el, "peer-id", s->peer_id);
 }

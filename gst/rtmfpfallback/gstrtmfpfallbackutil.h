@@ -29,6 +29,7 @@ typedef struct {
   gchar *server_fingerprint;
   gchar *peer_id;               /* src: play from this peer */
   gint mode;                    /* sink: GstRtmfpSinkMode (0 server) */
+  gint congestion_control;      /* 0 tcp, 1 media */
   guint stats_interval;         /* ms: the bin posts its stats */
 } GstRtmfpFallbackSettings;
 

@@ -35,7 +35,14 @@ def sink_caps(lines, element_name, media):
                      % re.escape(element_name))
     anyp = re.compile(r"^/GstPipeline:pipeline\d+/\S+\.GstPad:\w+: caps = (%s\b.*)$"
                       % re.escape(media))
-    found = fallback = None
+    # a fakesink's own report of its caps event (silent=false), for the
+    # runs where gst-launch -v printed no caps line for the decoded pads
+    # (GStreamer 1.22 posts those property notifications from the
+    # streaming thread and now and then misses one)
+    event = re.compile(r"^/GstPipeline:pipeline\d+/\w+:%s: last-message = "
+                       r"event .*\(type: caps .*caps=\(GstCaps\)\"(%s\b.*)\";\)"
+                       % (re.escape(element_name), re.escape(media)))
+    found = fallback = from_event = None
     for line in lines:
         m = own.match(line)
         if m:
@@ -43,7 +50,10 @@ def sink_caps(lines, element_name, media):
         m = anyp.match(line)
         if m:
             fallback = m.group(1)
-    text = found or fallback
+        m = event.match(line)
+        if m:
+            from_event = re.sub(r"\\(.)", r"\1", m.group(1))
+    text = found or fallback or from_event
     if text is None:
         return None
     caps = {"media": text.split(",", 1)[0].strip()}

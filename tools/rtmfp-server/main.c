@@ -71,6 +71,7 @@ static gint opt_amplification_allowance = -1;
  * what Flash Player keys in) */
 static const guint identity_groups[] = { 14, 5, 2 };
 static gint opt_dead_peer_timeout = 10000;
+static gchar *opt_congestion_control;
 
 static gboolean opt_version;
 static gchar *opt_cluster;
@@ -157,6 +158,11 @@ static GOptionEntry entries[] = {
         "wait up to N seconds for the sessions to end before stopping (a "
         "second SIGTERM, or SIGINT, stops at once; default 0: stop at once)",
       "N"},
+  {"congestion-control", 0, 0, G_OPTION_ARG_STRING, &opt_congestion_control,
+      "Congestion controller of every session: tcp (default: RFC 7016's "
+        "TCP-compatible window) or media (delay based, tolerates random "
+        "loss: for links known to be lossy; a deviation from RFC 7016 "
+        "3.5.2)", "tcp|media"},
   {"verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose,
       "Log connections and streams to stderr", NULL},
   {"version", 'V', 0, G_OPTION_ARG_NONE, &opt_version,
@@ -668,6 +674,7 @@ main (int argc, char **argv)
   GError *err = NULL;
   RtmfpServerConfig cfg;
   RtmfpEndpointConfig ecfg;
+  RtmfpCongestionControl cc = RTMFP_CONGESTION_TCP;
   App app = { 0 };
   gchar *host = NULL, *rtmp_host = NULL;
   guint16 port = 0, rtmp_port = 0;
@@ -742,6 +749,14 @@ main (int argc, char **argv)
     g_free (rtmp_host);
     return 1;
   }
+  if (opt_congestion_control && !rtmfp_congestion_control_from_nick
+      (opt_congestion_control, &cc)) {
+    g_printerr ("rtmfp-server: bad --congestion-control '%s' (expected "
+        "tcp or media)\n", opt_congestion_control);
+    g_free (host);
+    g_free (rtmp_host);
+    return 1;
+  }
   if (!(auth_keys = parse_auth_keys ())) {
     g_free (host);
     g_free (rtmp_host);
@@ -790,6 +805,7 @@ main (int argc, char **argv)
 
   rtmfp_server_endpoint_config (app.srv, &ecfg);
   ecfg.idle_timeout_us = IDLE_TIMEOUT_US;
+  ecfg.congestion_control = cc;
   if (opt_max_sessions >= 0)
     ecfg.max_sessions = opt_max_sessions;
   if (opt_max_flows > 0)

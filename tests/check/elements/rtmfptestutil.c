@@ -278,7 +278,70 @@ struct _Proxy
   guint64 dropped;
   gint stop;
   GThread *up, *down;
+  /* client -> server bottleneck (proxy_set_up_rate): a drop-tail queue
+   * drained at up_rate_bps by the pacer thread */
+  guint64 up_rate_bps;
+  gint64 up_queue_us;
+  gint64 link_free_at;
+  guint64 rate_dropped;
+  GAsyncQueue *paced;
+  GThread *pacer;
 };
+
+typedef struct
+{
+  gint64 depart;
+  gsize len;
+  gchar data[];
+} PacedPacket;
+
+/* Sends what the bottleneck let through, each at its departure time */
+static gpointer
+proxy_pacer (gpointer data)
+{
+  Proxy *px = data;
+
+  while (!g_atomic_int_get (&px->stop)) {
+    PacedPacket *pk = g_async_queue_timeout_pop (px->paced, 100 * 1000);
+    GSocket *back;
+    gint64 wait;
+
+    if (!pk)
+      continue;
+    wait = pk->depart - g_get_monotonic_time ();
+    if (wait > 0)
+      g_usleep (wait);
+    g_mutex_lock (&px->lock);
+    back = g_object_ref (px->back);
+    g_mutex_unlock (&px->lock);
+    g_socket_send (back, pk->data, pk->len, NULL, NULL);
+    g_object_unref (back);
+    g_free (pk);
+  }
+  return NULL;
+}
+
+/* The bottleneck's verdict on a datagram (lock): NULL if it is dropped
+ * (the queue is full), else the packet to pace */
+static PacedPacket *
+bottleneck (Proxy * px, const gchar * buf, gsize n, gint64 now)
+{
+  gint64 start = MAX (now, px->link_free_at);
+  PacedPacket *pk;
+
+  /* IP + UDP headers count on the wire */
+  if (start - now > px->up_queue_us) {
+    px->rate_dropped++;
+    return NULL;
+  }
+  px->link_free_at = start + (gint64) ((n + 28) * 8 * G_USEC_PER_SEC /
+      px->up_rate_bps);
+  pk = g_malloc (sizeof (PacedPacket) + n);
+  pk->depart = px->link_free_at;
+  pk->len = n;
+  memcpy (pk->data, buf, n);
+  return pk;
+}
 
 static gboolean
 in_window (gint64 now, gint64 from, gint64 until)
@@ -320,6 +383,13 @@ proxy_up (gpointer data)
     drop = in_window (g_get_monotonic_time (), px->up_from, px->up_until);
     if (drop)
       px->dropped++;
+    if (!drop && px->up_rate_bps) {
+      PacedPacket *pk = bottleneck (px, buf, n, g_get_monotonic_time ());
+
+      if (pk)
+        g_async_queue_push (px->paced, pk);
+      drop = TRUE;              /* not sent from here */
+    }
     back = g_object_ref (px->back);
     g_mutex_unlock (&px->lock);
     g_object_unref (from);
@@ -383,9 +453,32 @@ proxy_start (guint16 server_port)
   px->server_port = server_port;
   px->front = udp_socket (0);
   px->back = udp_socket (server_port);
+  px->paced = g_async_queue_new_full (g_free);
   px->up = g_thread_new ("proxy-up", proxy_up, px);
   px->down = g_thread_new ("proxy-down", proxy_down, px);
+  px->pacer = g_thread_new ("proxy-pacer", proxy_pacer, px);
   return px;
+}
+
+void
+proxy_set_up_rate (Proxy * px, guint64 rate_bps, gint64 queue_us)
+{
+  g_mutex_lock (&px->lock);
+  px->up_rate_bps = rate_bps;
+  px->up_queue_us = queue_us;
+  px->link_free_at = 0;
+  g_mutex_unlock (&px->lock);
+}
+
+guint64
+proxy_rate_dropped (Proxy * px)
+{
+  guint64 n;
+
+  g_mutex_lock (&px->lock);
+  n = px->rate_dropped;
+  g_mutex_unlock (&px->lock);
+  return n;
 }
 
 guint16
@@ -465,6 +558,8 @@ proxy_stop (Proxy * px)
   g_atomic_int_set (&px->stop, 1);
   g_thread_join (px->up);
   g_thread_join (px->down);
+  g_thread_join (px->pacer);
+  g_async_queue_unref (px->paced);
   g_object_unref (px->front);
   g_object_unref (px->back);
   g_slist_free_full (px->old_backs, g_object_unref);

@@ -73,6 +73,11 @@ void proxy_rebind (Proxy * px);
 /* drop server -> client datagrams of at most max_len bytes for
  * duration_us from now (the small ones: audio, acks) */
 void proxy_drop_small (Proxy * px, gsize max_len, gint64 duration_us);
+/* client -> server through a bottleneck of rate_bps (IP and UDP headers
+ * counted) with a drop-tail queue of queue_us; rate 0: none */
+void proxy_set_up_rate (Proxy * px, guint64 rate_bps, gint64 queue_us);
+/* datagrams the bottleneck's full queue dropped */
+guint64 proxy_rate_dropped (Proxy * px);
 void proxy_stop (Proxy * px);
 
 /* bus helpers */
