@@ -3,8 +3,9 @@
  * Redis keys (all under "rtmfp:"; every one with a TTL of
  * RTMFP_CLUSTER_TTL_S seconds, refreshed by its owner every
  * RTMFP_CLUSTER_REFRESH_MS):
- *   rtmfp:node:NAME            "v1 INSTANCE ADDR:PORT SESSIONS PLAYERS KBPS"
- *                              and " drain" while the node drains
+ *   rtmfp:node:NAME            "v1 INSTANCE ADDR:PORT SESSIONS PLAYERS KBPS
+ *                              CPU" (CPU: per mille of one core), and
+ *                              " drain" while the node drains
  *   rtmfp:stream:LEN:APP/NAME  "NODE" (LEN: the length of APP, so that
  *                              slashes in APP or NAME cannot collide)
  * A stream key is taken with SET NX: one publisher per name across the
@@ -18,6 +19,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <sys/resource.h>
 #include <hiredis/hiredis.h>
 
 #include "rtmfpcluster.h"
@@ -46,6 +48,7 @@ typedef struct {
   gchar *instance;
   gchar *addr;
   guint sessions, players, kbps;
+  guint cpu;                    /* per mille of one core */
   gboolean draining;
 } Node;
 
@@ -75,7 +78,7 @@ struct _RtmfpCluster {
   GHashTable *nodes;            /* name -> Node (live, others and us) */
   GHashTable *streams;          /* stream key -> node name */
   GPtrArray *local_streams;     /* stream keys published here */
-  guint load_sessions, load_players, load_kbps;
+  guint load_sessions, load_players, load_kbps, load_cpu;
 
   /* the server's thread */
   RtmfpServer *srv;
@@ -85,6 +88,7 @@ struct _RtmfpCluster {
   GHashTable *retry_at;         /* stream key -> gint64 * */
   guint64 prev_bytes;
   gint64 prev_time;
+  gint64 prev_cpu_us;
 
   gint n_upstreams;             /* atomic: pulls streaming */
   gint n_nodes;                 /* atomic */
@@ -121,7 +125,7 @@ parse_uint (const gchar * s, guint * out)
   return TRUE;
 }
 
-/* "v1 INSTANCE ADDR:PORT SESSIONS PLAYERS KBPS[ drain]" */
+/* "v1 INSTANCE ADDR:PORT SESSIONS PLAYERS KBPS CPU[ drain]" */
 static Node *
 node_parse (const gchar * v, gsize len)
 {
@@ -133,19 +137,19 @@ node_parse (const gchar * v, gsize len)
     return NULL;
   copy = g_strndup (v, len);
   f = g_strsplit (copy, " ", -1);
-  if ((g_strv_length (f) == 6 || (g_strv_length (f) == 7 &&
-              g_str_equal (f[6], "drain"))) && g_str_equal (f[0], "v1") &&
+  if ((g_strv_length (f) == 7 || (g_strv_length (f) == 8 &&
+              g_str_equal (f[7], "drain"))) && g_str_equal (f[0], "v1") &&
       valid_node_name (f[1], strlen (f[1])) &&
       rtmfp_addr_from_string (&a, f[2], 0) && a.port != 0) {
     n = g_new0 (Node, 1);
     if (!parse_uint (f[3], &n->sessions) || !parse_uint (f[4], &n->players)
-        || !parse_uint (f[5], &n->kbps)) {
+        || !parse_uint (f[5], &n->kbps) || !parse_uint (f[6], &n->cpu)) {
       g_free (n);
       n = NULL;
     } else {
       n->instance = g_strdup (f[1]);
       n->addr = g_strdup (f[2]);
-      n->draining = f[6] != NULL;
+      n->draining = f[7] != NULL;
     }
   }
   g_strfreev (f);
@@ -258,10 +262,11 @@ redis_connect (RtmfpCluster * cl, gchar ** error)
 }
 
 static gchar *
-node_value (RtmfpCluster * cl, guint sessions, guint players, guint kbps)
+node_value (RtmfpCluster * cl, guint sessions, guint players, guint kbps,
+    guint cpu)
 {
-  return g_strdup_printf ("v1 %s %s %u %u %u%s", cl->instance,
-      cl->advertise, sessions, players, kbps,
+  return g_strdup_printf ("v1 %s %s %u %u %u %u%s", cl->instance,
+      cl->advertise, sessions, players, kbps, cpu,
       g_atomic_int_get (&cl->draining) ? " drain" : "");
 }
 
@@ -352,7 +357,7 @@ redis_cycle (RtmfpCluster * cl)
   gpointer k;
   redisReply *r;
   gchar *v, *nk;
-  guint i, sessions, players, kbps;
+  guint i, sessions, players, kbps, cpu;
   gboolean io_error = FALSE;
 
   g_mutex_lock (&cl->lock);
@@ -363,11 +368,12 @@ redis_cycle (RtmfpCluster * cl)
   sessions = cl->load_sessions;
   players = cl->load_players;
   kbps = cl->load_kbps;
+  cpu = cl->load_cpu;
   g_mutex_unlock (&cl->lock);
 
   /* our node */
   nk = g_strconcat (NODE_PREFIX, cl->node, NULL);
-  v = node_value (cl, sessions, players, kbps);
+  v = node_value (cl, sessions, players, kbps, cpu);
   r = redisCommand (rc, "SET %s %s EX %d", nk, v, RTMFP_CLUSTER_TTL_S);
   g_free (v);
   g_free (nk);
@@ -629,7 +635,7 @@ rtmfp_cluster_new (const gchar * url, const gchar * node_name,
     goto fail;
   /* our name: a live node with another instance has it */
   nk = g_strconcat (NODE_PREFIX, cl->node, NULL);
-  v = node_value (cl, 0, 0, 0);
+  v = node_value (cl, 0, 0, 0, 0);
   r = redisCommand (cl->rc, "SET %s %s NX EX %d", nk, v, RTMFP_CLUSTER_TTL_S);
   g_free (v);
   if (!r || r->type == REDIS_REPLY_ERROR) {
@@ -1198,9 +1204,18 @@ rtmfp_cluster_poll (RtmfpCluster * cl)
   GHashTableIter it;
   gpointer k, v;
   GPtrArray *to_close = g_ptr_array_new ();
-  guint i, kbps = 0;
+  guint i, kbps = 0, cpu = 0;
   guint64 bytes;
+  gint64 cpu_us;
+  struct rusage ru;
 
+  /* the process' CPU time (every thread) since the previous poll */
+  getrusage (RUSAGE_SELF, &ru);
+  cpu_us = (gint64) ru.ru_utime.tv_sec * G_USEC_PER_SEC + ru.ru_utime.tv_usec
+      + (gint64) ru.ru_stime.tv_sec * G_USEC_PER_SEC + ru.ru_stime.tv_usec;
+  if (cl->prev_time && now > cl->prev_time && cpu_us >= cl->prev_cpu_us)
+    cpu = (guint) ((cpu_us - cl->prev_cpu_us) * 1000 / (now - cl->prev_time));
+  cl->prev_cpu_us = cpu_us;
   rtmfp_server_get_stats (cl->srv, &st);
   bytes = st.bytes_in + st.bytes_out + st.rtmp_bytes_in + st.rtmp_bytes_out;
   if (cl->prev_time && now > cl->prev_time)
@@ -1223,6 +1238,7 @@ rtmfp_cluster_poll (RtmfpCluster * cl)
   cl->load_sessions = st.sessions + st.rtmp_connections;
   cl->load_players = st.players;
   cl->load_kbps = kbps;
+  cl->load_cpu = cpu;
 
   /* pulls to end: ended by the origin, no player for a while, or the
    * name now registered by another node (only known with Redis up) */
@@ -1315,7 +1331,7 @@ rtmfp_cluster_free (RtmfpCluster * cl)
     /* never started: only our node key, if it is ours (a refused
      * duplicate name must not delete the live node's) */
     if (cl->instance) {
-      gchar *v = node_value (cl, 0, 0, 0);
+      gchar *v = node_value (cl, 0, 0, 0, 0);
 
       r = redisCommand (cl->rc, "EVAL %s 1 %s %s", DEL_IF_SCRIPT, nk, v);
       g_free (v);

@@ -1228,7 +1228,10 @@ test_bad_input (void)
   static const gchar *const garbage[][4] = {
     {"SET", "rtmfp:node:evil", "v1 x 999.1.1.1:0 -1 a b", NULL},
     {"SET", "rtmfp:node:trunc", "v1", NULL},
-    {"SET", "rtmfp:node:bad name!", "v1 0011 127.0.0.1:9 1 1 1", NULL},
+    {"SET", "rtmfp:node:bad name!", "v1 0011 127.0.0.1:9 1 1 1 1", NULL},
+    {"SET", "rtmfp:node:extra", "v1 0011 127.0.0.1:9 1 1 1 1 x", NULL},
+    {"SET", "rtmfp:node:huge", "v1 0011 127.0.0.1:9 1 1 99999999999 1",
+        NULL},
     {"HSET", "rtmfp:node:hash", "a", "b"},
     {"SET", "rtmfp:stream:4:live/cam", "no such node ! \x01", NULL},
     {"SADD", "rtmfp:stream:4:live/set", "x", NULL},
@@ -1263,6 +1266,19 @@ test_bad_input (void)
   node_start (&nodes[1], rport, "x2", FALSE);
   /* the corrupted entries are not nodes or streams */
   g_assert_true (wait_stat (&nodes[0], "cluster_nodes", 2, 10));
+  /* what a node registers: "v1 INSTANCE ADDR:PORT SESSIONS PLAYERS KBPS
+   * CPU" */
+  {
+    static const gchar *const get[] = { "GET", "rtmfp:node:x1", NULL };
+    gchar *v = redis_cli (rport, get);
+    gchar *re = g_strdup_printf ("^v1 [0-9a-f]{16} %s [0-9]+ [0-9]+ [0-9]+ "
+        "[0-9]+$", nodes[0].addr);
+
+    g_test_message ("node x1 registered: %s", v);
+    g_assert_true (g_regex_match_simple (re, v, 0, 0));
+    g_free (re);
+    g_free (v);
+  }
   {
     gchar *line = node_stats (&nodes[0]);
 
