@@ -250,6 +250,8 @@ struct _RtmfpSession {
    * probe timeout, which doubles with every TIMEOUT_ALARM, until an
    * acknowledgement arrives */
   gint64 tlp_alarm;             /* -1 unset */
+  gboolean tlp_lone;            /* tlp_alarm armed with the lone-packet
+                                 * (delayed ack) allowance */
   guint pto_count;              /* doublings of the probe timeout: one per
                                  * TIMEOUT_ALARM since the last ack */
   guint probe_packets;          /* to send with the next flush */
@@ -650,8 +652,18 @@ session_rtt_sample (RtmfpSession * s, gint64 rtt, gint64 now)
   s->erto = MAX (s->mrto, ERTO_MIN);
 }
 
-/* Probe timeout (RFC 8985 section 7.2): two smoothed RTTs; -1 before the
- * first RTT sample (then only TIMEOUT_ALARM) */
+/* One packet of new data in flight: the receiver may be delaying its
+ * ack (every second packet, 3.6.3.4.1); a retransmission fills a gap,
+ * which is acknowledged at once */
+static gboolean
+session_pto_lone (RtmfpSession * s)
+{
+  return s->last_tx_new && session_outstanding (s) <= RTMFP_MAX_PLAIN_SIZE;
+}
+
+/* Probe timeout (RFC 8985 section 7.2): two smoothed RTTs, or 1.5 SRTT
+ * plus the delayed-ack time for a lone packet; -1 before the first RTT
+ * sample (then only TIMEOUT_ALARM) */
 static gint64
 session_pto (RtmfpSession * s)
 {
@@ -660,10 +672,7 @@ session_pto (RtmfpSession * s)
   if (s->srtt < 0)
     return -1;
   pto = MAX (2 * s->srtt, PTO_MIN);
-  /* one packet of new data in flight: the receiver may be delaying its
-   * ack (every second packet, 3.6.3.4.1); a retransmission fills a gap,
-   * which is acknowledged at once */
-  if (s->last_tx_new && session_outstanding (s) <= RTMFP_MAX_PLAIN_SIZE)
+  if (session_pto_lone (s))
     pto = MAX (pto, s->srtt * 3 / 2 + DELACK_DELAY);
   return pto;
 }
@@ -1143,8 +1152,23 @@ session_flush (RtmfpSession * s, gint64 now)
       } else if (s->timeout_alarm < 0) {
         s->timeout_alarm = now + s->erto;
       }
-      if (s->tlp_alarm < 0 && session_pto (s) > 0)
-        s->tlp_alarm = now + (session_pto (s) << s->pto_count);
+      if (session_pto (s) > 0) {
+        gint64 t = now + (session_pto (s) << s->pto_count);
+
+        if (s->tlp_alarm < 0) {
+          s->tlp_alarm = t;
+          s->tlp_lone = session_pto_lone (s);
+        } else if (s->tlp_lone && !probe && !session_pto_lone (s)) {
+          /* the probe was armed while a lone packet was in flight, with
+           * room for the receiver's delayed ack (200 ms); a second packet
+           * ends that delay (3.6.3.4.1), so the probe is due one PTO
+           * after it: a burst that takes a whole frame sent just after a
+           * lone audio message is probed two SRTT after the frame, not
+           * 1.5 SRTT + 200 ms after the audio (issue 14) */
+          s->tlp_alarm = MIN (s->tlp_alarm, t);
+          s->tlp_lone = FALSE;
+        }
+      }
       if (s->unacked_since < 0)
         s->unacked_since = now;
     }
@@ -1585,8 +1609,10 @@ session_on_acks_done (RtmfpSession * s, AckState * st, gint64 now)
    * anything is in flight */
   s->pto_count = 0;
   s->tlp_alarm = -1;
-  if (session_pto (s) > 0 && session_outstanding (s) > 0)
+  if (session_pto (s) > 0 && session_outstanding (s) > 0) {
     s->tlp_alarm = now + session_pto (s);
+    s->tlp_lone = session_pto_lone (s);
+  }
 }
 
 static void
@@ -2303,6 +2329,7 @@ _rtmfp_session_handle_timeout (RtmfpSession * s, gint64 now)
           s->stats.loss_probes++;
           s->last_probe = now;
           s->tlp_alarm = now + (session_pto (s) << s->pto_count);
+          s->tlp_lone = session_pto_lone (s);
         }
       }
 

@@ -40,6 +40,7 @@ record_init (SimFlowRecord * r)
   memset (r, 0, sizeof *r);
   r->latency = g_array_new (FALSE, FALSE, sizeof (gint64));
   r->arrival = g_array_new (FALSE, FALSE, sizeof (gint64));
+  r->index = g_array_new (FALSE, FALSE, sizeof (gint64));
   r->last_index = -1;
 }
 
@@ -47,6 +48,7 @@ static void
 record_clear (SimFlowRecord * r)
 {
   g_clear_pointer (&r->latency, g_array_unref);
+  g_clear_pointer (&r->index, g_array_unref);
   g_clear_pointer (&r->arrival, g_array_unref);
 }
 
@@ -76,6 +78,30 @@ sim_flow_record_on_time (const SimFlowRecord * r, gint64 bound)
   for (i = 0; i < r->latency->len; i++)
     if (g_array_index (r->latency, gint64, i) <= bound)
       n++;
+  return n;
+}
+
+guint64
+sim_flow_record_decodable_on_time (const SimFlowRecord * r, guint gop,
+    gint64 bound)
+{
+  guint64 n = 0;
+  gint64 expect = 0;
+  guint i;
+
+  /* delivered in order: a frame is decodable when every frame of its GOP
+   * before it was delivered too */
+  for (i = 0; i < r->index->len; i++) {
+    gint64 idx = g_array_index (r->index, gint64, i);
+
+    if (idx % gop == 0)
+      expect = idx;
+    if (idx != expect)
+      continue;
+    expect = idx + 1;
+    if (g_array_index (r->latency, gint64, i) <= bound)
+      n++;
+  }
   return n;
 }
 
@@ -120,6 +146,7 @@ on_message (RtmfpRecvFlow * f, const guint8 * data, gsize len, guint64 gap,
   lat = now - sent;
   r->max_latency = MAX (r->max_latency, lat);
   g_array_append_val (r->latency, lat);
+  g_array_append_val (r->index, idx);
   g_array_append_val (r->arrival, now);
 }
 

@@ -55,6 +55,7 @@ typedef struct {
   guint64 gaps;                 /* gap events at the receiver */
   GArray *latency;              /* gint64 per delivered message */
   GArray *arrival;              /* gint64: delivery time of each */
+  GArray *index;                /* gint64: message index of each */
   gint64 max_latency;
   gboolean bad;                 /* out of order, or unreadable */
   gint64 last_index;
@@ -154,5 +155,10 @@ void      sim_world_run (SimWorld * w, gint64 us);
 gint64    sim_flow_record_longest_gap (const SimFlowRecord * r, gint64 from);
 /* Messages delivered within `bound` of being sent */
 guint64   sim_flow_record_on_time (const SimFlowRecord * r, gint64 bound);
+/* Video frames delivered within `bound` of being sent whose GOP (`gop`
+ * frames from a keyframe) was complete up to them: what a relay that
+ * waits for the next keyframe after a missing frame would pass on */
+guint64   sim_flow_record_decodable_on_time (const SimFlowRecord * r,
+    guint gop, gint64 bound);
 
 G_END_DECLS

@@ -9,6 +9,7 @@
  */
 #define G_LOG_DOMAIN "test-mediacc"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "simmedia.h"
@@ -214,16 +215,18 @@ test_backs_off (void)
 }
 
 /* Two bulk media sessions from two hosts behind one 4 Mbit/s uplink (a
- * 200 KB drop-tail queue), the second starting 5 s after the first:
- * over the last 30 s of 90 each gets its share, within 20 %. */
+ * 200 KB drop-tail queue), the second starting second_start after the
+ * first: over the last 30 s of 90 they fill the link.  Their rates and the
+ * 90th percentile of the queue delay over those 30 s go to ratio and
+ * q90. */
 static void
-test_two_sessions_share (void)
+two_sessions_case (gint64 second_start, gdouble * ratio, gint64 * q90)
 {
   RtmfpSimLink link;
   SimWorld *w;
   SimPair *a, *b;
   guint64 a0, b0;
-  gint64 t0, q90, us;
+  gint64 t0, us;
   gdouble ra, rb;
 
   rtmfp_sim_link_init (&link);
@@ -237,23 +240,72 @@ test_two_sessions_share (void)
   sim_world_set_link (w, &link);
 
   sim_pair_start_bulk (a);
-  sim_world_run (w, 5 * SIM_SEC);
+  sim_world_run (w, second_start);
   sim_pair_start_bulk (b);
-  sim_world_run (w, 55 * SIM_SEC);
+  sim_world_run (w, 60 * SIM_SEC - second_start);
   a0 = a->rx_bytes;
   b0 = b->rx_bytes;
   t0 = rtmfp_sim_net_now (sim_world_get_net (w));
-  q90 = run_sampling_queue (w, a->tx_host, 30);
+  *q90 = run_sampling_queue (w, a->tx_host, 30);
   us = rtmfp_sim_net_now (sim_world_get_net (w)) - t0;
   ra = mbps (a->rx_bytes - a0, us);
   rb = mbps (b->rx_bytes - b0, us);
-  g_test_message ("two media sessions through 4 Mbit/s: %.2f and %.2f "
-      "Mbit/s (ratio %.2f), queue (90th percentile) %" G_GINT64_FORMAT " ms",
-      ra, rb, MIN (ra, rb) / MAX (ra, rb), q90 / 1000);
+  *ratio = MIN (ra, rb) / MAX (ra, rb);
+  g_test_message ("two media sessions through 4 Mbit/s, the second from %"
+      G_GINT64_FORMAT " ms: %.2f and %.2f Mbit/s (ratio %.2f), queue (90th "
+      "percentile) %" G_GINT64_FORMAT " ms", second_start / 1000, ra, rb,
+      *ratio, *q90 / 1000);
   g_assert_cmpfloat (ra + rb, >, 0.85 * 4.0);
-  g_assert_cmpfloat (MIN (ra, rb), >=, 0.8 * MAX (ra, rb));
-  g_assert_cmpint (q90, <, 150 * SIM_MS);
   sim_world_free (w);
+}
+
+static gint
+cmp_double (gconstpointer a, gconstpointer b)
+{
+  gdouble x = *(const gdouble *) a, y = *(const gdouble *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+static gint
+cmp_gint64 (gconstpointer a, gconstpointer b)
+{
+  gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+/* How two media sessions share, and the queue they keep, depends on how
+ * their probing cycles happen to line up, so one run says little: over 60
+ * start times of the second session (5 s to 5.059 s, one run each) the
+ * rate ratio ranged from 0.25 to 1 (below 0.8 in a third of the runs,
+ * median 0.89) and the queue's 90th percentile from 75 to 356 ms (median
+ * 228 ms); the second session at 5 s and 5.001 s gave 0.97 / 87 ms and
+ * 0.57 / 293 ms.  Over 15 start times: they share (the median ratio is
+ * 0.83-0.95 over each 15 consecutive ones) and keep the queue below the
+ * full drop-tail queue's 400 ms (median 190-262 ms).  The single run of
+ * this test before (5 s, per-run ratio >= 0.8 and q90 < 150 ms) passed by
+ * the luck of that start time, and failed after a change to when loss
+ * probes are armed at a session's start (issue 14) that leaves these
+ * distributions as they were. */
+static void
+test_two_sessions_share (void)
+{
+  gdouble ratio[15];
+  gint64 q90[15];
+  guint i, n = G_N_ELEMENTS (ratio);
+
+  for (i = 0; i < n; i++)
+    two_sessions_case (5 * SIM_SEC + i * SIM_MS, &ratio[i], &q90[i]);
+  qsort (ratio, n, sizeof ratio[0], cmp_double);
+  qsort (q90, n, sizeof q90[0], cmp_gint64);
+  g_test_message ("%u start times: rate ratio median %.2f (%.2f-%.2f), "
+      "queue (90th percentile) median %" G_GINT64_FORMAT " ms (%"
+      G_GINT64_FORMAT "-%" G_GINT64_FORMAT " ms)", n, ratio[n / 2],
+      ratio[0], ratio[n - 1], q90[n / 2] / 1000, q90[0] / 1000,
+      q90[n - 1] / 1000);
+  g_assert_cmpfloat (ratio[n / 2], >=, 0.75);
+  g_assert_cmpint (q90[n / 2], <, 300 * SIM_MS);
 }
 
 /* A bulk RTMFP session (either controller) and a NewReno bulk flow behind
