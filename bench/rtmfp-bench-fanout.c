@@ -3,7 +3,8 @@
  *
  *   rtmfp-bench-fanout --players N [--seconds 20] [--kbps 1070]
  *       (--server-cmd PATH [--server-arg ARG]... | --server HOST:PORT
- *        --server-pid PID) [--app live] [--stream bench] [--csv FILE]
+ *        --server-pid PID) [--player-server HOST:PORT]...
+ *       [--measure-pid PID]... [--app live] [--stream bench] [--csv FILE]
  *
  * One publisher sends a synthetic stream of about --kbps (30 fps video, a
  * keyframe every 2 s four times the size of an inter frame, and 50 Speex
@@ -15,7 +16,12 @@
  * `PATH --rtmfp 127.0.0.1:0 ARGS...`, the address read from its
  * "listening rtmfp ADDR" line: tools/rtmfp-server) or already running
  * (--server and --server-pid: e.g. rtmfp-cpp's tcserver, which
- * bench/rtmfp-bench-fanout.sh starts when it finds one).
+ * bench/rtmfp-bench-fanout.sh starts when it finds one).  The publisher
+ * always uses that server; with --player-server (repeatable) the players
+ * go to those servers instead, round robin (player i to the
+ * ((i - 1) mod K)-th), e.g. the other nodes of an rtmfp-server cluster
+ * (bench/rtmfp-bench-cluster.sh).  --measure-pid (repeatable) adds more
+ * processes whose CPU is taken over the same window (the nodes, Redis).
  *
  * Once every player is streaming and a 2 s warm-up has passed, the server's
  * CPU time (user + system, /proc/PID/stat) and the message bytes every
@@ -53,6 +59,7 @@ static gchar **opt_server_args;
 static gint opt_server_pid;
 static gchar *opt_app = (gchar *) "live", *opt_stream = (gchar *) "bench";
 static gboolean opt_version;
+static gchar **opt_player_servers, **opt_measure_pids;
 
 static GOptionEntry entries[] = {
   {"players", 'n', 0, G_OPTION_ARG_INT, &opt_players, "Players (25)", "N"},
@@ -68,6 +75,11 @@ static GOptionEntry entries[] = {
       "A running server's RTMFP address (with --server-pid)", "HOST:PORT"},
   {"server-pid", 0, 0, G_OPTION_ARG_INT, &opt_server_pid,
       "Its process ID, for its CPU time", "PID"},
+  {"player-server", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_player_servers,
+      "Players connect to these servers, round robin (repeatable; default "
+        "the publisher's)", "HOST:PORT"},
+  {"measure-pid", 0, 0, G_OPTION_ARG_STRING_ARRAY, &opt_measure_pids,
+      "Also take this process' CPU over the window (repeatable)", "PID"},
   {"app", 0, 0, G_OPTION_ARG_STRING, &opt_app, "App (live)", "APP"},
   {"stream", 0, 0, G_OPTION_ARG_STRING, &opt_stream, "Stream (bench)", "S"},
   {"csv", 0, 0, G_OPTION_ARG_FILENAME, &opt_csv,
@@ -381,7 +393,11 @@ main (int argc, char **argv)
 {
   GOptionContext *ctx = g_option_context_new ("- relay fan-out bench");
   GError *err = NULL;
-  RtmfpAddr server;
+  RtmfpAddr server, *pservers = NULL;
+  guint n_pservers = 0, n_mpids = 0;
+  gint *mpids = NULL;
+  gdouble *mcpu0 = NULL, *mcpu1 = NULL;
+  GString *mcores = g_string_new (NULL);
   Client *cl;
   guint n, i, streaming = 0;
   gint epfd, pid;
@@ -428,6 +444,27 @@ main (int argc, char **argv)
     }
     pid = opt_server_pid;
   }
+  n_pservers = opt_player_servers ? g_strv_length (opt_player_servers) : 0;
+  pservers = g_new0 (RtmfpAddr, MAX (n_pservers, 1));
+  for (i = 0; i < n_pservers; i++)
+    if (!rtmfp_addr_from_string (&pservers[i], opt_player_servers[i], 0)) {
+      g_printerr ("bad --player-server %s\n", opt_player_servers[i]);
+      return 2;
+    }
+  n_mpids = opt_measure_pids ? g_strv_length (opt_measure_pids) : 0;
+  mpids = g_new0 (gint, MAX (n_mpids, 1));
+  mcpu0 = g_new0 (gdouble, MAX (n_mpids, 1));
+  mcpu1 = g_new0 (gdouble, MAX (n_mpids, 1));
+  for (i = 0; i < n_mpids; i++) {
+    gchar *end = NULL;
+    gint64 v = g_ascii_strtoll (opt_measure_pids[i], &end, 10);
+    if (!end || *end || v <= 0 || v > G_MAXINT || bench_pid_cpu ((gint) v) < 0) {
+      g_printerr ("bad --measure-pid %s (no such process)\n",
+          opt_measure_pids[i]);
+      return 2;
+    }
+    mpids[i] = (gint) v;
+  }
 
   n = (guint) opt_players + 1;
   cl = g_new0 (Client, n);
@@ -445,7 +482,8 @@ main (int argc, char **argv)
   }
   /* players join in groups of 10, so that handshakes do not pile up */
   for (i = 1; i < n; i++) {
-    if (!client_open (&cl[i], FALSE, &server, epfd, i)) {
+    if (!client_open (&cl[i], FALSE, n_pservers ?
+            &pservers[(i - 1) % n_pservers] : &server, epfd, i)) {
       g_printerr ("player %u: cannot start\n", i);
       return 1;
     }
@@ -468,9 +506,13 @@ main (int argc, char **argv)
     gaps -= cl[i].gaps;
   t_start = g_get_monotonic_time ();
   cpu0 = bench_pid_cpu (pid);
+  for (i = 0; i < n_mpids; i++)
+    mcpu0[i] = bench_pid_cpu (mpids[i]);
   gen0 = bench_process_cpu ();
   run_until (cl, n, epfd, t_start + (gint64) opt_seconds * SEC, NULL);
   cpu1 = bench_pid_cpu (pid);
+  for (i = 0; i < n_mpids; i++)
+    mcpu1[i] = bench_pid_cpu (mpids[i]);
   gen1 = bench_process_cpu ();
   t_end = g_get_monotonic_time ();
   secs = (t_end - t_start) / 1e6;
@@ -494,6 +536,11 @@ main (int argc, char **argv)
       best * 8 / 1e6 / secs, cores, per,
       1000.0 / (per * (mbit / opt_players / secs)), (gen1 - gen0) / secs,
       gaps);
+  for (i = 0; i < n_mpids; i++)
+    g_string_append_printf (mcores, "%s%.4f", i ? ";" : "",
+        (mcpu1[i] - mcpu0[i]) / secs);
+  if (n_mpids)
+    printf ("(--measure-pid CPU, cores: %s)\n", mcores->str);
   printf ("(machine: %s)\n", machine);
   if (opt_csv) {
     gboolean fresh = !g_file_test (opt_csv, G_FILE_TEST_EXISTS);
@@ -501,11 +548,12 @@ main (int argc, char **argv)
     if (f) {
       if (fresh)
         fprintf (f, "server,players,seconds,player_mbit_min,player_mbit_max,"
-            "server_cores,server_ms_per_player_mbit,generator_cores,gaps\n");
+            "server_cores,server_ms_per_player_mbit,generator_cores,gaps,"
+            "measured_cores\n");
       fprintf (f, "%s,%d,%.2f,%.4f,%.4f,%.4f,%.4f,%.3f,%" G_GUINT64_FORMAT
-          "\n", opt_server_cmd ? opt_server_cmd : opt_server, opt_players,
+          ",%s\n", opt_server_cmd ? opt_server_cmd : opt_server, opt_players,
           secs, worst * 8 / 1e6 / secs, best * 8 / 1e6 / secs, cores, per,
-          (gen1 - gen0) / secs, gaps);
+          (gen1 - gen0) / secs, gaps, mcores->str);
       fclose (f);
     }
   }
