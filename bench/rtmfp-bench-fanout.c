@@ -397,7 +397,7 @@ main (int argc, char **argv)
   guint n_pservers = 0, n_mpids = 0;
   gint *mpids = NULL;
   gdouble *mcpu0 = NULL, *mcpu1 = NULL;
-  GString *mcores = g_string_new (NULL);
+  GString *mcores;
   Client *cl;
   guint n, i, streaming = 0;
   gint epfd, pid;
@@ -536,6 +536,9 @@ main (int argc, char **argv)
       best * 8 / 1e6 / secs, cores, per,
       1000.0 / (per * (mbit / opt_players / secs)), (gen1 - gen0) / secs,
       gaps);
+  /* made here, not at the top: the early exits (--version, bad options)
+   * must not leak it */
+  mcores = g_string_new (NULL);
   for (i = 0; i < n_mpids; i++)
     g_string_append_printf (mcores, "%s%.4f", i ? ";" : "",
         (mcpu1[i] - mcpu0[i]) / secs);
@@ -557,6 +560,7 @@ main (int argc, char **argv)
       fclose (f);
     }
   }
+  g_string_free (mcores, TRUE);
   /* the server is ours to stop when we spawned it; the clients simply
    * go (the server notices them gone) */
   if (server_child) {
