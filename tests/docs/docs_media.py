@@ -1,12 +1,14 @@
-"""What a player decoded, from gst-launch -v output and the raw audio file:
-video frames counted from the fakesink's last-message lines, audio checked
-against audiotestsrc's default 440 Hz sine by its zero crossings.
+"""What a player decoded, from gst-launch -v output and the WAV file of its
+audio: video frames counted from the fakesink's last-message lines, audio
+(its format from the WAV header) checked against audiotestsrc's default
+440 Hz sine by its zero crossings.
 
 SPDX-License-Identifier: LGPL-2.1-or-later
 """
 import array
 import re
 import statistics
+import struct
 import sys
 
 SINE_HZ = 440.0
@@ -67,14 +69,62 @@ def framerate(caps):
     return int(num) / int(den) if int(den) else 0.0
 
 
+WAVE_FORMAT_PCM = 1
+WAVE_FORMAT_IEEE_FLOAT = 3
+WAVE_FORMAT_EXTENSIBLE = 0xFFFE
+WAV_SIZE_UNKNOWN = 0x7FFF0000   # wavenc's data size until it ends
+
+
+def wav_info(path):
+    """The format of a WAV file as wavenc writes it, as caps fields
+    ({"media", "format", "rate", "channels"}) plus "offset" and "size" of
+    its samples; None while the file has no complete header (nothing
+    decoded yet).  A file whose stream did not end (no EOS) has wavenc's
+    placeholder data size: its samples run to the end of the file."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+            total = f.seek(0, 2)
+    except OSError:
+        return None
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    pos, fmt = 12, None
+    while pos + 8 <= len(head):
+        cid, size = head[pos:pos + 4], struct.unpack_from("<I", head, pos + 4)[0]
+        body = pos + 8
+        if cid == b"fmt " and body + 16 <= len(head):
+            tag, channels, rate, _, _, bits = struct.unpack_from("<HHIIHH",
+                                                                 head, body)
+            if tag == WAVE_FORMAT_EXTENSIBLE and body + 26 <= len(head):
+                tag = struct.unpack_from("<H", head, body + 24)[0]
+            fmt = (tag, channels, rate, bits)
+        elif cid == b"data":
+            if fmt is None:
+                return None
+            tag, channels, rate, bits = fmt
+            name = {(WAVE_FORMAT_PCM, 16): "S16LE",
+                    (WAVE_FORMAT_IEEE_FLOAT, 32): "F32LE"}.get((tag, bits),
+                                                               "wav-%d-%d" % (tag, bits))
+            avail = total - body
+            n = avail if size >= WAV_SIZE_UNKNOWN else min(size, avail)
+            return {"media": "audio/x-raw", "format": name, "rate": str(rate),
+                    "channels": str(channels), "layout": "interleaved",
+                    "offset": body, "size": n}
+        pos = body + size + (size & 1)
+    return None
+
+
 def read_samples(path, caps):
-    """The first channel's samples as floats in [-1, 1], and the rate"""
+    """The first channel's samples as floats in [-1, 1], and the rate;
+    caps: wav_info's, or caps fields of a raw file (offset 0, to its end)"""
     fmt = caps.get("format")
     channels = int(caps.get("channels", "1"))
     rate = int(caps["rate"])
     layout = caps.get("layout", "interleaved")
     with open(path, "rb") as f:
-        data = f.read()
+        f.seek(caps.get("offset", 0))
+        data = f.read(caps["size"]) if "size" in caps else f.read()
     if fmt == "S16LE":
         a, scale = array.array("h"), 32768.0
     elif fmt == "F32LE":

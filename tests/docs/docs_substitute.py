@@ -11,8 +11,12 @@ the test can run, and nothing else:
                              fakesink, d.video ! fakesink silent=false)
                              keeps its properties and gets silent=false
                              name=docs_video_out
-  autoaudiosink           -> filesink location=<run dir>/<n>-audio.raw
-                             name=docs_audio_out (the decoded samples)
+  autoaudiosink           -> wavenc name=docs_audio_out ! filesink
+                             location=<run dir>/<n>-audio.wav (the decoded
+                             samples; the WAV header says their format, so
+                             the test does not depend on gst-launch -v
+                             printing the caps, which it now and then
+                             does not)
   example.com, example.org in rtmfp:// and rtmp:// URIs
                           -> 127.0.0.1:<port of the test's rtmfp-server>
                              (RTMFP on UDP and RTMP on TCP, same number)
@@ -68,7 +72,7 @@ class Runnable:
         self.env = dict(cmd.env)
         self.changes = []
         self.video_out = None         # the fakesink's name
-        self.audio_out = None         # the raw audio file
+        self.audio_out = None         # the WAV file of the decoded audio
 
     def describe(self):
         return "; ".join(self.changes) if self.changes else "run verbatim"
@@ -115,8 +119,9 @@ def counted_sink(run, element, kind, tag, run_dir):
                                                                 element.props))
     if run.audio_out:
         raise SubstituteError("two audio outputs")
-    run.audio_out = os.path.join(run_dir, tag + "-audio.raw")
-    return ["filesink", "location=" + run.audio_out, "name=" + AUDIO_OUT]
+    run.audio_out = os.path.join(run_dir, tag + "-audio.wav")
+    return ["wavenc", "name=" + AUDIO_OUT, "!", "filesink",
+            "location=" + run.audio_out]
 
 
 def substitute_element(run, e, chains, last_of_chain, tag, run_dir):

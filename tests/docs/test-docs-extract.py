@@ -15,7 +15,9 @@ import array
 import math
 import os
 import sys
+import struct
 import tempfile
+import wave
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -150,9 +152,12 @@ class Substitute(unittest.TestCase):
         run = sub.prepare(self.command(PLAYER), 4242, "/run", "t")
         self.assertEqual(run.argv[:3], ["gst-launch-1.0", "-m", "-v"])
         self.assertIn("name=" + sub.VIDEO_OUT, run.argv)
-        self.assertIn("location=/run/t-audio.raw", run.argv)
+        self.assertIn("location=/run/t-audio.wav", run.argv)
+        i = run.argv.index("name=" + sub.AUDIO_OUT)
+        self.assertEqual(run.argv[i - 1:i + 3], ["wavenc", "name=" + sub.AUDIO_OUT,
+                                                 "!", "filesink"])
         self.assertNotIn("autovideosink", run.argv)
-        self.assertEqual(run.audio_out, "/run/t-audio.raw")
+        self.assertEqual(run.audio_out, "/run/t-audio.wav")
 
     def test_peer_id(self):
         cmd = self.command("gst-launch-1.0 rtmfpsrc location=rtmfp://example.org:1935/live/a "
@@ -289,6 +294,47 @@ class Media(unittest.TestCase):
         self.assertAlmostEqual(r["seconds"], 2.0)
         self.assertAlmostEqual(r["sine_seconds"], 1.0, delta=0.06)
         self.assertAlmostEqual(r["median_hz"], 440, delta=15)
+
+    def test_wav_header(self):
+        """wavenc's files: S16LE with the final size (after EOS), and F32LE
+        with the placeholder size of a stream that did not end"""
+        rate = 16000
+        pcm = array.array("h", [int(26000 * math.sin(2 * math.pi * 440 * i / rate))
+                                for i in range(rate)])
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "a.wav")
+            with wave.open(path, "wb") as w:
+                w.setnchannels(1)
+                w.setsampwidth(2)
+                w.setframerate(rate)
+                w.writeframes(pcm.tobytes())
+            with open(path, "ab") as f:     # a trailing chunk is no audio
+                f.write(b"LIST\x04\x00\x00\x00INFO")
+            info = docs_media.wav_info(path)
+            self.assertEqual((info["format"], info["rate"], info["channels"],
+                              info["offset"], info["size"]),
+                             ("S16LE", "16000", "1", 44, 2 * rate))
+            r = docs_media.analyse_audio(path, info)
+            self.assertAlmostEqual(r["seconds"], 1.0)
+            self.assertAlmostEqual(r["median_hz"], 440, delta=15)
+
+            mono = [0.8 * math.sin(2 * math.pi * 440 * i / 44100)
+                    for i in range(4410)]
+            fl = array.array("f", [x for x in mono for _ in range(2)])  # stereo
+            hdr = struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", 0x7FFF0000, b"WAVE",
+                              b"fmt ", 16, 3, 2, 44100, 44100 * 8, 8, 32,
+                              b"data", 0x7FFF0000)
+            with open(path, "wb") as f:
+                f.write(hdr + fl.tobytes())
+            info = docs_media.wav_info(path)
+            self.assertEqual((info["format"], info["rate"], info["channels"],
+                              info["size"]), ("F32LE", "44100", "2", 4410 * 8))
+            self.assertAlmostEqual(docs_media.analyse_audio(path, info)["seconds"],
+                                   0.1)
+            with open(path, "wb") as f:     # header not written yet
+                f.write(hdr[:20])
+            self.assertIsNone(docs_media.wav_info(path))
+            self.assertIsNone(docs_media.wav_info(os.path.join(d, "none.wav")))
 
     def test_counts_chain_lines_of_its_sink_only(self):
         pred = docs_media.chain_line("docs_video_out")

@@ -24,7 +24,8 @@ it (meson test docs_pipelines, suite docs).
    - autovideosink, and a property-less fakesink ending a video decoding
      chain -> fakesink silent=false name=docs_video_out (decoded frames
      counted from gst-launch -v's last-message lines); autoaudiosink ->
-     filesink of the decoded samples (name=docs_audio_out);
+     wavenc name=docs_audio_out ! filesink (the decoded samples, their
+     format from the WAV header);
    - example.com, example.org in rtmfp:// and rtmp:// locations ->
      127.0.0.1:<port> of an rtmfp-server started for each run, RTMFP on UDP
      and RTMP on TCP with the same port number (so rtmp:// locations
@@ -357,13 +358,15 @@ def start_player(scenario, server, tag, peer_id):
     return child
 
 
-def audio_bytes_per_second(child):
-    caps = docs_media.sink_caps(child.output(), docs_substitute.AUDIO_OUT,
-                                  "audio/x-raw")
-    if not caps or "rate" not in caps:
-        return None
-    width = {"S16LE": 2, "F32LE": 4}.get(caps.get("format"), 0)
-    return width * int(caps["rate"]) * int(caps.get("channels", "1")) or None
+def audio_seconds(child):
+    """Seconds of decoded audio in the player's WAV file so far (0 before
+    its header)"""
+    info = docs_media.wav_info(child.run.audio_out)
+    if not info:
+        return 0.0
+    width = {"S16LE": 2, "F32LE": 4}.get(info["format"], 0)
+    bps = width * int(info["rate"]) * int(info["channels"])
+    return info["size"] / bps if bps else 0.0
 
 
 def decoded_enough(player, fps):
@@ -373,12 +376,8 @@ def decoded_enough(player, fps):
         frames = player.lines.count(docs_media.chain_line(player.run.video_out))
         if frames < fps * MEDIA_TARGET_S:
             return False
-    if player.run.audio_out:
-        bps = audio_bytes_per_second(player)
-        if not bps or not os.path.exists(player.run.audio_out):
-            return False
-        if os.path.getsize(player.run.audio_out) < bps * MEDIA_TARGET_S:
-            return False
+    if player.run.audio_out and audio_seconds(player) < MEDIA_TARGET_S:
+        return False
     return True
 
 
@@ -416,10 +415,9 @@ def check_video(player, window_s, tag):
 
 
 def check_audio(player, window_s, tag):
-    caps = docs_media.sink_caps(player.output(), docs_substitute.AUDIO_OUT,
-                                  "audio/x-raw")
-    if not check(caps is not None and os.path.exists(player.run.audio_out),
-                 "%s: decoded audio reached the sink (caps %s)" % (tag, caps)):
+    caps = docs_media.wav_info(player.run.audio_out)
+    if not check(caps is not None,
+                 "%s: decoded audio reached the sink (WAV %s)" % (tag, caps)):
         return
     a = docs_media.analyse_audio(player.run.audio_out, caps)
     check(a["sine_seconds"] >= MIN_RATIO * window_s,
@@ -553,14 +551,36 @@ def check_direct(pub, player, tag):
           "(rtmfp-peer-connected)" % tag)
 
 
-def run_live(scenario, pub, player, tag):
+DIAGNOSIS = re.compile(r"\((element|error|warning)\): rtmfp|caps = video/x-h264|"
+                       r"caps = audio/x-speex|^WARNING|^ERROR")
+
+
+def diagnose(server, pub, player):
+    """What the three processes said that explains missing media (their
+    full logs stay in the run directory): the elements' rtmfp-* messages,
+    the compressed caps the player got, the server's last lines"""
+    log("  diagnosis (full logs in %s):" % RUN_DIR)
+    for child, n in ((pub, 6), (player, 10)):
+        lines = [l for l in child.output() if DIAGNOSIS.search(l)]
+        for l in lines[-n:]:
+            log("    %s: %s" % (child.name, l[:300]))
+    log("    %s: %d video frames counted, %.1f s of audio" % (
+        player.name, player.lines.count(docs_media.chain_line(
+            player.run.video_out)) if player.run.video_out else 0,
+        audio_seconds(player) if player.run.audio_out else 0.0))
+    for l in server.child.output()[-8:]:
+        log("    %s: %s" % (server.child.name, l[:300]))
+
+
+def run_live(scenario, server, pub, player, tag):
     """A live publisher stopped with SIGINT once the player decoded enough;
     the player's share of what was sent meanwhile"""
     # a live player that never reached PLAYING has no media (its sinks
     # did not preroll): no point waiting for it
-    check(player.playing and wait_decoded(player, pub),
-          "%s: the player decoded %.0f s of media (within %.0f s)" % (
-              tag, MEDIA_TARGET_S, MEDIA_TIMEOUT_S))
+    if not check(player.playing and wait_decoded(player, pub),
+                 "%s: the player decoded %.0f s of media (within %.0f s)" % (
+                     tag, MEDIA_TARGET_S, MEDIA_TIMEOUT_S)):
+        diagnose(server, pub, player)
     if scenario.player.direct:
         check_direct(pub, player, tag)
     stop_publisher(pub, tag + " publisher")
@@ -601,7 +621,7 @@ def run_pair(scenario, tag):
         if scenario.pub.frames:
             run_counted_frames(scenario, pub, player, tag)
         else:
-            run_live(scenario, pub, player, tag)
+            run_live(scenario, server, pub, player, tag)
         for child in (pub, player):
             check_documented_extras(child, child.name)
             check_clean(child, child.name)
