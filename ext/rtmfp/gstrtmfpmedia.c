@@ -280,13 +280,15 @@ gst_rtmfp_media_end_of_sequence (const GstRtmfpMediaFormat * fmt)
 
 GBytes *
 gst_rtmfp_media_metadata (const GstRtmfpMediaFormat * video,
-    const GstRtmfpMediaFormat * audio)
+    const GstRtmfpMediaFormat * audio, gboolean has_video, gboolean has_audio)
 {
   RtmfpAmfNode *name = rtmfp_amf_node_new_string ("onMetaData", -1);
   RtmfpAmfNode *a = rtmfp_amf_node_new_ecma_array ();
   GByteArray *out = g_byte_array_new ();
 
   rtmfp_amf_node_append_field_number (a, "duration", 0);
+  rtmfp_amf_node_append_field_boolean (a, "hasVideo", has_video || video);
+  rtmfp_amf_node_append_field_boolean (a, "hasAudio", has_audio || audio);
   if (video) {
     if (video->width > 0)
       rtmfp_amf_node_append_field_number (a, "width", video->width);
@@ -321,10 +323,13 @@ gst_rtmfp_media_info_from_metadata (const guint8 * p, gsize len,
     GstRtmfpMediaInfo * info)
 {
   gsize skip = rtmfp_flv_script_skip_set_data_frame (p, len);
-  GPtrArray *values = rtmfp_amf_parse_values (p + skip, len - skip);
+  GPtrArray *values;
   gdouble d;
+  gboolean b, vcodec, acodec;
   guint i;
 
+  info->has_video = info->has_audio = -1;
+  values = rtmfp_amf_parse_values (p + skip, len - skip);
   if (!values)
     return;
   for (i = 1; i < values->len; i++) {
@@ -333,6 +338,18 @@ gst_rtmfp_media_info_from_metadata (const guint8 * p, gsize len,
 
     if (t != RTMFP_AMF_TYPE_OBJECT && t != RTMFP_AMF_TYPE_ECMA_ARRAY)
       continue;
+    /* which media: said outright, or told by the codec IDs of a metadata
+     * that describes media (flvmux, FMLE, OBS write no hasVideo) */
+    vcodec = rtmfp_amf_node_get_field (n, "videocodecid") != NULL;
+    acodec = rtmfp_amf_node_get_field (n, "audiocodecid") != NULL;
+    if (rtmfp_amf_node_get_field_boolean (n, "hasVideo", &b))
+      info->has_video = b;
+    else if (vcodec || acodec)
+      info->has_video = vcodec;
+    if (rtmfp_amf_node_get_field_boolean (n, "hasAudio", &b))
+      info->has_audio = b;
+    else if (vcodec || acodec)
+      info->has_audio = acodec;
     /* bounded: a hostile publisher's numbers must make sane caps */
     if (rtmfp_amf_node_get_field_number (n, "width", &d) && d >= 1 &&
         d <= 16384)

@@ -80,16 +80,25 @@ GBytes   *gst_rtmfp_media_tag_body (const GstRtmfpMediaFormat * fmt,
 GBytes   *gst_rtmfp_media_end_of_sequence (const GstRtmfpMediaFormat * fmt);
 
 /* onMetaData (script tag body: "onMetaData", ECMA array) describing the
- * streams present (either may be NULL) */
+ * streams present (either format may be NULL).  has_video / has_audio:
+ * the publisher has that input even if its format is not known yet;
+ * "hasVideo" and "hasAudio" say so, so that a player does not take an
+ * early onMetaData (sent before the encoder of the other medium
+ * negotiated) for a stream without that medium. */
 GBytes   *gst_rtmfp_media_metadata (const GstRtmfpMediaFormat * video,
-    const GstRtmfpMediaFormat * audio);
+    const GstRtmfpMediaFormat * audio, gboolean has_video,
+    gboolean has_audio);
 
 /* ---- the source side ---- */
 
-/* What onMetaData says about the video (0 where it does not) */
+/* What onMetaData says about the video (0 where it does not), and which
+ * media the stream has: 1 yes, 0 no, -1 it does not say ("hasVideo" /
+ * "hasAudio" first, else the presence of "videocodecid" / "audiocodecid"
+ * in a metadata that describes media) */
 typedef struct {
   gint width, height;
   gdouble framerate;
+  gint has_video, has_audio;
 } GstRtmfpMediaInfo;
 
 void      gst_rtmfp_media_info_from_metadata (const guint8 * payload,

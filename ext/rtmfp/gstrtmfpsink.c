@@ -20,7 +20,9 @@
  *   for pipelines written for rtmp2sink (`flvmux ! rtmfpsink`).
  *
  * Each pad is optional and works on its own (a silent microphone never
- * holds video back, nor the reverse).  Sequence headers (codec_data) and
+ * holds video back, nor the reverse; a camera that starts after the
+ * microphone does not hold the audio: #GstRtmfpSink:async is FALSE by
+ * default).  Sequence headers (codec_data) and
  * metadata (generated from the caps) are sent reliably, and again when
  * they change; audio and video frames are abandoned once older than
  * #GstRtmfpSink:audio-lifetime / #GstRtmfpSink:video-lifetime, and inter
@@ -105,7 +107,7 @@ enum
 
 #define DEFAULT_MODE GST_RTMFP_SINK_MODE_SERVER
 #define DEFAULT_SYNC TRUE
-#define DEFAULT_ASYNC TRUE
+#define DEFAULT_ASYNC FALSE
 #define N_KINDS 3
 
 /* What the sink keeps per elementary input (its streaming thread) */
@@ -262,7 +264,7 @@ take_metadata (GstRtmfpSink * self)
     return NULL;
   self->metadata_dirty = FALSE;
   return gst_rtmfp_media_metadata (vs && vs->have_fmt ? &vs->fmt : NULL,
-      as && as->have_fmt ? &as->fmt : NULL);
+      as && as->have_fmt ? &as->fmt : NULL, v != NULL, a != NULL);
 }
 
 /* Running time of the buffer in ms (DTS first), and the composition time
@@ -845,8 +847,12 @@ install_properties (GObjectClass * gobject_class)
    * GstRtmfpSink:async:
    *
    * Go to PAUSED asynchronously, prerolling each input (as GstBaseSink's
-   * `async`).  FALSE lets a pipeline change state without data, e.g. when
-   * the sink is added to a running pipeline.
+   * `async`): the pipeline then reaches PLAYING only once every input has
+   * had data, so a camera that starts a second or two after the
+   * microphone holds the audio back until then.  FALSE (the default, the
+   * inputs being independent flows of a live publisher): every input
+   * sends as soon as it has data, and the pipeline changes state without
+   * data, e.g. when the sink is added to a running pipeline.
    *
    * Since: 1.0
    */

@@ -172,10 +172,8 @@ note_state (GstRtmfpSrcOut * o, const RtmfpMediaItem * it)
     o->info = info;
     if (k == RTMFP_FLV_SCRIPT_ON_METADATA) {
       /* which media the stream has, when the metadata says */
-      o->md_video = g_strstr_len ((const gchar *) p, len, "videocodecid") ?
-          1 : 0;
-      o->md_audio = g_strstr_len ((const gchar *) p, len, "audiocodecid") ?
-          1 : 0;
+      o->md_video = info.has_video;
+      o->md_audio = info.has_audio;
     }
     slot = &o->metadata;
   } else if (it->type == RTMFP_FLV_TAG_TYPE_VIDEO) {

@@ -92,7 +92,8 @@ static GBytes *
 metadata (GstRtmfpFlvWriter * w)
 {
   return gst_rtmfp_media_metadata (w->have_fmt[W_VIDEO] ? &w->fmt[W_VIDEO] :
-      NULL, w->have_fmt[W_AUDIO] ? &w->fmt[W_AUDIO] : NULL);
+      NULL, w->have_fmt[W_AUDIO] ? &w->fmt[W_AUDIO] : NULL, w->has[W_VIDEO],
+      w->has[W_AUDIO]);
 }
 
 static void

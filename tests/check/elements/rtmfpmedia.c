@@ -319,6 +319,69 @@ one_medium (gboolean video)
   one_medium_full (video, FALSE);
 }
 
+/* A camera that starts after the microphone (v4l2src takes a second or
+ * two where pulsesrc is at once).  The audio goes out meanwhile (the
+ * sink's inputs do not preroll together: async is FALSE by default), and
+ * the publisher's first onMetaData knows no video format yet.  The player
+ * must not take the stream for audio-only and end its video pad: the
+ * metadata says the publisher has a video input (hasVideo), and video
+ * plays once the camera runs. */
+GST_START_TEST (test_late_video_input)
+{
+  Server *srv = server_start (NULL, FALSE);
+  gchar *pub_desc = g_strdup_printf ("rtmfpsink name=sink "
+      "location=rtmfp://127.0.0.1:%u/live/late "
+      "videotestsrc is-live=true ! video/x-raw,width=160,height=120,"
+      "framerate=30/1 ! x264enc tune=zerolatency key-int-max=30 "
+      "speed-preset=ultrafast ! valve name=camera drop=true ! sink.video "
+      "audiotestsrc is-live=true samplesperbuffer=320 ! audio/x-raw,"
+      "rate=16000,channels=1 ! speexenc ! sink.audio", srv->port);
+  gchar *play_desc = g_strdup_printf ("rtmfpsrc name=src "
+      "location=rtmfp://127.0.0.1:%u/live/late "
+      "src.video ! queue ! h264parse ! avdec_h264 name=dec "
+      "! fakesink sync=false async=false "
+      "src.audio ! queue ! speexdec name=adec "
+      "! fakesink sync=false async=false", srv->port);
+  GstElement *pub = gst_parse_launch (pub_desc, NULL);
+  GstElement *play = gst_parse_launch (play_desc, NULL);
+  GstElement *camera;
+  Count dec = { 0 }, adec = { 0 };
+  gint64 end;
+
+  fail_unless (pub && play);
+  camera = gst_bin_get_by_name (GST_BIN (pub), "camera");
+  probe (play, "dec", "src", count_probe, &dec);
+  probe (play, "adec", "src", count_probe, &adec);
+  set_state_checked (play, GST_STATE_PLAYING);
+  fail_unless (wait_status (play, "NetStream.Play.Start", 10 * GST_SECOND));
+  set_state_checked (pub, GST_STATE_PLAYING);
+  /* 2 s of audio (20 ms frames) before the camera delivers anything */
+  end = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  while (g_atomic_int_get (&adec.count) < 100 &&
+      g_get_monotonic_time () < end)
+    g_usleep (20 * 1000);
+  fail_unless (g_atomic_int_get (&adec.count) >= 100,
+      "only %d audio frames decoded", g_atomic_int_get (&adec.count));
+  fail_unless_equals_int (g_atomic_int_get (&dec.count), 0);
+  g_object_set (camera, "drop", FALSE, NULL);
+  end = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  while (g_atomic_int_get (&dec.count) < 30 && g_get_monotonic_time () < end)
+    g_usleep (20 * 1000);
+  assert_no_error (play);
+  assert_no_error (pub);
+  fail_unless (g_atomic_int_get (&dec.count) >= 30,
+      "the camera started late: %d video frames decoded",
+      g_atomic_int_get (&dec.count));
+  gst_object_unref (camera);
+  stop_pipeline (play);
+  stop_pipeline (pub);
+  g_free (pub_desc);
+  g_free (play_desc);
+  server_stop (srv);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_video_only_player_for_both)
 {
   one_medium_full (TRUE, TRUE);
@@ -948,6 +1011,25 @@ wait_exit (GSubprocess * p, gint64 timeout_us)
   return g_get_monotonic_time () < end;
 }
 
+/* p exited with status 0; else fails with its status and the end of its
+ * output (file out) */
+static void
+assert_exited_cleanly (GSubprocess * p, const gchar * out, const gchar * what)
+{
+  gchar *text = NULL;
+  gsize len = 0;
+
+  if (g_subprocess_get_if_exited (p) && g_subprocess_get_exit_status (p) == 0)
+    return;
+  g_file_get_contents (out, &text, &len, NULL);
+  fail ("%s: %s %d; its output ends with: %s", what,
+      g_subprocess_get_if_exited (p) ? "exit status" : "killed by signal",
+      g_subprocess_get_if_exited (p) ? g_subprocess_get_exit_status (p) :
+      g_subprocess_get_term_sig (p), text ? text + (len > 1500 ? len - 1500 :
+          0) : "(none)");
+  g_free (text);
+}
+
 /* What issue 16 asks of gst-launch users: with stats-interval, -m prints
  * the stats structure as element messages, with counters that move */
 GST_START_TEST (test_gst_launch_stats)
@@ -993,11 +1075,9 @@ GST_START_TEST (test_gst_launch_stats)
    * player by itself */
   g_subprocess_send_signal (pub, SIGINT);
   fail_unless (wait_exit (pub, 20 * G_TIME_SPAN_SECOND), "publisher hangs");
-  fail_unless (g_subprocess_get_if_exited (pub) &&
-      g_subprocess_get_exit_status (pub) == 0);
+  assert_exited_cleanly (pub, pub_out, "publisher");
   fail_unless (wait_exit (play, 20 * G_TIME_SPAN_SECOND), "player hangs");
-  fail_unless (g_subprocess_get_if_exited (play) &&
-      g_subprocess_get_exit_status (play) == 0);
+  assert_exited_cleanly (play, play_out, "player");
 
   g_object_unref (pub);
   g_object_unref (play);
@@ -1034,6 +1114,7 @@ rtmfpmedia_suite (void)
   tcase_add_test (e2e, test_video_only);
   tcase_add_test (e2e, test_video_only_player_for_both);
   tcase_add_test (e2e, test_audio_only_player_for_both);
+  tcase_add_test (e2e, test_late_video_input);
   tcase_add_test (e2e, test_vp6);
   tcase_add_test (e2e, test_vp6_alpha);
   tcase_add_test (e2e, test_sps_change);
