@@ -249,6 +249,16 @@ count_probe (GstPad * pad, GstPadProbeInfo * info, gpointer data)
   return GST_PAD_PROBE_OK;
 }
 
+/* Waits (bounded) until the probe counted at least want buffers */
+static void
+wait_count (Count * c, gint want, gint64 timeout_us)
+{
+  gint64 end = g_get_monotonic_time () + timeout_us;
+
+  while (g_atomic_int_get (&c->count) < want && g_get_monotonic_time () < end)
+    g_usleep (20 * 1000);
+}
+
 /* One medium only: the player starts at once (audio) or from a keyframe
  * (video); nothing waits for the other medium */
 /* both_branches: the player is written for audio and video (as the docs'
@@ -282,7 +292,6 @@ one_medium_full (gboolean video, gboolean both_branches)
   GstElement *pub = gst_parse_launch (pub_desc, NULL);
   GstElement *play = gst_parse_launch (play_desc, NULL);
   Count in = { 0 }, dec = { 0 };
-  gint64 end;
   gint want = video ? 85 : 140;
 
   fail_unless (pub && play);
@@ -292,10 +301,7 @@ one_medium_full (gboolean video, gboolean both_branches)
   fail_unless (wait_status (play, "NetStream.Play.Start", 10 * GST_SECOND));
   set_state_checked (pub, GST_STATE_PLAYING);
   wait_ended (pub, 30 * GST_SECOND);
-  end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
-  while (g_atomic_int_get (&dec.count) < want &&
-      g_get_monotonic_time () < end)
-    g_usleep (20 * 1000);
+  wait_count (&dec, want, 10 * G_USEC_PER_SEC);
   assert_no_error (play);
   assert_no_error (pub);
   GST_INFO ("%s only: %d in, %d decoded", video ? "video" : "audio",
@@ -346,7 +352,6 @@ GST_START_TEST (test_late_video_input)
   GstElement *play = gst_parse_launch (play_desc, NULL);
   GstElement *camera;
   Count dec = { 0 }, adec = { 0 };
-  gint64 end;
 
   fail_unless (pub && play);
   camera = gst_bin_get_by_name (GST_BIN (pub), "camera");
@@ -356,17 +361,12 @@ GST_START_TEST (test_late_video_input)
   fail_unless (wait_status (play, "NetStream.Play.Start", 10 * GST_SECOND));
   set_state_checked (pub, GST_STATE_PLAYING);
   /* 2 s of audio (20 ms frames) before the camera delivers anything */
-  end = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
-  while (g_atomic_int_get (&adec.count) < 100 &&
-      g_get_monotonic_time () < end)
-    g_usleep (20 * 1000);
+  wait_count (&adec, 100, 20 * G_USEC_PER_SEC);
   fail_unless (g_atomic_int_get (&adec.count) >= 100,
       "only %d audio frames decoded", g_atomic_int_get (&adec.count));
   fail_unless_equals_int (g_atomic_int_get (&dec.count), 0);
   g_object_set (camera, "drop", FALSE, NULL);
-  end = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
-  while (g_atomic_int_get (&dec.count) < 30 && g_get_monotonic_time () < end)
-    g_usleep (20 * 1000);
+  wait_count (&dec, 30, 20 * G_USEC_PER_SEC);
   assert_no_error (play);
   assert_no_error (pub);
   fail_unless (g_atomic_int_get (&dec.count) >= 30,
@@ -628,7 +628,6 @@ GST_START_TEST (test_sps_change)
       "framerate=30/1");
   Count dec = { 0 };
   gint wide = 0;
-  gint64 end;
 
   probe (play, "dec", "src", count_probe, &dec);
   probe (play, "dec", "src", decoded_width, &wide);
@@ -636,14 +635,10 @@ GST_START_TEST (test_sps_change)
   fail_unless (wait_status (play, "NetStream.Play.Start", 10 * GST_SECOND));
   set_state_checked (pub, GST_STATE_PLAYING);
   /* a new resolution: new SPS/PPS, new codec_data, sent again */
-  end = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
-  while (g_atomic_int_get (&dec.count) < 45 && g_get_monotonic_time () < end)
-    g_usleep (20 * 1000);
+  wait_count (&dec, 45, 20 * G_USEC_PER_SEC);
   g_object_set (cf, "caps", big, NULL);
   wait_ended (pub, 30 * GST_SECOND);
-  end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
-  while (g_atomic_int_get (&dec.count) < 140 && g_get_monotonic_time () < end)
-    g_usleep (20 * 1000);
+  wait_count (&dec, 140, 10 * G_USEC_PER_SEC);
   assert_no_error (play);
   assert_no_error (pub);
   GST_INFO ("%d decoded, %d at 640x480", dec.count, wide);
